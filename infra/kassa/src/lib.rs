@@ -1,0 +1,22 @@
+//! The local platform: every function's router merged into one app, plus the operator
+//! commands behind the `kassa` binary.
+
+pub mod seed;
+
+use axum::Router;
+use kassa_http::{AppState, FunctionRoutes};
+
+/// Every deployed function. `kassa serve` merges them; the template test checks each one's
+/// routes against `template.yaml`.
+pub fn functions() -> Vec<FunctionRoutes> {
+    vec![kassa_storefront::routes()]
+}
+
+/// The whole platform as one app: `/health`, `/ready` and every function's routes, in the
+/// same middleware stack the functions have in Lambda.
+pub fn local_app(state: AppState) -> Router {
+    let merged = functions()
+        .into_iter()
+        .fold(kassa_http::ops::router(state.clone()), |router, function| router.merge(function.into_router(state.clone())));
+    kassa_http::app(merged)
+}

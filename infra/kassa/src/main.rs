@@ -1,0 +1,118 @@
+//! `kassa`: the local server and operator CLI.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kassa_domain::DomainError;
+use kassa_domain::tenant::{self, NewTenant};
+use kassa_http::{AppState, Config, telemetry};
+use sqlx::migrate::MigrateDatabase;
+
+#[derive(Parser)]
+#[command(name = "kassa", version, about = "Kassa: multi-tenant headless commerce")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every function in one process (KASSA_LISTEN, default 127.0.0.1:8080).
+    Serve,
+    /// Create the database if it is missing and apply the migrations.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Create the demo tenant (idempotent).
+    SeedDemo,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant (a shop).
+    Create {
+        #[arg(long)]
+        handle: String,
+        #[arg(long)]
+        name: String,
+        /// A hostname the shop is served on; repeat for several.
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        #[arg(long, default_value = "en")]
+        default_locale: String,
+        /// Further locales, e.g. `--locale nl --locale de`.
+        #[arg(long = "locale")]
+        locales: Vec<String>,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            match err.downcast_ref::<DomainError>() {
+                Some(DomainError::Validation(violations)) => eprintln!("error: {violations}"),
+                _ => eprintln!("error: {err:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Tenant { command: TenantCommand::Create { handle, name, domains, default_locale, locales, currency } } => {
+            let state = AppState::connect(config)?;
+            let new = NewTenant::parse(&handle, &name, &default_locale, &locales, &currency, &domains)?;
+            let tenant = tenant::create(&state.db, &new).await?;
+            println!("created tenant {} ({})", tenant.handle, tenant.id);
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let state = AppState::connect(config)?;
+            let tenant = kassa_cli::seed::seed_demo(&state.db).await?;
+            println!("demo tenant {} ({}) on {}", tenant.handle, tenant.id, kassa_cli::seed::DEMO_DOMAIN);
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let url = config.database_url.expose();
+    if !sqlx::Postgres::database_exists(url).await.context("cannot reach Postgres at DATABASE_URL")? {
+        sqlx::Postgres::create_database(url).await.context("cannot create the database")?;
+        println!("created the database");
+    }
+    let pool = sqlx::PgPool::connect(url).await.context("cannot connect to DATABASE_URL")?;
+    kassa_domain::db::MIGRATOR.run(&pool).await.context("migrations failed")?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let state = AppState::connect(config)?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%listen, "kassa serving every function");
+    axum::serve(listener, kassa_cli::local_app(state))
+        .with_graceful_shutdown(async {
+            // If the signal handler cannot be installed, serve until killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+        .await
+        .context("server failed")
+}

@@ -1,0 +1,81 @@
+//! The one domain error. The HTTP layer maps each variant to a problem+json response.
+
+use std::fmt;
+
+/// One reason why an input was refused, pointing into the input with a JSON Pointer
+/// (RFC 6901) so that a client can show the message next to the right field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    pub pointer: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Every violation found in one input: validation reports them all at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    pub fn push(&mut self, pointer: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.push(Violation { pointer: pointer.into(), code, message: message.into() });
+    }
+
+    /// Records the error of a parse, if any, and hands back the parsed value.
+    pub fn check<T>(&mut self, pointer: &str, parsed: Result<T, Violation>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.0.push(Violation { pointer: pointer.to_owned(), ..violation });
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_slice(&self) -> &[Violation] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|v| format!("{}: {}", v.pointer, v.message)).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error("invalid input: {0}")]
+    Validation(Violations),
+    /// A uniqueness rule was broken, e.g. a handle that another record already uses.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl DomainError {
+    /// Maps a unique-constraint violation to a conflict by the constraint's name; any other
+    /// database error stays a database error. `constraints` lists `(constraint, code, message)`.
+    pub fn from_unique(err: sqlx::Error, constraints: &[(&str, &'static str, &str)]) -> Self {
+        if let sqlx::Error::Database(db) = &err
+            && db.is_unique_violation()
+            && let Some((_, code, message)) =
+                constraints.iter().find(|(name, _, _)| db.constraint() == Some(*name))
+        {
+            return DomainError::Conflict { code, message: (*message).to_owned() };
+        }
+        DomainError::Database(err)
+    }
+}
+
+/// Builds a violation for a value before its pointer is known (see [`Violations::check`]).
+pub fn invalid(code: &'static str, message: impl Into<String>) -> Violation {
+    Violation { pointer: String::new(), code, message: message.into() }
+}

@@ -1,0 +1,194 @@
+//! Configuration from flat environment variables, validated once at start. Every key has a
+//! default that suits a local machine; one error names every key that is invalid.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A value that must never reach a log line: `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// JSON lines: for Lambda, CloudWatch and any log shipper.
+    Json,
+    /// Human-readable lines for a terminal.
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: Postgres, e.g. `postgres://postgres@127.0.0.1:5432/kassa`.
+    pub database_url: Secret,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size per process (keep it at 1–2 in Lambda).
+    pub database_max_connections: u32,
+    /// `VALKEY_URL`: Valkey (or Redis) for the response cache, rate limits and carts.
+    pub valkey_url: Secret,
+    /// `VALKEY_TIMEOUT_MS`: the longest a cache call may take before Kassa goes without it.
+    pub valkey_timeout: Duration,
+    /// `RABBITMQ_URL`: the local event bus.
+    pub rabbitmq_url: Secret,
+    /// `AWS_ENDPOINT_URL`: an AWS emulator for SQS/DynamoDB; unset in the cloud.
+    pub aws_endpoint_url: Option<String>,
+    /// `LOG_FORMAT`: `json` or `pretty`; JSON by default inside Lambda.
+    pub log_format: LogFormat,
+    /// `KASSA_LISTEN`: the address `kassa serve` binds.
+    pub listen: SocketAddr,
+    /// `TENANT_CACHE_TTL_SECS`: how long a resolved tenant (or an unknown one) is remembered.
+    pub tenant_cache_ttl: Duration,
+}
+
+/// Every invalid key at once, so an operator fixes them in one go.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {}", .0.join("; "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads the configuration from any key → value source (the environment, a test's map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let mut url = |key: &str, schemes: &[&str], default: &str| {
+            let value = get(key).unwrap_or_else(|| default.to_owned());
+            if !schemes.iter().any(|s| value.starts_with(&format!("{s}://"))) {
+                errors.push(format!("{key} must be a URL starting with {}", schemes.join("://, ") + "://"));
+            }
+            Secret(value)
+        };
+        let database_url = url("DATABASE_URL", &["postgres", "postgresql"], "postgres://postgres@127.0.0.1:5432/kassa");
+        let valkey_url = url("VALKEY_URL", &["redis", "rediss", "valkey", "valkeys"], "redis://127.0.0.1:6379");
+        let rabbitmq_url = url("RABBITMQ_URL", &["amqp", "amqps"], "amqp://guest:guest@127.0.0.1:5672/%2f");
+        let aws_endpoint_url = get("AWS_ENDPOINT_URL");
+        if let Some(endpoint) = &aws_endpoint_url
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            errors.push("AWS_ENDPOINT_URL must be an http:// or https:// URL".to_owned());
+        }
+
+        let mut parsed = |key: &str, default: &str, what: &str| -> Option<u64> {
+            let raw = get(key).unwrap_or_else(|| default.to_owned());
+            match raw.parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    errors.push(format!("{key} must be {what}, got '{raw}'"));
+                    None
+                }
+            }
+        };
+        let database_max_connections = parsed("DATABASE_MAX_CONNECTIONS", "5", "a positive whole number");
+        let valkey_timeout_ms = parsed("VALKEY_TIMEOUT_MS", "50", "a positive number of milliseconds");
+        let tenant_cache_ttl = parsed("TENANT_CACHE_TTL_SECS", "30", "a positive number of seconds");
+
+        let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None if in_lambda => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some("pretty" | "text") => LogFormat::Pretty,
+            Some(other) => {
+                errors.push(format!("LOG_FORMAT must be 'json' or 'pretty', got '{other}'"));
+                LogFormat::Pretty
+            }
+        };
+        let listen_raw = get("KASSA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = SocketAddr::from_str(&listen_raw).map_err(|_| {
+            errors.push(format!("KASSA_LISTEN must be an address such as 127.0.0.1:8080, got '{listen_raw}'"));
+        });
+
+        match (database_max_connections, valkey_timeout_ms, tenant_cache_ttl, listen) {
+            (Some(max), Some(valkey_ms), Some(ttl), Ok(listen)) if errors.is_empty() => Ok(Config {
+                database_url,
+                database_max_connections: u32::try_from(max).unwrap_or(u32::MAX),
+                valkey_url,
+                valkey_timeout: Duration::from_millis(valkey_ms),
+                rabbitmq_url,
+                aws_endpoint_url,
+                log_format,
+                listen,
+                tenant_cache_ttl: Duration::from_secs(ttl),
+            }),
+            _ => Err(ConfigError(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(|key| vars.get(key).cloned())
+    }
+
+    #[test]
+    fn defaults_suit_a_local_machine() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.database_url.expose(), "postgres://postgres@127.0.0.1:5432/kassa");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.valkey_timeout, Duration::from_millis(50));
+        assert_eq!(config.aws_endpoint_url, None);
+    }
+
+    #[test]
+    fn logs_are_json_inside_lambda() {
+        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront")]).unwrap();
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn one_error_names_every_invalid_key() {
+        let err = config(&[
+            ("DATABASE_URL", "mysql://x"),
+            ("VALKEY_URL", "http://x"),
+            ("LOG_FORMAT", "xml"),
+            ("KASSA_LISTEN", "everywhere"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("AWS_ENDPOINT_URL", "localhost:4566"),
+        ])
+        .unwrap_err();
+        let message = err.to_string();
+        for key in
+            ["DATABASE_URL", "VALKEY_URL", "LOG_FORMAT", "KASSA_LISTEN", "DATABASE_MAX_CONNECTIONS", "AWS_ENDPOINT_URL"]
+        {
+            assert!(message.contains(key), "{key} missing from: {message}");
+        }
+        assert_eq!(err.0.len(), 6);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://kassa:hunter2@db/kassa"),
+            ("VALKEY_URL", "rediss://:s3cret@cache:6379"),
+            ("RABBITMQ_URL", "amqp://u:pa55@mq/%2f"),
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in ["hunter2", "s3cret", "pa55"] {
+            assert!(!debug.contains(secret), "{secret} leaked: {debug}");
+        }
+        assert!(debug.contains("[redacted]"));
+    }
+}

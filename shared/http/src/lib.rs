@@ -1,0 +1,48 @@
+//! HTTP glue shared by every Kassa function: configuration, state, problem+json errors,
+//! extractors, tenant resolution, middleware and telemetry.
+
+pub mod config;
+pub mod context;
+pub mod extract;
+pub mod ops;
+pub mod problem;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod tenancy;
+pub mod valkey;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+
+pub use config::{Config, ConfigError};
+pub use extract::{Json, Path, Query};
+pub use problem::{ApiError, Problem};
+pub use routes::{FunctionRoutes, RouteSpec};
+pub use state::AppState;
+pub use tenancy::CurrentTenant;
+
+/// Wraps routes in the stack every deployment shares: request context (id, span, logs,
+/// problem bodies), the 1 MiB body limit, and a problem for unknown routes.
+pub fn app(routes: Router) -> Router {
+    routes
+        .fallback(|| async { ApiError::new(http::StatusCode::NOT_FOUND, "route_not_found", "no route matches this path") })
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(context::request_context))
+}
+
+/// Start-up of a function: configuration, logging, state. Fails with every bad key named.
+pub fn boot() -> Result<AppState, BootError> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    Ok(AppState::connect(config)?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    State(#[from] state::StateError),
+}

@@ -1,0 +1,139 @@
+//! The one HTTP error type. Every error leaves Kassa as RFC 9457 `application/problem+json`
+//! with a stable snake_case `code`; the request id and instance are filled in by the
+//! request-context middleware, which also turns any bare error status into a problem.
+
+use std::borrow::Cow;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use kassa_domain::{DomainError, Violation};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of a problem response. `type` is `urn:kassa:problem:<code>`; the README lists
+/// the codes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    pub code: Cow<'static, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Violation>,
+    /// Extension members specific to one problem (e.g. the checks of `/ready`).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        let code = code.into();
+        Self {
+            type_uri: format!("urn:kassa:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            instance: None,
+            code,
+            request_id: None,
+            errors: Vec::new(),
+            extensions: serde_json::Map::new(),
+        }
+    }
+
+    /// A problem for a status some layer produced without a body (405 from the router,
+    /// 413 from a body limit, …).
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("route_not_found", "no route matches this path"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "this route does not accept this method; see the Allow header")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body exceeds the 1 MiB limit"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
+            s if s.is_server_error() => ("internal_error", "something went wrong on our side; quote the request_id"),
+            _ => ("bad_request", "the request was refused"),
+        };
+        Self::new(status, code, detail)
+    }
+
+    pub fn into_response_with(self, status: StatusCode) -> Response {
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// An error a handler or extractor returns. 5xx errors keep their cause for the log and
+/// show the client only a generic detail.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    problem: Problem,
+    cause: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self { status, problem: Problem::new(status, code, detail), cause: None }
+    }
+
+    /// A server-side failure: the cause is logged once with its chain, never sent.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        Self { status, problem: Problem::for_status(status), cause: Some(cause.into()) }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<Violation>) -> Self {
+        self.problem.errors = errors;
+        self
+    }
+
+    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.problem.extensions.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.problem.code
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::NotFound { resource } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{resource} not found"))
+            }
+            DomainError::Validation(violations) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the input is invalid; see errors")
+                    .with_errors(violations.as_slice().to_vec())
+            }
+            DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DomainError::Database(db) => ApiError::internal(db),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            // `{:#}` prints the whole chain: "database error: pool timed out: …".
+            tracing::error!(code = %self.problem.code, error = format!("{cause:#}"), "request failed");
+        }
+        self.problem.into_response_with(self.status)
+    }
+}

@@ -1,0 +1,68 @@
+//! A function's routes, recorded as they are added, so the router and the list of routes
+//! that `template.yaml` must declare come from one place.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodFilter, on};
+use http::Method;
+
+use crate::state::AppState;
+use crate::tenancy::resolve_tenant;
+
+/// One route: an HTTP method and an axum path such as `/storefront/products/{handle}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+/// The routes of one deployed function (one Lambda), with the function's name recorded on
+/// every request span.
+pub struct FunctionRoutes {
+    name: &'static str,
+    tenant_scoped: Router<AppState>,
+    routes: Vec<RouteSpec>,
+}
+
+impl FunctionRoutes {
+    pub fn new(name: &'static str) -> Self {
+        Self { name, tenant_scoped: Router::new(), routes: Vec::new() }
+    }
+
+    /// Adds a route whose handler runs for a resolved tenant ([`crate::CurrentTenant`]).
+    pub fn tenant_route<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        self.tenant_scoped = self.tenant_scoped.route(path, on(filter, handler));
+        self.routes.push(RouteSpec { method, path });
+        self
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn routes(&self) -> &[RouteSpec] {
+        &self.routes
+    }
+
+    /// The function's router with its state, ready to be served alone (Lambda) or merged
+    /// with the others (`kassa serve`), wrapped by [`crate::app`] either way.
+    pub fn into_router(self, state: AppState) -> Router {
+        let name = self.name;
+        self.tenant_scoped
+            .route_layer(middleware::from_fn_with_state(state.clone(), resolve_tenant))
+            .route_layer(middleware::from_fn(move |request: Request, next: Next| async move {
+                tracing::Span::current().record("function", name);
+                let response: Response = next.run(request).await;
+                response
+            }))
+            .with_state(state)
+    }
+}

@@ -1,0 +1,116 @@
+//! Which tenant a request is for: `X-Tenant-ID` (id or handle) or the `Host` header through
+//! the tenants' domains, cached in-process for a short time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::request::Parts;
+use http::{HeaderMap, StatusCode, header};
+use kassa_domain::tenant::{self, Hostname, Tenant, TenantKey};
+use sqlx::PgPool;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+/// The most keys remembered; past it, expired entries go first, then everything.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// Resolves tenant keys through the database and remembers the answer (found or not) for
+/// the configured time-to-live, so a flood of requests costs one lookup per key and TTL.
+#[derive(Debug)]
+pub struct TenantResolver {
+    ttl: Duration,
+    cache: RwLock<HashMap<TenantKey, (Instant, Option<Arc<Tenant>>)>>,
+}
+
+impl TenantResolver {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, cache: RwLock::new(HashMap::new()) }
+    }
+
+    pub async fn resolve(&self, pool: &PgPool, key: &TenantKey) -> Result<Option<Arc<Tenant>>, ApiError> {
+        if let Ok(cache) = self.cache.read()
+            && let Some((at, tenant)) = cache.get(key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(tenant.clone());
+        }
+        let tenant = tenant::resolve(pool, key).await?.map(Arc::new);
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() >= CACHE_CAPACITY {
+                cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
+                if cache.len() >= CACHE_CAPACITY {
+                    cache.clear();
+                }
+            }
+            cache.insert(key.clone(), (Instant::now(), tenant.clone()));
+        }
+        Ok(tenant)
+    }
+
+    /// Finds the request's tenant from its headers, or says why there is none.
+    pub async fn for_request(&self, pool: &PgPool, headers: &HeaderMap) -> Result<Arc<Tenant>, ApiError> {
+        let by_header = match headers.get(TENANT_HEADER) {
+            None => None,
+            Some(value) => {
+                let value = value.to_str().ok().map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_tenant_header", "X-Tenant-ID must be a tenant id or handle")
+                })?;
+                let tenant = self.resolve(pool, &TenantKey::from_header(value)).await?.ok_or_else(|| {
+                    ApiError::new(StatusCode::NOT_FOUND, "tenant_not_found", format!("no tenant '{value}' exists"))
+                })?;
+                Some(tenant)
+            }
+        };
+        // A Host that is no shop's domain (the API's own hostname, localhost) names no tenant.
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).and_then(Hostname::from_host_header);
+        let by_host = match host {
+            Some(host) => self.resolve(pool, &TenantKey::Hostname(host)).await?,
+            None => None,
+        };
+        match (by_header, by_host) {
+            (Some(header), Some(host)) if header.id != host.id => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "tenant_mismatch",
+                format!("X-Tenant-ID names tenant '{}' but the Host belongs to another tenant", header.handle),
+            )),
+            (Some(tenant), _) | (None, Some(tenant)) => Ok(tenant),
+            (None, None) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "tenant_required",
+                "name the shop with an X-Tenant-ID header (id or handle) or call it on one of its domains",
+            )),
+        }
+    }
+}
+
+/// Middleware for tenant routes: resolves the tenant, records it on the request span and
+/// hands it to handlers through [`CurrentTenant`].
+pub async fn resolve_tenant(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
+    let tenant = state.tenants.for_request(&state.db, request.headers()).await?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
+    request.extensions_mut().insert(CurrentTenant(tenant));
+    Ok(next.run(request).await)
+}
+
+/// The tenant of the request, resolved by [`resolve_tenant`].
+#[derive(Debug, Clone)]
+pub struct CurrentTenant(pub Arc<Tenant>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<CurrentTenant>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("CurrentTenant used on a route without tenant resolution")))
+    }
+}
