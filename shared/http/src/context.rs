@@ -49,7 +49,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     }
     span.record("status", response.status().as_u16());
     span.in_scope(|| {
-        tracing::info!(latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request finished");
+        tracing::info!(latency_us = started.elapsed().as_micros(), "request finished");
     });
     response
 }

@@ -6,7 +6,7 @@ use axum::extract::Request;
 use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodFilter, on};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 
 use crate::state::AppState;
@@ -23,13 +23,12 @@ pub struct RouteSpec {
 /// every request span.
 pub struct FunctionRoutes {
     name: &'static str,
-    tenant_scoped: Router<AppState>,
-    routes: Vec<RouteSpec>,
+    routes: Vec<(RouteSpec, MethodRouter<AppState>)>,
 }
 
 impl FunctionRoutes {
     pub fn new(name: &'static str) -> Self {
-        Self { name, tenant_scoped: Router::new(), routes: Vec::new() }
+        Self { name, routes: Vec::new() }
     }
 
     /// Adds a route whose handler runs for a resolved tenant ([`crate::CurrentTenant`]).
@@ -39,8 +38,7 @@ impl FunctionRoutes {
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-        self.tenant_scoped = self.tenant_scoped.route(path, on(filter, handler));
-        self.routes.push(RouteSpec { method, path });
+        self.routes.push((RouteSpec { method, path }, on(filter, handler)));
         self
     }
 
@@ -48,16 +46,21 @@ impl FunctionRoutes {
         self.name
     }
 
-    pub fn routes(&self) -> &[RouteSpec] {
-        &self.routes
+    pub fn routes(&self) -> impl Iterator<Item = &RouteSpec> {
+        self.routes.iter().map(|(spec, _)| spec)
     }
 
     /// The function's router with its state, ready to be served alone (Lambda) or merged
     /// with the others (`kassa serve`), wrapped by [`crate::app`] either way.
     pub fn into_router(self, state: AppState) -> Router {
         let name = self.name;
-        self.tenant_scoped
-            .route_layer(middleware::from_fn_with_state(state.clone(), resolve_tenant))
+        let router = self.routes.into_iter().fold(Router::new(), |router, (spec, method_router)| {
+            // On the method router, so a wrong method is a 405 before any tenant lookup.
+            let method_router =
+                method_router.route_layer(middleware::from_fn_with_state(state.clone(), resolve_tenant));
+            router.route(spec.path, method_router)
+        });
+        router
             .route_layer(middleware::from_fn(move |request: Request, next: Next| async move {
                 tracing::Span::current().record("function", name);
                 let response: Response = next.run(request).await;

@@ -1,1 +1,101 @@
+//! Test helpers (a dev-dependency only): a [`TestApp`] that drives an app in-process over
+//! a test's own Postgres database (from `#[sqlx::test]`) and the real Valkey at
+//! `VALKEY_URL`, plus builders for tenants.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use kassa_domain::tenant::{self, NewTenant, Tenant};
+use kassa_http::{AppState, Config};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub state: AppState,
+    router: Router,
+}
+
+/// The configuration tests run with: the environment's (`make test` points `VALKEY_URL` at
+/// the test Valkey), with `overrides` on top.
+pub fn test_config(overrides: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|key| {
+        overrides.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()).or_else(|| std::env::var(key).ok())
+    })
+    .expect("test configuration is valid")
+}
+
+impl TestApp {
+    /// An app made of `routes` in the shared stack ([`kassa_http::app`]).
+    pub fn new(pool: PgPool, routes: impl FnOnce(AppState) -> Router) -> Self {
+        Self::with_config(pool, test_config(&[]), routes)
+    }
+
+    pub fn with_config(pool: PgPool, config: Config, routes: impl FnOnce(AppState) -> Router) -> Self {
+        let state = AppState::with_pool(config, pool).expect("state builds");
+        let router = kassa_http::app(routes(state.clone()));
+        Self { state, router }
+    }
+
+    /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl.
+    pub async fn tenant(&self, handle: &str) -> Tenant {
+        let new = NewTenant::parse(
+            handle,
+            &format!("Shop {handle}"),
+            "en",
+            &["nl".to_owned()],
+            "EUR",
+            &[format!("{handle}.shop.test")],
+        )
+        .expect("valid test tenant");
+        tenant::create(&self.state.db, &new).await.expect("tenant created")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.expect("body reads").to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+
+    /// `GET uri` with the given headers.
+    pub async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut request = Request::get(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts a problem+json response with this status and code, and returns the body.
+    pub fn problem(&self, status: StatusCode, code: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "status; body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let body = self.json();
+        assert_eq!(body["code"], code, "code in {body}");
+        assert_eq!(body["status"], status.as_u16());
+        assert_eq!(body["type"], format!("urn:kassa:problem:{code}"));
+        assert_eq!(body["request_id"].as_str(), self.header("x-request-id"), "request_id matches the header");
+        body
+    }
+}
