@@ -17,11 +17,6 @@ pub async fn seed_demo(pool: &PgPool) -> Result<Tenant, DomainError> {
             tenant::create(pool, &new).await?
         }
     };
-    let domain = Hostname::parse(DEMO_DOMAIN).map_err(|v| {
-        let mut violations = kassa_domain::Violations::default();
-        violations.push("/domain", v.code, v.message);
-        DomainError::Validation(violations)
-    })?;
-    tenant::add_domain(pool, tenant.id, &domain).await?;
+    tenant::add_domain(pool, tenant.id, &Hostname::parse(DEMO_DOMAIN)?).await?;
     Ok(tenant)
 }

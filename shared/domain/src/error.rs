@@ -75,6 +75,12 @@ impl DomainError {
     }
 }
 
+impl From<Violation> for DomainError {
+    fn from(violation: Violation) -> Self {
+        DomainError::Validation(Violations(vec![violation]))
+    }
+}
+
 /// Builds a violation for a value before its pointer is known (see [`Violations::check`]).
 pub fn invalid(code: &'static str, message: impl Into<String>) -> Violation {
     Violation { pointer: String::new(), code, message: message.into() }

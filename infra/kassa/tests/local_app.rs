@@ -1,0 +1,33 @@
+//! `kassa serve`'s app: every function merged behind the shared stack, plus the demo seed.
+
+use http::StatusCode;
+use kassa_cli::{local_app, seed};
+use kassa_testkit::TestApp;
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_local_app_serves_operations_and_every_function(pool: PgPool) {
+    let app = TestApp::new(pool, local_app);
+    assert_eq!(app.get("/health", &[]).await.status, StatusCode::OK);
+    assert_eq!(app.get("/ready", &[]).await.status, StatusCode::OK);
+    seed::seed_demo(&app.state.db).await.unwrap();
+    let response = app.get("/storefront/tenant", &[("host", "demo.localhost:8080")]).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.json()["handle"], "demo");
+    app.get("/nowhere", &[]).await.problem(StatusCode::NOT_FOUND, "route_not_found");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn seeding_the_demo_twice_changes_nothing(pool: PgPool) {
+    let first = seed::seed_demo(&pool).await.unwrap();
+    let second = seed::seed_demo(&pool).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.locales, ["en", "nl"]);
+    assert_eq!(first.default_currency, "EUR");
+    let (tenants, domains): (i64, i64) =
+        sqlx::query_as("select (select count(*) from tenants), (select count(*) from tenant_domains)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((tenants, domains), (1, 1));
+}

@@ -1,0 +1,71 @@
+//! `template.yaml` deploys exactly the routes the functions serve: every route of every
+//! function's router appears on that function's resource with the same method and path,
+//! and the template declares no route that no router serves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_norway::Value;
+
+type Routes = BTreeSet<(String, String)>;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Function binary name → the HttpApi routes its resource declares.
+fn template_routes(template: &Value) -> BTreeMap<String, Routes> {
+    let mut functions = BTreeMap::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{name:?}");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        let mut routes = Routes::new();
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for (event_name, event) in events {
+                if event["Type"].as_str() != Some("HttpApi") {
+                    continue;
+                }
+                let method = event["Properties"]["Method"].as_str().unwrap().to_uppercase();
+                let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
+                assert!(routes.insert((method, path)), "{event_name:?} repeats a route");
+            }
+        }
+        assert!(functions.insert(binary.clone(), routes).is_none(), "two resources build {binary}");
+    }
+    functions
+}
+
+#[test]
+fn every_router_route_is_in_the_template_and_nothing_else_is() {
+    let declared = template_routes(&template());
+    let served: BTreeMap<String, Routes> = kassa_cli::functions()
+        .iter()
+        .map(|function| {
+            let routes = function.routes().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
+            (function.name().to_owned(), routes)
+        })
+        .collect();
+    assert!(!served.is_empty());
+    for (function, routes) in &served {
+        assert_eq!(declared.get(function), Some(routes), "routes of function {function}");
+    }
+    for (function, routes) in &declared {
+        if !served.contains_key(function) {
+            assert!(routes.is_empty(), "{function} is in the template with routes but serves none: {routes:?}");
+        }
+    }
+}
+
+#[test]
+fn functions_run_on_al2023_with_json_logs_and_a_chosen_architecture() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    assert_eq!(template["Parameters"]["Architecture"]["Default"], "arm64");
+    let events = template["Resources"]["HttpApi"]["Type"].as_str();
+    assert_eq!(events, Some("AWS::Serverless::HttpApi"));
+}

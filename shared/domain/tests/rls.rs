@@ -1,0 +1,198 @@
+//! Row-level security: a tenant transaction sees and writes only its own tenant's rows,
+//! for every tenant table the migrations create, even when the pool is a superuser.
+
+use kassa_domain::db::begin_tenant_tx;
+use kassa_domain::tenant::{self, NewTenant, Tenant, TenantKey};
+use sqlx::PgPool;
+
+/// Tables whose rows belong to a tenant: every table with a `tenant_id` column, plus
+/// `tenants` itself (keyed by `id`).
+async fn tenant_tables(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'public' and c.relkind in ('r', 'p')
+           and (c.relname = 'tenants' or exists (
+             select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))
+         order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+fn tenant_column(table: &str) -> &'static str {
+    if table == "tenants" { "id" } else { "tenant_id" }
+}
+
+/// Writes at least one row of `tenant` into every tenant table. When a migration adds a
+/// tenant table, extend this fixture: the test below fails until every table has a row.
+async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
+    let new = NewTenant::parse(handle, handle, "en", &[], "EUR", &[format!("{handle}.example")]).unwrap();
+    tenant::create(pool, &new).await.unwrap()
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn every_tenant_table_has_row_level_security_enabled_forced_and_a_policy(pool: PgPool) {
+    let tables = tenant_tables(&pool).await;
+    assert!(tables.contains(&"tenants".to_owned()) && tables.contains(&"tenant_domains".to_owned()));
+    for table in &tables {
+        let (enabled, forced): (bool, bool) =
+            sqlx::query_as("select relrowsecurity, relforcerowsecurity from pg_class where oid = $1::regclass")
+                .bind(table)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(enabled, "{table}: row level security is not enabled");
+        assert!(forced, "{table}: row level security is not forced");
+        let policies: i64 = sqlx::query_scalar(
+            "select count(*) from pg_policies where tablename = $1 and policyname = 'tenant_isolation'
+               and 'kassa_app' = any (roles) and cmd = 'ALL'",
+        )
+        .bind(table)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(policies, 1, "{table}: no tenant_isolation policy for kassa_app");
+    }
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_tenant_sees_none_of_another_tenants_rows_even_without_a_where_clause(pool: PgPool) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let b = fill_every_tenant_table(&pool, "tenant-b").await;
+
+    for table in tenant_tables(&pool).await {
+        let column = tenant_column(&table);
+        // The pool is a superuser, which bypasses RLS: the rows really are there.
+        let stored: i64 = sqlx::query_scalar(&format!("select count(*) from {table} where {column} = $1"))
+            .bind(a.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(stored > 0, "{table}: the fixture wrote no row for tenant A; extend fill_every_tenant_table");
+
+        let mut tx = begin_tenant_tx(&pool, b.id).await.unwrap();
+        let rows: Vec<sqlx::types::Uuid> = sqlx::query_scalar(&format!("select {column} from {table}"))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert!(!rows.is_empty(), "{table}: tenant B does not see its own rows");
+        assert!(rows.iter().all(|id| *id == b.id.as_uuid()), "{table}: tenant B sees another tenant's rows");
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_tenant_transaction_runs_as_the_application_role_without_bypass(pool: PgPool) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let mut tx = begin_tenant_tx(&pool, a.id).await.unwrap();
+    let (user, superuser, bypass): (String, bool, bool) = sqlx::query_as(
+        "select current_user::text, rolsuper, rolbypassrls from pg_roles where rolname = current_user",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(user, "kassa_app");
+    assert!(!superuser && !bypass);
+    tx.commit().await.unwrap();
+
+    // The role and tenant end with the transaction: the pooled connection is clean again.
+    let mut conn = pool.acquire().await.unwrap();
+    let (user, tenant): (String, Option<String>) =
+        sqlx::query_as("select current_user::text, nullif(current_setting('app.tenant_id', true), '')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(user, "postgres");
+    assert_eq!(tenant, None);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_tenant_cannot_write_rows_for_another_tenant(pool: PgPool) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let b = fill_every_tenant_table(&pool, "tenant-b").await;
+    let mut tx = begin_tenant_tx(&pool, b.id).await.unwrap();
+    let err = sqlx::query("insert into tenant_domains (hostname, tenant_id) values ('sneaky.example', $1)")
+        .bind(a.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    tx.rollback().await.unwrap();
+
+    let mut tx = begin_tenant_tx(&pool, b.id).await.unwrap();
+    let renamed = sqlx::query("update tenants set name = 'taken over'").execute(&mut *tx).await.unwrap();
+    assert_eq!(renamed.rows_affected(), 1, "only B's own tenant row is reachable");
+    tx.commit().await.unwrap();
+    let a_now = tenant::resolve(&pool, &TenantKey::Id(a.id)).await.unwrap().unwrap();
+    assert_eq!(a_now.name, "tenant-a");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_application_role_without_a_tenant_sees_nothing(pool: PgPool) {
+    fill_every_tenant_table(&pool, "tenant-a").await;
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("set local role kassa_app").execute(&mut *tx).await.unwrap();
+    for table in tenant_tables(&pool).await {
+        let count: i64 =
+            sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(count, 0, "{table} is visible without a tenant");
+    }
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn tenants_resolve_across_tenants_only_through_the_resolver_function(pool: PgPool) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let b = fill_every_tenant_table(&pool, "tenant-b").await;
+    // From inside B's scope the resolver still finds A (that is its job) …
+    let mut tx = begin_tenant_tx(&pool, b.id).await.unwrap();
+    let found: Option<String> = sqlx::query_scalar("select handle from kassa_resolve_tenant(null, null, $1)")
+        .bind("TENANT-A.example")
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(found.as_deref(), Some("tenant-a"));
+    // … while the table itself still shows B only.
+    let visible: Vec<String> =
+        sqlx::query_scalar("select handle from tenants").fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(visible, vec!["tenant-b".to_owned()]);
+    tx.rollback().await.unwrap();
+
+    for key in [
+        TenantKey::Id(a.id),
+        TenantKey::Handle("tenant-a".into()),
+        TenantKey::Hostname(tenant::Hostname::parse("tenant-a.example").unwrap()),
+    ] {
+        assert_eq!(tenant::resolve(&pool, &key).await.unwrap().map(|t| t.id), Some(a.id), "{key:?}");
+    }
+    assert_eq!(tenant::resolve(&pool, &TenantKey::Handle("nobody".into())).await.unwrap(), None);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
+    fill_every_tenant_table(&pool, "tenant-a").await;
+    let same_handle = NewTenant::parse("tenant-a", "x", "en", &[], "EUR", &[]).unwrap();
+    let err = tenant::create(&pool, &same_handle).await.unwrap_err();
+    assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "handle_taken", .. }), "{err:?}");
+
+    let same_domain = NewTenant::parse("tenant-c", "x", "en", &[], "EUR", &["tenant-a.example".into()]).unwrap();
+    let err = tenant::create(&pool, &same_domain).await.unwrap_err();
+    assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "domain_taken", .. }), "{err:?}");
+    // All or nothing: the failed tenant was not half-created.
+    assert_eq!(tenant::resolve(&pool, &TenantKey::Handle("tenant-c".into())).await.unwrap(), None);
+}
+
+#[test]
+fn a_new_tenant_reports_every_invalid_field_at_once() {
+    let err = NewTenant::parse("Bad Handle", "", "english", &["nl".into(), "x_y".into()], "EURO", &["-bad-.com".into()])
+        .unwrap_err();
+    let kassa_domain::DomainError::Validation(violations) = err else { panic!("{err:?}") };
+    let pointers: Vec<&str> = violations.as_slice().iter().map(|v| v.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/handle", "/name", "/default_locale", "/locales/1", "/default_currency", "/domains/0"]);
+}
+
+#[test]
+fn a_handle_that_reads_as_a_tenant_id_is_refused() {
+    assert!(tenant::TenantHandle::parse("01a21415-2aeb-7023-95b1-b6810d9fa8df").is_err());
+    assert!(tenant::TenantHandle::parse("my-shop-2").is_ok());
+}
