@@ -1,6 +1,7 @@
 //! The Lambda path: a recorded API Gateway HTTP API (v2) event replayed through the
 //! `lambda_http` adapter that `main.rs` runs, into the same app and back out as the
 //! response API Gateway receives.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use kassa_domain::tenant::{self, NewTenant};
 use kassa_testkit::test_config;
@@ -12,13 +13,15 @@ use sqlx::PgPool;
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_recorded_api_gateway_event_is_answered_through_lambda_http(pool: PgPool) {
-    let new = NewTenant::parse("demo", "Demo Shop", "en", &["nl".into()], "EUR", &["demo.localhost".into()]).unwrap();
+    let new = NewTenant::parse("demo", "Demo Shop", "en", &["nl".into()], "EUR", &["demo.localhost".into()])
+        .unwrap();
     let demo = tenant::create(&pool, &new).await.unwrap();
     let state = kassa_http::AppState::with_pool(test_config(&[]), pool).unwrap();
     let app = kassa_http::app(kassa_storefront::router(state));
 
-    let event = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/storefront-tenant.json"))
-        .unwrap();
+    let event =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/storefront-tenant.json"))
+            .unwrap();
     let request: LambdaRequest = serde_json::from_str(&event).unwrap();
     let response = Adapter::from(app).oneshot(LambdaEvent::new(request, Context::default())).await.unwrap();
 

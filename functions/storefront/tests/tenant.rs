@@ -1,5 +1,6 @@
 //! `GET /storefront/tenant` and tenant resolution: by header (id, handle), by Host, and
 //! each way it can fail — always as problem+json.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use http::StatusCode;
 use kassa_storefront::router;
@@ -69,7 +70,8 @@ async fn a_header_and_host_naming_different_tenants_is_a_mismatch(pool: PgPool) 
     response.problem(StatusCode::BAD_REQUEST, "tenant_mismatch");
 
     // Both naming the same tenant is fine.
-    let response = app.get("/storefront/tenant", &[("x-tenant-id", "aurora"), ("host", "aurora.shop.test")]).await;
+    let response =
+        app.get("/storefront/tenant", &[("x-tenant-id", "aurora"), ("host", "aurora.shop.test")]).await;
     assert_eq!(response.status, StatusCode::OK);
 }
 
@@ -106,7 +108,8 @@ async fn a_wrong_method_on_a_tenant_route_is_a_405_before_any_tenant_lookup(pool
 async fn a_caller_request_id_is_echoed_and_a_missing_one_is_made(pool: PgPool) {
     let app = TestApp::new(pool, router);
     app.tenant("aurora").await;
-    let response = app.get("/storefront/tenant", &[("x-tenant-id", "aurora"), ("x-request-id", "abc-123")]).await;
+    let response =
+        app.get("/storefront/tenant", &[("x-tenant-id", "aurora"), ("x-request-id", "abc-123")]).await;
     assert_eq!(response.header("x-request-id"), Some("abc-123"));
     let response = app.get("/storefront/tenant", &[("x-tenant-id", "aurora")]).await;
     let made = response.header("x-request-id").unwrap();

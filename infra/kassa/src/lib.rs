@@ -15,8 +15,8 @@ pub fn functions() -> Vec<FunctionRoutes> {
 /// The whole platform as one app: `/health`, `/ready` and every function's routes, in the
 /// same middleware stack the functions have in Lambda.
 pub fn local_app(state: AppState) -> Router {
-    let merged = functions()
-        .into_iter()
-        .fold(kassa_http::ops::router(state.clone()), |router, function| router.merge(function.into_router(state.clone())));
+    let merged = functions().into_iter().fold(kassa_http::ops::router(state.clone()), |router, function| {
+        router.merge(function.into_router(state.clone()))
+    });
     kassa_http::app(merged)
 }

@@ -72,7 +72,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
-        Command::Tenant { command: TenantCommand::Create { handle, name, domains, default_locale, locales, currency } } => {
+        Command::Tenant {
+            command: TenantCommand::Create { handle, name, domains, default_locale, locales, currency },
+        } => {
             let state = AppState::connect(config)?;
             let new = NewTenant::parse(&handle, &name, &default_locale, &locales, &currency, &domains)?;
             let tenant = tenant::create(&state.db, &new).await?;

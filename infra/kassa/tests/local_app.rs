@@ -1,4 +1,5 @@
 //! `kassa serve`'s app: every function merged behind the shared stack, plus the demo seed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use http::StatusCode;
 use kassa_cli::{local_app, seed};

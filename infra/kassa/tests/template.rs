@@ -1,6 +1,7 @@
 //! `template.yaml` deploys exactly the routes the functions serve: every route of every
 //! function's router appears on that function's resource with the same method and path,
 //! and the template declares no route that no router serves.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,23 +39,31 @@ fn template_routes(template: &Value) -> BTreeMap<String, Routes> {
     functions
 }
 
-#[test]
-fn every_router_route_is_in_the_template_and_nothing_else_is() {
-    let declared = template_routes(&template());
-    let served: BTreeMap<String, Routes> = kassa_cli::functions()
+/// Function name → the routes its router serves.
+fn served_routes() -> BTreeMap<String, Routes> {
+    kassa_cli::functions()
         .iter()
         .map(|function| {
             let routes = function.routes().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
             (function.name().to_owned(), routes)
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_router_route_is_in_the_template_and_nothing_else_is() {
+    let declared = template_routes(&template());
+    let served = served_routes();
     assert!(!served.is_empty());
     for (function, routes) in &served {
         assert_eq!(declared.get(function), Some(routes), "routes of function {function}");
     }
     for (function, routes) in &declared {
         if !served.contains_key(function) {
-            assert!(routes.is_empty(), "{function} is in the template with routes but serves none: {routes:?}");
+            assert!(
+                routes.is_empty(),
+                "{function} is in the template with routes but serves none: {routes:?}"
+            );
         }
     }
 }
@@ -68,4 +77,20 @@ fn functions_run_on_al2023_with_json_logs_and_a_chosen_architecture() {
     assert_eq!(template["Parameters"]["Architecture"]["Default"], "arm64");
     let events = template["Resources"]["HttpApi"]["Type"].as_str();
     assert_eq!(events, Some("AWS::Serverless::HttpApi"));
+}
+
+#[test]
+fn cargo_lambda_watch_routes_every_path_to_the_function_that_serves_it() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
+    let mut watched: BTreeMap<String, Routes> = BTreeMap::new();
+    for (path, targets) in router {
+        for target in targets.as_array().unwrap() {
+            let function = target["function"].as_str().unwrap().to_owned();
+            let method = target["method"].as_str().unwrap().to_owned();
+            watched.entry(function).or_default().insert((method, path.clone()));
+        }
+    }
+    assert_eq!(watched, served_routes());
 }

@@ -22,11 +22,8 @@ pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx
     let mut tx = pool.begin().await?;
     // A Uuid renders as hex and hyphens only, so formatting it into the statement is safe;
     // it saves a round trip over a bound parameter, which `set local` cannot take.
-    sqlx::raw_sql(&format!(
-        "set local role kassa_app; set local app.tenant_id = '{}'",
-        tenant.as_uuid()
-    ))
-    .execute(&mut *tx)
-    .await?;
+    sqlx::raw_sql(&format!("set local role kassa_app; set local app.tenant_id = '{}'", tenant.as_uuid()))
+        .execute(&mut *tx)
+        .await?;
     Ok(tx)
 }

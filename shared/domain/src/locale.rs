@@ -9,12 +9,17 @@ pub struct Locale(String);
 impl Locale {
     /// Parses a tag and normalises its case (`EN-us` → `en-US`).
     pub fn parse(raw: &str) -> Result<Self, Violation> {
-        let refuse = || invalid("invalid_locale", format!("'{raw}' is not a BCP 47 language tag such as 'en' or 'nl-BE'"));
+        let refuse = || {
+            invalid("invalid_locale", format!("'{raw}' is not a BCP 47 language tag such as 'en' or 'nl-BE'"))
+        };
         let mut parts = raw.split('-');
-        let language = parts.next().filter(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic()));
+        let language =
+            parts.next().filter(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic()));
         let mut tag = language.ok_or_else(refuse)?.to_ascii_lowercase();
         let mut rest: Vec<&str> = parts.collect();
-        if let Some(script) = rest.first().filter(|s| s.len() == 4 && s.chars().all(|c| c.is_ascii_alphabetic())) {
+        if let Some(script) =
+            rest.first().filter(|s| s.len() == 4 && s.chars().all(|c| c.is_ascii_alphabetic()))
+        {
             tag.push('-');
             tag.push_str(&script[..1].to_ascii_uppercase());
             tag.push_str(&script[1..].to_ascii_lowercase());

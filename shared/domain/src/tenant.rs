@@ -199,14 +199,9 @@ impl NewTenant {
             .filter_map(|(i, raw)| violations.check(&format!("/domains/{i}"), Hostname::parse(raw)))
             .collect();
         match (handle, default_locale, default_currency) {
-            (Some(handle), Some(default_locale), Some(default_currency)) if violations.is_empty() => Ok(Self {
-                handle,
-                name: name.to_owned(),
-                default_locale,
-                locales,
-                default_currency,
-                domains,
-            }),
+            (Some(handle), Some(default_locale), Some(default_currency)) if violations.is_empty() => {
+                Ok(Self { handle, name: name.to_owned(), default_locale, locales, default_currency, domains })
+            }
             _ => Err(DomainError::Validation(violations)),
         }
     }
@@ -266,10 +261,10 @@ async fn add_domain_in(
         return Ok(());
     }
     sqlx::query("insert into tenant_domains (hostname, tenant_id) values ($1, $2)")
-    .bind(host.as_str())
-    .bind(tenant)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
+        .bind(host.as_str())
+        .bind(tenant)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Row-level security: a tenant transaction sees and writes only its own tenant's rows,
 //! for every tenant table the migrations create, even when the pool is a superuser.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantKey};
@@ -36,12 +37,13 @@ async fn every_tenant_table_has_row_level_security_enabled_forced_and_a_policy(p
     let tables = tenant_tables(&pool).await;
     assert!(tables.contains(&"tenants".to_owned()) && tables.contains(&"tenant_domains".to_owned()));
     for table in &tables {
-        let (enabled, forced): (bool, bool) =
-            sqlx::query_as("select relrowsecurity, relforcerowsecurity from pg_class where oid = $1::regclass")
-                .bind(table)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let (enabled, forced): (bool, bool) = sqlx::query_as(
+            "select relrowsecurity, relforcerowsecurity from pg_class where oid = $1::regclass",
+        )
+        .bind(table)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
         assert!(enabled, "{table}: row level security is not enabled");
         assert!(forced, "{table}: row level security is not forced");
         let policies: i64 = sqlx::query_scalar(
@@ -72,10 +74,8 @@ async fn a_tenant_sees_none_of_another_tenants_rows_even_without_a_where_clause(
         assert!(stored > 0, "{table}: the fixture wrote no row for tenant A; extend fill_every_tenant_table");
 
         let mut tx = begin_tenant_tx(&pool, b.id).await.unwrap();
-        let rows: Vec<sqlx::types::Uuid> = sqlx::query_scalar(&format!("select {column} from {table}"))
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
+        let rows: Vec<sqlx::types::Uuid> =
+            sqlx::query_scalar(&format!("select {column} from {table}")).fetch_all(&mut *tx).await.unwrap();
         assert!(!rows.is_empty(), "{table}: tenant B does not see its own rows");
         assert!(rows.iter().all(|id| *id == b.id.as_uuid()), "{table}: tenant B sees another tenant's rows");
         tx.rollback().await.unwrap();
@@ -175,7 +175,8 @@ async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
     let err = tenant::create(&pool, &same_handle).await.unwrap_err();
     assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "handle_taken", .. }), "{err:?}");
 
-    let same_domain = NewTenant::parse("tenant-c", "x", "en", &[], "EUR", &["tenant-a.example".into()]).unwrap();
+    let same_domain =
+        NewTenant::parse("tenant-c", "x", "en", &[], "EUR", &["tenant-a.example".into()]).unwrap();
     let err = tenant::create(&pool, &same_domain).await.unwrap_err();
     assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "domain_taken", .. }), "{err:?}");
     // All or nothing: the failed tenant was not half-created.
@@ -184,11 +185,21 @@ async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
 
 #[test]
 fn a_new_tenant_reports_every_invalid_field_at_once() {
-    let err = NewTenant::parse("Bad Handle", "", "english", &["nl".into(), "x_y".into()], "EURO", &["-bad-.com".into()])
-        .unwrap_err();
+    let err = NewTenant::parse(
+        "Bad Handle",
+        "",
+        "english",
+        &["nl".into(), "x_y".into()],
+        "EURO",
+        &["-bad-.com".into()],
+    )
+    .unwrap_err();
     let kassa_domain::DomainError::Validation(violations) = err else { panic!("{err:?}") };
     let pointers: Vec<&str> = violations.as_slice().iter().map(|v| v.pointer.as_str()).collect();
-    assert_eq!(pointers, ["/handle", "/name", "/default_locale", "/locales/1", "/default_currency", "/domains/0"]);
+    assert_eq!(
+        pointers,
+        ["/handle", "/name", "/default_locale", "/locales/1", "/default_currency", "/domains/0"]
+    );
 }
 
 #[test]

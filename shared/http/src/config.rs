@@ -73,8 +73,10 @@ impl Config {
             }
             Secret(value)
         };
-        let database_url = url("DATABASE_URL", &["postgres", "postgresql"], "postgres://postgres@127.0.0.1:5432/kassa");
-        let valkey_url = url("VALKEY_URL", &["redis", "rediss", "valkey", "valkeys"], "redis://127.0.0.1:6379");
+        let database_url =
+            url("DATABASE_URL", &["postgres", "postgresql"], "postgres://postgres@127.0.0.1:5432/kassa");
+        let valkey_url =
+            url("VALKEY_URL", &["redis", "rediss", "valkey", "valkeys"], "redis://127.0.0.1:6379");
         let rabbitmq_url = url("RABBITMQ_URL", &["amqp", "amqps"], "amqp://guest:guest@127.0.0.1:5672/%2f");
         let aws_endpoint_url = get("AWS_ENDPOINT_URL");
         if let Some(endpoint) = &aws_endpoint_url
@@ -110,7 +112,8 @@ impl Config {
         };
         let listen_raw = get("KASSA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen = SocketAddr::from_str(&listen_raw).map_err(|_| {
-            errors.push(format!("KASSA_LISTEN must be an address such as 127.0.0.1:8080, got '{listen_raw}'"));
+            errors
+                .push(format!("KASSA_LISTEN must be an address such as 127.0.0.1:8080, got '{listen_raw}'"));
         });
 
         match (database_max_connections, valkey_timeout_ms, tenant_cache_ttl, listen) {
@@ -169,9 +172,14 @@ mod tests {
         ])
         .unwrap_err();
         let message = err.to_string();
-        for key in
-            ["DATABASE_URL", "VALKEY_URL", "LOG_FORMAT", "KASSA_LISTEN", "DATABASE_MAX_CONNECTIONS", "AWS_ENDPOINT_URL"]
-        {
+        for key in [
+            "DATABASE_URL",
+            "VALKEY_URL",
+            "LOG_FORMAT",
+            "KASSA_LISTEN",
+            "DATABASE_MAX_CONNECTIONS",
+            "AWS_ENDPOINT_URL",
+        ] {
             assert!(message.contains(key), "{key} missing from: {message}");
         }
         assert_eq!(err.0.len(), 6);

@@ -30,7 +30,8 @@ fn request_id(request: &Request) -> String {
 
 pub async fn request_context(request: Request, next: Next) -> Response {
     let id = request_id(&request);
-    let route = request.extensions().get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str).to_owned();
+    let route =
+        request.extensions().get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str).to_owned();
     let instance = request.uri().path().to_owned();
     let span = tracing::info_span!(
         "request",

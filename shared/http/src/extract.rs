@@ -39,9 +39,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body exceeds the 1 MiB limit")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body exceeds the 1 MiB limit",
+                )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "the request body could not be read",
+                )
             }
         })?;
         parse_json(&bytes).map(Json)
@@ -60,8 +68,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_data() {
             let message = inner.to_string();
             let message = message.split(" at line ").next().unwrap_or_default().to_owned();
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("the body does not fit: {message}"))
-                .with_errors(vec![Violation { pointer, code: "invalid_value", message }])
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("the body does not fit: {message}"),
+            )
+            .with_errors(vec![Violation { pointer, code: "invalid_value", message }])
         } else {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

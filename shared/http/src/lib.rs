@@ -27,7 +27,9 @@ pub use tenancy::CurrentTenant;
 /// problem bodies), the 1 MiB body limit, and a problem for unknown routes.
 pub fn app(routes: Router) -> Router {
     routes
-        .fallback(|| async { ApiError::new(http::StatusCode::NOT_FOUND, "route_not_found", "no route matches this path") })
+        .fallback(|| async {
+            ApiError::new(http::StatusCode::NOT_FOUND, "route_not_found", "no route matches this path")
+        })
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(context::request_context))
 }

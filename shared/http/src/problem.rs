@@ -56,9 +56,15 @@ impl Problem {
             StatusCode::METHOD_NOT_ALLOWED => {
                 ("method_not_allowed", "this route does not accept this method; see the Allow header")
             }
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body exceeds the 1 MiB limit"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
-            s if s.is_server_error() => ("internal_error", "something went wrong on our side; quote the request_id"),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload_too_large", "the request body exceeds the 1 MiB limit")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "send the body as application/json")
+            }
+            s if s.is_server_error() => {
+                ("internal_error", "something went wrong on our side; quote the request_id")
+            }
             _ => ("bad_request", "the request was refused"),
         };
         Self::new(status, code, detail)
@@ -78,19 +84,19 @@ impl Problem {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    problem: Problem,
+    problem: Box<Problem>,
     cause: Option<anyhow::Error>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        Self { status, problem: Problem::new(status, code, detail), cause: None }
+        Self { status, problem: Box::new(Problem::new(status, code, detail)), cause: None }
     }
 
     /// A server-side failure: the cause is logged once with its chain, never sent.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let status = StatusCode::INTERNAL_SERVER_ERROR;
-        Self { status, problem: Problem::for_status(status), cause: Some(cause.into()) }
+        Self { status, problem: Box::new(Problem::for_status(status)), cause: Some(cause.into()) }
     }
 
     pub fn with_errors(mut self, errors: Vec<Violation>) -> Self {
@@ -118,10 +124,12 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound { resource } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{resource} not found"))
             }
-            DomainError::Validation(violations) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the input is invalid; see errors")
-                    .with_errors(violations.as_slice().to_vec())
-            }
+            DomainError::Validation(violations) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "the input is invalid; see errors",
+            )
+            .with_errors(violations.as_slice().to_vec()),
             DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
             DomainError::Database(db) => ApiError::internal(db),
         }

@@ -33,7 +33,8 @@ impl AppState {
 
     /// Builds the state around an existing pool (tests hand in their own database).
     pub fn with_pool(config: Config, db: PgPool) -> Result<Self, StateError> {
-        let valkey = Valkey::new(config.valkey_url.expose(), config.valkey_timeout).map_err(StateError::Valkey)?;
+        let valkey =
+            Valkey::new(config.valkey_url.expose(), config.valkey_timeout).map_err(StateError::Valkey)?;
         let tenants = TenantResolver::new(config.tenant_cache_ttl);
         Ok(Self { config: Arc::new(config), db, valkey: Arc::new(valkey), tenants: Arc::new(tenants) })
     }

@@ -21,12 +21,15 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 /// The most keys remembered; past it, expired entries go first, then everything.
 const CACHE_CAPACITY: usize = 10_000;
 
+/// When a key was resolved, and to which tenant (`None`: no tenant has it).
+type CacheEntry = (Instant, Option<Arc<Tenant>>);
+
 /// Resolves tenant keys through the database and remembers the answer (found or not) for
 /// the configured time-to-live, so a flood of requests costs one lookup per key and TTL.
 #[derive(Debug)]
 pub struct TenantResolver {
     ttl: Duration,
-    cache: RwLock<HashMap<TenantKey, (Instant, Option<Arc<Tenant>>)>>,
+    cache: RwLock<HashMap<TenantKey, CacheEntry>>,
 }
 
 impl TenantResolver {
@@ -59,17 +62,27 @@ impl TenantResolver {
         let by_header = match headers.get(TENANT_HEADER) {
             None => None,
             Some(value) => {
-                let value = value.to_str().ok().map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_tenant_header", "X-Tenant-ID must be a tenant id or handle")
-                })?;
+                let value =
+                    value.to_str().ok().map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_tenant_header",
+                            "X-Tenant-ID must be a tenant id or handle",
+                        )
+                    })?;
                 let tenant = self.resolve(pool, &TenantKey::from_header(value)).await?.ok_or_else(|| {
-                    ApiError::new(StatusCode::NOT_FOUND, "tenant_not_found", format!("no tenant '{value}' exists"))
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "tenant_not_found",
+                        format!("no tenant '{value}' exists"),
+                    )
                 })?;
                 Some(tenant)
             }
         };
         // A Host that is no shop's domain (the API's own hostname, localhost) names no tenant.
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).and_then(Hostname::from_host_header);
+        let host =
+            headers.get(header::HOST).and_then(|v| v.to_str().ok()).and_then(Hostname::from_host_header);
         let by_host = match host {
             Some(host) => self.resolve(pool, &TenantKey::Hostname(host)).await?,
             None => None,
@@ -78,7 +91,10 @@ impl TenantResolver {
             (Some(header), Some(host)) if header.id != host.id => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "tenant_mismatch",
-                format!("X-Tenant-ID names tenant '{}' but the Host belongs to another tenant", header.handle),
+                format!(
+                    "X-Tenant-ID names tenant '{}' but the Host belongs to another tenant",
+                    header.handle
+                ),
             )),
             (Some(tenant), _) | (None, Some(tenant)) => Ok(tenant),
             (None, None) => Err(ApiError::new(
@@ -92,7 +108,11 @@ impl TenantResolver {
 
 /// Middleware for tenant routes: resolves the tenant, records it on the request span and
 /// hands it to handlers through [`CurrentTenant`].
-pub async fn resolve_tenant(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn resolve_tenant(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let tenant = state.tenants.for_request(&state.db, request.headers()).await?;
     tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
     request.extensions_mut().insert(CurrentTenant(tenant));
@@ -107,10 +127,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<CurrentTenant>()
-            .cloned()
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("CurrentTenant used on a route without tenant resolution")))
+        parts.extensions.get::<CurrentTenant>().cloned().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("CurrentTenant used on a route without tenant resolution"))
+        })
     }
 }

@@ -38,7 +38,8 @@ impl Valkey {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout));
-        let connection = self.bounded(self.client.get_multiplexed_async_connection_with_config(&config)).await?;
+        let connection =
+            self.bounded(self.client.get_multiplexed_async_connection_with_config(&config)).await?;
         *slot = Some(connection.clone());
         Ok(connection)
     }

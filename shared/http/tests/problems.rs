@@ -1,5 +1,6 @@
 //! Every error a client can provoke is an RFC 9457 problem with the right status — never a
 //! 500, never SQL or Debug text.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use axum::Router;
 use axum::body::Body;
@@ -77,7 +78,8 @@ async fn a_body_of_the_wrong_shape_is_a_422_pointing_at_the_field(pool: PgPool) 
     assert_eq!(problem["errors"][0]["pointer"], "/quantity");
     assert_eq!(problem["errors"][0]["code"], "invalid_value");
 
-    let response = app.send(post_json("/items", "application/json", r#"{"name":"mug","quantity":1,"x":1}"#)).await;
+    let response =
+        app.send(post_json("/items", "application/json", r#"{"name":"mug","quantity":1,"x":1}"#)).await;
     let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
     assert!(problem["detail"].as_str().unwrap().contains("unknown field `x`"), "{problem}");
 }

@@ -1,4 +1,5 @@
 //! `/health` and `/ready` against the real Postgres and Valkey.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use http::StatusCode;
 use kassa_testkit::{TestApp, test_config};

@@ -21,7 +21,11 @@ pub struct TestApp {
 /// the test Valkey), with `overrides` on top.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     Config::from_lookup(|key| {
-        overrides.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()).or_else(|| std::env::var(key).ok())
+        overrides
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| std::env::var(key).ok())
     })
     .expect("test configuration is valid")
 }

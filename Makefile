@@ -1,0 +1,15 @@
+# Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
+.DEFAULT_GOAL := help
+.PHONY: help dev test watch
+
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+dev: ## Install what is missing, start the services, migrate, seed the demo shop and run Kassa on :8080
+	@infra/scripts/dev.sh
+
+test: ## fmt, clippy -D warnings, every test against real Postgres/Valkey, cfn-lint + sam validate
+	@infra/scripts/test.sh
+
+watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT to change)
+	@infra/scripts/watch.sh

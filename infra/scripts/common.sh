@@ -1,0 +1,112 @@
+# Shared by `make dev`, `make test`, `make watch` and .ci/run (sourced, not run): installs
+# what is missing and makes sure the services answer. Every step is idempotent.
+# Works on Debian 12 (bookworm) and similar Debian/Ubuntu machines.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+STATE_DIR=${KASSA_STATE_DIR:-$ROOT/.kassa}
+VENV=${KASSA_VENV:-$ROOT/.venv}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# Valkey for Kassa when the server on 6379 is not Valkey (e.g. Redis on this machine).
+KASSA_VALKEY_PORT=${KASSA_VALKEY_PORT:-6380}
+PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2)
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() { # port what seconds
+  local i
+  for ((i = 0; i < $3 * 4; i++)); do
+    port_open "$1" && return 0
+    sleep 0.25
+  done
+  die "$2 does not answer on 127.0.0.1:$1"
+}
+
+apt_updated=
+apt_install() { # [-t release] package...
+  local release=() missing=() p
+  if [ "$1" = -t ]; then release=(-t "$2"); shift 2; fi
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "please install: ${missing[*]}"
+  say "installing ${missing[*]}"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${release[@]}" "${missing[@]}" >/dev/null
+}
+
+ensure_system_packages() {
+  # mold: the linker .cargo/config.toml uses; it links several times faster than ld.
+  apt_install mold
+  # Valkey 8: bookworm has it only in backports; newer releases have it in main.
+  if ! command -v valkey-server >/dev/null; then
+    if [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ]; then
+      if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+          as_root tee /etc/apt/sources.list.d/kassa-backports.list >/dev/null
+        apt_updated=
+      fi
+      apt_install -t bookworm-backports valkey-server
+    else
+      apt_install valkey-server
+    fi
+  fi
+}
+
+ensure_postgres() {
+  port_open 5432 && return 0
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+  say "starting PostgreSQL"
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  wait_for_port 5432 PostgreSQL 30
+}
+
+ensure_rabbitmq() {
+  port_open 5672 && return 0
+  if ! command -v rabbitmq-server >/dev/null; then apt_install rabbitmq-server; fi
+  say "starting RabbitMQ"
+  as_root rabbitmq-server -detached
+  wait_for_port 5672 RabbitMQ 90
+}
+
+# Exports VALKEY_URL: the Valkey on 6379 if that is one, otherwise Kassa's own Valkey 8 on
+# KASSA_VALKEY_PORT (started here, keeping nothing on disk).
+ensure_valkey() {
+  if [ -n "${VALKEY_URL:-}" ]; then return 0; fi
+  if valkey-cli -p 6379 info server 2>/dev/null | grep -q '^valkey_version:'; then
+    export VALKEY_URL=redis://127.0.0.1:6379
+    return 0
+  fi
+  if ! valkey-cli -p "$KASSA_VALKEY_PORT" info server 2>/dev/null | grep -q '^valkey_version:'; then
+    port_open "$KASSA_VALKEY_PORT" && die "port $KASSA_VALKEY_PORT is taken by something that is not Valkey; set KASSA_VALKEY_PORT"
+    say "starting Valkey on 127.0.0.1:$KASSA_VALKEY_PORT"
+    mkdir -p "$STATE_DIR/valkey"
+    valkey-server --bind 127.0.0.1 --port "$KASSA_VALKEY_PORT" --save '' --appendonly no \
+      --daemonize yes --dir "$STATE_DIR/valkey" --logfile "$STATE_DIR/valkey/valkey.log"
+    wait_for_port "$KASSA_VALKEY_PORT" Valkey 10
+  fi
+  export VALKEY_URL=redis://127.0.0.1:$KASSA_VALKEY_PORT
+}
+
+# The Python tools (cfn-lint, sam, cargo-lambda), pinned, in a project virtualenv.
+ensure_venv() {
+  if [ -x "$VENV/bin/cargo-lambda" ] && "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "${PYTHON_TOOLS[0]}"; then
+    return 0
+  fi
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  say "installing ${PYTHON_TOOLS[*]} into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PYTHON_TOOLS[@]}"
+}
+
+ensure_database() { # name
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$1'" | grep -q 1 ||
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$1\""
+}

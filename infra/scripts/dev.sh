@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make dev: install what is missing, start the services, migrate, seed the demo tenant and
+# run the whole platform in the foreground. Safe to re-run.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+ensure_system_packages
+ensure_postgres
+ensure_rabbitmq
+ensure_valkey
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
+
+say "building kassa"
+cargo build -p kassa-cli
+kassa=$TARGET_DIR/debug/kassa
+"$kassa" migrate
+"$kassa" seed-demo
+
+listen=${KASSA_LISTEN:-127.0.0.1:8080}
+port=${listen##*:}
+cat >&2 <<BANNER
+
+  Kassa is starting on http://$listen
+    health     http://$listen/health
+    ready      http://$listen/ready
+    storefront curl http://demo.localhost:$port/storefront/tenant
+               curl -H 'X-Tenant-ID: demo' http://$listen/storefront/tenant
+  Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
+  Stop with Ctrl-C.
+
+BANNER
+exec "$kassa" serve

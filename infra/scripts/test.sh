@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make test: the one test command. Formatting, lints, every test against the real
+# services (each test gets its own database from #[sqlx::test]), and the SAM template lint.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+ensure_system_packages
+ensure_postgres
+ensure_rabbitmq
+ensure_valkey
+ensure_venv
+# #[sqlx::test] creates one database per test from this server and drops it afterwards.
+ensure_database kassa_test
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/kassa_test
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+say "cargo test (Valkey at $VALKEY_URL)"
+cargo test --workspace --locked
+say "cfn-lint and sam validate --lint"
+"$VENV/bin/cfn-lint" template.yaml
+SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 --template-file template.yaml
+say "all checks passed"
