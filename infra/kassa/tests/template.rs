@@ -94,3 +94,12 @@ fn cargo_lambda_watch_routes_every_path_to_the_function_that_serves_it() {
     }
     assert_eq!(watched, served_routes());
 }
+
+#[test]
+fn the_docker_compose_stack_parses_and_has_every_service_kassa_uses() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml");
+    let compose: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for service in ["postgres", "valkey", "rabbitmq", "zitadel", "localstack"] {
+        assert!(compose["services"][service]["image"].is_string(), "service {service} is missing");
+    }
+}

@@ -50,7 +50,8 @@ pub async fn request_context(request: Request, next: Next) -> Response {
     }
     span.record("status", response.status().as_u16());
     span.in_scope(|| {
-        tracing::info!(latency_us = started.elapsed().as_micros(), "request finished");
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        tracing::info!(latency_us, "request finished");
     });
     response
 }
