@@ -32,7 +32,9 @@ apt_updated=
 apt_install() { # [-t release] package...
   local release=() missing=() p
   if [ "$1" = -t ]; then release=(-t "$2"); shift 2; fi
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null || die "please install: ${missing[*]}"
   say "installing ${missing[*]}"
