@@ -2,13 +2,12 @@
 //! comes from the Host header or `X-Tenant-ID`; no staff token is needed.
 
 use axum::Router;
-use http::Method;
 use kassa_http::{AppState, CurrentTenant, FunctionRoutes, Json};
 use serde::Serialize;
 
 /// The function's routes, also read by the test that checks `template.yaml`.
 pub fn routes() -> FunctionRoutes {
-    FunctionRoutes::new("storefront").tenant_route(Method::GET, "/storefront/tenant", tenant_profile)
+    FunctionRoutes::new("storefront").get("/storefront/tenant", tenant_profile)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -31,13 +31,18 @@ impl FunctionRoutes {
         Self { name, routes: Vec::new() }
     }
 
-    /// Adds a route whose handler runs for a resolved tenant ([`crate::CurrentTenant`]).
-    pub fn tenant_route<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    /// `GET path` for a resolved tenant ([`crate::CurrentTenant`]); HEAD is answered too.
+    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.tenant_route(Method::GET, MethodFilter::GET, path, handler)
+    }
+
+    fn tenant_route<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        method: Method,
+        filter: MethodFilter,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
         self.routes.push((RouteSpec { method, path }, on(filter, handler)));
         self
     }
