@@ -3,7 +3,7 @@
 //! response API Gateway receives.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use kassa_domain::tenant::{self, NewTenant};
+use kassa_domain::tenant::{self, NewTenant, TenantDraft};
 use kassa_testkit::test_config;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
@@ -13,8 +13,12 @@ use sqlx::PgPool;
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_recorded_api_gateway_event_is_answered_through_lambda_http(pool: PgPool) {
-    let new = NewTenant::parse("demo", "Demo Shop", "en", &["nl".into()], "EUR", &["demo.localhost".into()])
-        .unwrap();
+    let draft = TenantDraft {
+        locales: vec!["nl".into()],
+        domains: vec!["demo.localhost".into()],
+        ..TenantDraft::new("demo", "Demo Shop")
+    };
+    let new = NewTenant::parse(&draft).unwrap();
     let demo = tenant::create(&pool, &new).await.unwrap();
     let state = kassa_http::AppState::with_pool(test_config(&[]), pool).unwrap();
     let app = kassa_http::app(kassa_storefront::router(state));

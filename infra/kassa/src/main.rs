@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kassa_domain::DomainError;
-use kassa_domain::tenant::{self, NewTenant};
+use kassa_domain::tenant::{self, NewTenant, TenantDraft};
 use kassa_http::{AppState, Config, telemetry};
 use sqlx::migrate::MigrateDatabase;
 
@@ -49,6 +49,9 @@ enum TenantCommand {
         locales: Vec<String>,
         #[arg(long, default_value = "EUR")]
         currency: String,
+        /// The Zitadel organisation whose members are the shop's staff.
+        #[arg(long = "zitadel-org")]
+        zitadel_org: Option<String>,
     },
 }
 
@@ -73,18 +76,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
         Command::Tenant {
-            command: TenantCommand::Create { handle, name, domains, default_locale, locales, currency },
+            command:
+                TenantCommand::Create { handle, name, domains, default_locale, locales, currency, zitadel_org },
         } => {
             let state = AppState::connect(config)?;
-            let new = NewTenant::parse(&handle, &name, &default_locale, &locales, &currency, &domains)?;
+            let draft = TenantDraft {
+                handle,
+                name,
+                default_locale,
+                locales,
+                default_currency: currency,
+                domains,
+                zitadel_org_id: zitadel_org,
+            };
+            let new = NewTenant::parse(&draft)?;
             let tenant = tenant::create(&state.db, &new).await?;
             println!("created tenant {} ({})", tenant.handle, tenant.id);
             Ok(())
         }
         Command::SeedDemo => {
             let state = AppState::connect(config)?;
-            let tenant = kassa_cli::seed::seed_demo(&state.db).await?;
-            println!("demo tenant {} ({}) on {}", tenant.handle, tenant.id, kassa_cli::seed::DEMO_DOMAIN);
+            for (tenant, shop) in
+                kassa_cli::seed::seed_demo(&state.db).await?.iter().zip(&kassa_cli::seed::DEMO_SHOPS)
+            {
+                println!("demo tenant {} ({}) on {}", tenant.handle, tenant.id, shop.domain);
+            }
             Ok(())
         }
     }

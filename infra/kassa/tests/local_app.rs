@@ -23,12 +23,14 @@ async fn seeding_the_demo_twice_changes_nothing(pool: PgPool) {
     let first = seed::seed_demo(&pool).await.unwrap();
     let second = seed::seed_demo(&pool).await.unwrap();
     assert_eq!(first, second);
-    assert_eq!(first.locales, ["en", "nl"]);
-    assert_eq!(first.default_currency, "EUR");
+    let demo = &first[0];
+    assert_eq!((demo.handle.as_str(), demo.zitadel_org_id.as_deref()), ("demo", Some("310000000000000002")));
+    assert_eq!(demo.locales, ["en", "nl"]);
+    assert_eq!(demo.default_currency, "EUR");
     let (tenants, domains): (i64, i64) =
         sqlx::query_as("select (select count(*) from tenants), (select count(*) from tenant_domains)")
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!((tenants, domains), (1, 1));
+    assert_eq!((tenants, domains), (2, 2));
 }

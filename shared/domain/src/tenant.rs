@@ -117,6 +117,8 @@ pub struct Tenant {
     pub default_locale: String,
     pub locales: Vec<String>,
     pub default_currency: String,
+    /// The Zitadel organisation whose members are this tenant's staff.
+    pub zitadel_org_id: Option<String>,
 }
 
 /// What a request names its tenant by.
@@ -155,6 +157,32 @@ pub async fn resolve(pool: &PgPool, key: &TenantKey) -> Result<Option<Tenant>, D
     Ok(tenant)
 }
 
+/// A new tenant as an operator or API describes it, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct TenantDraft {
+    pub handle: String,
+    pub name: String,
+    pub default_locale: String,
+    /// Locales besides the default one.
+    pub locales: Vec<String>,
+    pub default_currency: String,
+    pub domains: Vec<String>,
+    pub zitadel_org_id: Option<String>,
+}
+
+impl TenantDraft {
+    /// A draft with Kassa's defaults: English, euros, no domains, no Zitadel organisation.
+    pub fn new(handle: &str, name: &str) -> Self {
+        Self {
+            handle: handle.to_owned(),
+            name: name.to_owned(),
+            default_locale: "en".to_owned(),
+            default_currency: "EUR".to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
 /// The input for a new tenant, validated as a whole.
 #[derive(Debug, Clone)]
 pub struct NewTenant {
@@ -164,52 +192,88 @@ pub struct NewTenant {
     pub locales: Vec<Locale>,
     pub default_currency: Currency,
     pub domains: Vec<Hostname>,
+    pub zitadel_org_id: Option<ZitadelOrgId>,
 }
 
 impl NewTenant {
     /// Validates every field and reports every problem at once. The default locale is
     /// always among the tenant's locales.
-    pub fn parse(
-        handle: &str,
-        name: &str,
-        default_locale: &str,
-        other_locales: &[String],
-        default_currency: &str,
-        domains: &[String],
-    ) -> Result<Self, DomainError> {
+    pub fn parse(draft: &TenantDraft) -> Result<Self, DomainError> {
         let mut violations = Violations::default();
-        let handle = violations.check("/handle", TenantHandle::parse(handle));
-        let name = name.trim();
+        let handle = violations.check("/handle", TenantHandle::parse(&draft.handle));
+        let name = draft.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             violations.push("/name", "invalid_name", "a name is 1–200 characters");
         }
-        let default_locale = violations.check("/default_locale", Locale::parse(default_locale));
+        let default_locale = violations.check("/default_locale", Locale::parse(&draft.default_locale));
         let mut locales: Vec<Locale> = default_locale.iter().cloned().collect();
-        for (i, raw) in other_locales.iter().enumerate() {
+        for (i, raw) in draft.locales.iter().enumerate() {
             if let Some(locale) = violations.check(&format!("/locales/{i}"), Locale::parse(raw))
                 && !locales.contains(&locale)
             {
                 locales.push(locale);
             }
         }
-        let default_currency = violations.check("/default_currency", Currency::parse(default_currency));
-        let domains: Vec<Hostname> = domains
+        let default_currency =
+            violations.check("/default_currency", Currency::parse(&draft.default_currency));
+        let domains: Vec<Hostname> = draft
+            .domains
             .iter()
             .enumerate()
             .filter_map(|(i, raw)| violations.check(&format!("/domains/{i}"), Hostname::parse(raw)))
             .collect();
+        let zitadel_org_id = match &draft.zitadel_org_id {
+            Some(raw) => violations.check("/zitadel_org_id", ZitadelOrgId::parse(raw)),
+            None => None,
+        };
         match (handle, default_locale, default_currency) {
             (Some(handle), Some(default_locale), Some(default_currency)) if violations.is_empty() => {
-                Ok(Self { handle, name: name.to_owned(), default_locale, locales, default_currency, domains })
+                Ok(Self {
+                    handle,
+                    name: name.to_owned(),
+                    default_locale,
+                    locales,
+                    default_currency,
+                    domains,
+                    zitadel_org_id,
+                })
             }
             _ => Err(DomainError::Validation(violations)),
         }
     }
 }
 
+/// A Zitadel organisation id (Zitadel's are numeric strings such as `284733431289724931`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ZitadelOrgId(String);
+
+impl ZitadelOrgId {
+    pub fn parse(raw: &str) -> Result<Self, Violation> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(invalid(
+                "invalid_zitadel_org_id",
+                "a Zitadel organisation id is 1–64 letters, digits, '_' or '-'",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 const TENANT_CONFLICTS: &[(&str, &str, &str)] = &[
     ("tenants_handle_key", "handle_taken", "another tenant already uses this handle"),
     ("tenant_domains_pkey", "domain_taken", "another tenant already uses this domain"),
+    (
+        "tenants_zitadel_org_id_key",
+        "zitadel_org_taken",
+        "another tenant is bound to this Zitadel organisation",
+    ),
 ];
 
 /// Creates a tenant and its domains in one transaction, inside the new tenant's own scope.
@@ -218,9 +282,9 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainErro
     let mut tx = begin_tenant_tx(pool, id).await?;
     let locales: Vec<&str> = new.locales.iter().map(Locale::as_str).collect();
     let tenant = sqlx::query_as::<_, Tenant>(
-        "insert into tenants (id, handle, name, default_locale, locales, default_currency)
-         values ($1, $2, $3, $4, $5, $6)
-         returning id, handle, name, default_locale, locales, default_currency::text",
+        "insert into tenants (id, handle, name, default_locale, locales, default_currency, zitadel_org_id)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         returning id, handle, name, default_locale, locales, default_currency::text, zitadel_org_id",
     )
     .bind(id)
     .bind(new.handle.as_str())
@@ -228,6 +292,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainErro
     .bind(new.default_locale.as_str())
     .bind(&locales)
     .bind(new.default_currency.code())
+    .bind(new.zitadel_org_id.as_ref().map(ZitadelOrgId::as_str))
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
@@ -236,6 +301,23 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainErro
     }
     tx.commit().await?;
     Ok(tenant)
+}
+
+/// Binds a tenant to its Zitadel organisation (replacing an earlier binding).
+pub async fn bind_zitadel_org(
+    pool: &PgPool,
+    tenant: TenantId,
+    org: &ZitadelOrgId,
+) -> Result<(), DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant).await?;
+    sqlx::query("update tenants set zitadel_org_id = $1 where id = $2")
+        .bind(org.as_str())
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Attaches a hostname to a tenant; attaching one it already has changes nothing.

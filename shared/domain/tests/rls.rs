@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use kassa_domain::db::begin_tenant_tx;
-use kassa_domain::tenant::{self, NewTenant, Tenant, TenantKey};
+use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
 use sqlx::PgPool;
 
 /// Tables whose rows belong to a tenant: every table with a `tenant_id` column, plus
@@ -28,7 +28,9 @@ fn tenant_column(table: &str) -> &'static str {
 /// Writes at least one row of `tenant` into every tenant table. When a migration adds a
 /// tenant table, extend this fixture: the test below fails until every table has a row.
 async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
-    let new = NewTenant::parse(handle, handle, "en", &[], "EUR", &[format!("{handle}.example")]).unwrap();
+    let draft =
+        TenantDraft { domains: vec![format!("{handle}.example")], ..TenantDraft::new(handle, handle) };
+    let new = NewTenant::parse(&draft).unwrap();
     tenant::create(pool, &new).await.unwrap()
 }
 
@@ -171,12 +173,15 @@ async fn tenants_resolve_across_tenants_only_through_the_resolver_function(pool:
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
     fill_every_tenant_table(&pool, "tenant-a").await;
-    let same_handle = NewTenant::parse("tenant-a", "x", "en", &[], "EUR", &[]).unwrap();
+    let same_handle = NewTenant::parse(&TenantDraft::new("tenant-a", "x")).unwrap();
     let err = tenant::create(&pool, &same_handle).await.unwrap_err();
     assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "handle_taken", .. }), "{err:?}");
 
-    let same_domain =
-        NewTenant::parse("tenant-c", "x", "en", &[], "EUR", &["tenant-a.example".into()]).unwrap();
+    let same_domain = NewTenant::parse(&TenantDraft {
+        domains: vec!["tenant-a.example".into()],
+        ..TenantDraft::new("tenant-c", "x")
+    })
+    .unwrap();
     let err = tenant::create(&pool, &same_domain).await.unwrap_err();
     assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "domain_taken", .. }), "{err:?}");
     // All or nothing: the failed tenant was not half-created.
@@ -185,20 +190,29 @@ async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
 
 #[test]
 fn a_new_tenant_reports_every_invalid_field_at_once() {
-    let err = NewTenant::parse(
-        "Bad Handle",
-        "",
-        "english",
-        &["nl".into(), "x_y".into()],
-        "EURO",
-        &["-bad-.com".into()],
-    )
-    .unwrap_err();
+    let draft = TenantDraft {
+        handle: "Bad Handle".into(),
+        name: "".into(),
+        default_locale: "english".into(),
+        locales: vec!["nl".into(), "x_y".into()],
+        default_currency: "EURO".into(),
+        domains: vec!["-bad-.com".into()],
+        zitadel_org_id: Some("org id with spaces".into()),
+    };
+    let err = NewTenant::parse(&draft).unwrap_err();
     let kassa_domain::DomainError::Validation(violations) = err else { panic!("{err:?}") };
     let pointers: Vec<&str> = violations.as_slice().iter().map(|v| v.pointer.as_str()).collect();
     assert_eq!(
         pointers,
-        ["/handle", "/name", "/default_locale", "/locales/1", "/default_currency", "/domains/0"]
+        [
+            "/handle",
+            "/name",
+            "/default_locale",
+            "/locales/1",
+            "/default_currency",
+            "/domains/0",
+            "/zitadel_org_id"
+        ]
     );
 }
 

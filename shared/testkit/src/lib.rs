@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use kassa_domain::tenant::{self, NewTenant, Tenant};
+use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
 use kassa_http::{AppState, Config};
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -44,15 +44,12 @@ impl TestApp {
 
     /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl.
     pub async fn tenant(&self, handle: &str) -> Tenant {
-        let new = NewTenant::parse(
-            handle,
-            &format!("Shop {handle}"),
-            "en",
-            &["nl".to_owned()],
-            "EUR",
-            &[format!("{handle}.shop.test")],
-        )
-        .expect("valid test tenant");
+        let draft = TenantDraft {
+            locales: vec!["nl".to_owned()],
+            domains: vec![format!("{handle}.shop.test")],
+            ..TenantDraft::new(handle, &format!("Shop {handle}"))
+        };
+        let new = NewTenant::parse(&draft).expect("valid test tenant");
         tenant::create(&self.state.db, &new).await.expect("tenant created")
     }
 
