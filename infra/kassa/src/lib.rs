@@ -9,7 +9,7 @@ use kassa_http::{AppState, FunctionRoutes};
 /// Every deployed function. `kassa serve` merges them; the template test checks each one's
 /// routes against `template.yaml`.
 pub fn functions() -> Vec<FunctionRoutes> {
-    vec![kassa_storefront::routes()]
+    vec![kassa_storefront::routes(), kassa_management::routes()]
 }
 
 /// The whole platform as one app: `/health`, `/ready` and every function's routes, in the

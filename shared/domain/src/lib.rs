@@ -3,6 +3,7 @@
 //!
 //! No HTTP and no Lambda here: the functions and the local server put a face on it.
 
+pub mod access;
 pub mod currency;
 pub mod db;
 pub mod error;

@@ -50,6 +50,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `TENANT_CACHE_TTL_SECS`: how long a resolved tenant (or an unknown one) is remembered.
     pub tenant_cache_ttl: Duration,
+    /// `ZITADEL_ISSUER`: the Zitadel instance staff sign in at; its JWKS is
+    /// `{issuer}/oauth/v2/keys`. Defaults to the local stand-in.
+    pub zitadel_issuer: String,
+    /// `ZITADEL_PROJECT_ID`: the Zitadel project of Kassa; access tokens must name it in `aud`.
+    pub zitadel_project_id: String,
+    /// `ZITADEL_PLATFORM_ORG_ID`: the organisation whose `platform_admin`s operate Kassa.
+    pub zitadel_platform_org_id: String,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -110,6 +117,17 @@ impl Config {
                 LogFormat::Pretty
             }
         };
+        let zitadel_issuer = get("ZITADEL_ISSUER")
+            .unwrap_or_else(|| "http://127.0.0.1:9011".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(zitadel_issuer.starts_with("https://") || zitadel_issuer.starts_with("http://")) {
+            errors.push(format!("ZITADEL_ISSUER must be an http(s) URL, got '{zitadel_issuer}'"));
+        }
+        let zitadel_project_id = get("ZITADEL_PROJECT_ID").unwrap_or_else(|| "310000000000000010".to_owned());
+        let zitadel_platform_org_id =
+            get("ZITADEL_PLATFORM_ORG_ID").unwrap_or_else(|| "310000000000000001".to_owned());
+
         let listen_raw = get("KASSA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen = SocketAddr::from_str(&listen_raw).map_err(|_| {
             errors
@@ -127,6 +145,9 @@ impl Config {
                 log_format,
                 listen,
                 tenant_cache_ttl: Duration::from_secs(ttl),
+                zitadel_issuer,
+                zitadel_project_id,
+                zitadel_platform_org_id,
             }),
             _ => Err(ConfigError(errors)),
         }
@@ -169,6 +190,7 @@ mod tests {
             ("KASSA_LISTEN", "everywhere"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("AWS_ENDPOINT_URL", "localhost:4566"),
+            ("ZITADEL_ISSUER", "zitadel.example"),
         ])
         .unwrap_err();
         let message = err.to_string();
@@ -179,10 +201,11 @@ mod tests {
             "KASSA_LISTEN",
             "DATABASE_MAX_CONNECTIONS",
             "AWS_ENDPOINT_URL",
+            "ZITADEL_ISSUER",
         ] {
             assert!(message.contains(key), "{key} missing from: {message}");
         }
-        assert_eq!(err.0.len(), 6);
+        assert_eq!(err.0.len(), 7);
     }
 
     #[test]

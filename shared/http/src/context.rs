@@ -40,6 +40,7 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         route = %route,
         request_id = %id,
         tenant_id = Empty,
+        user_id = Empty,
         status = Empty,
     );
     let started = Instant::now();

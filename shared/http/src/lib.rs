@@ -1,12 +1,14 @@
 //! HTTP glue shared by every Kassa function: configuration, state, problem+json errors,
 //! extractors, tenant resolution, middleware and telemetry.
 
+pub mod auth;
 pub mod config;
 pub mod context;
 pub mod extract;
 pub mod ops;
 pub mod problem;
 pub mod routes;
+pub mod staff;
 pub mod state;
 pub mod telemetry;
 pub mod tenancy;
@@ -20,6 +22,7 @@ pub use config::{Config, ConfigError};
 pub use extract::{Json, Path, Query};
 pub use problem::{ApiError, Problem};
 pub use routes::{FunctionRoutes, RouteSpec};
+pub use staff::{Access, Staff};
 pub use state::AppState;
 pub use tenancy::CurrentTenant;
 

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use kassa_domain::{DomainError, Violation};
 use serde::Serialize;
 
@@ -85,22 +85,39 @@ impl Problem {
 pub struct ApiError {
     status: StatusCode,
     problem: Box<Problem>,
+    headers: HeaderMap,
     cause: Option<anyhow::Error>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        Self { status, problem: Box::new(Problem::new(status, code, detail)), cause: None }
+        Self {
+            status,
+            problem: Box::new(Problem::new(status, code, detail)),
+            headers: HeaderMap::new(),
+            cause: None,
+        }
     }
 
     /// A server-side failure: the cause is logged once with its chain, never sent.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let status = StatusCode::INTERNAL_SERVER_ERROR;
-        Self { status, problem: Box::new(Problem::for_status(status)), cause: Some(cause.into()) }
+        Self {
+            status,
+            problem: Box::new(Problem::for_status(status)),
+            headers: HeaderMap::new(),
+            cause: Some(cause.into()),
+        }
     }
 
     pub fn with_errors(mut self, errors: Vec<Violation>) -> Self {
         self.problem.errors = errors;
+        self
+    }
+
+    /// A header to send with the problem (`WWW-Authenticate`, `Retry-After`, …).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
         self
     }
 
@@ -142,6 +159,8 @@ impl IntoResponse for ApiError {
             // `{:#}` prints the whole chain: "database error: pool timed out: …".
             tracing::error!(code = %self.problem.code, error = format!("{cause:#}"), "request failed");
         }
-        self.problem.into_response_with(self.status)
+        let mut response = (*self.problem).into_response_with(self.status);
+        response.headers_mut().extend(self.headers);
+        response
     }
 }

@@ -9,14 +9,17 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 
+use crate::staff::{Access, staff_gate};
 use crate::state::AppState;
 use crate::tenancy::resolve_tenant;
 
-/// One route: an HTTP method and an axum path such as `/storefront/products/{handle}`.
+/// One route: an HTTP method, an axum path such as `/storefront/products/{handle}`, and
+/// what it requires of the caller (`None`: public, tenant only).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RouteSpec {
     pub method: Method,
     pub path: &'static str,
+    pub access: Option<Access>,
 }
 
 /// The routes of one deployed function (one Lambda), with the function's name recorded on
@@ -31,19 +34,27 @@ impl FunctionRoutes {
         Self { name, routes: Vec::new() }
     }
 
-    /// `GET path` for a resolved tenant ([`crate::CurrentTenant`]); HEAD is answered too.
+    /// A public `GET path` for a resolved tenant ([`crate::CurrentTenant`]); HEAD too.
     pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.tenant_route(Method::GET, MethodFilter::GET, path, handler)
+        self.add(RouteSpec { method: Method::GET, path, access: None }, on(MethodFilter::GET, handler))
     }
 
-    fn tenant_route<H: Handler<T, AppState>, T: 'static>(
-        mut self,
-        method: Method,
-        filter: MethodFilter,
+    /// A staff `GET path`: the caller's token and role in the tenant are checked first
+    /// ([`crate::Staff`]).
+    pub fn staff_get<H: Handler<T, AppState>, T: 'static>(
+        self,
         path: &'static str,
+        access: Access,
         handler: H,
     ) -> Self {
-        self.routes.push((RouteSpec { method, path }, on(filter, handler)));
+        self.add(
+            RouteSpec { method: Method::GET, path, access: Some(access) },
+            on(MethodFilter::GET, handler),
+        )
+    }
+
+    fn add(mut self, spec: RouteSpec, handler: MethodRouter<AppState>) -> Self {
+        self.routes.push((spec, handler));
         self
     }
 
@@ -60,9 +71,14 @@ impl FunctionRoutes {
     pub fn into_router(self, state: AppState) -> Router {
         let name = self.name;
         let router = self.routes.into_iter().fold(Router::new(), |router, (spec, method_router)| {
-            // On the method router, so a wrong method is a 405 before any tenant lookup.
-            let method_router =
-                method_router.route_layer(middleware::from_fn_with_state(state.clone(), resolve_tenant));
+            // On the method router, so a wrong method is a 405 before any other check.
+            let method_router = match spec.access {
+                None => {
+                    method_router.route_layer(middleware::from_fn_with_state(state.clone(), resolve_tenant))
+                }
+                Some(access) => method_router
+                    .route_layer(middleware::from_fn_with_state((state.clone(), access), staff_gate)),
+            };
             router.route(spec.path, method_router)
         });
         router

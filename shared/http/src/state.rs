@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::tenancy::TenantResolver;
 use crate::valkey::{Valkey, ValkeyError};
@@ -17,6 +18,7 @@ pub struct AppState {
     pub db: PgPool,
     pub valkey: Arc<Valkey>,
     pub tenants: Arc<TenantResolver>,
+    pub auth: Arc<Authenticator>,
 }
 
 impl AppState {
@@ -36,7 +38,25 @@ impl AppState {
         let valkey =
             Valkey::new(config.valkey_url.expose(), config.valkey_timeout).map_err(StateError::Valkey)?;
         let tenants = TenantResolver::new(config.tenant_cache_ttl);
-        Ok(Self { config: Arc::new(config), db, valkey: Arc::new(valkey), tenants: Arc::new(tenants) })
+        let auth = Authenticator::new(&config).map_err(StateError::Http)?;
+        Ok(Self::from_parts(config, db, valkey, tenants, auth))
+    }
+
+    /// Assembles a state from its parts (tests swap in an authenticator of their own).
+    pub fn from_parts(
+        config: Config,
+        db: PgPool,
+        valkey: Valkey,
+        tenants: TenantResolver,
+        auth: Authenticator,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            db,
+            valkey: Arc::new(valkey),
+            tenants: Arc::new(tenants),
+            auth: Arc::new(auth),
+        }
     }
 }
 
@@ -46,4 +66,6 @@ pub enum StateError {
     Database(#[source] sqlx::Error),
     #[error("VALKEY_URL is not usable")]
     Valkey(#[source] ValkeyError),
+    #[error("cannot build the HTTP client for the JWKS")]
+    Http(#[source] reqwest::Error),
 }

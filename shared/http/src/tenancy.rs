@@ -114,9 +114,14 @@ pub async fn resolve_tenant(
     next: Next,
 ) -> Result<Response, ApiError> {
     let tenant = state.tenants.for_request(&state.db, request.headers()).await?;
+    attach_tenant(&mut request, tenant);
+    Ok(next.run(request).await)
+}
+
+/// Hands the request's tenant to handlers and records it on the request span.
+pub fn attach_tenant(request: &mut Request, tenant: Arc<Tenant>) {
     tracing::Span::current().record("tenant_id", tracing::field::display(tenant.id));
     request.extensions_mut().insert(CurrentTenant(tenant));
-    Ok(next.run(request).await)
 }
 
 /// The tenant of the request, resolved by [`resolve_tenant`].

@@ -3,6 +3,8 @@
 //! `VALKEY_URL`, plus builders for tenants.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod issuer;
+
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
@@ -37,16 +39,21 @@ impl TestApp {
     }
 
     pub fn with_config(pool: PgPool, config: Config, routes: impl FnOnce(AppState) -> Router) -> Self {
-        let state = AppState::with_pool(config, pool).expect("state builds");
+        Self::with_state(AppState::with_pool(config, pool).expect("state builds"), routes)
+    }
+
+    pub fn with_state(state: AppState, routes: impl FnOnce(AppState) -> Router) -> Self {
         let router = kassa_http::app(routes(state.clone()));
         Self { state, router }
     }
 
-    /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl.
+    /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl,
+    /// whose staff are the Zitadel organisation `org-<handle>`.
     pub async fn tenant(&self, handle: &str) -> Tenant {
         let draft = TenantDraft {
             locales: vec!["nl".to_owned()],
             domains: vec![format!("{handle}.shop.test")],
+            zitadel_org_id: Some(format!("org-{handle}")),
             ..TenantDraft::new(handle, &format!("Shop {handle}"))
         };
         let new = NewTenant::parse(&draft).expect("valid test tenant");
