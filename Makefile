@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch
+.PHONY: help dev test watch token
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,3 +13,6 @@ test: ## fmt, clippy -D warnings, every test against real Postgres/Valkey, cfn-l
 
 watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT to change)
 	@infra/scripts/watch.sh
+
+token: ## Print an access token for a demo user as the last line: make -s token USER=editor@demo
+	@infra/scripts/token.sh "$(USER)"

@@ -8,6 +8,8 @@ VENV=${KASSA_VENV:-$ROOT/.venv}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # Valkey for Kassa when the server on 6379 is not Valkey (e.g. Redis on this machine).
 KASSA_VALKEY_PORT=${KASSA_VALKEY_PORT:-6380}
+STANDIN_DIR=$ROOT/infra/zitadel-standin
+ZITADEL_STANDIN_PORT=${ZITADEL_STANDIN_PORT:-9011}
 PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2)
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
@@ -111,4 +113,28 @@ ensure_venv() {
 ensure_database() { # name
   psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$1'" | grep -q 1 ||
     psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$1\""
+}
+
+# The Zitadel stand-in's npm packages (oidc-provider, and the Node 22 it runs on).
+ensure_node_deps() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -x "$STANDIN_DIR/node_modules/.bin/node" ] ||
+    [ "$STANDIN_DIR/package-lock.json" -nt "$STANDIN_DIR/node_modules/.package-lock.json" ]; then
+    say "installing the Zitadel stand-in's npm packages"
+    (cd "$STANDIN_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+# Starts the Zitadel stand-in on ZITADEL_STANDIN_PORT unless it already answers there, and
+# points Kassa at it.
+ensure_zitadel_standin() {
+  ensure_node_deps
+  if ! port_open "$ZITADEL_STANDIN_PORT"; then
+    say "starting the Zitadel stand-in on http://127.0.0.1:$ZITADEL_STANDIN_PORT"
+    mkdir -p "$STATE_DIR"
+    (cd "$STANDIN_DIR" && PORT=$ZITADEL_STANDIN_PORT nohup node_modules/.bin/node server.mjs \
+      >"$STATE_DIR/zitadel-standin.log" 2>&1 &)
+    wait_for_port "$ZITADEL_STANDIN_PORT" "the Zitadel stand-in" 20
+  fi
+  export ZITADEL_ISSUER=http://127.0.0.1:$ZITADEL_STANDIN_PORT
 }

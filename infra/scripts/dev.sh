@@ -9,6 +9,7 @@ ensure_system_packages
 ensure_postgres
 ensure_rabbitmq
 ensure_valkey
+ensure_zitadel_standin
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
 
 say "building kassa"
@@ -26,7 +27,10 @@ cat >&2 <<BANNER
     ready      http://$listen/ready
     storefront curl http://demo.localhost:$port/storefront/tenant
                curl -H 'X-Tenant-ID: demo' http://$listen/storefront/tenant
-  Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
+    staff      TOKEN=$(make -s token USER=editor@demo | tail -n 1)
+               curl -H "Authorization: Bearer \$TOKEN" http://demo.localhost:$port/management/me
+  Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,
+    admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
   Stop with Ctrl-C.
 
 BANNER

@@ -10,6 +10,7 @@ ensure_postgres
 ensure_rabbitmq
 ensure_valkey
 ensure_venv
+ensure_node_deps   # the end-to-end auth test runs the Zitadel stand-in
 # #[sqlx::test] creates one database per test from this server and drops it afterwards.
 ensure_database kassa_test
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/kassa_test

@@ -12,11 +12,10 @@ pub fn functions() -> Vec<FunctionRoutes> {
     vec![kassa_storefront::routes(), kassa_management::routes()]
 }
 
-/// The whole platform as one app: `/health`, `/ready` and every function's routes, in the
-/// same middleware stack the functions have in Lambda.
-pub fn local_app(state: AppState) -> Router {
-    let merged = functions().into_iter().fold(kassa_http::ops::router(state.clone()), |router, function| {
+/// The whole platform's routes: `/health`, `/ready` and every function's. `kassa serve`
+/// wraps them in the same stack ([`kassa_http::app`]) the functions have in Lambda.
+pub fn local_routes(state: AppState) -> Router {
+    functions().into_iter().fold(kassa_http::ops::router(state.clone()), |router, function| {
         router.merge(function.into_router(state.clone()))
-    });
-    kassa_http::app(merged)
+    })
 }

@@ -124,7 +124,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%listen, "kassa serving every function");
-    axum::serve(listener, kassa_cli::local_app(state))
+    axum::serve(listener, kassa_http::app(kassa_cli::local_routes(state)))
         .with_graceful_shutdown(async {
             // If the signal handler cannot be installed, serve until killed.
             if tokio::signal::ctrl_c().await.is_err() {

@@ -2,13 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use http::StatusCode;
-use kassa_cli::{local_app, seed};
+use kassa_cli::{local_routes, seed};
 use kassa_testkit::TestApp;
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-async fn the_local_app_serves_operations_and_every_function(pool: PgPool) {
-    let app = TestApp::new(pool, local_app);
+async fn the_local_server_serves_operations_and_every_function(pool: PgPool) {
+    let app = TestApp::new(pool, local_routes);
     assert_eq!(app.get("/health", &[]).await.status, StatusCode::OK);
     assert_eq!(app.get("/ready", &[]).await.status, StatusCode::OK);
     seed::seed_demo(&app.state.db).await.unwrap();
