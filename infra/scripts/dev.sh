@@ -27,7 +27,7 @@ cat >&2 <<BANNER
     ready      http://$listen/ready
     storefront curl http://demo.localhost:$port/storefront/tenant
                curl -H 'X-Tenant-ID: demo' http://$listen/storefront/tenant
-    staff      TOKEN=$(make -s token USER=editor@demo | tail -n 1)
+    staff      TOKEN=\$(make -s token USER=editor@demo | tail -n 1)
                curl -H "Authorization: Bearer \$TOKEN" http://demo.localhost:$port/management/me
   Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,
     admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
