@@ -56,20 +56,49 @@ pub enum DomainError {
     /// A uniqueness rule was broken, e.g. a handle that another record already uses.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The record changed since the version the caller based its change on.
+    #[error("{resource} was changed by someone else (now version {current})")]
+    Stale { resource: &'static str, current: i64 },
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
 
+/// How a named database constraint surfaces to clients.
+pub enum Constraint {
+    /// A uniqueness rule: 409 with this code and message.
+    Unique(&'static str, &'static str, &'static str),
+    /// A reference to a row that does not exist (in this tenant): a 422 violation at the
+    /// pointer.
+    Reference(&'static str, &'static str, &'static str),
+    /// A row still referred to elsewhere: 409 with this code and message.
+    InUse(&'static str, &'static str, &'static str),
+}
+
 impl DomainError {
-    /// Maps a unique-constraint violation to a conflict by the constraint's name; any other
-    /// database error stays a database error. `constraints` lists `(constraint, code, message)`.
-    pub fn from_unique(err: sqlx::Error, constraints: &[(&str, &'static str, &str)]) -> Self {
+    /// Maps a violated constraint to a client error by the constraint's name; any other
+    /// database error stays a database error.
+    pub fn from_constraint(err: sqlx::Error, constraints: &[Constraint]) -> Self {
         if let sqlx::Error::Database(db) = &err
-            && db.is_unique_violation()
-            && let Some((_, code, message)) =
-                constraints.iter().find(|(name, _, _)| db.constraint() == Some(*name))
+            && let Some(name) = db.constraint()
         {
-            return DomainError::Conflict { code, message: (*message).to_owned() };
+            for constraint in constraints {
+                match *constraint {
+                    Constraint::Unique(c, code, message) if c == name && db.is_unique_violation() => {
+                        return DomainError::Conflict { code, message: message.to_owned() };
+                    }
+                    Constraint::InUse(c, code, message) if c == name && db.is_foreign_key_violation() => {
+                        return DomainError::Conflict { code, message: message.to_owned() };
+                    }
+                    Constraint::Reference(c, pointer, message)
+                        if c == name && db.is_foreign_key_violation() =>
+                    {
+                        let mut violations = Violations::default();
+                        violations.push(pointer, "unknown_reference", message);
+                        return DomainError::Validation(violations);
+                    }
+                    _ => {}
+                }
+            }
         }
         DomainError::Database(err)
     }

@@ -4,10 +4,18 @@
 //! No HTTP and no Lambda here: the functions and the local server put a face on it.
 
 pub mod access;
+pub mod catalog;
 pub mod currency;
 pub mod db;
 pub mod error;
 pub mod locale;
+pub mod outbox;
+pub mod pagination;
+pub mod price;
+pub mod pricing;
+pub mod products;
+pub mod resource;
 pub mod tenant;
+pub mod variants;
 
 pub use error::{DomainError, Violation, Violations};

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::currency::Currency;
 use crate::db::begin_tenant_tx;
-use crate::error::{DomainError, Violation, Violations, invalid};
+use crate::error::{Constraint, DomainError, Violation, Violations, invalid};
 use crate::locale::Locale;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, sqlx::Type)]
@@ -266,10 +266,10 @@ impl ZitadelOrgId {
     }
 }
 
-const TENANT_CONFLICTS: &[(&str, &str, &str)] = &[
-    ("tenants_handle_key", "handle_taken", "another tenant already uses this handle"),
-    ("tenant_domains_pkey", "domain_taken", "another tenant already uses this domain"),
-    (
+const TENANT_CONFLICTS: &[Constraint] = &[
+    Constraint::Unique("tenants_handle_key", "handle_taken", "another tenant already uses this handle"),
+    Constraint::Unique("tenant_domains_pkey", "domain_taken", "another tenant already uses this domain"),
+    Constraint::Unique(
         "tenants_zitadel_org_id_key",
         "zitadel_org_taken",
         "another tenant is bound to this Zitadel organisation",
@@ -295,7 +295,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainErro
     .bind(new.zitadel_org_id.as_ref().map(ZitadelOrgId::as_str))
     .fetch_one(&mut *tx)
     .await
-    .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
+    .map_err(|e| DomainError::from_constraint(e, TENANT_CONFLICTS))?;
     for domain in &new.domains {
         add_domain_in(&mut tx, id, domain).await?;
     }
@@ -315,7 +315,7 @@ pub async fn bind_zitadel_org(
         .bind(tenant)
         .execute(&mut *tx)
         .await
-        .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
+        .map_err(|e| DomainError::from_constraint(e, TENANT_CONFLICTS))?;
     tx.commit().await?;
     Ok(())
 }
@@ -347,6 +347,6 @@ async fn add_domain_in(
         .bind(tenant)
         .execute(&mut **tx)
         .await
-        .map_err(|e| DomainError::from_unique(e, TENANT_CONFLICTS))?;
+        .map_err(|e| DomainError::from_constraint(e, TENANT_CONFLICTS))?;
     Ok(())
 }

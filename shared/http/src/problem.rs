@@ -148,6 +148,14 @@ impl From<DomainError> for ApiError {
             )
             .with_errors(violations.as_slice().to_vec()),
             DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DomainError::Stale { resource, current } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_conflict",
+                format!(
+                    "the {resource} was changed meanwhile (now version {current}); fetch it and try again"
+                ),
+            )
+            .with_extension("current_version", current.into()),
             DomainError::Database(db) => ApiError::internal(db),
         }
     }

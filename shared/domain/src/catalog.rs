@@ -1,0 +1,181 @@
+//! Value types shared by the catalog: handles, translations, attributes, money, B2B settings.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::currency::Currency;
+use crate::error::{Violation, Violations, invalid};
+use crate::locale::Locale;
+use crate::tenant::Tenant;
+
+/// A URL-safe handle: lowercase letters, digits and inner hyphens, at most `max` long.
+pub fn check_handle(raw: &str, max: usize) -> Result<(), Violation> {
+    let ok = (1..=max).contains(&raw.len())
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !raw.starts_with('-')
+        && !raw.ends_with('-')
+        && !raw.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "invalid_handle",
+            format!("a handle is 1–{max} lowercase letters, digits and single inner hyphens"),
+        ))
+    }
+}
+
+/// Text in several languages, keyed by BCP 47 locale (`{"en": "Mug", "nl": "Mok"}`).
+pub type Translations = BTreeMap<String, String>;
+
+/// Checks translations against the tenant's locales: only its locales, each text within
+/// `max_chars`, and the default locale present (and non-empty) when `required`.
+pub fn check_translations(
+    v: &mut Violations,
+    pointer: &str,
+    texts: &Translations,
+    tenant: &Tenant,
+    required: bool,
+    max_chars: usize,
+) {
+    if required && texts.get(&tenant.default_locale).is_none_or(|t| t.trim().is_empty()) {
+        v.push(
+            format!("{pointer}/{}", tenant.default_locale),
+            "required",
+            format!("a text in the shop's default locale '{}' is required", tenant.default_locale),
+        );
+    }
+    for (locale, text) in texts {
+        let at = format!("{pointer}/{}", escape_pointer(locale));
+        match Locale::parse(locale) {
+            Ok(parsed) if parsed.as_str() == locale && tenant.locales.contains(locale) => {}
+            _ => v.push(
+                at.clone(),
+                "unsupported_locale",
+                format!("'{locale}' is not one of the shop's locales ({})", tenant.locales.join(", ")),
+            ),
+        }
+        if text.chars().count() > max_chars {
+            v.push(at, "too_long", format!("at most {max_chars} characters"));
+        }
+    }
+}
+
+/// RFC 6901 escaping of one pointer segment.
+pub fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Variant attributes: a flat object of scalar values (`{"color": "red", "size": "M"}`).
+pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_json::Map<String, Value>) {
+    if attributes.len() > 50 {
+        v.push(pointer, "too_many", "at most 50 attributes");
+    }
+    for (key, value) in attributes {
+        let at = format!("{pointer}/{}", escape_pointer(key));
+        let key_ok = (1..=50).contains(&key.len())
+            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !key_ok {
+            v.push(
+                at.clone(),
+                "invalid_attribute_name",
+                "names are 1–50 lowercase letters, digits, '_' or '-'",
+            );
+        }
+        match value {
+            Value::String(s) if (1..=200).contains(&s.chars().count()) => {}
+            Value::Number(_) | Value::Bool(_) => {}
+            _ => v.push(
+                at,
+                "invalid_attribute_value",
+                "a value is a string of 1–200 characters, a number or a boolean",
+            ),
+        }
+    }
+}
+
+/// An amount of money in minor units (cents) of a currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// Minor units: 1999 is €19.99, 1999 is ¥1999.
+    pub amount: i64,
+    /// ISO 4217 code, e.g. `EUR`.
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+/// The largest amount Kassa accepts (10 billion in major units at two decimals).
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+pub fn check_amount(v: &mut Violations, pointer: &str, amount: i64) {
+    if !(0..=MAX_AMOUNT).contains(&amount) {
+        v.push(pointer, "invalid_amount", format!("an amount is 0–{MAX_AMOUNT} minor units"));
+    }
+}
+
+/// Parses a currency code into its canonical form, recording a violation if unknown.
+pub fn check_currency(v: &mut Violations, pointer: &str, raw: &str) -> Option<Currency> {
+    v.check(pointer, Currency::parse(raw))
+}
+
+/// B2B rules of a product.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct B2bSettings {
+    /// The smallest quantity one order line may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub min_order_quantity: Option<i64>,
+    /// Quantities must be a multiple of this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub quantity_step: Option<i64>,
+    /// When set, only these customer groups (by handle) see the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_to_customer_groups: Option<Vec<String>>,
+    /// Customers ask for a quote instead of ordering at a price.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quote_only: bool,
+}
+
+impl B2bSettings {
+    pub fn check(&self, v: &mut Violations, pointer: &str) {
+        for (name, value) in
+            [("min_order_quantity", self.min_order_quantity), ("quantity_step", self.quantity_step)]
+        {
+            if value.is_some_and(|n| !(1..=1_000_000).contains(&n)) {
+                v.push(format!("{pointer}/{name}"), "out_of_range", "a whole number from 1 to 1,000,000");
+            }
+        }
+        for (i, handle) in self.visible_to_customer_groups.iter().flatten().enumerate() {
+            v.check(&format!("{pointer}/visible_to_customer_groups/{i}"), check_handle(handle, 100));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_lowercase_slugs() {
+        for ok in ["mug", "blue-mug-2", "a"] {
+            assert!(check_handle(ok, 100).is_ok(), "{ok}");
+        }
+        for bad in ["", "Mug", "-mug", "mug-", "blue--mug", "blue mug", "mug/1", &"x".repeat(101)] {
+            assert!(check_handle(bad, 100).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn attributes_are_flat_scalars() {
+        let mut v = Violations::default();
+        let attributes = serde_json::json!({"color": "red", "size": 42, "organic": true, "nested": {"a": 1}, "Bad Key": "x", "empty": ""});
+        check_attributes(&mut v, "/attributes", attributes.as_object().unwrap());
+        let pointers: Vec<&str> = v.as_slice().iter().map(|x| x.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/attributes/Bad Key", "/attributes/empty", "/attributes/nested"]);
+    }
+}

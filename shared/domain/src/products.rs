@@ -1,0 +1,464 @@
+//! Products: create, read, list (keyset pages with sorts and filters), update with
+//! optimistic concurrency, delete (archive once it may have been ordered). Every write
+//! appends its event to the outbox in the same transaction.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::catalog::{B2bSettings, Translations, check_handle, check_translations};
+use crate::db::{TenantTx, begin_tenant_tx};
+use crate::error::{Constraint, DomainError, Violations, invalid};
+use crate::outbox::{self, Event};
+use crate::pagination::{Cursor, Page};
+use crate::tenant::Tenant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    Draft,
+    Active,
+    Archived,
+}
+
+impl ProductStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "draft" => Some(ProductStatus::Draft),
+            "active" => Some(ProductStatus::Active),
+            "archived" => Some(ProductStatus::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// A stored product.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Product {
+    pub id: Uuid,
+    pub handle: String,
+    #[sqlx(json)]
+    pub title: Translations,
+    #[sqlx(json)]
+    pub description: Translations,
+    pub status: String,
+    #[sqlx(json)]
+    pub b2b_settings: B2bSettings,
+    pub subscription_plan_id: Option<Uuid>,
+    pub tax_class: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn draft_status() -> ProductStatus {
+    ProductStatus::Draft
+}
+
+fn standard_tax_class() -> String {
+    "standard".to_owned()
+}
+
+/// A product as a client writes it: every writable field, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductDraft {
+    /// URL slug, unique per shop: lowercase letters, digits and hyphens, ≤ 100.
+    #[schema(example = "linen-apron")]
+    pub handle: String,
+    /// Locale → title; the shop's default locale is required.
+    #[schema(example = json!({"en": "Linen apron", "nl": "Linnen schort"}))]
+    pub title: Translations,
+    /// Locale → description.
+    #[serde(default)]
+    pub description: Translations,
+    #[serde(default = "draft_status")]
+    pub status: ProductStatus,
+    #[serde(default)]
+    pub b2b_settings: B2bSettings,
+    /// The subscription plan the product is sold on, if any.
+    #[serde(default)]
+    pub subscription_plan_id: Option<Uuid>,
+    #[serde(default = "standard_tax_class")]
+    #[schema(example = "standard")]
+    pub tax_class: String,
+}
+
+impl From<&Product> for ProductDraft {
+    fn from(p: &Product) -> Self {
+        ProductDraft {
+            handle: p.handle.clone(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            status: ProductStatus::parse(&p.status).unwrap_or(ProductStatus::Draft),
+            b2b_settings: p.b2b_settings.clone(),
+            subscription_plan_id: p.subscription_plan_id,
+            tax_class: p.tax_class.clone(),
+        }
+    }
+}
+
+const CONSTRAINTS: &[Constraint] = &[
+    Constraint::Unique("products_handle_key", "handle_taken", "another product already uses this handle"),
+    Constraint::Reference(
+        "products_subscription_plan_fkey",
+        "/subscription_plan_id",
+        "no subscription plan with this id exists",
+    ),
+];
+
+/// Checks a draft against the shop, and its references against the database, reporting
+/// every problem at once.
+async fn check(tx: &mut TenantTx, tenant: &Tenant, draft: &ProductDraft) -> Result<(), DomainError> {
+    let mut v = Violations::default();
+    v.check("/handle", check_handle(&draft.handle, 100));
+    check_translations(&mut v, "/title", &draft.title, tenant, true, 500);
+    check_translations(&mut v, "/description", &draft.description, tenant, false, 20_000);
+    draft.b2b_settings.check(&mut v, "/b2b_settings");
+    let tax_ok = (1..=50).contains(&draft.tax_class.len())
+        && draft
+            .tax_class
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !tax_ok {
+        v.push(
+            "/tax_class",
+            "invalid_tax_class",
+            "a tax class is 1–50 lowercase letters, digits, '_' or '-'",
+        );
+    }
+    if let Some(groups) = &draft.b2b_settings.visible_to_customer_groups {
+        let known: Vec<String> =
+            sqlx::query_scalar("select handle from customer_groups where handle = any($1)")
+                .bind(groups)
+                .fetch_all(&mut **tx)
+                .await?;
+        for (i, handle) in groups.iter().enumerate() {
+            if !known.contains(handle) {
+                v.push(
+                    format!("/b2b_settings/visible_to_customer_groups/{i}"),
+                    "unknown_reference",
+                    format!("no customer group '{handle}' exists"),
+                );
+            }
+        }
+    }
+    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+}
+
+const COLUMNS: &str = "id, handle, title, description, status, b2b_settings, subscription_plan_id, tax_class, \
+                       version, created_at, updated_at";
+
+pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Result<Product, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    check(&mut tx, tenant, draft).await?;
+    let product: Product = sqlx::query_as(&format!(
+        "insert into products (id, tenant_id, handle, title, description, status, b2b_settings,
+                               subscription_plan_id, tax_class, first_activated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, case when $6 = 'active' then now() end)
+         returning {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(tenant.id)
+    .bind(&draft.handle)
+    .bind(sqlx::types::Json(&draft.title))
+    .bind(sqlx::types::Json(&draft.description))
+    .bind(draft.status.as_str())
+    .bind(sqlx::types::Json(&draft.b2b_settings))
+    .bind(draft.subscription_plan_id)
+    .bind(&draft.tax_class)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    outbox::append(&mut tx, tenant.id, event("product.created", &product)).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+fn event<'a>(event_type: &'a str, product: &'a Product) -> Event<'a, Product> {
+    Event { event_type, aggregate_type: "product", aggregate_id: product.id, data: product }
+}
+
+pub async fn get(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<Product, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let product = sqlx::query_as(&format!("select {COLUMNS} from products where tenant_id = $1 and id = $2"))
+        .bind(tenant.id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(DomainError::NotFound { resource: "product" })?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+/// Replaces the product's writable fields, if it is still at `expected_version`.
+pub async fn update(
+    pool: &PgPool,
+    tenant: &Tenant,
+    id: Uuid,
+    expected_version: i64,
+    draft: &ProductDraft,
+) -> Result<Product, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    check(&mut tx, tenant, draft).await?;
+    let updated: Option<Product> = sqlx::query_as(&format!(
+        "update products set handle = $3, title = $4, description = $5, status = $6, b2b_settings = $7,
+                subscription_plan_id = $8, tax_class = $9, version = version + 1,
+                first_activated_at = coalesce(first_activated_at, case when $6 = 'active' then now() end)
+         where tenant_id = $10 and id = $1 and version = $2
+         returning {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(expected_version)
+    .bind(&draft.handle)
+    .bind(sqlx::types::Json(&draft.title))
+    .bind(sqlx::types::Json(&draft.description))
+    .bind(draft.status.as_str())
+    .bind(sqlx::types::Json(&draft.b2b_settings))
+    .bind(draft.subscription_plan_id)
+    .bind(&draft.tax_class)
+    .bind(tenant.id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    let Some(product) = updated else {
+        return Err(stale_or_missing(&mut tx, "products", "product", id).await);
+    };
+    outbox::append(&mut tx, tenant.id, event("product.updated", &product)).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+/// After a guarded update matched nothing: the row is gone (404) or at another version (412).
+pub async fn stale_or_missing(
+    tx: &mut TenantTx,
+    table: &str,
+    resource: &'static str,
+    id: Uuid,
+) -> DomainError {
+    let current: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar(&format!("select version from {table} where id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await;
+    match current {
+        Ok(Some(current)) => DomainError::Stale { resource, current },
+        Ok(None) => DomainError::NotFound { resource },
+        Err(err) => err.into(),
+    }
+}
+
+/// What deleting a product did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteOutcome {
+    /// Gone, with its variants and prices: it was never active, so no order can refer to it.
+    Deleted,
+    /// Kept as `archived`: it was active once, so orders may refer to it.
+    Archived,
+}
+
+pub async fn delete(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<DeleteOutcome, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let activated: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "select first_activated_at from products where tenant_id = $1 and id = $2 for update",
+    )
+    .bind(tenant.id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let outcome = match activated.ok_or(DomainError::NotFound { resource: "product" })? {
+        None => {
+            let product: Product = sqlx::query_as(&format!(
+                "delete from products where tenant_id = $1 and id = $2 returning {COLUMNS}"
+            ))
+            .bind(tenant.id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            outbox::append(&mut tx, tenant.id, event("product.deleted", &product)).await?;
+            DeleteOutcome::Deleted
+        }
+        Some(_) => {
+            let product: Product = sqlx::query_as(&format!(
+                "update products set status = 'archived', version = version + 1
+                 where tenant_id = $1 and id = $2 returning {COLUMNS}"
+            ))
+            .bind(tenant.id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            outbox::append(&mut tx, tenant.id, event("product.updated", &product)).await?;
+            DeleteOutcome::Archived
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// What a product list is sorted by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductSort {
+    CreatedAt,
+    UpdatedAt,
+    Handle,
+    /// The title in this locale (falling back to the default locale's).
+    Title(String),
+}
+
+/// A product list request, already validated.
+#[derive(Debug, Clone)]
+pub struct ProductQuery {
+    pub limit: i64,
+    pub sort: ProductSort,
+    pub descending: bool,
+    pub cursor: Option<Cursor>,
+    pub status: Option<ProductStatus>,
+    /// Words matched against titles, the handle and SKUs.
+    pub q: Option<String>,
+    /// Attribute filters: each attribute must match one of its values.
+    pub attributes: Vec<(String, Vec<String>)>,
+}
+
+impl ProductQuery {
+    /// The ordering a cursor is bound to, e.g. `title:nl:desc`.
+    pub fn ordering(&self) -> String {
+        let sort = match &self.sort {
+            ProductSort::CreatedAt => "created_at".to_owned(),
+            ProductSort::UpdatedAt => "updated_at".to_owned(),
+            ProductSort::Handle => "handle".to_owned(),
+            ProductSort::Title(locale) => format!("title:{locale}"),
+        };
+        format!("{sort}:{}", if self.descending { "desc" } else { "asc" })
+    }
+
+    fn key_sql(&self, b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant) {
+        match &self.sort {
+            ProductSort::CreatedAt => b.push("p.created_at"),
+            ProductSort::UpdatedAt => b.push("p.updated_at"),
+            ProductSort::Handle => b.push("p.handle"),
+            ProductSort::Title(locale) => b
+                .push("coalesce(p.title ->> ")
+                .push_bind(locale.clone())
+                .push(", p.title ->> ")
+                .push_bind(tenant.default_locale.clone())
+                .push(", '')"),
+        };
+    }
+
+    fn key_of(&self, product: &Product, tenant: &Tenant) -> String {
+        let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        match &self.sort {
+            ProductSort::CreatedAt => stamp(&product.created_at),
+            ProductSort::UpdatedAt => stamp(&product.updated_at),
+            ProductSort::Handle => product.handle.clone(),
+            ProductSort::Title(locale) => product
+                .title
+                .get(locale)
+                .or_else(|| product.title.get(&tenant.default_locale))
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Attribute filter values as JSON: `"42"` also matches the number 42, `"true"` the boolean.
+fn attribute_candidates(key: &str, values: &[String]) -> Vec<Value> {
+    let mut candidates = Vec::new();
+    for value in values {
+        candidates.push(serde_json::json!({ key: value }));
+        if let Ok(scalar @ (Value::Number(_) | Value::Bool(_))) = serde_json::from_str::<Value>(value) {
+            candidates.push(serde_json::json!({ key: scalar }));
+        }
+    }
+    candidates
+}
+
+/// One page of products, in one query.
+pub async fn list(
+    pool: &PgPool,
+    tenant: &Tenant,
+    query: &ProductQuery,
+) -> Result<Page<Product>, DomainError> {
+    let mut b =
+        QueryBuilder::<Postgres>::new(format!("select {COLUMNS} from products p where p.tenant_id = "));
+    b.push_bind(tenant.id);
+    if let Some(status) = query.status {
+        b.push(" and p.status = ").push_bind(status.as_str());
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        b.push(" and (p.handle ilike ")
+            .push_bind(pattern.clone())
+            .push(" or exists (select 1 from jsonb_each_text(p.title) t where t.value ilike ")
+            .push_bind(pattern.clone())
+            .push(") or exists (select 1 from product_variants v where v.product_id = p.id and v.sku ilike ")
+            .push_bind(pattern)
+            .push("))");
+    }
+    for (key, values) in &query.attributes {
+        b.push(" and exists (select 1 from product_variants v where v.product_id = p.id and v.attributes @> any(")
+            .push_bind(attribute_candidates(key, values))
+            .push("::jsonb[]))");
+    }
+    let (op, dir) = if query.descending { ("<", "desc") } else { (">", "asc") };
+    if let Some(cursor) = &query.cursor {
+        b.push(" and (");
+        query.key_sql(&mut b, tenant);
+        b.push(", p.id) ").push(op).push(" (");
+        match query.sort {
+            ProductSort::CreatedAt | ProductSort::UpdatedAt => {
+                b.push_bind(cursor.key.clone()).push("::timestamptz");
+            }
+            _ => {
+                b.push_bind(cursor.key.clone());
+            }
+        }
+        b.push(", ").push_bind(cursor.id).push(")");
+    }
+    b.push(" order by ");
+    query.key_sql(&mut b, tenant);
+    b.push(format!(" {dir}, p.id {dir} limit ")).push_bind(query.limit + 1);
+
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let rows: Vec<Product> = b.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let ordering = query.ordering();
+    Ok(Page::from_rows(rows, query.limit, |p| Cursor {
+        ordering: ordering.clone(),
+        key: Some(query.key_of(p, tenant)),
+        id: p.id,
+    }))
+}
+
+/// Validates a sort name (`created_at`, `updated_at`, `handle`, `title`) for a shop.
+pub fn parse_sort(
+    raw: &str,
+    locale: Option<&str>,
+    tenant: &Tenant,
+) -> Result<ProductSort, crate::error::Violation> {
+    match raw {
+        "created_at" => Ok(ProductSort::CreatedAt),
+        "updated_at" => Ok(ProductSort::UpdatedAt),
+        "handle" => Ok(ProductSort::Handle),
+        "title" => {
+            let locale = locale.unwrap_or(&tenant.default_locale);
+            if tenant.locales.iter().any(|l| l == locale) {
+                Ok(ProductSort::Title(locale.to_owned()))
+            } else {
+                Err(invalid("unsupported_locale", format!("'{locale}' is not one of the shop's locales")))
+            }
+        }
+        _ => Err(invalid("invalid_sort", "sort by created_at, updated_at, handle or title")),
+    }
+}

@@ -1,0 +1,131 @@
+//! What the plain catalog resources (customer groups, subscription plans, price lists)
+//! share: read one, list a keyset page by creation, delete, and record each write in the
+//! outbox. Each resource writes its own insert and update.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::db::{TenantTx, begin_tenant_tx};
+use crate::error::{Constraint, DomainError};
+use crate::outbox::{self, Event};
+use crate::pagination::{Cursor, Page};
+use crate::tenant::Tenant;
+
+pub trait Resource: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin {
+    /// For messages: "customer group".
+    const NAME: &'static str;
+    /// For events: `customer_group` → `customer_group.created`.
+    const AGGREGATE: &'static str;
+    const TABLE: &'static str;
+    /// The select list that builds `Self`.
+    const COLUMNS: &'static str;
+    /// How the resource's constraints surface (uniqueness, references, rows in use).
+    const CONSTRAINTS: &'static [Constraint];
+
+    fn id(&self) -> Uuid;
+    fn created_at(&self) -> DateTime<Utc>;
+}
+
+pub async fn get<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<R, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row = sqlx::query_as::<_, R>(&format!(
+        "select {} from {} where tenant_id = $1 and id = $2",
+        R::COLUMNS,
+        R::TABLE
+    ))
+    .bind(tenant.id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(DomainError::NotFound { resource: R::NAME })?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// A page in creation order (oldest first).
+pub async fn list<R: Resource>(
+    pool: &PgPool,
+    tenant: &Tenant,
+    limit: i64,
+    cursor: Option<&Cursor>,
+) -> Result<Page<R>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let rows = sqlx::query_as::<_, R>(&format!(
+        "select {} from {} where tenant_id = $1
+           and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3))
+         order by created_at, id limit $4",
+        R::COLUMNS,
+        R::TABLE
+    ))
+    .bind(tenant.id)
+    .bind(cursor.and_then(|c| c.key.clone()))
+    .bind(cursor.map(|c| c.id))
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, limit, |row| Cursor {
+        ordering: LIST_ORDERING.to_owned(),
+        key: Some(row.created_at().to_rfc3339_opts(SecondsFormat::Micros, true)),
+        id: row.id(),
+    }))
+}
+
+/// The ordering cursors of [`list`] belong to.
+pub const LIST_ORDERING: &str = "created_at:asc";
+
+pub async fn delete<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<(), DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row = sqlx::query_as::<_, R>(&format!(
+        "delete from {} where tenant_id = $1 and id = $2 returning {}",
+        R::TABLE,
+        R::COLUMNS
+    ))
+    .bind(tenant.id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| DomainError::from_constraint(e, R::CONSTRAINTS))?
+    .ok_or(DomainError::NotFound { resource: R::NAME })?;
+    recorded(&mut tx, tenant, "deleted", &row).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Appends `<aggregate>.<what>` with the row as its data.
+pub async fn recorded<R: Resource>(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    what: &str,
+    row: &R,
+) -> Result<(), DomainError> {
+    let event_type = format!("{}.{what}", R::AGGREGATE);
+    let event =
+        Event { event_type: &event_type, aggregate_type: R::AGGREGATE, aggregate_id: row.id(), data: row };
+    outbox::append(tx, tenant.id, event).await
+}
+
+/// Finishes a guarded update: records it, or tells why nothing matched (404 or 412).
+pub async fn updated<R: Resource>(
+    mut tx: TenantTx,
+    tenant: &Tenant,
+    id: Uuid,
+    row: Option<R>,
+) -> Result<R, DomainError> {
+    let Some(row) = row else {
+        return Err(crate::products::stale_or_missing(&mut tx, R::TABLE, R::NAME, id).await);
+    };
+    recorded(&mut tx, tenant, "updated", &row).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Finishes an insert: records it and commits.
+pub async fn created<R: Resource>(mut tx: TenantTx, tenant: &Tenant, row: R) -> Result<R, DomainError> {
+    recorded(&mut tx, tenant, "created", &row).await?;
+    tx.commit().await?;
+    Ok(row)
+}

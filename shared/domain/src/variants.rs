@@ -1,0 +1,332 @@
+//! Product variants (SKU, price, stock, attributes) and guarded stock adjustments.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::catalog::{Money, check_amount, check_attributes, check_currency};
+use crate::db::{TenantTx, begin_tenant_tx};
+use crate::error::{Constraint, DomainError, Violations};
+use crate::outbox::{self, Event};
+use crate::products::stale_or_missing;
+use crate::tenant::Tenant;
+
+/// A stored variant.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Variant {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub sku: String,
+    pub price_amount: i64,
+    pub currency: String,
+    /// `None`: stock is not tracked.
+    pub stock: Option<i32>,
+    #[sqlx(json)]
+    pub attributes: Map<String, Value>,
+    pub position: i32,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn no_stock() -> Option<i64> {
+    Some(0)
+}
+
+/// A variant as a client writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantDraft {
+    /// Stock keeping unit, unique per shop.
+    #[schema(example = "APRON-LIN-NAT-M")]
+    pub sku: String,
+    pub price: Money,
+    /// Units in stock (≥ 0); `null` when stock is not tracked. Defaults to 0.
+    #[serde(default = "no_stock")]
+    pub stock: Option<i64>,
+    /// Flat scalar attributes, e.g. `{"color": "natural", "size": "M"}`.
+    #[serde(default)]
+    #[schema(value_type = Object, example = json!({"color": "natural", "size": "M"}))]
+    pub attributes: Map<String, Value>,
+    /// Order among the product's variants; defaults to after the last one.
+    #[serde(default)]
+    pub position: Option<i32>,
+}
+
+impl From<&Variant> for VariantDraft {
+    fn from(v: &Variant) -> Self {
+        VariantDraft {
+            sku: v.sku.clone(),
+            price: Money { amount: v.price_amount, currency: v.currency.clone() },
+            stock: v.stock.map(i64::from),
+            attributes: v.attributes.clone(),
+            position: Some(v.position),
+        }
+    }
+}
+
+const CONSTRAINTS: &[Constraint] =
+    &[Constraint::Unique("product_variants_sku_key", "sku_taken", "another variant already uses this SKU")];
+
+/// A validated draft, with the currency in canonical form.
+struct Checked {
+    currency: &'static str,
+    stock: Option<i32>,
+}
+
+fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
+    let mut v = Violations::default();
+    let sku_ok = (1..=100).contains(&draft.sku.len()) && draft.sku.chars().all(|c| c.is_ascii_graphic());
+    if !sku_ok {
+        v.push("/sku", "invalid_sku", "a SKU is 1–100 visible ASCII characters without spaces");
+    }
+    check_amount(&mut v, "/price/amount", draft.price.amount);
+    let currency = check_currency(&mut v, "/price/currency", &draft.price.currency);
+    let stock = match draft.stock {
+        None => None,
+        Some(n) => match i32::try_from(n) {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                v.push("/stock", "invalid_stock", "stock is a whole number ≥ 0, or null when not tracked");
+                None
+            }
+        },
+    };
+    check_attributes(&mut v, "/attributes", &draft.attributes);
+    match currency {
+        Some(currency) if v.is_empty() => Ok(Checked { currency: currency.code(), stock }),
+        _ => Err(DomainError::Validation(v)),
+    }
+}
+
+const COLUMNS: &str = "id, product_id, sku, price_amount, currency::text, stock, attributes, position, version, created_at, updated_at";
+
+fn event<'a>(event_type: &'a str, variant: &'a Variant) -> Event<'a, Variant> {
+    Event { event_type, aggregate_type: "variant", aggregate_id: variant.id, data: variant }
+}
+
+/// Locks the product (so concurrent writes to its variants queue), or says it is missing.
+async fn lock_product(tx: &mut TenantTx, tenant: &Tenant, product_id: Uuid) -> Result<(), DomainError> {
+    sqlx::query_scalar::<_, Uuid>("select id from products where tenant_id = $1 and id = $2 for update")
+        .bind(tenant.id)
+        .bind(product_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(drop)
+        .ok_or(DomainError::NotFound { resource: "product" })
+}
+
+pub async fn create(
+    pool: &PgPool,
+    tenant: &Tenant,
+    product_id: Uuid,
+    draft: &VariantDraft,
+) -> Result<Variant, DomainError> {
+    let checked = check(draft)?;
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    lock_product(&mut tx, tenant, product_id).await?;
+    let variant: Variant = sqlx::query_as(&format!(
+        "insert into product_variants (id, tenant_id, product_id, sku, price_amount, currency, stock, attributes, position)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9,
+           (select coalesce(max(position) + 1, 0) from product_variants where tenant_id = $2 and product_id = $3)))
+         returning {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(tenant.id)
+    .bind(product_id)
+    .bind(&draft.sku)
+    .bind(draft.price.amount)
+    .bind(checked.currency)
+    .bind(checked.stock)
+    .bind(sqlx::types::Json(&draft.attributes))
+    .bind(draft.position)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    outbox::append(&mut tx, tenant.id, event("variant.created", &variant)).await?;
+    tx.commit().await?;
+    Ok(variant)
+}
+
+/// The variant, if it belongs to the product.
+pub async fn get(pool: &PgPool, tenant: &Tenant, product_id: Uuid, id: Uuid) -> Result<Variant, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let variant = sqlx::query_as(&format!(
+        "select {COLUMNS} from product_variants where tenant_id = $1 and product_id = $2 and id = $3"
+    ))
+    .bind(tenant.id)
+    .bind(product_id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(DomainError::NotFound { resource: "variant" })?;
+    tx.commit().await?;
+    Ok(variant)
+}
+
+/// Every variant of a product, in position order (a product has a handful, never thousands).
+pub async fn list(pool: &PgPool, tenant: &Tenant, product_id: Uuid) -> Result<Vec<Variant>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    ensure_product(&mut tx, tenant, product_id).await?;
+    let variants = sqlx::query_as(&format!(
+        "select {COLUMNS} from product_variants where tenant_id = $1 and product_id = $2 order by position, id"
+    ))
+    .bind(tenant.id)
+    .bind(product_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(variants)
+}
+
+async fn ensure_product(tx: &mut TenantTx, tenant: &Tenant, product_id: Uuid) -> Result<(), DomainError> {
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from products where tenant_id = $1 and id = $2)")
+            .bind(tenant.id)
+            .bind(product_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    if exists { Ok(()) } else { Err(DomainError::NotFound { resource: "product" }) }
+}
+
+pub async fn update(
+    pool: &PgPool,
+    tenant: &Tenant,
+    product_id: Uuid,
+    id: Uuid,
+    expected_version: i64,
+    draft: &VariantDraft,
+) -> Result<Variant, DomainError> {
+    let checked = check(draft)?;
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let updated: Option<Variant> = sqlx::query_as(&format!(
+        "update product_variants set sku = $5, price_amount = $6, currency = $7, stock = $8, attributes = $9,
+                position = coalesce($10, position), version = version + 1
+         where tenant_id = $1 and product_id = $2 and id = $3 and version = $4
+         returning {COLUMNS}"
+    ))
+    .bind(tenant.id)
+    .bind(product_id)
+    .bind(id)
+    .bind(expected_version)
+    .bind(&draft.sku)
+    .bind(draft.price.amount)
+    .bind(checked.currency)
+    .bind(checked.stock)
+    .bind(sqlx::types::Json(&draft.attributes))
+    .bind(draft.position)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    let Some(variant) = updated else {
+        return Err(stale_or_missing(&mut tx, "product_variants", "variant", id).await);
+    };
+    outbox::append(&mut tx, tenant.id, event("variant.updated", &variant)).await?;
+    tx.commit().await?;
+    Ok(variant)
+}
+
+pub async fn delete(pool: &PgPool, tenant: &Tenant, product_id: Uuid, id: Uuid) -> Result<(), DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let deleted: Option<Variant> = sqlx::query_as(&format!(
+        "delete from product_variants where tenant_id = $1 and product_id = $2 and id = $3 returning {COLUMNS}"
+    ))
+    .bind(tenant.id)
+    .bind(product_id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let variant = deleted.ok_or(DomainError::NotFound { resource: "variant" })?;
+    outbox::append(&mut tx, tenant.id, event("variant.deleted", &variant)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A change of stock, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustment {
+    /// Units to add (positive) or remove (negative); never 0.
+    pub delta: i64,
+    /// Why, for the record: `restock`, `damaged`, `count correction`, …
+    pub reason: String,
+}
+
+/// The result of a stock adjustment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StockLevel {
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub delta: i64,
+    pub reason: String,
+    /// Units in stock after the adjustment.
+    pub stock: i32,
+    pub version: i64,
+}
+
+/// Adjusts stock in one guarded statement: it can never take stock below zero, whatever
+/// runs concurrently.
+pub async fn adjust_stock(
+    pool: &PgPool,
+    tenant: &Tenant,
+    id: Uuid,
+    adjustment: &StockAdjustment,
+) -> Result<StockLevel, DomainError> {
+    let mut v = Violations::default();
+    let delta = i32::try_from(adjustment.delta).ok().filter(|d| *d != 0);
+    if delta.is_none() {
+        v.push("/delta", "invalid_delta", "delta is a non-zero whole number of units");
+    }
+    let reason = adjustment.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        v.push("/reason", "invalid_reason", "a reason is 1–200 characters");
+    }
+    let Some(delta) = delta.filter(|_| v.is_empty()) else {
+        return Err(DomainError::Validation(v));
+    };
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let adjusted: Option<(String, i32, i64)> = sqlx::query_as(
+        "update product_variants set stock = stock + $3, version = version + 1
+         where tenant_id = $1 and id = $2 and stock is not null and stock + $3 >= 0
+         returning sku, stock, version",
+    )
+    .bind(tenant.id)
+    .bind(id)
+    .bind(delta)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((sku, stock, version)) = adjusted else {
+        let current: Option<Option<i32>> =
+            sqlx::query_scalar("select stock from product_variants where tenant_id = $1 and id = $2")
+                .bind(tenant.id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return Err(match current {
+            None => DomainError::NotFound { resource: "variant" },
+            Some(None) => DomainError::Conflict {
+                code: "stock_untracked",
+                message: "this variant's stock is not tracked; set stock to a number first".to_owned(),
+            },
+            Some(Some(stock)) => DomainError::Conflict {
+                code: "insufficient_stock",
+                message: format!("only {stock} in stock; cannot remove {}", -i64::from(delta)),
+            },
+        });
+    };
+    let level = StockLevel {
+        variant_id: id,
+        sku,
+        delta: adjustment.delta,
+        reason: reason.to_owned(),
+        stock,
+        version,
+    };
+    let event =
+        Event { event_type: "stock.adjusted", aggregate_type: "variant", aggregate_id: id, data: &level };
+    outbox::append(&mut tx, tenant.id, event).await?;
+    tx.commit().await?;
+    Ok(level)
+}
