@@ -20,9 +20,9 @@ pub type TenantTx = Transaction<'static, Postgres>;
 /// transaction, so the pooled connection comes back clean.
 pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    // A Uuid renders as hex and hyphens only, so formatting it into the statement is safe;
-    // it saves a round trip over a bound parameter, which `set local` cannot take.
-    sqlx::raw_sql(&format!("set local role kassa_app; set local app.tenant_id = '{}'", tenant.as_uuid()))
+    // `set_config(…, true)` is `set local`: both end with the transaction.
+    sqlx::query("select set_config('role', 'kassa_app', true), set_config('app.tenant_id', $1, true)")
+        .bind(tenant.as_uuid().to_string())
         .execute(&mut *tx)
         .await?;
     Ok(tx)

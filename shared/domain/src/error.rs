@@ -4,7 +4,7 @@ use std::fmt;
 
 /// One reason why an input was refused, pointing into the input with a JSON Pointer
 /// (RFC 6901) so that a client can show the message next to the right field.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Violation {
     pub pointer: String,
     pub code: &'static str,

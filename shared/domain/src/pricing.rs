@@ -13,7 +13,7 @@ use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, Page};
-use crate::resource::{self, Resource};
+use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
 
 fn check_name(v: &mut Violations, name: &str) {
@@ -137,8 +137,9 @@ pub async fn update_customer_group(
 // ---------------------------------------------------------------------------------------
 // Subscription plans
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Interval {
     Day,
     Week,
@@ -146,23 +147,11 @@ pub enum Interval {
     Year,
 }
 
-impl Interval {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Interval::Day => "day",
-            Interval::Week => "week",
-            Interval::Month => "month",
-            Interval::Year => "year",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SubscriptionPlan {
     pub id: Uuid,
     pub name: String,
-    /// `day`, `week`, `month` or `year`.
-    pub interval: String,
+    pub interval: Interval,
     pub interval_count: i32,
     pub trial_days: i32,
     pub version: i64,
@@ -190,15 +179,9 @@ pub struct SubscriptionPlanDraft {
 
 impl From<&SubscriptionPlan> for SubscriptionPlanDraft {
     fn from(p: &SubscriptionPlan) -> Self {
-        let interval = match p.interval.as_str() {
-            "day" => Interval::Day,
-            "week" => Interval::Week,
-            "year" => Interval::Year,
-            _ => Interval::Month,
-        };
         SubscriptionPlanDraft {
             name: p.name.clone(),
-            interval,
+            interval: p.interval,
             interval_count: i64::from(p.interval_count),
             trial_days: i64::from(p.trial_days),
         }
@@ -258,7 +241,7 @@ pub async fn create_subscription_plan(
     .bind(Uuid::now_v7())
     .bind(tenant.id)
     .bind(draft.name.trim())
-    .bind(draft.interval.as_str())
+    .bind(draft.interval)
     .bind(count)
     .bind(trial)
     .fetch_one(&mut *tx)
@@ -285,7 +268,7 @@ pub async fn update_subscription_plan(
     .bind(id)
     .bind(expected_version)
     .bind(draft.name.trim())
-    .bind(draft.interval.as_str())
+    .bind(draft.interval)
     .bind(count)
     .bind(trial)
     .fetch_optional(&mut *tx)
@@ -296,8 +279,9 @@ pub async fn update_subscription_plan(
 // ---------------------------------------------------------------------------------------
 // Price lists
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PriceListStatus {
     Draft,
     Active,
@@ -316,8 +300,7 @@ pub struct PriceList {
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub priority: i32,
-    /// `draft` or `active`.
-    pub status: String,
+    pub status: PriceListStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -354,16 +337,7 @@ impl From<&PriceList> for PriceListDraft {
             starts_at: l.starts_at,
             ends_at: l.ends_at,
             priority: l.priority,
-            status: if l.status == "draft" { PriceListStatus::Draft } else { PriceListStatus::Active },
-        }
-    }
-}
-
-impl PriceListStatus {
-    fn as_str(&self) -> &'static str {
-        match self {
-            PriceListStatus::Draft => "draft",
-            PriceListStatus::Active => "active",
+            status: l.status,
         }
     }
 }
@@ -372,7 +346,7 @@ impl Resource for PriceList {
     const NAME: &'static str = "price list";
     const AGGREGATE: &'static str = "price_list";
     const TABLE: &'static str = "price_lists";
-    const COLUMNS: &'static str = "id, name, customer_group_id, currency::text, starts_at, ends_at, priority, status, \
+    const COLUMNS: &'static str = "id, name, customer_group_id, currency::text as currency, starts_at, ends_at, priority, status, \
                                    version, created_at, updated_at";
     const CONSTRAINTS: &'static [Constraint] = &[Constraint::Reference(
         "price_lists_customer_group_fkey",
@@ -424,7 +398,7 @@ pub async fn create_price_list(
     .bind(draft.starts_at)
     .bind(draft.ends_at)
     .bind(draft.priority)
-    .bind(draft.status.as_str())
+    .bind(draft.status)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| DomainError::from_constraint(e, PriceList::CONSTRAINTS))?;
@@ -455,7 +429,7 @@ pub async fn update_price_list(
     .bind(draft.starts_at)
     .bind(draft.ends_at)
     .bind(draft.priority)
-    .bind(draft.status.as_str())
+    .bind(draft.status)
     .fetch_optional(&mut *tx)
     .await
     .map_err(|e| DomainError::from_constraint(e, PriceList::CONSTRAINTS))?;
@@ -677,4 +651,82 @@ async fn prices_changed(
     };
     outbox::append(tx, tenant.id, event).await?;
     Ok(list)
+}
+
+impl Editable for CustomerGroup {
+    type Draft = CustomerGroupDraft;
+
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &CustomerGroupDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        create_customer_group(pool, tenant, draft)
+    }
+
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &CustomerGroupDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        update_customer_group(pool, tenant, id, expected_version, draft)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Editable for SubscriptionPlan {
+    type Draft = SubscriptionPlanDraft;
+
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &SubscriptionPlanDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        create_subscription_plan(pool, tenant, draft)
+    }
+
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &SubscriptionPlanDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        update_subscription_plan(pool, tenant, id, expected_version, draft)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Editable for PriceList {
+    type Draft = PriceListDraft;
+
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &PriceListDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        create_price_list(pool, tenant, draft)
+    }
+
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &PriceListDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        update_price_list(pool, tenant, id, expected_version, draft)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
 }

@@ -15,8 +15,9 @@ use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, Page};
 use crate::tenant::Tenant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ProductStatus {
     Draft,
     Active,
@@ -43,7 +44,7 @@ impl ProductStatus {
 }
 
 /// A stored product.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Product {
     pub id: Uuid,
     pub handle: String,
@@ -51,7 +52,7 @@ pub struct Product {
     pub title: Translations,
     #[sqlx(json)]
     pub description: Translations,
-    pub status: String,
+    pub status: ProductStatus,
     #[sqlx(json)]
     pub b2b_settings: B2bSettings,
     pub subscription_plan_id: Option<Uuid>,
@@ -100,7 +101,7 @@ impl From<&Product> for ProductDraft {
             handle: p.handle.clone(),
             title: p.title.clone(),
             description: p.description.clone(),
-            status: ProductStatus::parse(&p.status).unwrap_or(ProductStatus::Draft),
+            status: p.status,
             b2b_settings: p.b2b_settings.clone(),
             subscription_plan_id: p.subscription_plan_id,
             tax_class: p.tax_class.clone(),
@@ -173,7 +174,7 @@ pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Res
     .bind(&draft.handle)
     .bind(sqlx::types::Json(&draft.title))
     .bind(sqlx::types::Json(&draft.description))
-    .bind(draft.status.as_str())
+    .bind(draft.status)
     .bind(sqlx::types::Json(&draft.b2b_settings))
     .bind(draft.subscription_plan_id)
     .bind(&draft.tax_class)
@@ -223,7 +224,7 @@ pub async fn update(
     .bind(&draft.handle)
     .bind(sqlx::types::Json(&draft.title))
     .bind(sqlx::types::Json(&draft.description))
-    .bind(draft.status.as_str())
+    .bind(draft.status)
     .bind(sqlx::types::Json(&draft.b2b_settings))
     .bind(draft.subscription_plan_id)
     .bind(&draft.tax_class)

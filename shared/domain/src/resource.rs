@@ -29,6 +29,28 @@ pub trait Resource: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin {
     fn created_at(&self) -> DateTime<Utc>;
 }
 
+/// A resource clients write through a draft of its writable fields.
+pub trait Editable: Resource {
+    type Draft: Serialize + serde::de::DeserializeOwned + for<'a> From<&'a Self> + Send + Sync;
+
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &Self::Draft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send;
+
+    /// Replaces the writable fields if the row is still at `expected_version`.
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &Self::Draft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send;
+
+    fn version(&self) -> i64;
+}
+
 pub async fn get<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<R, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let row = sqlx::query_as::<_, R>(&format!(

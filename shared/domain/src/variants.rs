@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::catalog::{Money, check_amount, check_attributes, check_currency};
@@ -14,21 +15,37 @@ use crate::products::stale_or_missing;
 use crate::tenant::Tenant;
 
 /// A stored variant.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Variant {
     pub id: Uuid,
     pub product_id: Uuid,
     pub sku: String,
-    pub price_amount: i64,
-    pub currency: String,
-    /// `None`: stock is not tracked.
+    pub price: Money,
+    /// Units in stock; `null` when stock is not tracked.
     pub stock: Option<i32>,
-    #[sqlx(json)]
+    #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
     pub position: i32,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for Variant {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Variant {
+            id: row.try_get("id")?,
+            product_id: row.try_get("product_id")?,
+            sku: row.try_get("sku")?,
+            price: Money { amount: row.try_get("price_amount")?, currency: row.try_get("currency")? },
+            stock: row.try_get("stock")?,
+            attributes: row.try_get::<sqlx::types::Json<Map<String, Value>>, _>("attributes")?.0,
+            position: row.try_get("position")?,
+            version: row.try_get("version")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 fn no_stock() -> Option<i64> {
@@ -59,7 +76,7 @@ impl From<&Variant> for VariantDraft {
     fn from(v: &Variant) -> Self {
         VariantDraft {
             sku: v.sku.clone(),
-            price: Money { amount: v.price_amount, currency: v.currency.clone() },
+            price: v.price.clone(),
             stock: v.stock.map(i64::from),
             attributes: v.attributes.clone(),
             position: Some(v.position),
@@ -101,7 +118,8 @@ fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
     }
 }
 
-const COLUMNS: &str = "id, product_id, sku, price_amount, currency::text, stock, attributes, position, version, created_at, updated_at";
+const COLUMNS: &str = "id, product_id, sku, price_amount, currency::text as currency, stock, attributes, position, version, created_at, \
+     updated_at";
 
 fn event<'a>(event_type: &'a str, variant: &'a Variant) -> Event<'a, Variant> {
     Event { event_type, aggregate_type: "variant", aggregate_id: variant.id, data: variant }

@@ -4,6 +4,7 @@
 
 use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
+use kassa_domain::{pricing, products, variants};
 use sqlx::PgPool;
 
 /// Tables whose rows belong to a tenant: every table with a `tenant_id` column, plus
@@ -30,8 +31,41 @@ fn tenant_column(table: &str) -> &'static str {
 async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     let draft =
         TenantDraft { domains: vec![format!("{handle}.example")], ..TenantDraft::new(handle, handle) };
-    let new = NewTenant::parse(&draft).unwrap();
-    tenant::create(pool, &new).await.unwrap()
+    let tenant = tenant::create(pool, &NewTenant::parse(&draft).unwrap()).await.unwrap();
+    let group = pricing::create_customer_group(
+        pool,
+        &tenant,
+        &pricing::CustomerGroupDraft { handle: "wholesale".into(), name: "Wholesale".into() },
+    )
+    .await
+    .unwrap();
+    let plan = pricing::create_subscription_plan(
+        pool,
+        &tenant,
+        &serde_json::from_value(serde_json::json!({"name": "Monthly", "interval": "month"})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let product: products::ProductDraft = serde_json::from_value(serde_json::json!({
+        "handle": "mug", "title": {"en": "Mug"}, "subscription_plan_id": plan.id,
+    }))
+    .unwrap();
+    let product = products::create(pool, &tenant, &product).await.unwrap();
+    let variant: variants::VariantDraft = serde_json::from_value(
+        serde_json::json!({"sku": format!("{handle}-MUG"), "price": {"amount": 900, "currency": "EUR"}}),
+    )
+    .unwrap();
+    let variant = variants::create(pool, &tenant, product.id, &variant).await.unwrap();
+    let list: pricing::PriceListDraft = serde_json::from_value(serde_json::json!({
+        "name": "Wholesale", "customer_group_id": group.id, "currency": "EUR",
+    }))
+    .unwrap();
+    let list = pricing::create_price_list(pool, &tenant, &list).await.unwrap();
+    let prices = pricing::PriceUpsert {
+        prices: vec![pricing::ListPriceRow { variant_id: variant.id, amount: 800, min_quantity: 1 }],
+    };
+    pricing::upsert_prices(pool, &tenant, list.id, &prices).await.unwrap();
+    tenant
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]

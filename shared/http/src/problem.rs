@@ -13,7 +13,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The body of a problem response. `type` is `urn:kassa:problem:<code>`; the README lists
 /// the codes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
@@ -22,6 +22,7 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    #[schema(value_type = String)]
     pub code: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -29,6 +30,7 @@ pub struct Problem {
     pub errors: Vec<Violation>,
     /// Extension members specific to one problem (e.g. the checks of `/ready`).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 

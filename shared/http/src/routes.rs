@@ -1,5 +1,5 @@
-//! A function's routes, recorded as they are added, so the router and the list of routes
-//! that `template.yaml` must declare come from one place.
+//! A function's routes, recorded as they are added, so the router, the OpenAPI document and
+//! the routes `template.yaml` must declare all come from one place.
 
 use axum::Router;
 use axum::extract::Request;
@@ -9,17 +9,67 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 
+use crate::openapi::Doc;
 use crate::staff::{Access, staff_gate};
 use crate::state::AppState;
 use crate::tenancy::resolve_tenant;
 
-/// One route: an HTTP method, an axum path such as `/storefront/products/{handle}`, and
-/// what it requires of the caller (`None`: public, tenant only).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// The HTTP methods Kassa routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Patch => Method::PATCH,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
+            Verb::Patch => MethodFilter::PATCH,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Anyone, no tenant (documents such as the OpenAPI description).
+    Open,
+    /// Anyone, for a resolved tenant ([`crate::CurrentTenant`]).
+    Tenant,
+    /// A staff member of the resolved tenant ([`crate::Staff`]).
+    Staff(Access),
+}
+
+/// One route: method, axum path (`/management/products/{id}`), gate and documentation.
+#[derive(Debug, Clone)]
 pub struct RouteSpec {
-    pub method: Method,
+    pub verb: Verb,
     pub path: &'static str,
-    pub access: Option<Access>,
+    pub gate: Gate,
+    pub doc: Option<Doc>,
+}
+
+impl RouteSpec {
+    pub fn method(&self) -> Method {
+        self.verb.method()
+    }
 }
 
 /// The routes of one deployed function (one Lambda), with the function's name recorded on
@@ -34,27 +84,32 @@ impl FunctionRoutes {
         Self { name, routes: Vec::new() }
     }
 
-    /// A public `GET path` for a resolved tenant ([`crate::CurrentTenant`]); HEAD too.
+    /// A public `GET path` for a resolved tenant; HEAD too.
     pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(RouteSpec { method: Method::GET, path, access: None }, on(MethodFilter::GET, handler))
+        self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Tenant, doc: None }, handler)
     }
 
-    /// A staff `GET path`: the caller's token and role in the tenant are checked first
-    /// ([`crate::Staff`]).
-    pub fn staff_get<H: Handler<T, AppState>, T: 'static>(
+    /// A public `GET path` that needs no tenant.
+    pub fn open_get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Open, doc: None }, handler)
+    }
+
+    /// A documented staff route: the caller's token and role in the tenant are checked
+    /// before the handler runs.
+    pub fn staff<H: Handler<T, AppState>, T: 'static>(
         self,
+        verb: Verb,
         path: &'static str,
         access: Access,
+        doc: Doc,
         handler: H,
     ) -> Self {
-        self.add(
-            RouteSpec { method: Method::GET, path, access: Some(access) },
-            on(MethodFilter::GET, handler),
-        )
+        self.add(RouteSpec { verb, path, gate: Gate::Staff(access), doc: Some(doc) }, handler)
     }
 
-    fn add(mut self, spec: RouteSpec, handler: MethodRouter<AppState>) -> Self {
-        self.routes.push((spec, handler));
+    fn add<H: Handler<T, AppState>, T: 'static>(mut self, spec: RouteSpec, handler: H) -> Self {
+        let method_router = on(spec.verb.filter(), handler);
+        self.routes.push((spec, method_router));
         self
     }
 
@@ -72,11 +127,12 @@ impl FunctionRoutes {
         let name = self.name;
         let router = self.routes.into_iter().fold(Router::new(), |router, (spec, method_router)| {
             // On the method router, so a wrong method is a 405 before any other check.
-            let method_router = match spec.access {
-                None => {
+            let method_router = match spec.gate {
+                Gate::Open => method_router,
+                Gate::Tenant => {
                     method_router.route_layer(middleware::from_fn_with_state(state.clone(), resolve_tenant))
                 }
-                Some(access) => method_router
+                Gate::Staff(access) => method_router
                     .route_layer(middleware::from_fn_with_state((state.clone(), access), staff_gate)),
             };
             router.route(spec.path, method_router)

@@ -1,0 +1,281 @@
+//! The OpenAPI 3.1 description of the management API, generated from the same route table
+//! that builds the routers: every staff route carries a [`Doc`] naming its schemas.
+
+use std::collections::BTreeMap;
+
+use utoipa::ToSchema;
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref,
+    RefOr, Required, ResponseBuilder, ResponsesBuilder,
+};
+
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::routes::{FunctionRoutes, Gate, Verb};
+
+/// The component schemas an OpenAPI document collects while its operations are built.
+#[derive(Default)]
+pub struct Schemas(BTreeMap<String, RefOr<Schema>>);
+
+impl Schemas {
+    fn add(&mut self, name: &str, schema: RefOr<Schema>) -> RefOr<Schema> {
+        self.0.entry(name.to_owned()).or_insert(schema);
+        RefOr::Ref(Ref::from_schema_name(name))
+    }
+}
+
+/// Builds (and registers) a schema.
+pub type SchemaFn = fn(&mut Schemas) -> RefOr<Schema>;
+
+/// `T`'s schema, registered with everything it refers to.
+pub fn schema<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    for (name, schema) in nested {
+        schemas.add(&name, schema);
+    }
+    schemas.add(&T::name(), T::schema())
+}
+
+/// A keyset page of `T`: `{items: [T], next_cursor: string | null}`.
+pub fn page<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    let item = schema::<T>(schemas);
+    let page = ObjectBuilder::new()
+        .property("items", ArrayBuilder::new().items(item))
+        .property(
+            "next_cursor",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                .description(Some("pass as ?cursor= for the next page; null on the last page")),
+        )
+        .required("items")
+        .required("next_cursor")
+        .build();
+    schemas.add(&format!("{}Page", T::name()), RefOr::T(Schema::Object(page)))
+}
+
+/// A JSON merge patch of `T`: `T`'s fields, none required.
+pub fn patch<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    let name = format!("{}Patch", T::name());
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    for (n, s) in nested {
+        schemas.add(&n, s);
+    }
+    let patch = match T::schema() {
+        RefOr::T(Schema::Object(mut object)) => {
+            object.required.clear();
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
+    };
+    schemas.add(&name, patch)
+}
+
+/// One query parameter of an operation.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub integer: bool,
+}
+
+/// `limit` and `cursor`, the parameters of every keyset list.
+pub const PAGE_PARAMS: &[QueryParam] = &[
+    QueryParam { name: "limit", description: "page size, 1–100 (default 25)", integer: true },
+    QueryParam { name: "cursor", description: "the next_cursor of the previous page", integer: false },
+];
+
+/// What the OpenAPI document says about one route.
+#[derive(Clone, Copy)]
+pub struct Doc {
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    pub request: Option<SchemaFn>,
+    /// The request is a JSON merge patch (`application/merge-patch+json`).
+    pub merge_patch: bool,
+    pub status: u16,
+    pub response: Option<SchemaFn>,
+    pub query: &'static [QueryParam],
+}
+
+impl std::fmt::Debug for Doc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doc").field("operation_id", &self.operation_id).finish_non_exhaustive()
+    }
+}
+
+impl Doc {
+    /// An operation answering `200` with no documented body yet.
+    pub const fn new(operation_id: &'static str, summary: &'static str) -> Self {
+        Doc {
+            operation_id,
+            summary,
+            request: None,
+            merge_patch: false,
+            status: 200,
+            response: None,
+            query: &[],
+        }
+    }
+
+    pub const fn body(mut self, request: SchemaFn) -> Self {
+        self.request = Some(request);
+        self
+    }
+
+    pub const fn merge_patch(mut self, request: SchemaFn) -> Self {
+        self.request = Some(request);
+        self.merge_patch = true;
+        self
+    }
+
+    pub const fn returns(mut self, status: u16, response: SchemaFn) -> Self {
+        self.status = status;
+        self.response = Some(response);
+        self
+    }
+
+    pub const fn query(mut self, query: &'static [QueryParam]) -> Self {
+        self.query = query;
+        self
+    }
+}
+
+fn http_method(verb: Verb) -> HttpMethod {
+    match verb {
+        Verb::Get => HttpMethod::Get,
+        Verb::Post => HttpMethod::Post,
+        Verb::Put => HttpMethod::Put,
+        Verb::Patch => HttpMethod::Patch,
+        Verb::Delete => HttpMethod::Delete,
+    }
+}
+
+/// `{id}` segments of an axum path. `min_quantity` is a number; every other id is a UUID.
+fn path_params(path: &str) -> Vec<(&str, bool)> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| (name, name == "min_quantity"))
+        .collect()
+}
+
+fn scalar(integer: bool) -> ObjectBuilder {
+    if integer {
+        ObjectBuilder::new().schema_type(Type::Integer).format(Some(known(KnownFormat::Int64)))
+    } else {
+        ObjectBuilder::new().schema_type(Type::String)
+    }
+}
+
+fn known(format: KnownFormat) -> SchemaFormat {
+    SchemaFormat::KnownFormat(format)
+}
+
+fn problem_response(description: &str, problem: RefOr<Schema>) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(problem)).build())
+        .build()
+}
+
+/// The OpenAPI 3.1 document of every documented route of `functions`.
+pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) -> OpenApi {
+    let mut schemas = Schemas::default();
+    let problem = schema::<Problem>(&mut schemas);
+    let mut paths: BTreeMap<&str, Vec<(Verb, utoipa::openapi::path::Operation)>> = BTreeMap::new();
+    for spec in functions.iter().flat_map(FunctionRoutes::routes) {
+        let (Some(doc), Gate::Staff(_)) = (&spec.doc, spec.gate) else { continue };
+        let mut op = OperationBuilder::new().operation_id(Some(doc.operation_id)).summary(Some(doc.summary));
+        for (name, integer) in path_params(spec.path) {
+            let mut param =
+                ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True);
+            let schema =
+                if integer { scalar(true) } else { scalar(false).format(Some(known(KnownFormat::Uuid))) };
+            param = param.schema(Some(schema));
+            op = op.parameter(param);
+        }
+        for q in doc.query {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(q.name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(q.description))
+                    .schema(Some(scalar(q.integer))),
+            );
+        }
+        if let Some(request) = doc.request {
+            let content_type =
+                if doc.merge_patch { "application/merge-patch+json" } else { "application/json" };
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(content_type, ContentBuilder::new().schema(Some(request(&mut schemas))).build())
+                    .build(),
+            ));
+        }
+        let mut success = ResponseBuilder::new().description("success");
+        if let Some(response) = doc.response {
+            success = success.content(
+                "application/json",
+                ContentBuilder::new().schema(Some(response(&mut schemas))).build(),
+            );
+        }
+        let mut responses = ResponsesBuilder::new()
+            .response(doc.status.to_string(), success.build())
+            .response(
+                "400",
+                problem_response("the request cannot be read (query, path, tenant)", problem.clone()),
+            )
+            .response("401", problem_response("no valid bearer token", problem.clone()))
+            .response("403", problem_response("no role in this shop, or a role too weak", problem.clone()))
+            .response("404", problem_response("no such shop or resource", problem.clone()))
+            .response("500", problem_response("something failed on Kassa's side", problem.clone()));
+        if spec.verb != Verb::Get {
+            responses = responses
+                .response(
+                    "409",
+                    problem_response("a uniqueness rule or a reference prevents it", problem.clone()),
+                )
+                .response("412", problem_response("If-Match names another version", problem.clone()));
+        }
+        if doc.request.is_some() {
+            responses = responses
+                .response("413", problem_response("the body exceeds 1 MiB", problem.clone()))
+                .response("415", problem_response("the body is not JSON", problem.clone()))
+                .response("422", problem_response("the body is invalid; see errors", problem.clone()));
+        }
+        op = op
+            .responses(responses.build())
+            .security(SecurityRequirement::new("zitadel", Vec::<String>::new()));
+        paths.entry(spec.path).or_default().push((spec.verb, op.build()));
+    }
+    let mut builder = PathsBuilder::new();
+    for (path, operations) in paths {
+        let mut item = PathItemBuilder::new().build();
+        for (verb, operation) in operations {
+            item.merge_operations(PathItemBuilder::new().operation(http_method(verb), operation).build());
+        }
+        builder = builder.path(path, item);
+    }
+    let mut components = ComponentsBuilder::new().security_scheme(
+        "zitadel",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    for (name, schema) in schemas.0 {
+        components = components.schema(name, schema);
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new().title(title).version(env!("CARGO_PKG_VERSION")).description(Some(description)),
+        )
+        .paths(builder.build())
+        .components(Some(components.build()))
+        .build()
+}
