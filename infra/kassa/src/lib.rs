@@ -9,7 +9,12 @@ use kassa_http::{AppState, FunctionRoutes};
 /// Every deployed function. `kassa serve` merges them; the template test checks each one's
 /// routes against `template.yaml`.
 pub fn functions() -> Vec<FunctionRoutes> {
-    vec![kassa_storefront::routes(), kassa_management::routes()]
+    vec![
+        kassa_storefront::routes(),
+        kassa_management::routes(),
+        kassa_products::routes(),
+        kassa_pricing::routes(),
+    ]
 }
 
 /// The whole platform's routes: `/health`, `/ready` and every function's. `kassa serve`

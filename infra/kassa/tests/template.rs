@@ -44,7 +44,7 @@ fn served_routes() -> BTreeMap<String, Routes> {
     kassa_cli::functions()
         .iter()
         .map(|function| {
-            let routes = function.routes().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
+            let routes = function.routes().map(|r| (r.method().to_string(), r.path.to_owned())).collect();
             (function.name().to_owned(), routes)
         })
         .collect()

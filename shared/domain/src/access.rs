@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// A role a Zitadel project grants. Names are Zitadel's role keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the shop: everything an admin may do.
@@ -76,6 +76,33 @@ impl fmt::Display for Action {
         f.write_str(self.as_str())
     }
 }
+
+impl utoipa::PartialSchema for Action {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names = ALL.iter().map(Action::as_str);
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Action {}
+
+/// Every action, for documentation.
+const ALL: [Action; 11] = [
+    Action::CatalogRead,
+    Action::CatalogWrite,
+    Action::ContentRead,
+    Action::ContentWrite,
+    Action::OrdersRead,
+    Action::OrdersWrite,
+    Action::WorkflowsRead,
+    Action::WorkflowsWrite,
+    Action::SettingsRead,
+    Action::SettingsWrite,
+    Action::TenantsManage,
+];
 
 impl Serialize for Action {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod context;
+pub mod crud;
 pub mod extract;
 pub mod openapi;
 pub mod ops;

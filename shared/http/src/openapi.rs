@@ -141,6 +141,13 @@ impl Doc {
         self
     }
 
+    /// `204 No Content`.
+    pub const fn no_content(mut self) -> Self {
+        self.status = 204;
+        self.response = None;
+        self
+    }
+
     pub const fn query(mut self, query: &'static [QueryParam]) -> Self {
         self.query = query;
         self

@@ -12,10 +12,11 @@ use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kassa_domain::access::Action;
 use kassa_http::auth::Authenticator;
+use kassa_http::openapi::Doc;
 use kassa_http::state::AppState;
 use kassa_http::tenancy::TenantResolver;
 use kassa_http::valkey::Valkey;
-use kassa_http::{Access, FunctionRoutes, Staff};
+use kassa_http::{Access, FunctionRoutes, Staff, Verb};
 use kassa_testkit::issuer::{Issuer, KEY_A, KEY_B, KEY_EC, PLATFORM_ORG, RSA_A_PUBLIC_PEM, now};
 use kassa_testkit::{TestApp, TestResponse};
 use serde_json::json;
@@ -39,14 +40,18 @@ async fn auth_app(pool: PgPool, refetch_interval: Duration) -> AuthApp {
     let reached = Arc::new(AtomicUsize::new(0));
     let (read, write) = (reached.clone(), reached.clone());
     let routes = move |state: AppState| -> Router {
+        let read_doc = Doc::new("read", "a read");
+        let write_doc = Doc::new("write", "a catalog write");
         FunctionRoutes::new("test")
-            .staff_get("/management/read", Access::Member, move |staff: Staff| async move {
+            .staff(Verb::Get, "/management/read", Access::Member, read_doc, move |staff: Staff| async move {
                 read.fetch_add(1, Ordering::SeqCst);
                 staff.user.user_id.clone()
             })
-            .staff_get(
+            .staff(
+                Verb::Post,
                 "/management/write",
                 Access::Allowed(Action::CatalogWrite),
+                write_doc,
                 move |_: Staff| async move {
                     write.fetch_add(1, Ordering::SeqCst);
                     "written"
@@ -61,12 +66,14 @@ async fn auth_app(pool: PgPool, refetch_interval: Duration) -> AuthApp {
 }
 
 impl AuthApp {
+    /// `GET /management/read`, or `POST /management/write`, as the demo shop.
     async fn call(&self, path: &str, authorization: Option<&str>) -> TestResponse {
-        let mut headers = vec![("x-tenant-id", "demo")];
+        let method = if path.ends_with("/write") { http::Method::POST } else { http::Method::GET };
+        let mut request = http::Request::builder().method(method).uri(path).header("x-tenant-id", "demo");
         if let Some(value) = authorization {
-            headers.push(("authorization", value));
+            request = request.header("authorization", value);
         }
-        self.app.get(path, &headers).await
+        self.app.send(request.body(axum::body::Body::empty()).unwrap()).await
     }
 
     async fn with_token(&self, path: &str, token: &str) -> TestResponse {

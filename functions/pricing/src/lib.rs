@@ -1,0 +1,119 @@
+//! The pricing function: customer groups, subscription plans, price lists and their tier
+//! prices. Staff API: catalog readers read, catalog writers write.
+
+use axum::Router;
+use axum::extract::State;
+use http::StatusCode;
+use kassa_domain::access::Action;
+use kassa_domain::pagination::Page;
+use kassa_domain::pricing::{
+    self, CustomerGroup, ListPriceRow, PRICES_ORDERING, PriceList, PriceUpsert, PriceUpsertResult,
+    SubscriptionPlan,
+};
+use kassa_http::crud::CrudDocs;
+use kassa_http::openapi::{Doc, PAGE_PARAMS, page, schema};
+use kassa_http::rest::PageParams;
+use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Query, Staff, Verb};
+use uuid::Uuid;
+
+const ACCESS: (Access, Access) =
+    (Access::Allowed(Action::CatalogRead), Access::Allowed(Action::CatalogWrite));
+
+/// The function's routes, also read by the template and OpenAPI tests.
+pub fn routes() -> FunctionRoutes {
+    let (read, write) = ACCESS;
+    FunctionRoutes::new("pricing")
+        .crud::<CustomerGroup>(
+            "/management/customer-groups",
+            "/management/customer-groups/{id}",
+            ACCESS,
+            CrudDocs {
+                list: ("listCustomerGroups", "List customer groups"),
+                create: ("createCustomerGroup", "Create a customer group"),
+                get: ("getCustomerGroup", "Get a customer group"),
+                update: ("updateCustomerGroup", "Update a customer group (JSON merge patch)"),
+                delete: ("deleteCustomerGroup", "Delete a customer group no price list uses"),
+            },
+        )
+        .crud::<SubscriptionPlan>(
+            "/management/subscription-plans",
+            "/management/subscription-plans/{id}",
+            ACCESS,
+            CrudDocs {
+                list: ("listSubscriptionPlans", "List subscription plans"),
+                create: ("createSubscriptionPlan", "Create a subscription plan"),
+                get: ("getSubscriptionPlan", "Get a subscription plan"),
+                update: ("updateSubscriptionPlan", "Update a subscription plan (JSON merge patch)"),
+                delete: ("deleteSubscriptionPlan", "Delete a subscription plan no product uses"),
+            },
+        )
+        .crud::<PriceList>(
+            "/management/price-lists",
+            "/management/price-lists/{id}",
+            ACCESS,
+            CrudDocs {
+                list: ("listPriceLists", "List price lists"),
+                create: ("createPriceList", "Create a price list for a customer group"),
+                get: ("getPriceList", "Get a price list"),
+                update: ("updatePriceList", "Update a price list (JSON merge patch)"),
+                delete: ("deletePriceList", "Delete a price list and its prices"),
+            },
+        )
+        .staff(
+            Verb::Get,
+            "/management/price-lists/{id}/prices",
+            read,
+            Doc::new("listPrices", "List a price list's prices")
+                .query(PAGE_PARAMS)
+                .returns(200, page::<ListPriceRow>),
+            list_prices,
+        )
+        .staff(
+            Verb::Post,
+            "/management/price-lists/{id}/prices",
+            write,
+            Doc::new("upsertPrices", "Insert or replace up to 1,000 prices, all or nothing")
+                .body(schema::<PriceUpsert>)
+                .returns(200, schema::<PriceUpsertResult>),
+            upsert_prices,
+        )
+        .staff(
+            Verb::Delete,
+            "/management/price-lists/{id}/prices/{variant_id}/{min_quantity}",
+            write,
+            Doc::new("deletePrice", "Remove one tier price").no_content(),
+            delete_price,
+        )
+}
+
+pub fn router(state: AppState) -> Router {
+    routes().into_router(state)
+}
+
+async fn list_prices(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Page<ListPriceRow>>, ApiError> {
+    let (limit, cursor) = params.parse(PRICES_ORDERING)?;
+    Ok(Json(pricing::list_prices(&state.db, &staff.tenant, id, limit, cursor.as_ref()).await?))
+}
+
+async fn upsert_prices(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(upsert): Json<PriceUpsert>,
+) -> Result<Json<PriceUpsertResult>, ApiError> {
+    Ok(Json(pricing::upsert_prices(&state.db, &staff.tenant, id, &upsert).await?))
+}
+
+async fn delete_price(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path((id, variant_id, min_quantity)): Path<(Uuid, Uuid, i64)>,
+) -> Result<StatusCode, ApiError> {
+    pricing::delete_price(&state.db, &staff.tenant, id, variant_id, min_quantity).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

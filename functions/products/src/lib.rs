@@ -1,0 +1,324 @@
+//! The products function: products, their variants and stock. Staff API: catalog readers
+//! read, catalog writers write.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use http::StatusCode;
+use kassa_domain::access::Action;
+use kassa_domain::pagination::{self, Cursor, Page};
+use kassa_domain::products::{self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductStatus};
+use kassa_domain::variants::{self, StockAdjustment, StockLevel, Variant, VariantDraft};
+use kassa_http::openapi::{Doc, QueryParam, page, patch, schema};
+use kassa_http::rest::{IfMatch, apply_patch, created, query_error, versioned};
+use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Query, Staff, Verb};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+const READ: Access = Access::Allowed(Action::CatalogRead);
+const WRITE: Access = Access::Allowed(Action::CatalogWrite);
+
+const LIST_PARAMS: &[QueryParam] = &[
+    QueryParam { name: "limit", description: "page size, 1–100 (default 25)", integer: true },
+    QueryParam { name: "cursor", description: "the next_cursor of the previous page", integer: false },
+    QueryParam {
+        name: "sort",
+        description: "created_at (default), updated_at, handle or title",
+        integer: false,
+    },
+    QueryParam { name: "order", description: "asc (default) or desc", integer: false },
+    QueryParam {
+        name: "locale",
+        description: "the locale to sort titles by (default: the shop's)",
+        integer: false,
+    },
+    QueryParam { name: "status", description: "draft, active or archived", integer: false },
+    QueryParam { name: "q", description: "text to find in titles, the handle or SKUs", integer: false },
+];
+
+/// The function's routes, also read by the template and OpenAPI tests.
+pub fn routes() -> FunctionRoutes {
+    use Verb::{Delete, Get, Patch, Post};
+    const PRODUCTS: &str = "/management/products";
+    const PRODUCT: &str = "/management/products/{id}";
+    const VARIANTS: &str = "/management/products/{id}/variants";
+    const VARIANT: &str = "/management/products/{id}/variants/{variant_id}";
+    FunctionRoutes::new("products")
+        .staff(
+            Get,
+            PRODUCTS,
+            READ,
+            Doc::new("listProducts", "List products; filter attributes with attr[name]=value")
+                .query(LIST_PARAMS)
+                .returns(200, page::<Product>),
+            list_products,
+        )
+        .staff(
+            Post,
+            PRODUCTS,
+            WRITE,
+            Doc::new("createProduct", "Create a product")
+                .body(schema::<ProductDraft>)
+                .returns(201, schema::<Product>),
+            create_product,
+        )
+        .staff(
+            Get,
+            PRODUCT,
+            READ,
+            Doc::new("getProduct", "Get a product").returns(200, schema::<Product>),
+            get_product,
+        )
+        .staff(
+            Patch,
+            PRODUCT,
+            WRITE,
+            Doc::new(
+                "updateProduct",
+                "Update a product (JSON merge patch; If-Match for optimistic concurrency)",
+            )
+            .merge_patch(patch::<ProductDraft>)
+            .returns(200, schema::<Product>),
+            update_product,
+        )
+        .staff(
+            Delete,
+            PRODUCT,
+            WRITE,
+            Doc::new("deleteProduct", "Delete a product, or archive it once it has been active")
+                .returns(200, schema::<ProductDeletion>),
+            delete_product,
+        )
+        .staff(
+            Get,
+            VARIANTS,
+            READ,
+            Doc::new("listVariants", "List a product's variants").returns(200, schema::<VariantList>),
+            list_variants,
+        )
+        .staff(
+            Post,
+            VARIANTS,
+            WRITE,
+            Doc::new("createVariant", "Add a variant")
+                .body(schema::<VariantDraft>)
+                .returns(201, schema::<Variant>),
+            create_variant,
+        )
+        .staff(
+            Get,
+            VARIANT,
+            READ,
+            Doc::new("getVariant", "Get a variant").returns(200, schema::<Variant>),
+            get_variant,
+        )
+        .staff(
+            Patch,
+            VARIANT,
+            WRITE,
+            Doc::new("updateVariant", "Update a variant (JSON merge patch)")
+                .merge_patch(patch::<VariantDraft>)
+                .returns(200, schema::<Variant>),
+            update_variant,
+        )
+        .staff(
+            Delete,
+            VARIANT,
+            WRITE,
+            Doc::new("deleteVariant", "Delete a variant").no_content(),
+            delete_variant,
+        )
+        .staff(
+            Post,
+            "/management/variants/{id}/stock-adjustments",
+            WRITE,
+            Doc::new("adjustStock", "Add or remove stock; never below zero")
+                .body(schema::<StockAdjustment>)
+                .returns(200, schema::<StockLevel>),
+            adjust_stock,
+        )
+}
+
+pub fn router(state: AppState) -> Router {
+    routes().into_router(state)
+}
+
+/// What `DELETE /management/products/{id}` did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductDeletion {
+    pub id: Uuid,
+    pub outcome: DeleteOutcome,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VariantList {
+    pub items: Vec<Variant>,
+}
+
+/// Reads `?limit&cursor&sort&order&locale&status&q&attr[name]=value…` (an attribute may
+/// repeat, or list values separated by commas: any value matches).
+fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<ProductQuery, ApiError> {
+    let bad = |code: &'static str, message: String| ApiError::new(StatusCode::BAD_REQUEST, code, message);
+    let (mut limit, mut cursor, mut sort, mut order, mut locale, mut status, mut q) =
+        (None, None, None, None, None, None, None);
+    let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, value) in params {
+        match key.as_str() {
+            "limit" => {
+                limit =
+                    Some(value.parse::<i64>().map_err(|_| bad("invalid_limit", "limit is a number".into()))?)
+            }
+            "cursor" => cursor = Some(value),
+            "sort" => sort = Some(value),
+            "order" => order = Some(value),
+            "locale" => locale = Some(value),
+            "status" => {
+                status = Some(ProductStatus::parse(&value).ok_or_else(|| {
+                    bad("invalid_status", format!("status is draft, active or archived, not '{value}'"))
+                })?)
+            }
+            "q" => q = Some(value),
+            _ => {
+                let Some(name) =
+                    key.strip_prefix("attr[").and_then(|k| k.strip_suffix(']')).filter(|k| !k.is_empty())
+                else {
+                    return Err(bad("invalid_query", format!("unknown query parameter '{key}'")));
+                };
+                let values = value.split(',').map(str::to_owned).filter(|v| !v.is_empty());
+                match attributes.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, existing)) => existing.extend(values),
+                    None => attributes.push((name.to_owned(), values.collect())),
+                }
+            }
+        }
+    }
+    let tenant = &staff.tenant;
+    let sort = products::parse_sort(sort.as_deref().unwrap_or("created_at"), locale.as_deref(), tenant)
+        .map_err(query_error)?;
+    let descending = match order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => return Err(bad("invalid_order", format!("order is asc or desc, not '{other}'"))),
+    };
+    let mut query = ProductQuery {
+        limit: pagination::limit(limit).map_err(query_error)?,
+        sort,
+        descending,
+        cursor: None,
+        status,
+        q,
+        attributes,
+    };
+    query.cursor = cursor.map(|c| Cursor::decode(&c, &query.ordering())).transpose().map_err(query_error)?;
+    Ok(query)
+}
+
+async fn list_products(
+    staff: Staff,
+    State(state): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<Page<Product>>, ApiError> {
+    let query = product_query(&staff, params)?;
+    Ok(Json(products::list(&state.db, &staff.tenant, &query).await?))
+}
+
+async fn create_product(
+    staff: Staff,
+    State(state): State<AppState>,
+    Json(draft): Json<ProductDraft>,
+) -> Result<Response, ApiError> {
+    let product = products::create(&state.db, &staff.tenant, &draft).await?;
+    Ok(created(format!("/management/products/{}", product.id), &product, product.version))
+}
+
+async fn get_product(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let product = products::get(&state.db, &staff.tenant, id).await?;
+    Ok(versioned(StatusCode::OK, &product, product.version))
+}
+
+async fn update_product(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let current = products::get(&state.db, &staff.tenant, id).await?;
+    if_match.check("product", current.version)?;
+    let draft = apply_patch(&ProductDraft::from(&current), &body)?;
+    let product = products::update(&state.db, &staff.tenant, id, current.version, &draft).await?;
+    Ok(versioned(StatusCode::OK, &product, product.version))
+}
+
+async fn delete_product(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ProductDeletion>, ApiError> {
+    let outcome = products::delete(&state.db, &staff.tenant, id).await?;
+    Ok(Json(ProductDeletion { id, outcome }))
+}
+
+async fn list_variants(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<VariantList>, ApiError> {
+    Ok(Json(VariantList { items: variants::list(&state.db, &staff.tenant, id).await? }))
+}
+
+async fn create_variant(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(draft): Json<VariantDraft>,
+) -> Result<Response, ApiError> {
+    let variant = variants::create(&state.db, &staff.tenant, id, &draft).await?;
+    Ok(created(format!("/management/products/{id}/variants/{}", variant.id), &variant, variant.version))
+}
+
+async fn get_variant(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path((id, variant_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let variant = variants::get(&state.db, &staff.tenant, id, variant_id).await?;
+    Ok(versioned(StatusCode::OK, &variant, variant.version))
+}
+
+async fn update_variant(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path((id, variant_id)): Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let current = variants::get(&state.db, &staff.tenant, id, variant_id).await?;
+    if_match.check("variant", current.version)?;
+    let draft = apply_patch(&VariantDraft::from(&current), &body)?;
+    let variant = variants::update(&state.db, &staff.tenant, id, variant_id, current.version, &draft).await?;
+    Ok(versioned(StatusCode::OK, &variant, variant.version))
+}
+
+async fn delete_variant(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path((id, variant_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    variants::delete(&state.db, &staff.tenant, id, variant_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn adjust_stock(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(adjustment): Json<StockAdjustment>,
+) -> Result<Json<StockLevel>, ApiError> {
+    Ok(Json(variants::adjust_stock(&state.db, &staff.tenant, id, &adjustment).await?))
+}

@@ -1,0 +1,122 @@
+//! The five routes of a plain management resource (customer groups, subscription plans,
+//! price lists), written once: list, create, get, merge-patch update, delete.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use kassa_domain::pagination::Page;
+use kassa_domain::resource::{self, Editable};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::extract::{Json, Path, Query};
+use crate::openapi::{Doc, PAGE_PARAMS, page, patch, schema};
+use crate::problem::ApiError;
+use crate::rest::{IfMatch, PageParams, apply_patch, created, versioned};
+use crate::routes::{FunctionRoutes, Verb};
+use crate::staff::{Access, Staff};
+use crate::state::AppState;
+
+/// Operation ids and summaries of a resource's five routes.
+pub struct CrudDocs {
+    pub list: (&'static str, &'static str),
+    pub create: (&'static str, &'static str),
+    pub get: (&'static str, &'static str),
+    pub update: (&'static str, &'static str),
+    pub delete: (&'static str, &'static str),
+}
+
+impl FunctionRoutes {
+    /// Adds `GET`/`POST collection` and `GET`/`PATCH`/`DELETE item` for `R`; reads need
+    /// `read`, writes `write`.
+    pub fn crud<R>(
+        self,
+        collection: &'static str,
+        item: &'static str,
+        (read, write): (Access, Access),
+        docs: CrudDocs,
+    ) -> Self
+    where
+        R: Editable + ToSchema + Sync + 'static,
+        R::Draft: ToSchema + 'static,
+    {
+        let doc = |(id, summary): (&'static str, &'static str)| Doc::new(id, summary);
+        self.staff(
+            Verb::Get,
+            collection,
+            read,
+            doc(docs.list).query(PAGE_PARAMS).returns(200, page::<R>),
+            list::<R>,
+        )
+        .staff(
+            Verb::Post,
+            collection,
+            write,
+            doc(docs.create).body(schema::<R::Draft>).returns(201, schema::<R>),
+            move |staff: Staff, state: State<AppState>, body: Json<R::Draft>| {
+                create::<R>(collection, staff, state, body)
+            },
+        )
+        .staff(Verb::Get, item, read, doc(docs.get).returns(200, schema::<R>), get::<R>)
+        .staff(
+            Verb::Patch,
+            item,
+            write,
+            doc(docs.update).merge_patch(patch::<R::Draft>).returns(200, schema::<R>),
+            update::<R>,
+        )
+        .staff(Verb::Delete, item, write, doc(docs.delete).no_content(), delete::<R>)
+    }
+}
+
+async fn list<R: Editable>(
+    staff: Staff,
+    State(state): State<AppState>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Page<R>>, ApiError> {
+    let (limit, cursor) = params.parse(resource::LIST_ORDERING)?;
+    Ok(Json(resource::list::<R>(&state.db, &staff.tenant, limit, cursor.as_ref()).await?))
+}
+
+async fn create<R: Editable>(
+    collection: &'static str,
+    staff: Staff,
+    State(state): State<AppState>,
+    Json(draft): Json<R::Draft>,
+) -> Result<Response, ApiError> {
+    let row = R::create(&state.db, &staff.tenant, &draft).await?;
+    Ok(created(format!("{collection}/{}", row.id()), &row, row.version()))
+}
+
+async fn get<R: Editable>(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let row = resource::get::<R>(&state.db, &staff.tenant, id).await?;
+    Ok(versioned(StatusCode::OK, &row, row.version()))
+}
+
+async fn update<R: Editable>(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    if_match: IfMatch,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let current = resource::get::<R>(&state.db, &staff.tenant, id).await?;
+    if_match.check(R::NAME, current.version())?;
+    let draft = apply_patch(&R::Draft::from(&current), &body)?;
+    let row = R::update(&state.db, &staff.tenant, id, current.version(), &draft).await?;
+    Ok(versioned(StatusCode::OK, &row, row.version()))
+}
+
+async fn delete<R: Editable>(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    resource::delete::<R>(&state.db, &staff.tenant, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
