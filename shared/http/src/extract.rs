@@ -85,13 +85,11 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     })
 }
 
-/// A 422 for JSON of the wrong shape. An unknown field points at the field itself.
-fn shape_error(mut pointer: String, err: &serde_json::Error) -> ApiError {
+/// A 422 for JSON of the wrong shape, pointing at the field (an unknown field's own path).
+fn shape_error(pointer: String, err: &serde_json::Error) -> ApiError {
     let full = err.to_string();
     let message = full.split(" at line ").next().unwrap_or_default().to_owned();
-    let code = if let Some(field) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next())
-    {
-        pointer = format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
+    let code = if message.starts_with("unknown field") {
         "unknown_field"
     } else if message.starts_with("missing field") {
         "required"

@@ -7,7 +7,9 @@ pub mod issuer;
 
 use axum::Router;
 use axum::body::Body;
-use http::{HeaderMap, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
+
+use crate::issuer::Issuer;
 use http_body_util::BodyExt;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
 use kassa_http::{AppState, Config};
@@ -68,6 +70,46 @@ impl TestApp {
         TestResponse { status, headers, body }
     }
 
+    /// Any request, with a JSON body if given.
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    /// A staff member of `tenant` holding `role`, with a token from `issuer`.
+    pub fn staff<'a>(&'a self, issuer: &Issuer, tenant: &Tenant, role: &str) -> StaffClient<'a> {
+        let org = tenant.zitadel_org_id.clone().expect("the tenant has a Zitadel organisation");
+        let token = issuer.token(&format!("{role}-user"), &[(role, &org)]);
+        StaffClient { app: self, tenant: tenant.handle.clone(), authorization: format!("Bearer {token}") }
+    }
+
+    /// The outbox events of `tenant`, oldest first: `(event_type, aggregate_id, payload)`.
+    pub async fn outbox(&self, tenant: &Tenant) -> Vec<(String, uuid::Uuid, serde_json::Value)> {
+        sqlx::query_as(
+            "select event_type, aggregate_id, payload from outbox where tenant_id = $1 order by seq",
+        )
+        .bind(tenant.id)
+        .fetch_all(&self.state.db)
+        .await
+        .unwrap()
+    }
+
     /// `GET uri` with the given headers.
     pub async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
         let mut request = Request::get(uri);
@@ -75,6 +117,47 @@ impl TestApp {
             request = request.header(*name, *value);
         }
         self.send(request.body(Body::empty()).unwrap()).await
+    }
+}
+
+/// Requests as one staff member of one shop.
+pub struct StaffClient<'a> {
+    app: &'a TestApp,
+    tenant: String,
+    authorization: String,
+}
+
+impl StaffClient<'_> {
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&serde_json::Value>,
+        extra: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut headers =
+            vec![("x-tenant-id", self.tenant.as_str()), ("authorization", self.authorization.as_str())];
+        headers.extend_from_slice(extra);
+        self.app.call(method, uri, &headers, body).await
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.call(Method::GET, uri, None, &[]).await
+    }
+
+    pub async fn post(&self, uri: &str, body: &serde_json::Value) -> TestResponse {
+        self.call(Method::POST, uri, Some(body), &[]).await
+    }
+
+    /// A JSON merge patch, with `If-Match: "<version>"` when a version is given.
+    pub async fn patch(&self, uri: &str, body: &serde_json::Value, version: Option<i64>) -> TestResponse {
+        let etag = version.map(|v| format!("\"{v}\""));
+        let extra: Vec<(&str, &str)> = etag.iter().map(|e| ("if-match", e.as_str())).collect();
+        self.call(Method::PATCH, uri, Some(body), &extra).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.call(Method::DELETE, uri, None, &[]).await
     }
 }
 
@@ -88,6 +171,12 @@ pub struct TestResponse {
 impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status (showing the body when it differs) and returns the JSON body.
+    pub fn expect(&self, status: StatusCode) -> serde_json::Value {
+        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
+        if self.body.is_empty() { serde_json::Value::Null } else { self.json() }
     }
 
     pub fn json(&self) -> serde_json::Value {
