@@ -327,7 +327,7 @@ pub struct ProductQuery {
     pub status: Option<ProductStatus>,
     /// Words matched against titles, the handle and SKUs.
     pub q: Option<String>,
-    /// Attribute filters: each attribute must match one of its values.
+    /// Attribute filters: some variant must match each attribute with one of its values.
     pub attributes: Vec<(String, Vec<String>)>,
 }
 
@@ -407,10 +407,15 @@ pub async fn list(
             .push_bind(pattern)
             .push("))");
     }
-    for (key, values) in &query.attributes {
-        b.push(" and exists (select 1 from product_variants v where v.product_id = p.id and v.attributes @> any(")
-            .push_bind(attribute_candidates(key, values))
-            .push("::jsonb[]))");
+    // One variant must match every attribute (a red one in size M, not a red one and an M one).
+    if !query.attributes.is_empty() {
+        b.push(" and exists (select 1 from product_variants v where v.tenant_id = p.tenant_id and v.product_id = p.id");
+        for (key, values) in &query.attributes {
+            b.push(" and v.attributes @> any(")
+                .push_bind(attribute_candidates(key, values))
+                .push("::jsonb[])");
+        }
+        b.push(")");
     }
     let (op, dir) = if query.descending { ("<", "desc") } else { (">", "asc") };
     if let Some(cursor) = &query.cursor {

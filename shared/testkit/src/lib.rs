@@ -8,8 +8,8 @@ pub mod issuer;
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode};
+pub use issuer::Issuer;
 
-use crate::issuer::Issuer;
 use http_body_util::BodyExt;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
 use kassa_http::{AppState, Config};
