@@ -30,11 +30,15 @@ pub const DEMO_SHOPS: [DemoShop; 2] = [
     },
 ];
 
-/// Creates (or completes) every demo shop: locales `en` (default) and `nl`, currency EUR.
+/// Creates (or completes) every demo shop: locales `en` (default) and `nl`, currency EUR,
+/// and the `demo` shop's catalog.
 pub async fn seed_demo(pool: &PgPool) -> Result<Vec<Tenant>, DomainError> {
     let mut tenants = Vec::with_capacity(DEMO_SHOPS.len());
     for shop in &DEMO_SHOPS {
         tenants.push(ensure_shop(pool, shop).await?);
+    }
+    if let Some(demo) = tenants.first() {
+        crate::catalog_seed::seed_catalog(pool, demo).await?;
     }
     Ok(tenants)
 }

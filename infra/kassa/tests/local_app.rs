@@ -21,16 +21,26 @@ async fn the_local_server_serves_operations_and_every_function(pool: PgPool) {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn seeding_the_demo_twice_changes_nothing(pool: PgPool) {
     let first = seed::seed_demo(&pool).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    let events = count("select count(*) from outbox").await;
     let second = seed::seed_demo(&pool).await.unwrap();
     assert_eq!(first, second);
+    assert_eq!(count("select count(*) from outbox").await, events, "the second run wrote nothing");
+
     let demo = &first[0];
     assert_eq!((demo.handle.as_str(), demo.zitadel_org_id.as_deref()), ("demo", Some("310000000000000002")));
     assert_eq!(demo.locales, ["en", "nl"]);
     assert_eq!(demo.default_currency, "EUR");
-    let (tenants, domains): (i64, i64) =
-        sqlx::query_as("select (select count(*) from tenants), (select count(*) from tenant_domains)")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!((tenants, domains), (2, 2));
+    assert_eq!(count("select count(*) from tenants").await, 2);
+    assert_eq!(count("select count(*) from tenant_domains").await, 2);
+    assert_eq!(count("select count(*) from products").await, 50);
+    assert_eq!(count("select count(*) from products where title ? 'nl' and title ? 'en'").await, 50);
+    assert_eq!(count("select count(*) from product_variants").await, 150);
+    assert_eq!(count("select count(*) from product_variants where attributes ? 'color'").await, 150);
+    assert_eq!(count("select count(*) from customer_groups").await, 2);
+    assert_eq!(count("select count(*) from price_lists").await, 1);
+    assert_eq!(count("select count(*) from price_list_prices").await, 300);
 }

@@ -202,6 +202,23 @@ pub async fn get(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<Product, Do
     Ok(product)
 }
 
+/// The product with this handle, if the shop has one.
+pub async fn find_by_handle(
+    pool: &PgPool,
+    tenant: &Tenant,
+    handle: &str,
+) -> Result<Option<Product>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let product =
+        sqlx::query_as(&format!("select {COLUMNS} from products where tenant_id = $1 and handle = $2"))
+            .bind(tenant.id)
+            .bind(handle)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
 /// Replaces the product's writable fields, if it is still at `expected_version`.
 pub async fn update(
     pool: &PgPool,

@@ -67,6 +67,27 @@ pub async fn get<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Resul
     Ok(row)
 }
 
+/// The row whose `column` (a column of `R`'s table, named in code) equals `value`.
+pub async fn find<R: Resource>(
+    pool: &PgPool,
+    tenant: &Tenant,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<R>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row = sqlx::query_as::<_, R>(&format!(
+        "select {} from {} where tenant_id = $1 and {column} = $2",
+        R::COLUMNS,
+        R::TABLE
+    ))
+    .bind(tenant.id)
+    .bind(value)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 /// A page in creation order (oldest first).
 pub async fn list<R: Resource>(
     pool: &PgPool,
