@@ -10,7 +10,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 KASSA_VALKEY_PORT=${KASSA_VALKEY_PORT:-6380}
 STANDIN_DIR=$ROOT/infra/zitadel-standin
 ZITADEL_STANDIN_PORT=${ZITADEL_STANDIN_PORT:-9011}
-PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2)
+PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5)
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -101,13 +101,16 @@ ensure_valkey() {
 
 # The Python tools (cfn-lint, sam, cargo-lambda), pinned, in a project virtualenv.
 ensure_venv() {
-  if [ -x "$VENV/bin/cargo-lambda" ] && "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "${PYTHON_TOOLS[0]}"; then
-    return 0
-  fi
+  local missing=() tool frozen
+  frozen=$("$VENV/bin/pip" freeze 2>/dev/null || true)
+  for tool in "${PYTHON_TOOLS[@]}"; do
+    grep -qxF "$tool" <<<"$frozen" || missing+=("$tool")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
-  say "installing ${PYTHON_TOOLS[*]} into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "${PYTHON_TOOLS[@]}"
+  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+  say "installing ${missing[*]} into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${missing[@]}"
 }
 
 ensure_database() { # name

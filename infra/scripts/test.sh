@@ -21,6 +21,8 @@ say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test (Valkey at $VALKEY_URL)"
 cargo test --workspace --locked
+say "schemathesis against the running management API"
+infra/scripts/schemathesis.sh
 say "cfn-lint and sam validate --lint"
 "$VENV/bin/cfn-lint" template.yaml
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 --template-file template.yaml
