@@ -59,22 +59,43 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 /// Parses a JSON document into `T`: malformed JSON is a 400, JSON of the wrong shape a 422
 /// whose error points at the field (`/variants/0/price`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = match serde_path_to_error::deserialize(&mut deserializer) {
-        Ok(value) => deserializer.end().map(|()| value).map_err(|e| (String::new(), e)),
-        Err(err) => Err((json_pointer(err.path()), err.into_inner())),
-    };
-    parsed.map_err(|(pointer, inner)| {
-        if inner.is_data() {
-            shape_error(pointer, &inner)
-        } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON (line {}, column {})", inner.line(), inner.column()),
-            )
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON (line {}, column {})", err.line(), err.column()),
+        )
+    })?;
+    if let Some(pointer) = nul_at(&value, String::new()) {
+        // Postgres stores no NUL character in text or JSON, and no client means one.
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "text must not contain NUL (\\u0000)",
+        )
+        .with_errors(vec![Violation {
+            pointer,
+            code: "invalid_character",
+            message: "text must not contain NUL (\\u0000)".to_owned(),
+        }]));
+    }
+    from_value(value)
+}
+
+/// The pointer of the first string (or key) holding a NUL character.
+fn nul_at(value: &serde_json::Value, pointer: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(pointer),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| nul_at(v, format!("{pointer}/{i}")))
         }
-    })
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let at = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+            if k.contains('\0') { Some(at) } else { nul_at(v, at) }
+        }),
+        _ => None,
+    }
 }
 
 /// Reads a JSON value (e.g. a merged patch) into `T`, with the same 422 as [`parse_json`].
@@ -131,6 +152,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path_parameter",
+                "the path holds a NUL character",
+            ));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(
             |rejection: PathRejection| {
                 if rejection.status().is_server_error() {
@@ -151,6 +179,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "the query holds a NUL character",
+            ));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Query(q.0)).map_err(
             |rejection: QueryRejection| {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
@@ -178,6 +213,15 @@ mod tests {
         let response = err.into_response();
         let problem = response.extensions().get::<crate::problem::Problem>().unwrap();
         assert_eq!(problem.errors[0].pointer, "/tags/1");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        let err = parse_json::<Item>(br#"{"name":"a\u0000b","tags":[]}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_body");
+        let response = err.into_response();
+        let problem = response.extensions().get::<crate::problem::Problem>().unwrap();
+        assert_eq!(problem.errors[0].pointer, "/name");
     }
 
     #[test]

@@ -118,6 +118,8 @@ async fn bad_path_and_query_parameters_are_400_problems(pool: PgPool) {
     response.problem(StatusCode::BAD_REQUEST, "invalid_path_parameter");
     let response = app.get("/search?limit=many", &[]).await;
     response.problem(StatusCode::BAD_REQUEST, "invalid_query");
+    let response = app.get("/search?limit=%00", &[]).await;
+    response.problem(StatusCode::BAD_REQUEST, "invalid_query");
     let response = app.get("/search?limit=7", &[]).await;
     assert_eq!(response.status, StatusCode::OK);
 }
