@@ -118,6 +118,14 @@ ensure_database() { # name
     psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$1\""
 }
 
+# What every command needs running: Postgres, RabbitMQ and Valkey (VALKEY_URL exported).
+ensure_services() {
+  ensure_system_packages
+  ensure_postgres
+  ensure_rabbitmq
+  ensure_valkey
+}
+
 # The Zitadel stand-in's npm packages (oidc-provider, and the Node 22 it runs on).
 ensure_node_deps() {
   command -v npm >/dev/null || apt_install nodejs npm

@@ -5,10 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
-ensure_system_packages
-ensure_postgres
-ensure_rabbitmq
-ensure_valkey
+ensure_services
 ensure_zitadel_standin
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
 

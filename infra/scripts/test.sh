@@ -5,10 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
-ensure_system_packages
-ensure_postgres
-ensure_rabbitmq
-ensure_valkey
+ensure_services
 ensure_venv
 ensure_node_deps   # the end-to-end auth test runs the Zitadel stand-in
 # #[sqlx::test] creates one database per test from this server and drops it afterwards.

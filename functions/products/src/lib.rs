@@ -10,7 +10,7 @@ use kassa_domain::pagination::{self, Cursor, Page};
 use kassa_domain::products::{self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductStatus};
 use kassa_domain::variants::{self, StockAdjustment, StockLevel, Variant, VariantDraft};
 use kassa_http::openapi::{Doc, QueryParam, page, patch, schema};
-use kassa_http::rest::{IfMatch, apply_patch, created, query_error, versioned};
+use kassa_http::rest::{IfMatch, created, patched, query_error, versioned};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Query, Staff, Verb};
 use serde::Serialize;
 use serde_json::Value;
@@ -249,8 +249,7 @@ async fn update_product(
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let current = products::get(&state.db, &staff.tenant, id).await?;
-    if_match.check("product", current.version)?;
-    let draft = apply_patch(&ProductDraft::from(&current), &body)?;
+    let draft = patched(if_match, "product", current.version, &ProductDraft::from(&current), &body)?;
     let product = products::update(&state.db, &staff.tenant, id, current.version, &draft).await?;
     Ok(versioned(StatusCode::OK, &product, product.version))
 }
@@ -299,8 +298,7 @@ async fn update_variant(
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let current = variants::get(&state.db, &staff.tenant, id, variant_id).await?;
-    if_match.check("variant", current.version)?;
-    let draft = apply_patch(&VariantDraft::from(&current), &body)?;
+    let draft = patched(if_match, "variant", current.version, &VariantDraft::from(&current), &body)?;
     let variant = variants::update(&state.db, &staff.tenant, id, variant_id, current.version, &draft).await?;
     Ok(versioned(StatusCode::OK, &variant, variant.version))
 }

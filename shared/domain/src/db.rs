@@ -3,6 +3,9 @@
 
 use sqlx::{PgPool, Postgres, Transaction};
 
+use uuid::Uuid;
+
+use crate::error::DomainError;
 use crate::tenant::TenantId;
 
 /// The migrations in `migrations/` at the workspace root, compiled into the binary.
@@ -26,4 +29,23 @@ pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx
         .execute(&mut *tx)
         .await?;
     Ok(tx)
+}
+
+/// After a guarded update matched nothing: the row is gone (404) or at another version (412).
+pub async fn stale_or_missing(
+    tx: &mut TenantTx,
+    table: &str,
+    resource: &'static str,
+    id: Uuid,
+) -> DomainError {
+    let current: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar(&format!("select version from {table} where id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await;
+    match current {
+        Ok(Some(current)) => DomainError::Stale { resource, current },
+        Ok(None) => DomainError::NotFound { resource },
+        Err(err) => err.into(),
+    }
 }

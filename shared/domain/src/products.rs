@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::catalog::{B2bSettings, Translations, check_handle, check_translations};
-use crate::db::{TenantTx, begin_tenant_tx};
+use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations, invalid};
 use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, Page};
@@ -255,25 +255,6 @@ pub async fn update(
     outbox::append(&mut tx, tenant.id, event("product.updated", &product)).await?;
     tx.commit().await?;
     Ok(product)
-}
-
-/// After a guarded update matched nothing: the row is gone (404) or at another version (412).
-pub async fn stale_or_missing(
-    tx: &mut TenantTx,
-    table: &str,
-    resource: &'static str,
-    id: Uuid,
-) -> DomainError {
-    let current: Result<Option<i64>, sqlx::Error> =
-        sqlx::query_scalar(&format!("select version from {table} where id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await;
-    match current {
-        Ok(Some(current)) => DomainError::Stale { resource, current },
-        Ok(None) => DomainError::NotFound { resource },
-        Err(err) => err.into(),
-    }
 }
 
 /// What deleting a product did.

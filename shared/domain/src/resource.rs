@@ -159,7 +159,7 @@ pub async fn updated<R: Resource>(
     row: Option<R>,
 ) -> Result<R, DomainError> {
     let Some(row) = row else {
-        return Err(crate::products::stale_or_missing(&mut tx, R::TABLE, R::NAME, id).await);
+        return Err(crate::db::stale_or_missing(&mut tx, R::TABLE, R::NAME, id).await);
     };
     recorded(&mut tx, tenant, "updated", &row).await?;
     tx.commit().await?;

@@ -8,10 +8,9 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::catalog::{Money, check_amount, check_attributes, check_currency};
-use crate::db::{TenantTx, begin_tenant_tx};
+use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::outbox::{self, Event};
-use crate::products::stale_or_missing;
 use crate::tenant::Tenant;
 
 /// A stored variant.

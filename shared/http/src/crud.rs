@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::extract::{Json, Path, Query};
 use crate::openapi::{Doc, PAGE_PARAMS, page, patch, schema};
 use crate::problem::ApiError;
-use crate::rest::{IfMatch, PageParams, apply_patch, created, versioned};
+use crate::rest::{IfMatch, PageParams, created, patched, versioned};
 use crate::routes::{FunctionRoutes, Verb};
 use crate::staff::{Access, Staff};
 use crate::state::AppState;
@@ -106,8 +106,7 @@ async fn update<R: Editable>(
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let current = resource::get::<R>(&state.db, &staff.tenant, id).await?;
-    if_match.check(R::NAME, current.version())?;
-    let draft = apply_patch(&R::Draft::from(&current), &body)?;
+    let draft = patched(if_match, R::NAME, current.version(), &R::Draft::from(&current), &body)?;
     let row = R::update(&state.db, &staff.tenant, id, current.version(), &draft).await?;
     Ok(versioned(StatusCode::OK, &row, row.version()))
 }

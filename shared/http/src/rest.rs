@@ -44,7 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
 impl IfMatch {
     /// Refuses the change when the client based it on another version than `current`.
-    pub fn check(self, resource: &str, current: i64) -> Result<(), ApiError> {
+    fn check(self, resource: &str, current: i64) -> Result<(), ApiError> {
         match self.0 {
             Some(expected) if expected != current => Err(ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -97,9 +97,22 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// The draft a `PATCH` asks for: checks `If-Match` against the resource's current version,
+/// then applies the merge patch to the resource's writable fields.
+pub fn patched<D: Serialize + DeserializeOwned>(
+    if_match: IfMatch,
+    resource: &str,
+    version: i64,
+    current: &D,
+    patch: &Value,
+) -> Result<D, ApiError> {
+    if_match.check(resource, version)?;
+    apply_patch(current, patch)
+}
+
 /// Applies a merge patch to the writable view of a resource and reads the result back as a
 /// draft, so a patch is validated exactly like a create.
-pub fn apply_patch<D: Serialize + DeserializeOwned>(current: &D, patch: &Value) -> Result<D, ApiError> {
+fn apply_patch<D: Serialize + DeserializeOwned>(current: &D, patch: &Value) -> Result<D, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
