@@ -218,3 +218,43 @@ async fn prices_are_upserted_in_bulk_all_or_nothing_with_per_row_errors(pool: Pg
     let updates = app.outbox(&demo).await.into_iter().filter(|e| e.0 == "price_list.updated").count();
     assert_eq!(updates, 3, "the first upsert, the no-op re-send and the delete; none for refused batches");
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn viewers_read_pricing_but_only_editors_change_it_and_other_shops_see_nothing(pool: PgPool) {
+    let (app, issuer, demo, other) = app(pool).await;
+    let editor = app.staff(&issuer, &demo, "editor");
+    let (group, list) = wholesale_list(&editor).await;
+    let viewer = app.staff(&issuer, &demo, "viewer");
+    assert_eq!(
+        viewer.get("/management/price-lists").await.expect(StatusCode::OK)["items"].as_array().unwrap().len(),
+        1
+    );
+    viewer
+        .post("/management/customer-groups", &json!({"handle": "x", "name": "X"}))
+        .await
+        .problem(StatusCode::FORBIDDEN, "insufficient_role");
+    viewer
+        .patch(&format!("/management/price-lists/{list}"), &json!({"priority": 1}), None)
+        .await
+        .problem(StatusCode::FORBIDDEN, "insufficient_role");
+    viewer
+        .delete(&format!("/management/customer-groups/{group}"))
+        .await
+        .problem(StatusCode::FORBIDDEN, "insufficient_role");
+
+    let stranger = app.staff(&issuer, &other, "owner");
+    stranger
+        .patch(&format!("/management/customer-groups/{group}"), &json!({"name": "Mine"}), None)
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    stranger
+        .delete(&format!("/management/price-lists/{list}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    stranger
+        .get(&format!("/management/price-lists/{list}/prices"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    assert!(app.outbox(&other).await.is_empty());
+    assert_eq!(app.outbox(&demo).await.len(), 2, "the group and the list, nothing from refused calls");
+}
