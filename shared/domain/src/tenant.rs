@@ -119,6 +119,8 @@ pub struct Tenant {
     pub default_currency: String,
     /// The Zitadel organisation whose members are this tenant's staff.
     pub zitadel_org_id: Option<String>,
+    /// Shop settings, e.g. `{"storefront": {"max_age": 60, "stale_while_revalidate": 300}}`.
+    pub settings: serde_json::Value,
 }
 
 /// What a request names its tenant by.
@@ -284,7 +286,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainErro
     let tenant = sqlx::query_as::<_, Tenant>(
         "insert into tenants (id, handle, name, default_locale, locales, default_currency, zitadel_org_id)
          values ($1, $2, $3, $4, $5, $6, $7)
-         returning id, handle, name, default_locale, locales, default_currency::text, zitadel_org_id",
+         returning id, handle, name, default_locale, locales, default_currency::text, zitadel_org_id, settings",
     )
     .bind(id)
     .bind(new.handle.as_str())
