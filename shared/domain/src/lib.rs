@@ -15,6 +15,7 @@ pub mod price;
 pub mod pricing;
 pub mod products;
 pub mod resource;
+pub mod storefront;
 pub mod tenant;
 pub mod variants;
 

@@ -57,6 +57,10 @@ pub struct Config {
     pub zitadel_project_id: String,
     /// `ZITADEL_PLATFORM_ORG_ID`: the organisation whose `platform_admin`s operate Kassa.
     pub zitadel_platform_org_id: String,
+    /// `STOREFRONT_CACHE`: `on` (default) or `off` (every read from Postgres, e.g. to measure it).
+    pub storefront_cache: bool,
+    /// `STOREFRONT_CACHE_TTL_SECS`: how long a cached storefront answer lives at most.
+    pub storefront_cache_ttl: Duration,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -105,6 +109,7 @@ impl Config {
         let database_max_connections = parsed("DATABASE_MAX_CONNECTIONS", "5", "a positive whole number");
         let valkey_timeout_ms = parsed("VALKEY_TIMEOUT_MS", "50", "a positive number of milliseconds");
         let tenant_cache_ttl = parsed("TENANT_CACHE_TTL_SECS", "30", "a positive number of seconds");
+        let storefront_cache_ttl = parsed("STOREFRONT_CACHE_TTL_SECS", "600", "a positive number of seconds");
 
         let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
         let log_format = match get("LOG_FORMAT").as_deref() {
@@ -128,14 +133,23 @@ impl Config {
         let zitadel_platform_org_id =
             get("ZITADEL_PLATFORM_ORG_ID").unwrap_or_else(|| "310000000000000001".to_owned());
 
+        let storefront_cache = match get("STOREFRONT_CACHE").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                errors.push(format!("STOREFRONT_CACHE must be 'on' or 'off', got '{other}'"));
+                true
+            }
+        };
+
         let listen_raw = get("KASSA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen = SocketAddr::from_str(&listen_raw).map_err(|_| {
             errors
                 .push(format!("KASSA_LISTEN must be an address such as 127.0.0.1:8080, got '{listen_raw}'"));
         });
 
-        match (database_max_connections, valkey_timeout_ms, tenant_cache_ttl, listen) {
-            (Some(max), Some(valkey_ms), Some(ttl), Ok(listen)) if errors.is_empty() => Ok(Config {
+        match (database_max_connections, valkey_timeout_ms, tenant_cache_ttl, storefront_cache_ttl, listen) {
+            (Some(max), Some(valkey_ms), Some(ttl), Some(cache_ttl), Ok(listen)) if errors.is_empty() => Ok(Config {
                 database_url,
                 database_max_connections: u32::try_from(max).unwrap_or(u32::MAX),
                 valkey_url,
@@ -148,6 +162,8 @@ impl Config {
                 zitadel_issuer,
                 zitadel_project_id,
                 zitadel_platform_org_id,
+                storefront_cache,
+                storefront_cache_ttl: Duration::from_secs(cache_ttl),
             }),
             _ => Err(ConfigError(errors)),
         }

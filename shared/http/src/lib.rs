@@ -2,6 +2,7 @@
 //! extractors, tenant resolution, middleware and telemetry.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod context;
 pub mod crud;

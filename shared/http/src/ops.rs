@@ -15,7 +15,11 @@ use crate::state::AppState;
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/health", get(health)).route("/ready", get(ready)).with_state(state)
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 /// Liveness: the process answers. Touches nothing else.
@@ -36,4 +40,9 @@ async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>,
         Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "a dependency is down; see checks")
             .with_extension("checks", checks))
     }
+}
+
+/// Counters in the Prometheus text format (the local server; Lambda reports through logs).
+async fn metrics(State(state): State<AppState>) -> String {
+    state.cache.render_metrics()
 }

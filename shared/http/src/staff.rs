@@ -66,7 +66,8 @@ pub fn authorize(user: CurrentUser, tenant: Arc<Tenant>, access: Access) -> Resu
     Ok(Staff { user: Arc::new(user), tenant, roles, actions })
 }
 
-/// Middleware for staff routes (see the module docs for the order of checks).
+/// Middleware for staff routes (see the module docs for the order of checks). After a
+/// successful write it bumps the tenant's catalog version, invalidating the storefront cache.
 pub async fn staff_gate(
     State((state, access)): State<(AppState, Access)>,
     mut request: Request,
@@ -76,9 +77,15 @@ pub async fn staff_gate(
     tracing::Span::current().record("user_id", user.user_id.as_str());
     let tenant = state.tenants.for_request(&state.db, request.headers()).await?;
     attach_tenant(&mut request, tenant.clone());
-    let staff = authorize(user, tenant, access)?;
+    let staff = authorize(user, tenant.clone(), access)?;
     request.extensions_mut().insert(staff);
-    Ok(next.run(request).await)
+    let writes = request.method() != http::Method::GET && request.method() != http::Method::HEAD;
+    let response = next.run(request).await;
+    // A successful write has committed: answers cached before it must not be served again.
+    if writes && response.status().is_success() {
+        state.cache.bump(tenant.id).await;
+    }
+    Ok(response)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Staff {

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::auth::Authenticator;
+use crate::cache::ResponseCache;
 use crate::config::Config;
 use crate::tenancy::TenantResolver;
 use crate::valkey::{Valkey, ValkeyError};
@@ -19,6 +20,7 @@ pub struct AppState {
     pub valkey: Arc<Valkey>,
     pub tenants: Arc<TenantResolver>,
     pub auth: Arc<Authenticator>,
+    pub cache: Arc<ResponseCache>,
 }
 
 impl AppState {
@@ -50,12 +52,15 @@ impl AppState {
         tenants: TenantResolver,
         auth: Authenticator,
     ) -> Self {
+        let valkey = Arc::new(valkey);
+        let cache = ResponseCache::new(valkey.clone(), config.storefront_cache, config.storefront_cache_ttl);
         Self {
             config: Arc::new(config),
             db,
-            valkey: Arc::new(valkey),
+            valkey,
             tenants: Arc::new(tenants),
             auth: Arc::new(auth),
+            cache: Arc::new(cache),
         }
     }
 }

@@ -1,0 +1,482 @@
+//! Storefront reads: active products as shoppers see them — text in one locale, prices
+//! resolved for a customer group and currency, stock as a yes/no. Each page is one query
+//! that also brings the page's variants (never more than the page's).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::db::begin_tenant_tx;
+use crate::error::DomainError;
+use crate::pagination::{Cursor, Page};
+use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
+use crate::tenant::Tenant;
+
+/// How a storefront list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopSort {
+    Newest,
+    Title,
+    PriceAsc,
+    PriceDesc,
+}
+
+impl ShopSort {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "newest" => Some(ShopSort::Newest),
+            "title" => Some(ShopSort::Title),
+            "price_asc" => Some(ShopSort::PriceAsc),
+            "price_desc" => Some(ShopSort::PriceDesc),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ShopSort::Newest => "newest",
+            ShopSort::Title => "title",
+            ShopSort::PriceAsc => "price_asc",
+            ShopSort::PriceDesc => "price_desc",
+        }
+    }
+}
+
+/// Who is looking, in which language and currency, and when.
+#[derive(Debug, Clone)]
+pub struct Audience {
+    pub locale: String,
+    pub currency: String,
+    /// The shopper's customer group (id and handle), if any.
+    pub group: Option<(Uuid, String)>,
+    pub at: DateTime<Utc>,
+}
+
+/// A storefront list request, validated.
+#[derive(Debug, Clone)]
+pub struct ShopQuery {
+    pub limit: i64,
+    pub sort: ShopSort,
+    pub cursor: Option<Cursor>,
+    /// Each attribute must hold for one variant, with any of its values.
+    pub attributes: Vec<(String, Vec<String>)>,
+    /// Bounds on the cheapest variant's base price in the audience's currency (minor units).
+    pub price_min: Option<i64>,
+    pub price_max: Option<i64>,
+    /// Text to find in the title in the audience's locale.
+    pub q: Option<String>,
+    /// Attributes to count values of over the whole result set.
+    pub facets: Vec<String>,
+}
+
+impl ShopQuery {
+    pub fn ordering(&self, audience: &Audience) -> String {
+        format!("{}:{}:{}", self.sort.name(), audience.locale, audience.currency)
+    }
+}
+
+/// A variant as a shopper sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopVariant {
+    pub id: Uuid,
+    pub sku: String,
+    /// The price for this shopper in the requested currency; `null` when not sold in it.
+    pub price: Option<ShopPrice>,
+    /// Tier prices of the shopper's customer group (quantity → unit price), cheapest last.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tier_prices: Vec<TierPrice>,
+    pub in_stock: bool,
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ShopPrice {
+    pub amount: i64,
+    pub currency: String,
+    /// `base`, or `price_list` when the shopper's group has a better price.
+    pub source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_list_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TierPrice {
+    pub min_quantity: i64,
+    pub amount: i64,
+}
+
+impl From<ResolvedPrice> for ShopPrice {
+    fn from(p: ResolvedPrice) -> Self {
+        let price_list_id = match p.source {
+            crate::price::PriceSource::Base => None,
+            crate::price::PriceSource::PriceList { price_list_id } => Some(price_list_id),
+        };
+        ShopPrice {
+            amount: p.amount,
+            currency: p.currency,
+            source: if price_list_id.is_some() { "price_list" } else { "base" },
+            price_list_id,
+        }
+    }
+}
+
+/// A product in a storefront list.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopProductSummary {
+    pub id: Uuid,
+    pub handle: String,
+    pub title: String,
+    /// The lowest price among the variants, for this shopper.
+    pub price_from: Option<ShopPrice>,
+    pub in_stock: bool,
+}
+
+/// A product page.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopProduct {
+    pub id: Uuid,
+    pub handle: String,
+    pub title: String,
+    pub description: String,
+    pub tax_class: String,
+    pub price_from: Option<ShopPrice>,
+    pub in_stock: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_order_quantity: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity_step: Option<i64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub quote_only: bool,
+    pub variants: Vec<ShopVariant>,
+}
+
+/// Value → number of products, per requested attribute.
+pub type Facets = BTreeMap<String, BTreeMap<String, i64>>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopPage {
+    pub items: Vec<ShopProductSummary>,
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub facets: Facets,
+}
+
+/// A variant row as the query returns it (JSON), with its group's list prices.
+#[derive(Debug, Deserialize)]
+struct VariantRow {
+    id: Uuid,
+    sku: String,
+    amount: i64,
+    currency: String,
+    stock: Option<i64>,
+    attributes: Map<String, Value>,
+    lists: Vec<ListRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListRow {
+    price_list_id: Uuid,
+    customer_group_id: Uuid,
+    currency: String,
+    active: bool,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    priority: i32,
+    min_quantity: i64,
+    amount: i64,
+}
+
+impl VariantRow {
+    fn shop(self, audience: &Audience) -> ShopVariant {
+        let candidates: Vec<ListPrice> = self
+            .lists
+            .iter()
+            .map(|l| ListPrice {
+                price_list_id: l.price_list_id,
+                customer_group_id: l.customer_group_id,
+                currency: l.currency.clone(),
+                active: l.active,
+                starts_at: l.starts_at,
+                ends_at: l.ends_at,
+                priority: l.priority,
+                min_quantity: l.min_quantity,
+                amount: l.amount,
+            })
+            .collect();
+        let request = |quantity| PriceRequest {
+            customer_group_id: audience.group.as_ref().map(|(id, _)| *id),
+            quantity,
+            at: audience.at,
+            currency: &audience.currency,
+        };
+        let price = resolve_price(self.amount, &self.currency, &candidates, &request(1));
+        // The tiers that would change the unit price for larger quantities.
+        let mut tiers: Vec<i64> = candidates.iter().filter(|c| c.min_quantity > 1).map(|c| c.min_quantity).collect();
+        tiers.sort_unstable();
+        tiers.dedup();
+        let tier_prices = tiers
+            .into_iter()
+            .filter_map(|q| {
+                let resolved = resolve_price(self.amount, &self.currency, &candidates, &request(q))?;
+                Some(TierPrice { min_quantity: q, amount: resolved.amount })
+            })
+            .filter(|t| price.as_ref().is_none_or(|p| t.amount < p.amount))
+            .collect();
+        ShopVariant {
+            id: self.id,
+            sku: self.sku,
+            price: price.map(ShopPrice::from),
+            tier_prices,
+            in_stock: self.stock.is_none_or(|s| s > 0),
+            attributes: self.attributes,
+        }
+    }
+}
+
+fn cheapest(variants: &[ShopVariant]) -> Option<ShopPrice> {
+    variants.iter().filter_map(|v| v.price.clone()).min_by_key(|p| p.amount)
+}
+
+/// The select list shared by lists and product pages: text in the audience's locale, and
+/// the product's variants with the list prices of the audience's group.
+fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
+    let group = audience.group.as_ref().map(|(id, _)| *id);
+    b.push("select p.id, p.handle, p.tax_class, p.b2b_settings, coalesce(p.title ->> ")
+        .push_bind(audience.locale.clone())
+        .push(", p.title ->> ")
+        .push_bind(tenant.default_locale.clone())
+        .push(", '') as title, coalesce(p.description ->> ")
+        .push_bind(audience.locale.clone())
+        .push(", p.description ->> ")
+        .push_bind(tenant.default_locale.clone())
+        .push(
+            ", '') as description,
+             (select coalesce(jsonb_agg(jsonb_build_object(
+                 'id', v.id, 'sku', v.sku, 'amount', v.price_amount, 'currency', v.currency, 'stock', v.stock,
+                 'attributes', v.attributes,
+                 'lists', (select coalesce(jsonb_agg(jsonb_build_object(
+                     'price_list_id', pl.id, 'customer_group_id', pl.customer_group_id, 'currency', pl.currency,
+                     'active', pl.status = 'active', 'starts_at', pl.starts_at, 'ends_at', pl.ends_at,
+                     'priority', pl.priority, 'min_quantity', plp.min_quantity, 'amount', plp.amount)), '[]')
+                   from price_list_prices plp
+                   join price_lists pl on pl.tenant_id = plp.tenant_id and pl.id = plp.price_list_id
+                   where plp.tenant_id = v.tenant_id and plp.variant_id = v.id and pl.customer_group_id = ",
+        )
+        .push_bind(group)
+        .push(
+            ")) order by v.position, v.id), '[]')
+              from product_variants v where v.tenant_id = p.tenant_id and v.product_id = p.id) as variants",
+        );
+}
+
+/// Active products this audience may see (B2B products limited to some groups included).
+fn push_visible(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
+    b.push(" from products p where p.tenant_id = ")
+        .push_bind(tenant.id)
+        .push(" and p.status = 'active' and (p.b2b_settings -> 'visible_to_customer_groups' is null or ");
+    match &audience.group {
+        Some((_, handle)) => b.push("p.b2b_settings -> 'visible_to_customer_groups' ? ").push_bind(handle.clone()),
+        None => b.push("false"),
+    };
+    b.push(")");
+}
+
+fn push_filters(b: &mut QueryBuilder<'_, Postgres>, query: &ShopQuery, audience: &Audience) {
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        b.push(" and (p.title ->> ").push_bind(audience.locale.clone()).push(") ilike ").push_bind(pattern);
+    }
+    if !query.attributes.is_empty() {
+        b.push(" and exists (select 1 from product_variants v where v.tenant_id = p.tenant_id and v.product_id = p.id");
+        for (key, values) in &query.attributes {
+            let candidates: Vec<Value> = values
+                .iter()
+                .flat_map(|value| {
+                    let mut json = vec![serde_json::json!({ key: value })];
+                    if let Ok(scalar @ (Value::Number(_) | Value::Bool(_))) = serde_json::from_str::<Value>(value) {
+                        json.push(serde_json::json!({ key: scalar }));
+                    }
+                    json
+                })
+                .collect();
+            b.push(" and v.attributes @> any(").push_bind(candidates).push("::jsonb[])");
+        }
+        b.push(")");
+    }
+    if query.price_min.is_some() || query.price_max.is_some() {
+        b.push(" and exists (select 1 from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ")
+            .push_bind(audience.currency.clone());
+        if let Some(min) = query.price_min {
+            b.push(" and pp.min_amount >= ").push_bind(min);
+        }
+        if let Some(max) = query.price_max {
+            b.push(" and pp.min_amount <= ").push_bind(max);
+        }
+        b.push(")");
+    }
+}
+
+/// The sort key of a row, as SQL (prices: the cheapest base price, missing prices last).
+fn push_sort_key(b: &mut QueryBuilder<'_, Postgres>, sort: ShopSort, tenant: &Tenant, audience: &Audience) {
+    match sort {
+        ShopSort::Newest => {
+            b.push("p.created_at");
+        }
+        ShopSort::Title => {
+            b.push("lower(coalesce(p.title ->> ")
+                .push_bind(audience.locale.clone())
+                .push(", p.title ->> ")
+                .push_bind(tenant.default_locale.clone())
+                .push(", ''))");
+        }
+        ShopSort::PriceAsc | ShopSort::PriceDesc => {
+            let missing = if sort == ShopSort::PriceAsc { i64::MAX } else { -1 };
+            b.push("coalesce((select pp.min_amount from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ")
+                .push_bind(audience.currency.clone())
+                .push("), ")
+                .push_bind(missing)
+                .push("::bigint)");
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: Uuid,
+    handle: String,
+    tax_class: String,
+    b2b_settings: sqlx::types::Json<crate::catalog::B2bSettings>,
+    title: String,
+    description: String,
+    variants: sqlx::types::Json<Vec<VariantRow>>,
+    sort_key: Option<String>,
+}
+
+/// A page of the storefront list, with facet counts when asked.
+pub async fn list(pool: &PgPool, tenant: &Tenant, audience: &Audience, query: &ShopQuery) -> Result<ShopPage, DomainError> {
+    let descending = matches!(query.sort, ShopSort::Newest | ShopSort::PriceDesc);
+    let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
+    let mut b = QueryBuilder::<Postgres>::new("");
+    push_projection(&mut b, tenant, audience);
+    b.push(", (");
+    push_sort_key(&mut b, query.sort, tenant, audience);
+    b.push(")::text as sort_key");
+    push_visible(&mut b, tenant, audience);
+    push_filters(&mut b, query, audience);
+    if let Some(cursor) = &query.cursor {
+        b.push(" and (");
+        push_sort_key(&mut b, query.sort, tenant, audience);
+        b.push(", p.id) ").push(op).push(" (");
+        match query.sort {
+            ShopSort::Newest => b.push_bind(cursor.key.clone()).push("::timestamptz"),
+            ShopSort::Title => b.push_bind(cursor.key.clone()),
+            ShopSort::PriceAsc | ShopSort::PriceDesc => b.push_bind(cursor.key.clone()).push("::bigint"),
+        };
+        b.push(", ").push_bind(cursor.id).push(")");
+    }
+    b.push(" order by ");
+    push_sort_key(&mut b, query.sort, tenant, audience);
+    b.push(format!(" {dir}, p.id {dir} limit ")).push_bind(query.limit + 1);
+
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut *tx).await?;
+    let facets = if query.facets.is_empty() { Facets::new() } else { facets(&mut tx, tenant, audience, query).await? };
+    tx.commit().await?;
+
+    let ordering = query.ordering(audience);
+    let page = Page::from_rows(rows, query.limit, |row| Cursor {
+        ordering: ordering.clone(),
+        key: row.sort_key.clone(),
+        id: row.id,
+    });
+    let items = page
+        .items
+        .into_iter()
+        .map(|row| {
+            let variants: Vec<ShopVariant> = row.variants.0.into_iter().map(|v| v.shop(audience)).collect();
+            ShopProductSummary {
+                id: row.id,
+                handle: row.handle,
+                title: row.title,
+                price_from: cheapest(&variants),
+                in_stock: variants.iter().any(|v| v.in_stock),
+            }
+        })
+        .collect();
+    Ok(ShopPage { items, next_cursor: page.next_cursor, facets })
+}
+
+async fn facets(
+    tx: &mut crate::db::TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+) -> Result<Facets, DomainError> {
+    let mut b = QueryBuilder::<Postgres>::new(
+        "select kv.key, kv.value, count(distinct p.id) from products p
+         join product_variants fv on fv.tenant_id = p.tenant_id and fv.product_id = p.id
+         cross join lateral jsonb_each_text(fv.attributes) kv
+         where kv.key = any(",
+    );
+    b.push_bind(query.facets.clone()).push(") and p.id in (select p.id");
+    push_visible(&mut b, tenant, audience);
+    push_filters(&mut b, query, audience);
+    b.push(") group by kv.key, kv.value");
+    let rows: Vec<(String, String, i64)> = b.build_query_as().fetch_all(&mut **tx).await?;
+    let mut facets = Facets::new();
+    for (key, value, count) in rows {
+        facets.entry(key).or_default().insert(value, count);
+    }
+    Ok(facets)
+}
+
+/// The product page of an active product this audience may see.
+pub async fn product(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    handle: &str,
+) -> Result<ShopProduct, DomainError> {
+    let mut b = QueryBuilder::<Postgres>::new("");
+    push_projection(&mut b, tenant, audience);
+    b.push(", null::text as sort_key");
+    push_visible(&mut b, tenant, audience);
+    b.push(" and p.handle = ").push_bind(handle.to_owned());
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row: Option<ProductRow> = b.build_query_as().fetch_optional(&mut *tx).await?;
+    tx.commit().await?;
+    let row = row.ok_or(DomainError::NotFound { resource: "product" })?;
+    let variants: Vec<ShopVariant> = row.variants.0.into_iter().map(|v| v.shop(audience)).collect();
+    let b2b = row.b2b_settings.0;
+    Ok(ShopProduct {
+        id: row.id,
+        handle: row.handle,
+        title: row.title,
+        description: row.description,
+        tax_class: row.tax_class,
+        price_from: cheapest(&variants),
+        in_stock: variants.iter().any(|v| v.in_stock),
+        min_order_quantity: b2b.min_order_quantity,
+        quantity_step: b2b.quantity_step,
+        quote_only: b2b.quote_only,
+        variants,
+    })
+}
+
+/// The id of a customer group by its handle.
+pub async fn customer_group_id(pool: &PgPool, tenant: &Tenant, handle: &str) -> Result<Option<Uuid>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let id = sqlx::query_scalar("select id from customer_groups where tenant_id = $1 and handle = $2")
+        .bind(tenant.id)
+        .bind(handle)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}

@@ -1,0 +1,264 @@
+//! The storefront's response cache in Valkey. Keys carry the tenant's catalog version, and
+//! every catalog write bumps that version after it commits — so a read that starts after a
+//! write has returned never finds an answer computed before it. Concurrent misses on one key
+//! compute once per process. When Valkey is down or slow the cache steps aside for a second
+//! and requests are answered from Postgres.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use kassa_domain::tenant::TenantId;
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::problem::ApiError;
+use crate::valkey::Valkey;
+
+/// How long the cache stays out of the way after Valkey failed.
+const BACKOFF: Duration = Duration::from_secs(1);
+
+/// A cached response: body, its strong ETag and its language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cached {
+    pub etag: String,
+    pub content_language: String,
+    pub body: Bytes,
+}
+
+impl Cached {
+    /// Serialises `value` and tags it with an ETag over the bytes.
+    pub fn json<T: Serialize>(value: &T, content_language: &str) -> Result<Self, ApiError> {
+        let body = Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?);
+        Ok(Cached { etag: format!("\"{}\"", digest(&body)), content_language: content_language.to_owned(), body })
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 64);
+        out.extend_from_slice(self.etag.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(self.content_language.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    fn decode(bytes: Vec<u8>) -> Option<Self> {
+        let mut parts = bytes.splitn(3, |b| *b == b'\n');
+        let etag = String::from_utf8(parts.next()?.to_vec()).ok()?;
+        let content_language = String::from_utf8(parts.next()?.to_vec()).ok()?;
+        let body = Bytes::copy_from_slice(parts.next()?);
+        Some(Cached { etag, content_language, body })
+    }
+}
+
+/// The first 16 bytes of SHA-256, in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    hash.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Hit,
+    Miss,
+    /// The cache was off or unavailable: computed from Postgres.
+    Bypass,
+}
+
+impl Lookup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Bypass => "bypass",
+        }
+    }
+}
+
+/// Counters for `/metrics` and logs.
+#[derive(Debug, Default)]
+pub struct CacheMetrics {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub bypasses: AtomicU64,
+    /// Responses computed from Postgres on a miss (single flight keeps this ≤ misses).
+    pub computes: AtomicU64,
+    pub errors: AtomicU64,
+    pub bumps: AtomicU64,
+    pub bump_errors: AtomicU64,
+}
+
+type Flight = Arc<OnceCell<Option<Cached>>>;
+
+#[derive(Debug)]
+pub struct ResponseCache {
+    valkey: Arc<Valkey>,
+    enabled: bool,
+    ttl: Duration,
+    inflight: Mutex<HashMap<String, Flight>>,
+    /// Unix milliseconds until which the cache stays out of the way.
+    down_until: AtomicU64,
+    pub metrics: CacheMetrics,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn version_key(tenant: TenantId) -> String {
+    format!("kassa:catver:{tenant}")
+}
+
+impl ResponseCache {
+    pub fn new(valkey: Arc<Valkey>, enabled: bool, ttl: Duration) -> Self {
+        Self {
+            valkey,
+            enabled,
+            ttl,
+            inflight: Mutex::new(HashMap::new()),
+            down_until: AtomicU64::new(0),
+            metrics: CacheMetrics::default(),
+        }
+    }
+
+    fn failed(&self, what: &str, err: &crate::valkey::ValkeyError) {
+        self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+        self.down_until.store(now_ms() + BACKOFF.as_millis() as u64, Ordering::Relaxed);
+        tracing::warn!(error = %err, what, "storefront cache unavailable; serving from Postgres");
+    }
+
+    /// Marks the tenant's catalog as changed. Called after a write committed; a failure is
+    /// logged (the cached answers then expire with their TTL).
+    pub async fn bump(&self, tenant: TenantId) {
+        if !self.enabled {
+            return;
+        }
+        match self.valkey.query::<i64>(redis::cmd("INCR").arg(version_key(tenant))).await {
+            Ok(_) => {
+                self.metrics.bumps.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(err) => {
+                self.metrics.bump_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %err, %tenant, "could not bump the catalog version; cached storefront answers may be stale until they expire");
+            }
+        }
+    }
+
+    /// The cached answer for `key` of `tenant`, or `compute`'s, which is then cached.
+    pub async fn fetch<F, Fut>(&self, tenant: TenantId, key: &str, compute: F) -> Result<(Cached, Lookup), ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Cached, ApiError>>,
+    {
+        let version = if self.enabled && now_ms() >= self.down_until.load(Ordering::Relaxed) {
+            match self.valkey.query::<Option<u64>>(redis::cmd("GET").arg(version_key(tenant))).await {
+                Ok(version) => Some(version.unwrap_or(0)),
+                Err(err) => {
+                    self.failed("version", &err);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let Some(version) = version else {
+            self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
+            return compute().await.map(|c| (c, Lookup::Bypass));
+        };
+        let key = format!("kassa:sf:{tenant}:{version}:{}", digest(key.as_bytes()));
+        match self.valkey.query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&key)).await {
+            Ok(Some(bytes)) => {
+                if let Some(cached) = Cached::decode(bytes) {
+                    self.metrics.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok((cached, Lookup::Hit));
+                }
+            }
+            Ok(None) => {}
+            Err(err) => {
+                self.failed("get", &err);
+                self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
+                return compute().await.map(|c| (c, Lookup::Bypass));
+            }
+        }
+        self.metrics.misses.fetch_add(1, Ordering::Relaxed);
+        self.single_flight(key, compute).await.map(|c| (c, Lookup::Miss))
+    }
+
+    /// Computes once for all concurrent callers of `key` in this process, and stores it.
+    async fn single_flight<F, Fut>(&self, key: String, compute: F) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Cached, ApiError>>,
+    {
+        let flight = match self.inflight.lock() {
+            Ok(mut inflight) => inflight.entry(key.clone()).or_default().clone(),
+            Err(_) => Flight::default(),
+        };
+        let mut compute = Some(compute);
+        let mut leader_error = None;
+        let shared = flight
+            .get_or_init(|| async {
+                let compute = compute.take()?;
+                self.metrics.computes.fetch_add(1, Ordering::Relaxed);
+                match compute().await {
+                    Ok(cached) => {
+                        let set = redis::cmd("SET").arg(&key).arg(cached.encode()).arg("EX").arg(self.ttl.as_secs()).clone();
+                        if let Err(err) = self.valkey.query::<()>(&set).await {
+                            self.failed("set", &err);
+                        }
+                        Some(cached)
+                    }
+                    Err(err) => {
+                        leader_error = Some(err);
+                        None
+                    }
+                }
+            })
+            .await
+            .clone();
+        if let Ok(mut inflight) = self.inflight.lock()
+            && inflight.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight))
+        {
+            inflight.remove(&key);
+        }
+        match (shared, leader_error, compute) {
+            (Some(cached), _, _) => Ok(cached),
+            (None, Some(err), _) => Err(err),
+            // The leader failed; this caller computes on its own.
+            (None, None, Some(compute)) => compute().await,
+            (None, None, None) => Err(ApiError::internal(anyhow::anyhow!("single flight lost its computation"))),
+        }
+    }
+
+    /// Counter lines in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let m = &self.metrics;
+        let line = |name: &str, value: &AtomicU64| format!("kassa_storefront_cache_{name}_total {}\n", value.load(Ordering::Relaxed));
+        [
+            line("hits", &m.hits),
+            line("misses", &m.misses),
+            line("bypasses", &m.bypasses),
+            line("computes", &m.computes),
+            line("errors", &m.errors),
+            line("version_bumps", &m.bumps),
+            line("version_bump_errors", &m.bump_errors),
+        ]
+        .concat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_answers_round_trip_through_their_encoding() {
+        let cached = Cached::json(&serde_json::json!({"a": "b\nc"}), "nl").unwrap();
+        assert_eq!(Cached::decode(cached.encode()), Some(cached.clone()));
+        assert_eq!(cached.etag.len(), 34);
+    }
+}
