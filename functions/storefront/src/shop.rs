@@ -1,8 +1,8 @@
 //! What a storefront request asks for: locale (query or Accept-Language), currency,
 //! customer group and list parameters — normalised, so equal questions share a cache key.
 
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kassa_domain::currency::Currency;
 use kassa_domain::pagination::{self, Cursor};
 use kassa_domain::storefront::{self, Audience, ShopQuery, ShopSort};
@@ -69,7 +69,9 @@ impl ShopRequest {
                 "locale" => locale = Some(value),
                 "currency" => currency = Some(value),
                 "customer_group" => group = Some(value),
-                _ if allowed.contains(&key.as_str()) || (attributes && key.starts_with("attr[") && key.ends_with(']')) => {
+                _ if allowed.contains(&key.as_str())
+                    || (attributes && key.starts_with("attr[") && key.ends_with(']')) =>
+                {
                     own.push((key, value))
                 }
                 _ => return Err(bad("invalid_query", format!("unknown query parameter '{key}'"))),
@@ -108,13 +110,18 @@ impl ShopRequest {
         let group = match &self.group {
             None => None,
             Some(handle) => {
-                let id = storefront::customer_group_id(pool, tenant, handle)
-                    .await?
-                    .ok_or_else(|| bad("unknown_customer_group", format!("no customer group '{handle}' exists")))?;
+                let id = storefront::customer_group_id(pool, tenant, handle).await?.ok_or_else(|| {
+                    bad("unknown_customer_group", format!("no customer group '{handle}' exists"))
+                })?;
                 Some((id, handle.clone()))
             }
         };
-        Ok(Audience { locale: self.locale.clone(), currency: self.currency.clone(), group, at: chrono::Utc::now() })
+        Ok(Audience {
+            locale: self.locale.clone(),
+            currency: self.currency.clone(),
+            group,
+            at: chrono::Utc::now(),
+        })
     }
 
     /// The list parameters, validated for `audience`.
@@ -131,7 +138,11 @@ impl ShopRequest {
         };
         let mut cursor = None;
         let number = |key: &str, value: &str| {
-            value.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| bad("invalid_query", format!("{key} is a whole number ≥ 0")))
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| bad("invalid_query", format!("{key} is a whole number ≥ 0")))
         };
         for (key, value) in &self.params {
             match key.as_str() {
@@ -145,7 +156,9 @@ impl ShopRequest {
                 "price_min" => query.price_min = Some(number(key, value)?),
                 "price_max" => query.price_max = Some(number(key, value)?),
                 "q" => query.q = Some(value.clone()),
-                "facets" => query.facets.extend(value.split(',').filter(|f| !f.is_empty()).map(str::to_owned)),
+                "facets" => {
+                    query.facets.extend(value.split(',').filter(|f| !f.is_empty()).map(str::to_owned))
+                }
                 _ => {
                     let name = key.trim_start_matches("attr[").trim_end_matches(']').to_owned();
                     let values = value.split(',').filter(|v| !v.is_empty()).map(str::to_owned);
@@ -156,7 +169,8 @@ impl ShopRequest {
                 }
             }
         }
-        query.cursor = cursor.map(|c| Cursor::decode(&c, &query.ordering(audience))).transpose().map_err(query_error)?;
+        query.cursor =
+            cursor.map(|c| Cursor::decode(&c, &query.ordering(audience))).transpose().map_err(query_error)?;
         Ok(query)
     }
 }
@@ -165,17 +179,21 @@ impl ShopRequest {
 /// strong ETag (304 when the client has it), the language and what it varies on.
 pub fn respond(tenant: &Tenant, request: &HeaderMap, cached: Cached, lookup: Lookup) -> Response {
     let setting = |name: &str, default: u64| {
-        tenant.settings.get("storefront").and_then(|s| s.get(name)).and_then(|v| v.as_u64()).unwrap_or(default)
+        tenant
+            .settings
+            .get("storefront")
+            .and_then(|s| s.get(name))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(default)
     };
     let cache_control = format!(
         "public, max-age={}, stale-while-revalidate={}",
         setting("max_age", 60),
         setting("stale_while_revalidate", 300)
     );
-    let not_modified = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == cached.etag || tag.trim() == "*"));
+    let not_modified = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == cached.etag || tag.trim() == "*")
+    });
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -217,7 +217,8 @@ impl VariantRow {
         };
         let price = resolve_price(self.amount, &self.currency, &candidates, &request(1));
         // The tiers that would change the unit price for larger quantities.
-        let mut tiers: Vec<i64> = candidates.iter().filter(|c| c.min_quantity > 1).map(|c| c.min_quantity).collect();
+        let mut tiers: Vec<i64> =
+            candidates.iter().filter(|c| c.min_quantity > 1).map(|c| c.min_quantity).collect();
         tiers.sort_unstable();
         tiers.dedup();
         let tier_prices = tiers
@@ -281,7 +282,9 @@ fn push_visible(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &
         .push_bind(tenant.id)
         .push(" and p.status = 'active' and (p.b2b_settings -> 'visible_to_customer_groups' is null or ");
     match &audience.group {
-        Some((_, handle)) => b.push("p.b2b_settings -> 'visible_to_customer_groups' ? ").push_bind(handle.clone()),
+        Some((_, handle)) => {
+            b.push("p.b2b_settings -> 'visible_to_customer_groups' ? ").push_bind(handle.clone())
+        }
         None => b.push("false"),
     };
     b.push(")");
@@ -299,7 +302,9 @@ fn push_filters(b: &mut QueryBuilder<'_, Postgres>, query: &ShopQuery, audience:
                 .iter()
                 .flat_map(|value| {
                     let mut json = vec![serde_json::json!({ key: value })];
-                    if let Ok(scalar @ (Value::Number(_) | Value::Bool(_))) = serde_json::from_str::<Value>(value) {
+                    if let Ok(scalar @ (Value::Number(_) | Value::Bool(_))) =
+                        serde_json::from_str::<Value>(value)
+                    {
                         json.push(serde_json::json!({ key: scalar }));
                     }
                     json
@@ -359,7 +364,12 @@ struct ProductRow {
 }
 
 /// A page of the storefront list, with facet counts when asked.
-pub async fn list(pool: &PgPool, tenant: &Tenant, audience: &Audience, query: &ShopQuery) -> Result<ShopPage, DomainError> {
+pub async fn list(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+) -> Result<ShopPage, DomainError> {
     let descending = matches!(query.sort, ShopSort::Newest | ShopSort::PriceDesc);
     let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
     let mut b = QueryBuilder::<Postgres>::new("");
@@ -386,7 +396,11 @@ pub async fn list(pool: &PgPool, tenant: &Tenant, audience: &Audience, query: &S
 
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut *tx).await?;
-    let facets = if query.facets.is_empty() { Facets::new() } else { facets(&mut tx, tenant, audience, query).await? };
+    let facets = if query.facets.is_empty() {
+        Facets::new()
+    } else {
+        facets(&mut tx, tenant, audience, query).await?
+    };
     tx.commit().await?;
 
     let ordering = query.ordering(audience);
@@ -470,7 +484,11 @@ pub async fn product(
 }
 
 /// The id of a customer group by its handle.
-pub async fn customer_group_id(pool: &PgPool, tenant: &Tenant, handle: &str) -> Result<Option<Uuid>, DomainError> {
+pub async fn customer_group_id(
+    pool: &PgPool,
+    tenant: &Tenant,
+    handle: &str,
+) -> Result<Option<Uuid>, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let id = sqlx::query_scalar("select id from customer_groups where tenant_id = $1 and handle = $2")
         .bind(tenant.id)

@@ -32,7 +32,11 @@ impl Cached {
     /// Serialises `value` and tags it with an ETag over the bytes.
     pub fn json<T: Serialize>(value: &T, content_language: &str) -> Result<Self, ApiError> {
         let body = Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?);
-        Ok(Cached { etag: format!("\"{}\"", digest(&body)), content_language: content_language.to_owned(), body })
+        Ok(Cached {
+            etag: format!("\"{}\"", digest(&body)),
+            content_language: content_language.to_owned(),
+            body,
+        })
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -106,7 +110,9 @@ pub struct ResponseCache {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn version_key(tenant: TenantId) -> String {
@@ -149,7 +155,12 @@ impl ResponseCache {
     }
 
     /// The cached answer for `key` of `tenant`, or `compute`'s, which is then cached.
-    pub async fn fetch<F, Fut>(&self, tenant: TenantId, key: &str, compute: F) -> Result<(Cached, Lookup), ApiError>
+    pub async fn fetch<F, Fut>(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        compute: F,
+    ) -> Result<(Cached, Lookup), ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Cached, ApiError>>,
@@ -206,7 +217,12 @@ impl ResponseCache {
                 self.metrics.computes.fetch_add(1, Ordering::Relaxed);
                 match compute().await {
                     Ok(cached) => {
-                        let set = redis::cmd("SET").arg(&key).arg(cached.encode()).arg("EX").arg(self.ttl.as_secs()).clone();
+                        let set = redis::cmd("SET")
+                            .arg(&key)
+                            .arg(cached.encode())
+                            .arg("EX")
+                            .arg(self.ttl.as_secs())
+                            .clone();
                         if let Err(err) = self.valkey.query::<()>(&set).await {
                             self.failed("set", &err);
                         }
@@ -230,14 +246,18 @@ impl ResponseCache {
             (None, Some(err), _) => Err(err),
             // The leader failed; this caller computes on its own.
             (None, None, Some(compute)) => compute().await,
-            (None, None, None) => Err(ApiError::internal(anyhow::anyhow!("single flight lost its computation"))),
+            (None, None, None) => {
+                Err(ApiError::internal(anyhow::anyhow!("single flight lost its computation")))
+            }
         }
     }
 
     /// Counter lines in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
         let m = &self.metrics;
-        let line = |name: &str, value: &AtomicU64| format!("kassa_storefront_cache_{name}_total {}\n", value.load(Ordering::Relaxed));
+        let line = |name: &str, value: &AtomicU64| {
+            format!("kassa_storefront_cache_{name}_total {}\n", value.load(Ordering::Relaxed))
+        };
         [
             line("hits", &m.hits),
             line("misses", &m.misses),

@@ -149,22 +149,24 @@ impl Config {
         });
 
         match (database_max_connections, valkey_timeout_ms, tenant_cache_ttl, storefront_cache_ttl, listen) {
-            (Some(max), Some(valkey_ms), Some(ttl), Some(cache_ttl), Ok(listen)) if errors.is_empty() => Ok(Config {
-                database_url,
-                database_max_connections: u32::try_from(max).unwrap_or(u32::MAX),
-                valkey_url,
-                valkey_timeout: Duration::from_millis(valkey_ms),
-                rabbitmq_url,
-                aws_endpoint_url,
-                log_format,
-                listen,
-                tenant_cache_ttl: Duration::from_secs(ttl),
-                zitadel_issuer,
-                zitadel_project_id,
-                zitadel_platform_org_id,
-                storefront_cache,
-                storefront_cache_ttl: Duration::from_secs(cache_ttl),
-            }),
+            (Some(max), Some(valkey_ms), Some(ttl), Some(cache_ttl), Ok(listen)) if errors.is_empty() => {
+                Ok(Config {
+                    database_url,
+                    database_max_connections: u32::try_from(max).unwrap_or(u32::MAX),
+                    valkey_url,
+                    valkey_timeout: Duration::from_millis(valkey_ms),
+                    rabbitmq_url,
+                    aws_endpoint_url,
+                    log_format,
+                    listen,
+                    tenant_cache_ttl: Duration::from_secs(ttl),
+                    zitadel_issuer,
+                    zitadel_project_id,
+                    zitadel_platform_org_id,
+                    storefront_cache,
+                    storefront_cache_ttl: Duration::from_secs(cache_ttl),
+                })
+            }
             _ => Err(ConfigError(errors)),
         }
     }

@@ -1,0 +1,403 @@
+//! The storefront's product reads: only what shoppers may see, in their language and at
+//! their price, from a response cache that a management write invalidates before it returns.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use http::StatusCode;
+use kassa_domain::pricing::{
+    self, CustomerGroupDraft, ListPriceRow, PriceListDraft, PriceListStatus, PriceUpsert,
+};
+use kassa_domain::tenant::Tenant;
+use kassa_http::AppState;
+use kassa_testkit::{Issuer, StaffClient, TestApp, TestResponse, test_config};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+fn routes(state: AppState) -> Router {
+    kassa_storefront::router(state.clone()).merge(kassa_products::router(state))
+}
+
+struct Shop {
+    app: TestApp,
+    issuer: Issuer,
+    demo: Tenant,
+}
+
+async fn shop_with(pool: PgPool, overrides: &[(&str, &str)]) -> Shop {
+    let issuer = Issuer::start().await;
+    let mut config = issuer.config();
+    let extra = test_config(overrides);
+    config.valkey_url = extra.valkey_url;
+    config.storefront_cache = extra.storefront_cache;
+    let app = TestApp::with_config(pool, config, routes);
+    let demo = app.tenant("demo").await;
+    Shop { app, issuer, demo }
+}
+
+async fn shop(pool: PgPool) -> Shop {
+    shop_with(pool, &[]).await
+}
+
+impl Shop {
+    fn editor(&self) -> StaffClient<'_> {
+        self.app.staff(&self.issuer, &self.demo, "editor")
+    }
+
+    async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut all = vec![("x-tenant-id", "demo")];
+        all.extend_from_slice(headers);
+        self.app.get(uri, &all).await
+    }
+
+    /// Creates a product with variants `(sku, cents, stock, attributes)`; returns its id.
+    async fn product(
+        &self,
+        handle: &str,
+        title: Value,
+        status: &str,
+        variants: &[(&str, i64, Value, Value)],
+    ) -> String {
+        let editor = self.editor();
+        let body = json!({"handle": handle, "title": title, "status": status});
+        let id = editor.post("/management/products", &body).await.expect(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (sku, cents, stock, attributes) in variants {
+            let v = json!({"sku": sku, "price": {"amount": cents, "currency": "EUR"}, "stock": stock, "attributes": attributes});
+            editor.post(&format!("/management/products/{id}/variants"), &v).await.expect(StatusCode::CREATED);
+        }
+        id
+    }
+
+    async fn handles(&self, uri: &str) -> Vec<String> {
+        let body = self.get(uri, &[]).await.expect(StatusCode::OK);
+        body["items"].as_array().unwrap().iter().map(|p| p["handle"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+fn en(text: &str) -> Value {
+    json!({ "en": text })
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn only_active_products_of_this_shop_appear_whether_cached_or_not(pool: PgPool) {
+    let s = shop(pool).await;
+    s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let draft = s.product("secret", en("Secret"), "draft", &[]).await;
+    s.product("old", en("Old"), "archived", &[]).await;
+    let other = s.app.tenant("other").await;
+    let theirs = s.app.staff(&s.issuer, &other, "owner");
+    theirs
+        .post(
+            "/management/products",
+            &json!({"handle": "theirs", "title": {"en": "Theirs"}, "status": "active"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+
+    for round in 0..2 {
+        let response = s.get("/storefront/products", &[]).await;
+        assert_eq!(response.header("x-cache"), Some(if round == 0 { "miss" } else { "hit" }));
+        let items = response.expect(StatusCode::OK)["items"].clone();
+        assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+        assert_eq!(items[0]["handle"], "mug");
+        for handle in ["secret", "old", "theirs"] {
+            s.get(&format!("/storefront/products/{handle}"), &[])
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+        }
+    }
+    // Publishing the draft shows it at once; archiving hides it at once.
+    s.editor()
+        .patch(&format!("/management/products/{draft}"), &json!({"status": "active"}), None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(s.handles("/storefront/products").await, ["secret", "mug"]);
+    s.editor().delete(&format!("/management/products/{draft}")).await.expect(StatusCode::OK);
+    assert_eq!(s.handles("/storefront/products").await, ["mug"]);
+    s.get("/storefront/products/secret", &[]).await.problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_read_after_a_title_change_never_shows_the_old_title(pool: PgPool) {
+    let s = shop(pool).await;
+    let id = s.product("mug", en("Mug 0"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let editor = s.editor();
+    for i in 1..=100 {
+        // Warm the cache with the current answer, then change it.
+        s.get("/storefront/products/mug", &[]).await.expect(StatusCode::OK);
+        s.get("/storefront/products", &[]).await.expect(StatusCode::OK);
+        editor
+            .patch(&format!("/management/products/{id}"), &json!({"title": {"en": format!("Mug {i}")}}), None)
+            .await
+            .expect(StatusCode::OK);
+        let page = s.get("/storefront/products/mug", &[]).await.expect(StatusCode::OK);
+        assert_eq!(page["title"], format!("Mug {i}"), "iteration {i}");
+        let list = s.get("/storefront/products", &[]).await.expect(StatusCode::OK);
+        assert_eq!(list["items"][0]["title"], format!("Mug {i}"), "iteration {i}");
+    }
+    let metrics = &s.app.state.cache.metrics;
+    assert!(metrics.hits.load(Ordering::Relaxed) >= 100, "the cache was really used");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_read_after_a_stock_change_never_shows_a_stale_in_stock_flag(pool: PgPool) {
+    let s = shop(pool).await;
+    let id = s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(1), json!({}))]).await;
+    let editor = s.editor();
+    let variants = editor.get(&format!("/management/products/{id}/variants")).await.expect(StatusCode::OK);
+    let adjust =
+        format!("/management/variants/{}/stock-adjustments", variants["items"][0]["id"].as_str().unwrap());
+    for i in 0..100 {
+        let before = s.get("/storefront/products/mug", &[]).await.expect(StatusCode::OK);
+        let in_stock = before["in_stock"].as_bool().unwrap();
+        let delta = if in_stock { -1 } else { 1 };
+        editor.post(&adjust, &json!({"delta": delta, "reason": "test"})).await.expect(StatusCode::OK);
+        let after = s.get("/storefront/products/mug", &[]).await.expect(StatusCode::OK);
+        assert_eq!(after["in_stock"], !in_stock, "iteration {i}");
+        assert_eq!(after["variants"][0]["in_stock"], !in_stock, "iteration {i}");
+        assert!(after["variants"][0].get("stock").is_none(), "the raw stock count is not public");
+    }
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_unchanged_answer_is_a_304_and_a_changed_one_has_a_new_etag(pool: PgPool) {
+    let s = shop(pool).await;
+    let id = s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let first = s.get("/storefront/products/mug", &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let etag = first.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong ETag: {etag}");
+    assert_eq!(first.header("cache-control"), Some("public, max-age=60, stale-while-revalidate=300"));
+    assert_eq!(first.header("vary"), Some("Accept-Language, X-Tenant-ID"));
+    assert_eq!(first.header("content-language"), Some("en"));
+
+    let again = s.get("/storefront/products/mug", &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+
+    s.editor()
+        .patch(&format!("/management/products/{id}"), &json!({"title": {"en": "Big mug"}}), None)
+        .await
+        .expect(StatusCode::OK);
+    let changed = s.get("/storefront/products/mug", &[("if-none-match", &etag)]).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    assert_eq!(changed.json()["title"], "Big mug");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_storefront_answers_from_postgres_when_valkey_is_down(pool: PgPool) {
+    let s = shop_with(pool, &[("VALKEY_URL", "redis://127.0.0.1:1")]).await;
+    s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({"color": "red"}))]).await;
+    let response = s.get("/storefront/products/mug", &[]).await;
+    assert_eq!(response.header("x-cache"), Some("bypass"));
+    let page = response.expect(StatusCode::OK);
+    assert_eq!((page["title"].clone(), page["price_from"]["amount"].clone()), (json!("Mug"), json!(1000)));
+    assert_eq!(s.handles("/storefront/products?attr[color]=red").await, ["mug"]);
+    assert!(s.app.state.cache.metrics.errors.load(Ordering::Relaxed) >= 1, "the outage is counted");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn text_comes_in_the_requested_locale_or_the_shops_default(pool: PgPool) {
+    let s = shop(pool).await;
+    s.product("apron", json!({"en": "Apron", "nl": "Schort"}), "active", &[]).await;
+    s.product("mug", json!({"en": "Mug"}), "active", &[]).await;
+    let nl = s.get("/storefront/products/apron?locale=nl", &[]).await;
+    assert_eq!(nl.header("content-language"), Some("nl"));
+    assert_eq!(nl.json()["title"], "Schort");
+    let negotiated =
+        s.get("/storefront/products/apron", &[("accept-language", "fr;q=0.9, nl-BE;q=0.8")]).await;
+    assert_eq!(
+        (negotiated.header("content-language"), negotiated.json()["title"].clone()),
+        (Some("nl"), json!("Schort"))
+    );
+    // Dutch asked, no Dutch title: the default locale's text.
+    assert_eq!(s.get("/storefront/products/mug?locale=nl", &[]).await.json()["title"], "Mug");
+    let unsupported = s.get("/storefront/products/apron?locale=fr", &[]).await;
+    assert_eq!(
+        (unsupported.header("content-language"), unsupported.json()["title"].clone()),
+        (Some("en"), json!("Apron"))
+    );
+    // Sorting by title uses the locale too.
+    assert_eq!(s.handles("/storefront/products?sort=title&locale=nl").await, ["mug", "apron"]);
+    assert_eq!(s.handles("/storefront/products?sort=title").await, ["apron", "mug"]);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPool) {
+    let s = shop(pool).await;
+    let id = s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let db = &s.app.state.db;
+    let variants =
+        s.editor().get(&format!("/management/products/{id}/variants")).await.expect(StatusCode::OK);
+    let variant: uuid::Uuid = variants["items"][0]["id"].as_str().unwrap().parse().unwrap();
+    let group = |handle: &str| CustomerGroupDraft { handle: handle.into(), name: handle.into() };
+    let wholesale = pricing::create_customer_group(db, &s.demo, &group("wholesale")).await.unwrap();
+    let expired = pricing::create_customer_group(db, &s.demo, &group("expired")).await.unwrap();
+    let list = |group: uuid::Uuid, ends_at: Option<&str>, currency: &str| PriceListDraft {
+        name: "List".into(),
+        customer_group_id: group,
+        currency: currency.into(),
+        starts_at: None,
+        ends_at: ends_at.map(|e| e.parse().unwrap()),
+        priority: 0,
+        status: PriceListStatus::Active,
+    };
+    let prices = |rows: &[(i64, i64)]| PriceUpsert {
+        prices: rows
+            .iter()
+            .map(|(q, a)| ListPriceRow { variant_id: variant, amount: *a, min_quantity: *q })
+            .collect(),
+    };
+    let current = pricing::create_price_list(db, &s.demo, &list(wholesale.id, None, "EUR")).await.unwrap();
+    pricing::upsert_prices(db, &s.demo, current.id, &prices(&[(1, 800), (10, 700)])).await.unwrap();
+    let usd = pricing::create_price_list(db, &s.demo, &list(wholesale.id, None, "USD")).await.unwrap();
+    pricing::upsert_prices(db, &s.demo, usd.id, &prices(&[(1, 950)])).await.unwrap();
+    let past =
+        pricing::create_price_list(db, &s.demo, &list(expired.id, Some("2020-01-01T00:00:00Z"), "EUR"))
+            .await
+            .unwrap();
+    pricing::upsert_prices(db, &s.demo, past.id, &prices(&[(1, 100)])).await.unwrap();
+
+    let page = async |query: &str| s.get(&format!("/storefront/products/mug{query}"), &[]).await;
+    let base = page("").await.json();
+    assert_eq!(base["variants"][0]["price"], json!({"amount": 1000, "currency": "EUR", "source": "base"}));
+    assert!(base["variants"][0].get("tier_prices").is_none());
+
+    let b2b = page("?customer_group=wholesale").await.json();
+    assert_eq!(
+        b2b["variants"][0]["price"],
+        json!({"amount": 800, "currency": "EUR", "source": "price_list", "price_list_id": current.id})
+    );
+    assert_eq!(b2b["variants"][0]["tier_prices"], json!([{"min_quantity": 10, "amount": 700}]));
+    assert_eq!(b2b["price_from"]["amount"], 800);
+
+    assert_eq!(
+        page("?customer_group=expired").await.json()["variants"][0]["price"]["source"],
+        "base",
+        "a list outside its window does not apply"
+    );
+    assert_eq!(
+        page("?customer_group=wholesale&currency=usd").await.json()["variants"][0]["price"],
+        json!({"amount": 950, "currency": "USD", "source": "price_list", "price_list_id": usd.id})
+    );
+    assert_eq!(
+        page("?currency=USD").await.json()["variants"][0]["price"],
+        Value::Null,
+        "no USD price without the list"
+    );
+    page("?customer_group=nobody").await.problem(StatusCode::BAD_REQUEST, "unknown_customer_group");
+    page("?currency=EURO").await.problem(StatusCode::BAD_REQUEST, "unknown_currency");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn lists_filter_sort_page_and_count_facets(pool: PgPool) {
+    let s = shop(pool).await;
+    s.product(
+        "red-mug",
+        en("Red mug"),
+        "active",
+        &[
+            ("RM-S", 900, json!(0), json!({"color": "red", "size": "S"})),
+            ("RM-L", 1100, json!(2), json!({"color": "red", "size": "L"})),
+        ],
+    )
+    .await;
+    s.product(
+        "blue-mug",
+        en("Blue mug"),
+        "active",
+        &[("BM-S", 1500, json!(5), json!({"color": "blue", "size": "S"}))],
+    )
+    .await;
+    s.product(
+        "green-apron",
+        en("Green apron"),
+        "active",
+        &[("GA-M", 3000, Value::Null, json!({"color": "green", "size": "M"}))],
+    )
+    .await;
+    s.product("gift-card", en("Gift card"), "active", &[]).await;
+
+    assert_eq!(
+        s.handles("/storefront/products?sort=price_asc").await,
+        ["red-mug", "blue-mug", "green-apron", "gift-card"]
+    );
+    assert_eq!(
+        s.handles("/storefront/products?sort=price_desc").await,
+        ["green-apron", "blue-mug", "red-mug", "gift-card"]
+    );
+    assert_eq!(
+        s.handles("/storefront/products?attr[color]=red,blue&sort=price_asc").await,
+        ["red-mug", "blue-mug"]
+    );
+    assert_eq!(s.handles("/storefront/products?attr[color]=red&attr[size]=L").await, ["red-mug"]);
+    assert_eq!(s.handles("/storefront/products?attr[color]=blue&attr[size]=L").await, Vec::<String>::new());
+    assert_eq!(s.handles("/storefront/products?price_min=1000&price_max=2000").await, ["blue-mug"]);
+    assert_eq!(s.handles("/storefront/products?q=MUG&sort=title").await, ["blue-mug", "red-mug"]);
+
+    let list = s.get("/storefront/products?facets=color,size&attr[size]=S", &[]).await.expect(StatusCode::OK);
+    assert_eq!(list["facets"], json!({"color": {"blue": 1, "red": 1}, "size": {"L": 1, "S": 2}}));
+    let red = &list["items"].as_array().unwrap().iter().find(|p| p["handle"] == "red-mug").unwrap().clone();
+    assert_eq!((red["price_from"]["amount"].clone(), red["in_stock"].clone()), (json!(900), json!(true)));
+
+    // Pages of two, every product once, in every sort.
+    for sort in ["newest", "title", "price_asc", "price_desc"] {
+        let mut seen = Vec::new();
+        let mut uri = format!("/storefront/products?sort={sort}&limit=2");
+        loop {
+            let body = s.get(&uri, &[]).await.expect(StatusCode::OK);
+            seen.extend(
+                body["items"].as_array().unwrap().iter().map(|p| p["handle"].as_str().unwrap().to_owned()),
+            );
+            let Some(cursor) = body["next_cursor"].as_str() else { break };
+            uri = format!("/storefront/products?sort={sort}&limit=2&cursor={cursor}");
+        }
+        seen.sort();
+        assert_eq!(seen, ["blue-mug", "gift-card", "green-apron", "red-mug"], "{sort}");
+    }
+    for (query, code) in [
+        ("sort=cheap", "invalid_sort"),
+        ("limit=500", "invalid_limit"),
+        ("price_min=-1", "invalid_query"),
+        ("colour=red", "invalid_query"),
+        ("cursor=x", "invalid_cursor"),
+    ] {
+        s.get(&format!("/storefront/products?{query}"), &[]).await.problem(StatusCode::BAD_REQUEST, code);
+    }
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn concurrent_misses_on_one_key_compute_once(pool: PgPool) {
+    let s = shop(pool).await;
+    s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let requests = (0..20).map(|_| s.get("/storefront/products/mug?locale=en", &[]));
+    let responses = futures_util::future::join_all(requests).await;
+    assert!(responses.iter().all(|r| r.status == StatusCode::OK));
+    let etags: std::collections::HashSet<_> =
+        responses.iter().map(|r| r.header("etag").unwrap().to_owned()).collect();
+    assert_eq!(etags.len(), 1);
+    assert_eq!(
+        s.app.state.cache.metrics.computes.load(Ordering::Relaxed),
+        1,
+        "20 concurrent misses, one computation"
+    );
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_shop_sets_its_own_http_cache_lifetimes(pool: PgPool) {
+    let s = shop(pool).await;
+    sqlx::query(
+        "update tenants set settings = '{\"storefront\": {\"max_age\": 5, \"stale_while_revalidate\": 30}}'",
+    )
+    .execute(&s.app.state.db)
+    .await
+    .unwrap();
+    let response = s.get("/storefront/products", &[]).await;
+    assert_eq!(response.header("cache-control"), Some("public, max-age=5, stale-while-revalidate=30"));
+}
