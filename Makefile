@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch token
+.PHONY: help dev test watch token bench
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,3 +16,6 @@ watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT t
 
 token: ## Print an access token for a demo user as the last line: make -s token USER=editor@demo
 	@infra/scripts/token.sh "$(USER)"
+
+bench: ## Benchmark the storefront (release build, 10,000 products, wrk, cold starts); prints a table
+	@infra/scripts/bench.sh

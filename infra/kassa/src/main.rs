@@ -27,8 +27,13 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
-    /// Create the demo tenant (idempotent).
+    /// Create the demo shops and catalog (idempotent).
     SeedDemo,
+    /// Create the `bench` shop for `make bench` with many products (idempotent).
+    SeedBench {
+        #[arg(long, default_value_t = 10_000)]
+        products: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +97,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let new = NewTenant::parse(&draft)?;
             let tenant = tenant::create(&state.db, &new).await?;
             println!("created tenant {} ({})", tenant.handle, tenant.id);
+            Ok(())
+        }
+        Command::SeedBench { products } => {
+            let state = AppState::connect(config)?;
+            let started = std::time::Instant::now();
+            let tenant = kassa_cli::bench_seed::seed_bench(&state.db, products, |done, total| {
+                eprintln!("  seeded {done}/{total} products ({:.1} s)", started.elapsed().as_secs_f64());
+            })
+            .await?;
+            println!("bench tenant {} ({}) with {products} products", tenant.handle, tenant.id);
             Ok(())
         }
         Command::SeedDemo => {

@@ -103,6 +103,7 @@ pub struct ResponseCache {
     valkey: Arc<Valkey>,
     enabled: bool,
     ttl: Duration,
+    lookup: redis::Script,
     inflight: Mutex<HashMap<String, Flight>>,
     /// Unix milliseconds until which the cache stays out of the way.
     down_until: AtomicU64,
@@ -115,9 +116,21 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Keys of one tenant share a hash tag, so they live in one slot of a Valkey cluster.
 fn version_key(tenant: TenantId) -> String {
-    format!("kassa:catver:{tenant}")
+    format!("kassa:{{{tenant}}}:catver")
 }
+
+fn entry_prefix(tenant: TenantId) -> String {
+    format!("kassa:{{{tenant}}}:sf:")
+}
+
+/// Reads the tenant's catalog version and the entry of the request under that version in
+/// one round trip: `{version, entry or nil}`.
+const LOOKUP: &str = r"
+local version = redis.call('GET', KEYS[1]) or '0'
+return {version, redis.call('GET', KEYS[2] .. version .. ':' .. ARGV[1])}
+";
 
 impl ResponseCache {
     pub fn new(valkey: Arc<Valkey>, enabled: bool, ttl: Duration) -> Self {
@@ -125,6 +138,7 @@ impl ResponseCache {
             valkey,
             enabled,
             ttl,
+            lookup: redis::Script::new(LOOKUP),
             inflight: Mutex::new(HashMap::new()),
             down_until: AtomicU64::new(0),
             metrics: CacheMetrics::default(),
@@ -165,36 +179,26 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Cached, ApiError>>,
     {
-        let version = if self.enabled && now_ms() >= self.down_until.load(Ordering::Relaxed) {
-            match self.valkey.query::<Option<u64>>(redis::cmd("GET").arg(version_key(tenant))).await {
-                Ok(version) => Some(version.unwrap_or(0)),
-                Err(err) => {
-                    self.failed("version", &err);
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let Some(version) = version else {
+        if !self.enabled || now_ms() < self.down_until.load(Ordering::Relaxed) {
             self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
             return compute().await.map(|c| (c, Lookup::Bypass));
-        };
-        let key = format!("kassa:sf:{tenant}:{version}:{}", digest(key.as_bytes()));
-        match self.valkey.query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&key)).await {
-            Ok(Some(bytes)) => {
-                if let Some(cached) = Cached::decode(bytes) {
-                    self.metrics.hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok((cached, Lookup::Hit));
-                }
-            }
-            Ok(None) => {}
+        }
+        let digest = digest(key.as_bytes());
+        let mut invocation = self.lookup.prepare_invoke();
+        invocation.key(version_key(tenant)).key(entry_prefix(tenant)).arg(&digest);
+        let (version, entry) = match self.valkey.invoke::<(String, Option<Vec<u8>>)>(&invocation).await {
+            Ok(found) => found,
             Err(err) => {
-                self.failed("get", &err);
+                self.failed("lookup", &err);
                 self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
                 return compute().await.map(|c| (c, Lookup::Bypass));
             }
+        };
+        if let Some(cached) = entry.and_then(Cached::decode) {
+            self.metrics.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((cached, Lookup::Hit));
         }
+        let key = format!("{}{version}:{digest}", entry_prefix(tenant));
         self.metrics.misses.fetch_add(1, Ordering::Relaxed);
         self.single_flight(key, compute).await.map(|c| (c, Lookup::Miss))
     }

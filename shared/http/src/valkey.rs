@@ -49,6 +49,20 @@ impl Valkey {
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, ValkeyError> {
         let mut connection = self.connection().await?;
         let result = self.bounded(cmd.query_async::<T>(&mut connection)).await;
+        self.forget_on_error(result).await
+    }
+
+    /// Runs a Lua script (EVALSHA, loading it on first use) with the same timeout.
+    pub async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, ValkeyError> {
+        let mut connection = self.connection().await?;
+        let result = self.bounded(invocation.invoke_async::<T>(&mut connection)).await;
+        self.forget_on_error(result).await
+    }
+
+    async fn forget_on_error<T>(&self, result: Result<T, ValkeyError>) -> Result<T, ValkeyError> {
         if result.is_err() {
             self.connection.lock().await.take();
         }

@@ -1,0 +1,126 @@
+"""Cold start the way Lambda does it: start a function binary with AWS_LAMBDA_RUNTIME_API
+pointing at a minimal Runtime API emulator that hands it one API Gateway v2 event, and time
+exec -> response posted. Prints the median of N starts in milliseconds.
+
+    python3 coldstart.py <binary> <event.json> <starts> [KEY=VALUE ...]
+"""
+
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+API = "/2018-06-01/runtime"
+
+
+class Emulator(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, event):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.event = event
+        self.reset()
+
+    def reset(self):
+        self.served = False
+        self.done = threading.Event()
+        self.posted_at = None
+        self.response = None
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        server = self.server
+        if self.path != f"{API}/invocation/next":
+            self.send_error(404)
+            return
+        if server.served:
+            # The function asks for its next event after answering; it is stopped before then.
+            server.done.wait(30)
+            time.sleep(5)
+            return
+        server.served = True
+        body = server.event
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-request-1")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:storefront")
+        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        server = self.server
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        payload = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            payload = read_chunked(self.rfile)
+        server.posted_at = time.perf_counter()
+        server.response = (self.path, payload)
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        server.done.set()
+
+
+def read_chunked(stream):
+    data = b""
+    while True:
+        size = int(stream.readline().strip() or b"0", 16)
+        if size == 0:
+            stream.readline()
+            return data
+        data += stream.read(size)
+        stream.readline()
+
+
+def main():
+    binary, event_path, starts = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    extra = dict(arg.split("=", 1) for arg in sys.argv[4:])
+    with open(event_path, "rb") as f:
+        event = f.read()
+    server = Emulator(event)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(os.environ)
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": os.path.basename(binary),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "AWS_REGION": "eu-west-1",
+        "RUST_LOG": "warn",
+    })
+    env.update(extra)
+    timings = []
+    for _ in range(starts):
+        server.reset()
+        started = time.perf_counter()
+        process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        answered = server.done.wait(15)
+        process.kill()
+        process.wait()
+        if not answered:
+            sys.exit(f"{binary} posted no response within 15 s")
+        path, payload = server.response
+        if not path.endswith("/response"):
+            sys.exit(f"{binary} reported an error: {payload[:300]!r}")
+        status = json.loads(payload).get("statusCode")
+        if status != 200:
+            sys.exit(f"{binary} answered {status}: {payload[:300]!r}")
+        timings.append((server.posted_at - started) * 1000)
+    print(f"{statistics.median(timings):.1f}")
+
+
+if __name__ == "__main__":
+    main()

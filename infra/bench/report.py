@@ -1,0 +1,37 @@
+"""Prints the `make bench` table from the two wrk runs, the cold starts and binary sizes.
+
+    python3 report.py cached.json uncached.json coldstart_ms size:NAME=BYTES ...
+"""
+
+import datetime
+import json
+import os
+import platform
+import sys
+
+
+def main():
+    cached, uncached = (json.load(open(p)) for p in sys.argv[1:3])
+    coldstart = float(sys.argv[3])
+    sizes = dict(arg.split("=", 1) for arg in sys.argv[4:])
+    rows = {**cached["rows"], **uncached["rows"]}
+    health = rows["/health"]["rps"]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"Kassa storefront bench — {datetime.date.today()} — {os.cpu_count()} cores ({cpu}), "
+          f"{platform.system()} {platform.release()}; wrk 32 connections, 10 s per row; 10,000 products x 3 variants")
+    print()
+    print(f"| {'case':<30} | {'req/s':>10} | {'p50 ms':>8} | {'p99 ms':>8} | {'vs /health':>10} |")
+    print(f"|{'-' * 32}|{'-' * 12}|{'-' * 10}|{'-' * 10}|{'-' * 12}|")
+    for name, row in rows.items():
+        ratio = row["rps"] / health * 100
+        print(f"| {name:<30} | {row['rps']:>10.0f} | {row['p50']:>8.2f} | {row['p99']:>8.2f} | {ratio:>9.0f} % |")
+    print()
+    rss = max(cached["peak_rss_kb"], uncached["peak_rss_kb"]) / 1024
+    print(f"peak RSS of kassa serve: {rss:.1f} MiB (cached run {cached['peak_rss_kb'] / 1024:.1f} MiB, "
+          f"uncached run {uncached['peak_rss_kb'] / 1024:.1f} MiB)")
+    print(f"cold start (storefront binary, exec -> response posted, median of 20): {coldstart:.1f} ms")
+    print("stripped release binaries: " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# make bench: a benchmark, not a test. Builds release binaries, seeds a `bench` shop with
+# 10,000 products x 3 variants, drives the storefront with wrk (32 connections) with the
+# Valkey cache on and off, measures Lambda-style cold starts of the storefront function and
+# prints one table.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+ensure_services
+apt_install wrk
+say "building release binaries"
+# aws-lc's jitter entropy source costs start-up time and is not needed on Lambda.
+AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
+  -p kassa-cli -p kassa-storefront -p kassa-management -p kassa-products -p kassa-pricing
+bin=$TARGET_DIR/release
+out=$STATE_DIR/bench
+mkdir -p "$out"
+
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/kassa_bench
+export LOG_FORMAT=json RUST_LOG=warn
+say "seeding the bench shop"
+"$bin/kassa" migrate >/dev/null
+"$bin/kassa" seed-demo >/dev/null
+"$bin/kassa" seed-bench --products "${BENCH_PRODUCTS:-10000}"
+
+port=${BENCH_PORT:-18280}
+base=http://127.0.0.1:$port
+pid=
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
+trap stop EXIT
+serve() { # on|off
+  STOREFRONT_CACHE=$1 KASSA_LISTEN=127.0.0.1:$port DATABASE_MAX_CONNECTIONS=8 \
+    "$bin/kassa" serve >"$out/serve-$1.log" 2>&1 &
+  pid=$!
+  wait_for_port "$port" "kassa serve" 30
+  for path in /storefront/products /storefront/products/product-4242 "/storefront/products?attr%5Bcolor%5D=red"; do
+    curl -sf -o /dev/null -H 'X-Tenant-ID: bench' "$base$path"
+  done
+}
+
+say "load with the cache on"
+serve on
+python3 infra/bench/bench.py "$base" "$pid" cached "$out/cached.json" >/dev/null
+stop
+say "load with the cache off (every read from Postgres)"
+serve off
+python3 infra/bench/bench.py "$base" "$pid" uncached "$out/uncached.json" >/dev/null
+stop
+
+say "cold starts of the storefront function"
+cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tenant.json 20 \
+  "DATABASE_URL=$DATABASE_URL" "VALKEY_URL=$VALKEY_URL" LOG_FORMAT=json)
+
+sizes=()
+for f in storefront management products pricing; do
+  sizes+=("$f=$(stat -c %s "$bin/$f")")
+done
+echo
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "${sizes[@]}" | tee "$out/report.txt"
