@@ -23,9 +23,6 @@ class Emulator(http.server.ThreadingHTTPServer):
     def __init__(self, event):
         super().__init__(("127.0.0.1", 0), Handler)
         self.event = event
-        self.reset()
-
-    def reset(self):
         self.served = False
         self.done = threading.Event()
         self.posted_at = None
@@ -44,7 +41,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if server.served:
             # The function asks for its next event after answering; it is stopped before then.
             server.done.wait(30)
-            time.sleep(5)
             return
         server.served = True
         body = server.event
@@ -88,11 +84,8 @@ def main():
     extra = dict(arg.split("=", 1) for arg in sys.argv[4:])
     with open(event_path, "rb") as f:
         event = f.read()
-    server = Emulator(event)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(os.environ)
     env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
         "AWS_LAMBDA_FUNCTION_NAME": os.path.basename(binary),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -104,12 +97,17 @@ def main():
     env.update(extra)
     timings = []
     for _ in range(starts):
-        server.reset()
+        # A fresh emulator per start: a killed function's last request can never reach the next one.
+        server = Emulator(event)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
         started = time.perf_counter()
-        process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=None if os.environ.get("COLDSTART_DEBUG") else subprocess.DEVNULL)
         answered = server.done.wait(15)
         process.kill()
         process.wait()
+        server.shutdown()
+        server.server_close()
         if not answered:
             sys.exit(f"{binary} posted no response within 15 s")
         path, payload = server.response
