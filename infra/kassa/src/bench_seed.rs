@@ -79,6 +79,10 @@ pub async fn seed_bench(
         progress(done, products);
     }
     seed_price_list(pool, &tenant).await?;
+    // Fresh statistics, as a live database has them (autovacuum would get there later).
+    sqlx::query("analyze products, product_variants, product_prices, price_list_prices, price_lists")
+        .execute(pool)
+        .await?;
     Ok(tenant)
 }
 
