@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kassa_domain::DomainError;
 use kassa_domain::tenant::{self, NewTenant, TenantDraft};
+use kassa_events::rabbitmq::Topology;
+use kassa_http::config::EventBus;
 use kassa_http::{AppState, Config, telemetry};
 use sqlx::migrate::MigrateDatabase;
 
@@ -135,7 +137,12 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
+    let relay = (config.event_bus == EventBus::RabbitMq).then(|| config.rabbitmq_url.expose().to_owned());
     let state = AppState::connect(config)?;
+    if let Some(url) = relay {
+        // The outbox relay runs beside the server, as the scheduled function does in the cloud.
+        tokio::spawn(kassa_events::relay::run(state.db.clone(), url, Topology::default()));
+    }
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%listen, "kassa serving every function");

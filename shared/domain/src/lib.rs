@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod price;
 pub mod pricing;
 pub mod products;
+pub mod relay;
 pub mod resource;
 pub mod storefront;
 pub mod tenant;

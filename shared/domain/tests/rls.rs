@@ -4,7 +4,7 @@
 
 use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
-use kassa_domain::{pricing, products, variants};
+use kassa_domain::{pricing, products, relay, variants};
 use sqlx::PgPool;
 
 /// Tables whose rows belong to a tenant: every table with a `tenant_id` column, plus
@@ -65,6 +65,9 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
         prices: vec![pricing::ListPriceRow { variant_id: variant.id, amount: 800, min_quantity: 1 }],
     };
     pricing::upsert_prices(pool, &tenant, list.id, &prices).await.unwrap();
+    let mut tx = begin_tenant_tx(pool, tenant.id).await.unwrap();
+    assert!(relay::first_delivery(&mut tx, tenant.id, "fixture", uuid::Uuid::now_v7()).await.unwrap());
+    tx.commit().await.unwrap();
     tenant
 }
 

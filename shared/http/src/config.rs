@@ -30,6 +30,15 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Where the outbox is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventBus {
+    /// RabbitMQ at `RABBITMQ_URL` (the local default).
+    RabbitMq,
+    /// Nothing is published; events stay in the outbox.
+    Off,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `DATABASE_URL`: Postgres, e.g. `postgres://postgres@127.0.0.1:5432/kassa`.
@@ -61,6 +70,8 @@ pub struct Config {
     pub storefront_cache: bool,
     /// `STOREFRONT_CACHE_TTL_SECS`: how long a cached storefront answer lives at most.
     pub storefront_cache_ttl: Duration,
+    /// `EVENT_BUS`: `rabbitmq` (default) or `off`.
+    pub event_bus: EventBus,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -142,6 +153,17 @@ impl Config {
             }
         };
 
+        let event_bus = match get("EVENT_BUS").as_deref() {
+            None | Some("rabbitmq") => EventBus::RabbitMq,
+            Some("off") => EventBus::Off,
+            Some(other) => {
+                errors.push(format!(
+                    "EVENT_BUS must be 'rabbitmq' or 'off' (the SQS adapter is not built yet), got '{other}'"
+                ));
+                EventBus::Off
+            }
+        };
+
         let listen_raw = get("KASSA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen = SocketAddr::from_str(&listen_raw).map_err(|_| {
             errors
@@ -165,6 +187,7 @@ impl Config {
                     zitadel_platform_org_id,
                     storefront_cache,
                     storefront_cache_ttl: Duration::from_secs(cache_ttl),
+                    event_bus,
                 })
             }
             _ => Err(ConfigError(errors)),

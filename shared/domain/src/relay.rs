@@ -1,0 +1,96 @@
+//! The outbox relay's database side: claim a batch of unpublished events — only the earliest
+//! unpublished event of each aggregate, so events of one aggregate leave in commit order even
+//! with several relays running — hand them to a publisher, and mark them published in the
+//! same transaction. A publisher failure rolls the claim back: delivery is at least once, and
+//! consumers make their effects exactly once through the inbox.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db::TenantTx;
+use crate::error::DomainError;
+use crate::tenant::TenantId;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutboxEvent {
+    pub id: Uuid,
+    pub seq: i64,
+    pub tenant_id: TenantId,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub payload: Value,
+}
+
+/// Publishes one batch with `publish`; returns how many events left the outbox.
+pub async fn relay_batch<E, F, Fut>(pool: &PgPool, limit: i64, publish: F) -> Result<usize, RelayError<E>>
+where
+    F: FnOnce(Vec<OutboxEvent>) -> Fut,
+    Fut: Future<Output = Result<Vec<OutboxEvent>, E>>,
+{
+    let mut tx = pool.begin().await.map_err(DomainError::from)?;
+    sqlx::query("select set_config('role', 'kassa_relay', true)")
+        .execute(&mut *tx)
+        .await
+        .map_err(DomainError::from)?;
+    let events: Vec<OutboxEvent> = sqlx::query_as(
+        "select o.id, o.seq, o.tenant_id, o.event_type, o.aggregate_type, o.aggregate_id, o.occurred_at, o.payload
+         from outbox o
+         where o.published_at is null
+           and o.seq = (select min(e.seq) from outbox e where e.aggregate_id = o.aggregate_id and e.published_at is null)
+         order by o.seq
+         limit $1
+         for update skip locked",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(DomainError::from)?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let published = publish(events).await.map_err(RelayError::Publish)?;
+    let ids: Vec<Uuid> = published.iter().map(|e| e.id).collect();
+    mark_published(&mut tx, &ids).await?;
+    tx.commit().await.map_err(DomainError::from)?;
+    Ok(ids.len())
+}
+
+async fn mark_published(tx: &mut TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
+    sqlx::query("update outbox set published_at = now() where id = any($1)")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError<E> {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("publishing failed")]
+    Publish(#[source] E),
+}
+
+/// Records, in the transaction of a consumer's effects, that `consumer` handled `event_id`.
+/// `false` means it had already: the caller must roll back and just acknowledge.
+pub async fn first_delivery(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<bool, DomainError> {
+    let inserted = sqlx::query(
+        "insert into inbox (tenant_id, consumer, event_id) values ($1, $2, $3) on conflict do nothing",
+    )
+    .bind(tenant)
+    .bind(consumer)
+    .bind(event_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}

@@ -1,0 +1,179 @@
+//! The outbox relay and the RabbitMQ bus against the real broker: every committed event
+//! arrives as a CloudEvent, in order per aggregate even with concurrent relays, and a
+//! consumer's effect happens once however often an event is delivered.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kassa_domain::db::begin_tenant_tx;
+use kassa_domain::products::{self, ProductDraft};
+use kassa_domain::relay::{self, OutboxEvent};
+use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
+use kassa_events::Envelope;
+use kassa_events::rabbitmq::{RabbitBus, Topology};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+fn rabbitmq_url() -> String {
+    std::env::var("RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// A bus on an exchange of this test's own, and a consumer on a queue of its own that
+/// forwards every envelope it gets.
+async fn bus_and_consumer(
+    pool: &PgPool,
+    name: &str,
+) -> (Arc<RabbitBus>, mpsc::UnboundedReceiver<(Envelope, bool)>) {
+    let topology = Topology { exchange: format!("kassa.test.{name}.{}", Uuid::now_v7()), transient: true };
+    let bus = Arc::new(RabbitBus::connect(&rabbitmq_url(), topology.clone()).await.unwrap());
+    let consumer = RabbitBus::connect(&rabbitmq_url(), topology).await.unwrap();
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let pool = pool.clone();
+    let queue = format!("kassa.test.{name}.{}", Uuid::now_v7());
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = ready_tx.send(());
+        consumer
+            .consume(&queue, &["#"], 50, |envelope: Envelope| {
+                let (pool, sender) = (pool.clone(), sender.clone());
+                async move {
+                    // The effect and the inbox record commit together.
+                    let tenant = envelope.tenantid.into();
+                    let mut tx = begin_tenant_tx(&pool, tenant).await.unwrap();
+                    let first =
+                        relay::first_delivery(&mut tx, tenant, "test-consumer", envelope.id).await.unwrap();
+                    tx.commit().await.unwrap();
+                    sender.send((envelope, first)).is_ok()
+                }
+            })
+            .await
+            .unwrap();
+    });
+    ready_rx.await.unwrap();
+    // Let the consumer declare and bind its queue before anything is published.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (bus, receiver)
+}
+
+async fn shop(pool: &PgPool) -> Tenant {
+    let draft = TenantDraft { locales: vec!["nl".into()], ..TenantDraft::new("demo", "Demo") };
+    tenant::create(pool, &NewTenant::parse(&draft).unwrap()).await.unwrap()
+}
+
+async fn relay_all(pool: &PgPool, bus: &RabbitBus) -> usize {
+    let mut total = 0;
+    loop {
+        let published = relay::relay_batch(pool, 100, |events| bus.publish(events)).await.unwrap();
+        if published == 0 {
+            return total;
+        }
+        total += published;
+    }
+}
+
+async fn receive(
+    receiver: &mut mpsc::UnboundedReceiver<(Envelope, bool)>,
+    count: usize,
+) -> Vec<(Envelope, bool)> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let next = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await;
+        got.push(next.expect("an event arrives in time").unwrap());
+    }
+    got
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_product_write_reaches_a_consumer_as_a_cloudevent_and_takes_effect_once(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let (bus, mut receiver) = bus_and_consumer(&pool, "product").await;
+    let draft: ProductDraft =
+        serde_json::from_value(serde_json::json!({"handle": "mug", "title": {"en": "Mug"}})).unwrap();
+    let product = products::create(&pool, &demo, &draft).await.unwrap();
+
+    assert_eq!(relay_all(&pool, &bus).await, 1);
+    let (envelope, first) = receive(&mut receiver, 1).await.remove(0);
+    assert!(first);
+    assert_eq!(envelope.specversion, "1.0");
+    assert_eq!(envelope.event_type, "product.created");
+    assert_eq!(envelope.source, "kassa/product");
+    assert_eq!(envelope.subject, product.id.to_string());
+    assert_eq!(envelope.tenantid, demo.id.as_uuid());
+    assert_eq!(envelope.datacontenttype, "application/json");
+    assert_eq!(envelope.data["schema_version"], 1);
+    assert_eq!(envelope.data["data"]["handle"], "mug");
+
+    // Published: the relay has nothing left, and a redelivery of the same event changes nothing.
+    assert_eq!(relay_all(&pool, &bus).await, 0);
+    let row: OutboxEvent = sqlx::query_as(
+        "select id, seq, tenant_id, event_type, aggregate_type, aggregate_id, occurred_at, payload from outbox",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    bus.publish(vec![row]).await.unwrap();
+    let (again, first) = receive(&mut receiver, 1).await.remove(0);
+    assert_eq!(again.id, envelope.id);
+    assert!(!first, "the redelivered event found its inbox record");
+    let inbox: i64 = sqlx::query_scalar("select count(*) from inbox").fetch_one(&pool).await.unwrap();
+    assert_eq!(inbox, 1);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn concurrent_relays_publish_every_event_once_in_order_per_aggregate(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let (bus, mut receiver) = bus_and_consumer(&pool, "order").await;
+    // 20 aggregates x 10 events each, committed in interleaved order.
+    sqlx::query(
+        "insert into outbox (id, tenant_id, event_type, aggregate_type, aggregate_id, payload)
+         select gen_random_uuid(), $1, 'product.updated', 'product', ('00000000-0000-0000-0000-' || lpad(a::text, 12, '0'))::uuid,
+                jsonb_build_object('schema_version', 1, 'data', jsonb_build_object('step', s))
+         from generate_series(1, 10) s, generate_series(1, 20) a order by s, a",
+    )
+    .bind(demo.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let relays = (0..3).map(|_| {
+        let (pool, bus) = (pool.clone(), bus.clone());
+        tokio::spawn(async move { relay_all(&pool, &bus).await })
+    });
+    let published: usize = futures_util::future::join_all(relays).await.into_iter().map(|r| r.unwrap()).sum();
+    assert_eq!(published, 200, "every event published once across the relays");
+
+    let received = receive(&mut receiver, 200).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut last_step: HashMap<String, i64> = HashMap::new();
+    for (envelope, first) in &received {
+        assert!(*first && ids.insert(envelope.id), "event {} arrived twice", envelope.id);
+        let step = envelope.data["data"]["step"].as_i64().unwrap();
+        let previous = last_step.insert(envelope.subject.clone(), step).unwrap_or(0);
+        assert_eq!(step, previous + 1, "aggregate {} out of order", envelope.subject);
+    }
+    let unpublished: i64 = sqlx::query_scalar("select count(*) from outbox where published_at is null")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(unpublished, 0);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_relay_loop_delivers_new_events_without_being_asked(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let (bus, mut receiver) = bus_and_consumer(&pool, "loop").await;
+    let topology = Topology { exchange: bus.exchange().to_owned(), transient: true };
+    let relay = tokio::spawn(kassa_events::relay::run(pool.clone(), rabbitmq_url(), topology));
+    for handle in ["cup", "plate"] {
+        let draft: ProductDraft =
+            serde_json::from_value(serde_json::json!({"handle": handle, "title": {"en": handle}})).unwrap();
+        products::create(&pool, &demo, &draft).await.unwrap();
+    }
+    let got = receive(&mut receiver, 2).await;
+    let handles: Vec<&str> = got.iter().map(|(e, _)| e.data["data"]["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, ["cup", "plate"]);
+    relay.abort();
+}
