@@ -73,6 +73,12 @@ impl RabbitBus {
         Ok(Self { _connection: connection, channel, topology })
     }
 
+    /// Messages waiting in a queue (it must exist).
+    pub async fn queue_length(&self, queue: &str) -> Result<u32, BusError> {
+        let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
+        Ok(self.channel.queue_declare(queue.into(), passive, FieldTable::default()).await?.message_count())
+    }
+
     pub fn exchange(&self) -> &str {
         &self.topology.exchange
     }
@@ -107,19 +113,22 @@ impl RabbitBus {
         Ok(events)
     }
 
-    /// Declares `queue` (durable, dead-lettering to `<queue>.dlq`), binds it to the event
-    /// types it wants (`#` for all), and consumes it with at most `prefetch` unacknowledged
-    /// messages. `handle` returns whether the message is done (ack) or must be dead-lettered.
+    /// Declares `queue` (durable, dead-lettering to `<queue>.dlq`) and its retry queue,
+    /// binds it to the event types it wants (`#` for all), and consumes it with at most
+    /// `prefetch` unacknowledged messages. A failed event is retried after `retry.delay`, up
+    /// to `retry.max_attempts` deliveries in all; then it goes to the dead-letter queue and the
+    /// others keep flowing. Messages that are no Kassa CloudEvent go there at once.
     pub async fn consume<F, Fut>(
         &self,
         queue: &str,
         bindings: &[&str],
         prefetch: u16,
+        retry: RetryPolicy,
         mut handle: F,
     ) -> Result<(), BusError>
     where
         F: FnMut(Envelope) -> Fut,
-        Fut: Future<Output = bool>,
+        Fut: Future<Output = Handled>,
     {
         let channel = &self.channel;
         let transient = self.topology.transient;
@@ -128,24 +137,37 @@ impl RabbitBus {
             auto_delete: transient,
             ..QueueDeclareOptions::default()
         };
+        let dead_letters = self.topology.dead_letter_exchange();
+        // Transient queues (tests) disappear a minute after their last use.
+        let arguments = || {
+            let mut arguments = FieldTable::default();
+            if transient {
+                arguments.insert("x-expires".into(), AMQPValue::LongLongInt(60_000));
+            }
+            arguments
+        };
         let dlq = format!("{queue}.dlq");
-        channel.queue_declare(dlq.as_str().into(), durable, FieldTable::default()).await?;
+        channel.queue_declare(dlq.as_str().into(), durable, arguments()).await?;
         channel
             .queue_bind(
                 dlq.as_str().into(),
-                self.topology.dead_letter_exchange().as_str().into(),
+                dead_letters.as_str().into(),
                 queue.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
             .await?;
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString(self.topology.dead_letter_exchange().into()),
-        );
-        arguments.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.into()));
-        channel.queue_declare(queue.into(), durable, arguments).await?;
+        let mut main = arguments();
+        main.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(dead_letters.as_str().into()));
+        main.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.into()));
+        channel.queue_declare(queue.into(), durable, main).await?;
+        // Retries wait in `<queue>.retry` until their TTL sends them back to the queue.
+        let retry_queue = format!("{queue}.retry");
+        let mut waiting = arguments();
+        waiting.insert("x-message-ttl".into(), AMQPValue::LongLongInt(retry.delay.as_millis() as i64));
+        waiting.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+        waiting.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.into()));
+        channel.queue_declare(retry_queue.as_str().into(), durable, waiting).await?;
         for binding in bindings {
             channel
                 .queue_bind(
@@ -168,19 +190,79 @@ impl RabbitBus {
             .await?;
         while let Some(delivery) = consumer.next().await {
             let delivery = delivery?;
-            let done = match serde_json::from_slice::<Envelope>(&delivery.data) {
+            let attempt = attempt_of(&delivery.properties);
+            let outcome = match serde_json::from_slice::<Envelope>(&delivery.data) {
                 Ok(envelope) => handle(envelope).await,
-                Err(err) => {
-                    tracing::warn!(error = %err, queue, "not a Kassa CloudEvent; dead-lettering it");
-                    false
-                }
+                Err(err) => Handled::Poison(format!("not a Kassa CloudEvent: {err}")),
             };
-            if done {
-                delivery.ack(BasicAckOptions::default()).await?;
-            } else {
-                delivery.nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() }).await?;
+            match outcome {
+                Handled::Done => {
+                    delivery.ack(BasicAckOptions::default()).await?;
+                }
+                Handled::Failed(reason) if attempt < retry.max_attempts => {
+                    tracing::warn!(queue, attempt, reason, "event failed; retrying later");
+                    let mut headers = FieldTable::default();
+                    headers.insert(ATTEMPT.into(), AMQPValue::LongLongInt(i64::from(attempt + 1)));
+                    let properties = delivery.properties.clone().with_headers(headers);
+                    let confirm = channel
+                        .basic_publish(
+                            "".into(),
+                            retry_queue.as_str().into(),
+                            BasicPublishOptions::default(),
+                            &delivery.data,
+                            properties,
+                        )
+                        .await?;
+                    if !confirm.await?.is_ack() {
+                        return Err(BusError::NotConfirmed(uuid::Uuid::nil()));
+                    }
+                    delivery.ack(BasicAckOptions::default()).await?;
+                }
+                Handled::Failed(reason) | Handled::Poison(reason) => {
+                    tracing::error!(queue, attempt, reason, "event dead-lettered");
+                    delivery.nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() }).await?;
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// The header counting deliveries of a retried event.
+const ATTEMPT: &str = "x-kassa-attempt";
+
+fn attempt_of(properties: &BasicProperties) -> u32 {
+    properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| headers.inner().get(ATTEMPT).cloned())
+        .and_then(|value| match value {
+            AMQPValue::LongLongInt(n) => u32::try_from(n).ok(),
+            _ => None,
+        })
+        .unwrap_or(1)
+}
+
+/// What a consumer made of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    Done,
+    /// Worth another try later (a dependency was down, …).
+    Failed(String),
+    /// Never going to work: dead-letter it now.
+    Poison(String),
+}
+
+/// How often and how late a failed event is tried again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Deliveries in all, the first included.
+    pub max_attempts: u32,
+    pub delay: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 5, delay: std::time::Duration::from_secs(10) }
     }
 }

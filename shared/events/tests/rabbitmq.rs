@@ -12,7 +12,7 @@ use kassa_domain::products::{self, ProductDraft};
 use kassa_domain::relay::{self, OutboxEvent};
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
 use kassa_events::Envelope;
-use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::rabbitmq::{Handled, RabbitBus, RetryPolicy, Topology};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -37,7 +37,7 @@ async fn bus_and_consumer(
     tokio::spawn(async move {
         let _ = ready_tx.send(());
         consumer
-            .consume(&queue, &["#"], 50, |envelope: Envelope| {
+            .consume(&queue, &["#"], 50, RetryPolicy::default(), |envelope: Envelope| {
                 let (pool, sender) = (pool.clone(), sender.clone());
                 async move {
                     // The effect and the inbox record commit together.
@@ -46,7 +46,11 @@ async fn bus_and_consumer(
                     let first =
                         relay::first_delivery(&mut tx, tenant, "test-consumer", envelope.id).await.unwrap();
                     tx.commit().await.unwrap();
-                    sender.send((envelope, first)).is_ok()
+                    if sender.send((envelope, first)).is_ok() {
+                        Handled::Done
+                    } else {
+                        Handled::Failed("test over".into())
+                    }
                 }
             })
             .await
@@ -176,4 +180,52 @@ async fn the_relay_loop_delivers_new_events_without_being_asked(pool: PgPool) {
     let handles: Vec<&str> = got.iter().map(|(e, _)| e.data["data"]["handle"].as_str().unwrap()).collect();
     assert_eq!(handles, ["cup", "plate"]);
     relay.abort();
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_poison_event_is_retried_then_dead_lettered_while_the_others_flow(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let topology = Topology { exchange: format!("kassa.test.poison.{}", Uuid::now_v7()), transient: true };
+    let bus = RabbitBus::connect(&rabbitmq_url(), topology.clone()).await.unwrap();
+    let consumer = RabbitBus::connect(&rabbitmq_url(), topology).await.unwrap();
+    let queue = format!("kassa.test.poison.{}", Uuid::now_v7());
+    let (sender, mut receiver) = mpsc::unbounded_channel::<(String, bool)>();
+    let retry = RetryPolicy { max_attempts: 3, delay: Duration::from_millis(100) };
+    let consuming = queue.clone();
+    tokio::spawn(async move {
+        consumer
+            .consume(&consuming, &["#"], 10, retry, |envelope: Envelope| {
+                let sender = sender.clone();
+                async move {
+                    let poison = envelope.data["data"]["handle"] == "poison";
+                    let _ = sender
+                        .send((envelope.data["data"]["handle"].as_str().unwrap_or("").to_owned(), poison));
+                    if poison { Handled::Failed("always fails".into()) } else { Handled::Done }
+                }
+            })
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for handle in ["a", "poison", "b", "c"] {
+        let draft: ProductDraft =
+            serde_json::from_value(serde_json::json!({"handle": handle, "title": {"en": handle}})).unwrap();
+        products::create(&pool, &demo, &draft).await.unwrap();
+    }
+    relay_all(&pool, &bus).await;
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen.get("poison").copied().unwrap_or(0) < 3 || seen.len() < 4 {
+        let (handle, _) =
+            tokio::time::timeout_at(deadline, receiver.recv()).await.expect("deliveries in time").unwrap();
+        *seen.entry(handle).or_default() += 1;
+    }
+    assert_eq!((seen["a"], seen["b"], seen["c"]), (1, 1, 1), "the others flowed once each");
+    assert_eq!(seen["poison"], 3, "three attempts in all");
+    // Then it rests in the dead-letter queue, and is delivered no more.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.try_recv().is_err());
+    let dead = bus.queue_length(&format!("{queue}.dlq")).await.unwrap();
+    assert_eq!(dead, 1);
 }
