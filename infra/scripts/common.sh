@@ -10,7 +10,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 KASSA_VALKEY_PORT=${KASSA_VALKEY_PORT:-6380}
 STANDIN_DIR=$ROOT/infra/zitadel-standin
 ZITADEL_STANDIN_PORT=${ZITADEL_STANDIN_PORT:-9011}
-PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5)
+PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5 'moto[server]==5.2.5')
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -104,7 +104,7 @@ ensure_venv() {
   local missing=() tool frozen
   frozen=$("$VENV/bin/pip" freeze 2>/dev/null || true)
   for tool in "${PYTHON_TOOLS[@]}"; do
-    grep -qxF "$tool" <<<"$frozen" || missing+=("$tool")
+    grep -qxF "${tool/\[*\]/}" <<<"$frozen" || missing+=("$tool")  # pip freeze drops [extras]
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
@@ -148,4 +148,19 @@ ensure_zitadel_standin() {
     wait_for_port "$ZITADEL_STANDIN_PORT" "the Zitadel stand-in" 20
   fi
   export ZITADEL_ISSUER=http://127.0.0.1:$ZITADEL_STANDIN_PORT
+}
+
+# An AWS emulator for SQS (moto, from the virtualenv) on 127.0.0.1:4566, and the settings
+# the AWS SDK needs to use it.
+ensure_aws_emulator() {
+  ensure_venv
+  if ! port_open 4566; then
+    say "starting the AWS emulator (moto) on 127.0.0.1:4566"
+    mkdir -p "$STATE_DIR"
+    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p 4566 >"$STATE_DIR/moto.log" 2>&1 &
+    wait_for_port 4566 "the AWS emulator" 30
+  fi
+  export AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}
+  export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+  export AWS_REGION=${AWS_REGION:-eu-west-1}
 }

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$ROOT"
 
 ensure_services
+ensure_aws_emulator
 ensure_zitadel_standin
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
 

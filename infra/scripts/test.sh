@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$ROOT"
 
 ensure_services
+ensure_aws_emulator
 ensure_venv
 ensure_node_deps   # the end-to-end auth test runs the Zitadel stand-in
 # #[sqlx::test] creates one database per test from this server and drops it afterwards.

@@ -4,5 +4,6 @@
 pub mod envelope;
 pub mod rabbitmq;
 pub mod relay;
+pub mod sqs;
 
 pub use envelope::Envelope;
