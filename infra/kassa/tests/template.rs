@@ -103,3 +103,15 @@ fn the_docker_compose_stack_parses_and_has_every_service_kassa_uses() {
         assert!(compose["services"][service]["image"].is_string(), "service {service} is missing");
     }
 }
+
+#[test]
+fn the_outbox_relay_runs_on_a_schedule_into_a_fifo_queue_with_a_dead_letter_queue() {
+    let template = template();
+    let resources = &template["Resources"];
+    let relay = &resources["OutboxRelayFunction"];
+    assert_eq!(relay["Metadata"]["BuildProperties"]["Binary"], "outbox-relay");
+    assert_eq!(relay["Properties"]["Events"]["EveryMinute"]["Type"], "Schedule");
+    assert_eq!(resources["EventsQueue"]["Properties"]["FifoQueue"], true);
+    assert_eq!(resources["EventsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], 5);
+    assert_eq!(resources["EventsDeadLetterQueue"]["Properties"]["FifoQueue"], true);
+}
