@@ -132,11 +132,9 @@ impl RabbitBus {
     {
         let channel = &self.channel;
         let transient = self.topology.transient;
-        let durable = QueueDeclareOptions {
-            durable: !transient,
-            auto_delete: transient,
-            ..QueueDeclareOptions::default()
-        };
+        // Transient queues (tests) are not durable, yet outlive a consumer that dies: they
+        // expire a minute after their last use (x-expires below) instead of auto-deleting.
+        let durable = QueueDeclareOptions { durable: !transient, ..QueueDeclareOptions::default() };
         let dead_letters = self.topology.dead_letter_exchange();
         // Transient queues (tests) disappear a minute after their last use.
         let arguments = || {

@@ -229,3 +229,96 @@ async fn a_poison_event_is_retried_then_dead_lettered_while_the_others_flow(pool
     let dead = bus.queue_length(&format!("{queue}.dlq")).await.unwrap();
     assert_eq!(dead, 1);
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_consumer_killed_mid_batch_and_restarted_applies_every_effect_exactly_once(pool: PgPool) {
+    let demo = shop(&pool).await;
+    // The consumer's effect: a row per handled event, written with its inbox record.
+    sqlx::query("create table effects (tenant_id uuid not null, event_id uuid not null)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into outbox (id, tenant_id, event_type, aggregate_type, aggregate_id, payload)
+         select gen_random_uuid(), $1, 'product.updated', 'product', gen_random_uuid(), '{\"schema_version\": 1, \"data\": {}}'
+         from generate_series(1, 500)",
+    )
+    .bind(demo.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let topology = Topology { exchange: format!("kassa.test.kill.{}", Uuid::now_v7()), transient: true };
+    let queue = format!("kassa.test.kill.{}", Uuid::now_v7());
+    let (sender, mut receiver) = mpsc::unbounded_channel::<Uuid>();
+    // `hang_at`: the consumer commits that event's effect and then hangs before acknowledging
+    // it — the worst moment to die.
+    let start = |topology: Topology,
+                 queue: String,
+                 sender: mpsc::UnboundedSender<Uuid>,
+                 pool: PgPool,
+                 hang_at: usize| {
+        let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        tokio::spawn(async move {
+            let consumer = RabbitBus::connect(&rabbitmq_url(), topology).await.unwrap();
+            consumer
+                .consume(&queue, &["#"], 20, RetryPolicy::default(), |envelope: Envelope| {
+                    let (pool, sender, handled) = (pool.clone(), sender.clone(), handled.clone());
+                    async move {
+                        let tenant = envelope.tenantid.into();
+                        let mut tx = begin_tenant_tx(&pool, tenant).await.unwrap();
+                        if relay::first_delivery(&mut tx, tenant, "kill-test", envelope.id).await.unwrap() {
+                            sqlx::query("insert into effects (tenant_id, event_id) values ($1, $2)")
+                                .bind(envelope.tenantid)
+                                .bind(envelope.id)
+                                .execute(&mut *tx)
+                                .await
+                                .unwrap();
+                        }
+                        tx.commit().await.unwrap();
+                        let _ = sender.send(envelope.id);
+                        if handled.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == hang_at {
+                            std::future::pending::<()>().await;
+                        }
+                        Handled::Done
+                    }
+                })
+                .await
+        })
+    };
+    let first = start(topology.clone(), queue.clone(), sender.clone(), pool.clone(), 150);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bus = RabbitBus::connect(&rabbitmq_url(), topology.clone()).await.unwrap();
+    assert_eq!(relay_all(&pool, &bus).await, 500);
+
+    // Kill the consumer once it hangs after its 150th effect: the unacknowledged messages,
+    // that one included, go back to the queue.
+    let mut deliveries = 0;
+    while deliveries < 150 {
+        tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await.unwrap().unwrap();
+        deliveries += 1;
+    }
+    first.abort();
+    let _ = first.await;
+    let restarted = start(topology, queue, sender, pool.clone(), usize::MAX);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let effects: i64 = sqlx::query_scalar("select count(*) from effects").fetch_one(&pool).await.unwrap();
+        if effects == 500 || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), receiver.recv()).await {
+        deliveries += 1;
+    }
+    let (effects, distinct): (i64, i64) =
+        sqlx::query_as("select count(*), count(distinct event_id) from effects")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((effects, distinct), (500, 500), "every effect exactly once");
+    assert!(deliveries > 500, "the event whose ack was lost came again: {deliveries} deliveries");
+    println!("kill/restart: 500 events, {deliveries} deliveries, {effects} effects");
+    restarted.abort();
+}
