@@ -1,6 +1,6 @@
 """Prints the `make bench` table from the two wrk runs, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json coldstart_ms size:NAME=BYTES ...
+    python3 report.py cached.json uncached.json coldstart_ms relay_json NAME=BYTES ...
 """
 
 import datetime
@@ -13,7 +13,8 @@ import sys
 def main():
     cached, uncached = (json.load(open(p)) for p in sys.argv[1:3])
     coldstart = float(sys.argv[3])
-    sizes = dict(arg.split("=", 1) for arg in sys.argv[4:])
+    relay = json.loads(sys.argv[4])
+    sizes = dict(arg.split("=", 1) for arg in sys.argv[5:])
     rows = {**cached["rows"], **uncached["rows"]}
     health = rows["/health"]["rps"]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -30,6 +31,8 @@ def main():
     print(f"peak RSS of kassa serve: {rss:.1f} MiB (cached run {cached['peak_rss_kb'] / 1024:.1f} MiB, "
           f"uncached run {uncached['peak_rss_kb'] / 1024:.1f} MiB)")
     print(f"cold start (storefront binary, exec -> response posted, median of 20): {coldstart:.1f} ms")
+    print(f"outbox commit -> consumer done (RabbitMQ, {relay['events']} events): "
+          f"p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms, max {relay['max']:.2f} ms")
     print("stripped release binaries: " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
 
 

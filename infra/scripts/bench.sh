@@ -2,7 +2,7 @@
 # make bench: a benchmark, not a test. Builds release binaries, seeds a `bench` shop with
 # 10,000 products x 3 variants, drives the storefront with wrk (32 connections) with the
 # Valkey cache on and off, measures Lambda-style cold starts of the storefront function and
-# prints one table.
+# the outbox → RabbitMQ consumer latency, and prints one table.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -52,9 +52,12 @@ say "cold starts of the storefront function"
 cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tenant.json 20 \
   "DATABASE_URL=$DATABASE_URL" "VALKEY_URL=$VALKEY_URL" LOG_FORMAT=json)
 
+say "outbox commit -> consumer done on RabbitMQ"
+relay=$("$bin/kassa" bench-relay --events 1000)
+
 sizes=()
 for f in storefront management products pricing; do
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo
-python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "${sizes[@]}" | tee "$out/report.txt"
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "$relay" "${sizes[@]}" | tee "$out/report.txt"

@@ -1,6 +1,7 @@
 //! The local platform: every function's router merged into one app, plus the operator
 //! commands behind the `kassa` binary.
 
+pub mod bench_relay;
 pub mod bench_seed;
 pub mod catalog_seed;
 pub mod seed;

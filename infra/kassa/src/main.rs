@@ -31,6 +31,11 @@ enum Command {
     },
     /// Create the demo shops and catalog (idempotent).
     SeedDemo,
+    /// Measure outbox commit → consumer done latency on RabbitMQ (the `bench` shop must exist).
+    BenchRelay {
+        #[arg(long, default_value_t = 1_000)]
+        events: usize,
+    },
     /// Create the `bench` shop for `make bench` with many products (idempotent).
     SeedBench {
         #[arg(long, default_value_t = 10_000)]
@@ -99,6 +104,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let new = NewTenant::parse(&draft)?;
             let tenant = tenant::create(&state.db, &new).await?;
             println!("created tenant {} ({})", tenant.handle, tenant.id);
+            Ok(())
+        }
+        Command::BenchRelay { events } => {
+            let url = config.rabbitmq_url.expose().to_owned();
+            let state = AppState::connect(config)?;
+            let key = tenant::TenantKey::Handle(kassa_cli::bench_seed::BENCH_HANDLE.to_owned());
+            let bench = tenant::resolve(&state.db, &key).await?.context("run kassa seed-bench first")?;
+            let latencies = kassa_cli::bench_relay::measure(&state.db, &bench, &url, events).await?;
+            let q = |p| kassa_cli::bench_relay::quantile(&latencies, p);
+            println!(
+                "{{\"events\": {events}, \"p50\": {:.2}, \"p99\": {:.2}, \"max\": {:.2}}}",
+                q(0.5),
+                q(0.99),
+                q(1.0)
+            );
             Ok(())
         }
         Command::SeedBench { products } => {
