@@ -11,7 +11,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
-use crate::Envelope;
+use crate::{Envelope, Handled, RetryPolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -239,28 +239,4 @@ fn attempt_of(properties: &BasicProperties) -> u32 {
             _ => None,
         })
         .unwrap_or(1)
-}
-
-/// What a consumer made of an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    Done,
-    /// Worth another try later (a dependency was down, …).
-    Failed(String),
-    /// Never going to work: dead-letter it now.
-    Poison(String),
-}
-
-/// How often and how late a failed event is tried again.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Deliveries in all, the first included.
-    pub max_attempts: u32,
-    pub delay: std::time::Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { max_attempts: 5, delay: std::time::Duration::from_secs(10) }
-    }
 }

@@ -10,8 +10,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use kassa_domain::relay::OutboxEvent;
 
-use crate::Envelope;
-use crate::rabbitmq::{Handled, RetryPolicy};
+use crate::{Envelope, Handled, RetryPolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SqsError {
