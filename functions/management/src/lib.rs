@@ -69,7 +69,7 @@ Errors are RFC 9457 problem documents with a stable `code`.";
 
 /// Every function whose routes are in the management API.
 pub fn management_functions() -> Vec<FunctionRoutes> {
-    vec![kassa_products::routes(), kassa_pricing::routes(), routes()]
+    vec![kassa_products::routes(), kassa_pricing::routes(), kassa_workflows::routes(), routes()]
 }
 
 /// `GET /management/openapi.json`: the OpenAPI 3.1 document, built once per process.

@@ -17,6 +17,7 @@ pub fn functions() -> Vec<FunctionRoutes> {
         kassa_management::routes(),
         kassa_products::routes(),
         kassa_pricing::routes(),
+        kassa_workflows::routes(),
     ]
 }
 

@@ -160,8 +160,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let relay = (config.event_bus == EventBus::RabbitMq).then(|| config.rabbitmq_url.expose().to_owned());
     let state = AppState::connect(config)?;
     if let Some(url) = relay {
-        // The outbox relay runs beside the server, as the scheduled function does in the cloud.
-        tokio::spawn(kassa_events::relay::run(state.db.clone(), url, Topology::default()));
+        // The outbox relay and the workflow worker run beside the server, as the scheduled
+        // outbox-relay and the worker-engine functions do in the cloud.
+        tokio::spawn(kassa_events::relay::run(state.db.clone(), url.clone(), Topology::default()));
+        let engine = kassa_engine::Engine::new(&state).context("cannot start the workflow engine")?;
+        tokio::spawn(engine.clone().consume_rabbitmq(url, Topology::default()));
+        tokio::spawn(engine.sweep_forever(std::time::Duration::from_secs(1)));
     }
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

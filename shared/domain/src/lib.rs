@@ -9,6 +9,7 @@ pub mod currency;
 pub mod db;
 pub mod error;
 pub mod locale;
+pub mod orders;
 pub mod outbox;
 pub mod pagination;
 pub mod price;
@@ -17,7 +18,9 @@ pub mod products;
 pub mod relay;
 pub mod resource;
 pub mod storefront;
+pub mod taxes;
 pub mod tenant;
 pub mod variants;
+pub mod workflows;
 
 pub use error::{DomainError, Violation, Violations};

@@ -278,7 +278,8 @@ const TENANT_CONFLICTS: &[Constraint] = &[
     ),
 ];
 
-/// Creates a tenant and its domains in one transaction, inside the new tenant's own scope.
+/// Creates a tenant, its domains and its default workflows ("On order placed") in one
+/// transaction, inside the new tenant's own scope.
 pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainError> {
     let id = TenantId::new();
     let mut tx = begin_tenant_tx(pool, id).await?;
@@ -301,6 +302,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> Result<Tenant, DomainErro
     for domain in &new.domains {
         add_domain_in(&mut tx, id, domain).await?;
     }
+    crate::workflows::add_default_workflows(&mut tx, id).await?;
     tx.commit().await?;
     Ok(tenant)
 }

@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use kassa_domain::db::begin_tenant_tx;
+use kassa_domain::resource::Editable;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
-use kassa_domain::{pricing, products, relay, variants};
+use kassa_domain::{orders, pricing, products, relay, taxes, variants, workflows};
 use sqlx::PgPool;
 
 /// Tables whose rows belong to a tenant: every table with a `tenant_id` column, plus
@@ -47,7 +48,7 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     .await
     .unwrap();
     let product: products::ProductDraft = serde_json::from_value(serde_json::json!({
-        "handle": "mug", "title": {"en": "Mug"}, "subscription_plan_id": plan.id,
+        "handle": "mug", "title": {"en": "Mug"}, "subscription_plan_id": plan.id, "status": "active",
     }))
     .unwrap();
     let product = products::create(pool, &tenant, &product).await.unwrap();
@@ -67,6 +68,26 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     pricing::upsert_prices(pool, &tenant, list.id, &prices).await.unwrap();
     let mut tx = begin_tenant_tx(pool, tenant.id).await.unwrap();
     assert!(relay::first_delivery(&mut tx, tenant.id, "fixture", uuid::Uuid::now_v7()).await.unwrap());
+    tx.commit().await.unwrap();
+    let rate = taxes::TaxRateDraft { country: "NL".into(), tax_class: "standard".into(), rate_bp: 2100 };
+    taxes::TaxRate::create(pool, &tenant, &rate).await.unwrap();
+    let order: orders::OrderDraft = serde_json::from_value(serde_json::json!({
+        "customer_email": "anna@example.com", "shipping_country": "NL",
+        "lines": [{"variant_id": variant.id, "quantity": 1}],
+    }))
+    .unwrap();
+    let order = orders::place(pool, &tenant, &order).await.unwrap();
+    // A run of the default workflow with one recorded attempt.
+    let mut tx = begin_tenant_tx(pool, tenant.id).await.unwrap();
+    let event = serde_json::json!({"source": "kassa/order", "subject": order.id});
+    let runs =
+        workflows::start_runs(&mut tx, tenant.id, order.id, "order.placed", &event, &event).await.unwrap();
+    tx.commit().await.unwrap();
+    let run = workflows::claim(pool, tenant.id, runs[0], 60).await.unwrap().unwrap();
+    let mut tx = begin_tenant_tx(pool, tenant.id).await.unwrap();
+    let outcome = workflows::AttemptOutcome::Failed("fixture".into());
+    let wait = std::time::Duration::from_secs(1);
+    workflows::record_attempt(&mut tx, &run, 1, chrono::Utc::now(), &outcome, wait).await.unwrap();
     tx.commit().await.unwrap();
     tenant
 }

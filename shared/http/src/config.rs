@@ -72,6 +72,14 @@ pub struct Config {
     pub storefront_cache_ttl: Duration,
     /// `EVENT_BUS`: `rabbitmq` (default) or `off`.
     pub event_bus: EventBus,
+    /// `SMTP_URL`: where workflow emails go, e.g. `smtp://127.0.0.1:1025` (the local sink,
+    /// the default) or `smtps://user:password@email-smtp.eu-west-1.amazonaws.com`.
+    pub smtp_url: Secret,
+    /// `SMTP_FROM`: the sender of workflow emails.
+    pub smtp_from: String,
+    /// `WORKFLOW_RETRY_BASE_MS`: a failed workflow step waits this long before its second
+    /// attempt, doubling for each further one (at most 5 minutes).
+    pub workflow_retry_base: Duration,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -100,6 +108,7 @@ impl Config {
         let valkey_url =
             url("VALKEY_URL", &["redis", "rediss", "valkey", "valkeys"], "redis://127.0.0.1:6379");
         let rabbitmq_url = url("RABBITMQ_URL", &["amqp", "amqps"], "amqp://guest:guest@127.0.0.1:5672/%2f");
+        let smtp_url = url("SMTP_URL", &["smtp", "smtps"], "smtp://127.0.0.1:1025");
         let aws_endpoint_url = get("AWS_ENDPOINT_URL");
         if let Some(endpoint) = &aws_endpoint_url
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
@@ -121,6 +130,8 @@ impl Config {
         let valkey_timeout_ms = parsed("VALKEY_TIMEOUT_MS", "50", "a positive number of milliseconds");
         let tenant_cache_ttl = parsed("TENANT_CACHE_TTL_SECS", "30", "a positive number of seconds");
         let storefront_cache_ttl = parsed("STOREFRONT_CACHE_TTL_SECS", "600", "a positive number of seconds");
+        let workflow_retry_base_ms =
+            parsed("WORKFLOW_RETRY_BASE_MS", "2000", "a positive number of milliseconds");
 
         let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
         let log_format = match get("LOG_FORMAT").as_deref() {
@@ -164,14 +175,30 @@ impl Config {
             }
         };
 
+        let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "Kassa <no-reply@kassa.localhost>".to_owned());
+        if !smtp_from.contains('@') {
+            errors.push(format!(
+                "SMTP_FROM must be an address such as Shop <shop@example.com>, got '{smtp_from}'"
+            ));
+        }
+
         let listen_raw = get("KASSA_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let listen = SocketAddr::from_str(&listen_raw).map_err(|_| {
             errors
                 .push(format!("KASSA_LISTEN must be an address such as 127.0.0.1:8080, got '{listen_raw}'"));
         });
 
-        match (database_max_connections, valkey_timeout_ms, tenant_cache_ttl, storefront_cache_ttl, listen) {
-            (Some(max), Some(valkey_ms), Some(ttl), Some(cache_ttl), Ok(listen)) if errors.is_empty() => {
+        match (
+            database_max_connections,
+            valkey_timeout_ms,
+            tenant_cache_ttl,
+            storefront_cache_ttl,
+            workflow_retry_base_ms,
+            listen,
+        ) {
+            (Some(max), Some(valkey_ms), Some(ttl), Some(cache_ttl), Some(retry_ms), Ok(listen))
+                if errors.is_empty() =>
+            {
                 Ok(Config {
                     database_url,
                     database_max_connections: u32::try_from(max).unwrap_or(u32::MAX),
@@ -188,6 +215,9 @@ impl Config {
                     storefront_cache,
                     storefront_cache_ttl: Duration::from_secs(cache_ttl),
                     event_bus,
+                    smtp_url,
+                    smtp_from,
+                    workflow_retry_base: Duration::from_millis(retry_ms),
                 })
             }
             _ => Err(ConfigError(errors)),

@@ -1,0 +1,273 @@
+//! The workflow engine. An event starts a run of every tenant workflow it triggers (once per
+//! workflow and event), and the engine runs the steps in order:
+//!
+//! - Steps whose effects live in Postgres (deduct stock, calculate taxes, set order status)
+//!   commit their effects in the same transaction as the attempt's record and the run's
+//!   progress, guarded by the run's lease: a step is applied exactly once, however often the
+//!   event is delivered or the worker dies.
+//! - Steps with outside effects (email, webhook) run first and are recorded after: if the
+//!   worker dies between the two, the step runs again (at least once). Receivers can tell
+//!   repeats by the email's Message-ID and the webhook's `Idempotency-Key`.
+//!
+//! A failed attempt waits (exponential backoff) for the sweeper, which resumes due runs; a
+//! step out of attempts fails the run until a person retries it.
+
+pub mod mail;
+pub mod steps;
+pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use kassa_domain::DomainError;
+use kassa_domain::db::begin_tenant_tx;
+use kassa_domain::relay::first_delivery;
+use kassa_domain::tenant::{self, Tenant, TenantId, TenantKey};
+use kassa_domain::workflows::{self, AttemptOutcome, Next, StepKind};
+use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::{Envelope, Handled, RetryPolicy};
+use kassa_http::AppState;
+use kassa_http::cache::ResponseCache;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use mail::Mailer;
+
+/// The consumer name the engine records handled events under.
+pub const CONSUMER: &str = "worker-engine";
+/// The worker's RabbitMQ queue.
+pub const QUEUE: &str = "kassa.worker-engine";
+/// Unacknowledged events a local worker holds at most.
+const PREFETCH: u16 = 32;
+/// How long a worker holds a run; steps time out well within it.
+const LEASE_SECS: i64 = 120;
+
+/// When a failed step is tried again: `base` after the first failure, doubling each time,
+/// never more than `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    pub fn new(base: Duration) -> Self {
+        Backoff { base, max: Duration::from_secs(300) }
+    }
+
+    /// The wait after failed attempt `attempt` (1-based).
+    pub fn after(&self, attempt: i32) -> Duration {
+        let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
+        self.base.saturating_mul(1 << doublings).min(self.max)
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    db: PgPool,
+    cache: Arc<ResponseCache>,
+    mailer: Arc<Mailer>,
+    http: reqwest::Client,
+    backoff: Backoff,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Mail(#[from] mail::MailError),
+    #[error("cannot build the HTTP client")]
+    Http(#[source] reqwest::Error),
+}
+
+impl Engine {
+    /// An engine on the state's database and cache, mailing through `SMTP_URL`.
+    pub fn new(state: &AppState) -> Result<Self, EngineError> {
+        let config = &state.config;
+        let mailer = Mailer::new(config.smtp_url.expose(), &config.smtp_from)?;
+        Self::with_parts(state, mailer, Backoff::new(config.workflow_retry_base))
+    }
+
+    pub fn with_parts(state: &AppState, mailer: Mailer, backoff: Backoff) -> Result<Self, EngineError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("Kassa-Webhooks/1")
+            .build()
+            .map_err(EngineError::Http)?;
+        Ok(Self { db: state.db.clone(), cache: state.cache.clone(), mailer: Arc::new(mailer), http, backoff })
+    }
+
+    /// The bus consumer: starts the runs `envelope` triggers and executes them. Only a
+    /// failure before the runs are recorded asks the bus to deliver the event again; after
+    /// that, the runs themselves are the durable state and the sweeper finishes them.
+    pub async fn handle(&self, envelope: &Envelope) -> Handled {
+        match self.start(envelope).await {
+            Ok(Some((tenant, runs))) => {
+                for run in runs {
+                    if let Err(err) = self.execute(&tenant, run).await {
+                        tracing::warn!(error = %err, %run, "workflow run interrupted; the sweeper resumes it");
+                    }
+                }
+                Handled::Done
+            }
+            Ok(None) => Handled::Done,
+            Err(err) => Handled::Failed(err.to_string()),
+        }
+    }
+
+    /// Records the event as handled and starts its runs, in one transaction. `None` when the
+    /// event was handled before or its tenant is gone.
+    async fn start(&self, envelope: &Envelope) -> Result<Option<(Tenant, Vec<Uuid>)>, DomainError> {
+        let Some(tenant) = self.tenant(envelope.tenantid.into()).await? else {
+            tracing::warn!(tenant = %envelope.tenantid, event = %envelope.id, "event of an unknown tenant skipped");
+            return Ok(None);
+        };
+        let mut tx = begin_tenant_tx(&self.db, tenant.id).await?;
+        if !first_delivery(&mut tx, tenant.id, CONSUMER, envelope.id).await? {
+            return Ok(None);
+        }
+        let event = serde_json::to_value(envelope).unwrap_or_default();
+        let data = envelope.data.get("data").cloned().unwrap_or_default();
+        let mut runs =
+            workflows::start_runs(&mut tx, tenant.id, envelope.id, &envelope.event_type, &event, &data)
+                .await?;
+        tx.commit().await?;
+        // A person retried a failed run: resume it now rather than at the next sweep.
+        if envelope.event_type == "workflow_run.retried"
+            && let Ok(run) = Uuid::parse_str(&envelope.subject)
+        {
+            runs.push(run);
+        }
+        Ok(Some((tenant, runs)))
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, DomainError> {
+        tenant::resolve(&self.db, &TenantKey::Id(id)).await
+    }
+
+    /// Runs a run's remaining steps while it holds the run's lease; returns at once if the
+    /// run is not due or another worker holds it.
+    pub async fn execute(&self, tenant: &Tenant, run_id: Uuid) -> Result<(), DomainError> {
+        let Some(mut run) = workflows::claim(&self.db, tenant.id, run_id, LEASE_SECS).await? else {
+            return Ok(());
+        };
+        loop {
+            let Some(step) = usize::try_from(run.next_step).ok().and_then(|i| run.steps.get(i)).cloned()
+            else {
+                return Ok(());
+            };
+            let attempt = run.step_attempts + 1;
+            let started_at = Utc::now();
+            let (mut tx, outcome) = match StepKind::parse(&step) {
+                Err((_, message)) => {
+                    (begin_tenant_tx(&self.db, tenant.id).await?, AttemptOutcome::Failed(message))
+                }
+                Ok(kind) if kind.is_external() => {
+                    let outcome = steps::external(self, &kind, tenant, &run).await;
+                    (begin_tenant_tx(&self.db, tenant.id).await?, outcome)
+                }
+                Ok(kind) => {
+                    let mut tx = begin_tenant_tx(&self.db, tenant.id).await?;
+                    match steps::in_database(&mut tx, &kind, tenant.id, &run).await {
+                        Ok(outcome) => (tx, outcome),
+                        Err(err) => {
+                            // The effects roll back with the dropped transaction.
+                            drop(tx);
+                            tracing::warn!(error = %err, run = %run.id, "workflow step failed");
+                            (
+                                begin_tenant_tx(&self.db, tenant.id).await?,
+                                AttemptOutcome::Failed(err.to_string()),
+                            )
+                        }
+                    }
+                }
+            };
+            let next = workflows::record_attempt(
+                &mut tx,
+                &run,
+                attempt,
+                started_at,
+                &outcome,
+                self.backoff.after(attempt),
+            )
+            .await?;
+            tx.commit().await?;
+            if step.step_type == "deduct_stock" && matches!(outcome, AttemptOutcome::Succeeded(_)) {
+                // Stock decides `in_stock` on the storefront.
+                self.cache.bump(tenant.id).await;
+            }
+            match next {
+                Next::Continue => {
+                    run.next_step += 1;
+                    run.step_attempts = 0;
+                }
+                Next::Pause => return Ok(()),
+            }
+        }
+    }
+
+    /// Resumes up to `limit` due runs (retries whose wait is over, runs a worker left behind);
+    /// returns how many were due.
+    pub async fn sweep(&self, limit: i64) -> Result<usize, DomainError> {
+        let due = workflows::due_runs(&self.db, limit).await?;
+        for (tenant_id, run) in &due {
+            let Some(tenant) = self.tenant(*tenant_id).await? else { continue };
+            if let Err(err) = self.execute(&tenant, *run).await {
+                tracing::warn!(error = %err, %run, "workflow run interrupted; a later sweep resumes it");
+            }
+        }
+        Ok(due.len())
+    }
+
+    /// The local worker (the cloud's is the worker-engine function on SQS): consumes the
+    /// RabbitMQ queue `kassa.worker-engine`, bound to every event type, until the task is
+    /// dropped; reconnects with backoff when the broker goes away.
+    pub async fn consume_rabbitmq(self, url: String, topology: Topology) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match RabbitBus::connect(&url, topology.clone()).await {
+                Ok(bus) => {
+                    backoff = Duration::from_secs(1);
+                    let engine = &self;
+                    let consumed = bus
+                        .consume(QUEUE, &["#"], PREFETCH, RetryPolicy::default(), |envelope| async move {
+                            engine.handle(&envelope).await
+                        })
+                        .await;
+                    if let Err(err) = consumed {
+                        tracing::warn!(error = %err, "worker lost RabbitMQ; reconnecting");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, ?backoff, "RabbitMQ unreachable; workflows wait"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Sweeps every `interval` until the task is dropped (the local server's loop; in the
+    /// cloud a schedule invokes the worker-engine function).
+    pub async fn sweep_forever(self, interval: Duration) {
+        loop {
+            match self.sweep(100).await {
+                Ok(n) if n > 0 => tracing::debug!(runs = n, "resumed due workflow runs"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "workflow sweep failed"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let backoff = Backoff { base: Duration::from_secs(2), max: Duration::from_secs(60) };
+        let waits: Vec<u64> = (1..=7).map(|a| backoff.after(a).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff.after(1_000).as_secs(), 60);
+    }
+}
