@@ -634,9 +634,11 @@ pub enum Next {
     Pause,
 }
 
-/// Records attempt `attempt` of the run's next step and moves the run on, inside `tx` (the
-/// transaction of the step's effects, if it has any). A failed attempt waits `backoff`
-/// before the next one, or fails the run after the step's last attempt. Errs with
+/// Records an attempt of the run's next step and moves the run on, inside `tx` (the
+/// transaction of the step's effects, if it has any). `attempt` counts the step's attempts
+/// since it was reached or a person retried it (the stored attempt numbers go on across
+/// retries). A failed attempt waits `backoff` before the next one, or fails the run after
+/// the step's last attempt. Errs with
 /// `Conflict { code: "lease_lost" }` if another worker took the run over: the caller rolls
 /// back.
 pub async fn record_attempt(
@@ -657,12 +659,14 @@ pub async fn record_attempt(
     sqlx::query(
         "insert into workflow_step_attempts (tenant_id, run_id, position, attempt, step_type, status, output, error,
                                              started_at, finished_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
+         values ($1, $2, $3,
+                 coalesce((select max(attempt) from workflow_step_attempts
+                           where tenant_id = $1 and run_id = $2 and position = $3), 0) + 1,
+                 $4, $5, $6, $7, $8, now())",
     )
     .bind(run.tenant)
     .bind(run.id)
     .bind(position)
-    .bind(attempt)
     .bind(step.map(|s| s.step_type.as_str()).unwrap_or_default())
     .bind(status)
     .bind(output)

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod issuer;
+pub mod smtp;
 
 use axum::Router;
 use axum::body::Body;
