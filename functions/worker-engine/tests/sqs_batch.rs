@@ -1,0 +1,115 @@
+//! `events/worker-engine-sqs.json` (an SQS FIFO batch as Lambda delivers it) replayed through
+//! the runtime's SQS types and the function's handler: partial batch failures name only
+//! the bad message and the later messages of its group; a real order event in the same
+//! shape runs "On order placed".
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use axum::Router;
+use kassa_domain::relay::OutboxEvent;
+use kassa_domain::{orders, products, variants};
+use kassa_engine::{Backoff, Engine, Mailer};
+use kassa_events::Envelope;
+use kassa_testkit::TestApp;
+use kassa_testkit::smtp::SmtpSink;
+use kassa_worker_engine::handle;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+fn recorded_batch() -> Value {
+    let raw =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/worker-engine-sqs.json"));
+    serde_json::from_str(&raw.unwrap()).unwrap()
+}
+
+fn failures(answer: &Value) -> Vec<&str> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect()
+}
+
+fn engine(app: &TestApp, smtp: &SmtpSink) -> Engine {
+    let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
+    Engine::with_parts(&app.state, mailer, Backoff::new(std::time::Duration::from_millis(10))).unwrap()
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_recorded_batch_reports_only_the_bad_message_and_the_rest_of_its_group(pool: PgPool) {
+    let app = TestApp::new(pool, |_| Router::new());
+    let smtp = SmtpSink::start();
+    let engine = engine(&app, &smtp);
+    let batch = recorded_batch();
+    // The recorded batch reads as the runtime's SQS event type.
+    let parsed: SqsEvent = serde_json::from_value(batch.clone()).unwrap();
+    assert_eq!(parsed.records.len(), 4);
+
+    let answer = handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
+    assert_eq!(
+        failures(&answer),
+        ["0d4a4c0e-7b55-4b8c-9a61-0c1f2e3d4a02", "0d4a4c0e-7b55-4b8c-9a61-0c1f2e3d4a03"]
+    );
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_nothing(pool: PgPool) {
+    let app = TestApp::new(pool, |_| Router::new());
+    let smtp = SmtpSink::start();
+    let engine = engine(&app, &smtp);
+    let db = &app.state.db;
+    let shop = app.tenant("shop").await;
+    let product: products::ProductDraft =
+        serde_json::from_value(json!({"handle": "mug", "title": {"en": "Mug"}, "status": "active"})).unwrap();
+    let product = products::create(db, &shop, &product).await.unwrap();
+    let variant: variants::VariantDraft = serde_json::from_value(
+        json!({"sku": "MUG", "price": {"amount": 900, "currency": "EUR"}, "stock": 4}),
+    )
+    .unwrap();
+    let variant = variants::create(db, &shop, product.id, &variant).await.unwrap();
+    let order: orders::OrderDraft = serde_json::from_value(json!({
+        "customer_email": "anna@example.com", "shipping_country": "DE",
+        "lines": [{"variant_id": variant.id, "quantity": 3}],
+    }))
+    .unwrap();
+    orders::place(db, &shop, &order).await.unwrap();
+    sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'DE', 'standard', 1900)")
+        .bind(uuid::Uuid::now_v7())
+        .bind(shop.id)
+        .execute(db)
+        .await
+        .unwrap();
+    let event: OutboxEvent = sqlx::query_as(
+        "select id, seq, tenant_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
+         from outbox where event_type = 'order.placed'",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+
+    // The recorded batch's first record, carrying this order's CloudEvent as the relay sends it.
+    let mut batch = recorded_batch();
+    let mut record = batch["Records"][0].clone();
+    record["body"] = Value::String(serde_json::to_string(&Envelope::from(&event)).unwrap());
+    batch["Records"] = json!([record.clone(), record]);
+    let answer = handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
+    assert!(failures(&answer).is_empty());
+
+    let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
+        .bind(variant.id)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(stock, 1, "the same message twice deducted once");
+    let statuses: Vec<String> =
+        sqlx::query_scalar("select status from workflow_runs").fetch_all(db).await.unwrap();
+    assert_eq!(statuses, ["succeeded"]);
+    assert_eq!(smtp.messages().len(), 1);
+
+    // The schedule: nothing is due.
+    let answer =
+        handle(&engine, LambdaEvent::new(json!({"source": "aws.events"}), Context::default())).await.unwrap();
+    assert_eq!(answer, json!({"resumed": 0}));
+}
