@@ -1,0 +1,267 @@
+//! The workflows function over HTTP: workflows as data (with the default "On order placed"),
+//! the step-type registry, manual orders, tax rates and runs, with problem+json refusals
+//! that change nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use http::StatusCode;
+use kassa_domain::tenant::Tenant;
+use kassa_domain::{products, variants};
+use kassa_testkit::{Issuer, TestApp};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant, Tenant) {
+    let issuer = Issuer::start().await;
+    let app = TestApp::with_config(pool, issuer.config(), kassa_workflows::router);
+    let demo = app.tenant("demo").await;
+    let other = app.tenant("other").await;
+    (app, issuer, demo, other)
+}
+
+async fn mug(app: &TestApp, tenant: &Tenant, status: &str) -> Uuid {
+    let product: products::ProductDraft = serde_json::from_value(
+        json!({"handle": "mug", "title": {"en": "Mug", "nl": "Mok"}, "status": status}),
+    )
+    .unwrap();
+    let product = products::create(&app.state.db, tenant, &product).await.unwrap();
+    let variant: variants::VariantDraft = serde_json::from_value(
+        json!({"sku": "MUG-1", "price": {"amount": 1_250, "currency": "EUR"}, "stock": 9}),
+    )
+    .unwrap();
+    variants::create(&app.state.db, tenant, product.id, &variant).await.unwrap().id
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn every_new_shop_has_on_order_placed_triggered_by_order_placed(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let viewer = app.staff(&issuer, &demo, "viewer");
+    let page = viewer.get("/management/workflows").await.expect(StatusCode::OK);
+    let [workflow] = page["items"].as_array().unwrap().clone().try_into().unwrap();
+    assert_eq!(workflow["name"], "On order placed");
+    assert_eq!(workflow["trigger"], "order.placed");
+    let steps: Vec<&str> =
+        workflow["steps"].as_array().unwrap().iter().map(|s| s["type"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["deduct_stock", "calculate_taxes", "send_email"]);
+
+    let types = viewer.get("/management/workflow-step-types").await.expect(StatusCode::OK);
+    let names: Vec<&str> =
+        types["items"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
+    assert_eq!(names, ["deduct_stock", "calculate_taxes", "send_email", "http_request", "set_order_status"]);
+    let http = &types["items"][3]["config_schema"];
+    assert_eq!(http["required"], json!(["url", "secret"]));
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_workflow_with_bad_steps_is_refused_at_every_pointer_and_nothing_is_written(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let before = app.outbox(&demo).await.len();
+    let bad = json!({
+        "name": "Webhook", "trigger": "order placed",
+        "conditions": [{"pointer": "total_amount", "op": "gt", "value": "a lot"}],
+        "steps": [
+            {"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": "short"}},
+            {"type": "set_order_status", "config": {"status": "shipped"}},
+            {"type": "teleport"},
+        ],
+    });
+    let problem = owner
+        .post("/management/workflows", &bad)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let pointers: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/trigger",
+            "/conditions/0/pointer",
+            "/conditions/0/value",
+            "/steps/0/config",
+            "/steps/1/config",
+            "/steps/2/type"
+        ]
+    );
+    assert_eq!(app.outbox(&demo).await.len(), before);
+
+    let good = json!({
+        "name": "Webhook", "trigger": "order.placed",
+        "conditions": [{"pointer": "/total_amount", "op": "gt", "value": 10000}],
+        "steps": [{"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": "0123456789abcdef"}}],
+    });
+    let created = owner.post("/management/workflows", &good).await.expect(StatusCode::CREATED);
+    assert_eq!(created["steps"][0]["max_attempts"], 5);
+    assert_eq!(created["steps"][0]["config"]["timeout_ms"], Value::Null, "stored as written");
+    let events: Vec<String> = app.outbox(&demo).await.into_iter().map(|(t, _, _)| t).collect();
+    assert_eq!(events.last().unwrap(), "workflow.created");
+    // An editor may read workflows but not change them.
+    let editor = app.staff(&issuer, &demo, "editor");
+    editor.post("/management/workflows", &good).await.problem(StatusCode::FORBIDDEN, "insufficient_role");
+    owner.post("/management/workflows", &good).await.problem(StatusCode::CONFLICT, "name_taken");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn staff_place_an_order_priced_from_the_catalog_and_it_emits_order_placed(pool: PgPool) {
+    let (app, issuer, demo, other) = app(pool).await;
+    let variant = mug(&app, &demo, "active").await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let draft = json!({"customer_email": "anna@example.com", "shipping_country": "NL",
+                       "lines": [{"variant_id": variant, "quantity": 2}]});
+    let response = owner.post("/management/orders", &draft).await;
+    let order = response.expect(StatusCode::CREATED);
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/management/orders/{}", order["id"].as_str().unwrap()).as_str())
+    );
+    assert_eq!(order["number"], 1);
+    assert_eq!(order["status"], "placed");
+    assert_eq!(order["currency"], "EUR");
+    assert_eq!(
+        (order["subtotal_amount"].as_i64(), order["total_amount"].as_i64()),
+        (Some(2_500), Some(2_500))
+    );
+    assert_eq!(order["tax_amount"], Value::Null);
+    assert_eq!(order["lines"][0]["sku"], "MUG-1");
+    assert_eq!(order["lines"][0]["title"], "Mug");
+    assert_eq!(order["lines"][0]["tax_class"], "standard");
+    let second = owner.post("/management/orders", &draft).await.expect(StatusCode::CREATED);
+    assert_eq!(second["number"], 2);
+
+    let (event_type, aggregate, payload) =
+        app.outbox(&demo).await.into_iter().find(|(t, _, _)| t == "order.placed").unwrap();
+    assert_eq!(
+        (event_type.as_str(), aggregate.to_string()),
+        ("order.placed", order["id"].as_str().unwrap().to_owned())
+    );
+    assert_eq!(payload["data"]["lines"][0]["quantity"], 2);
+
+    let listed = owner.get("/management/orders?status=placed&limit=1").await.expect(StatusCode::OK);
+    assert_eq!(listed["items"][0]["number"], 2, "newest first");
+    let next = listed["next_cursor"].as_str().unwrap();
+    let rest = owner
+        .get(&format!("/management/orders?status=placed&limit=1&cursor={next}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(rest["items"][0]["number"], 1);
+    owner.get("/management/orders?status=lost").await.problem(StatusCode::BAD_REQUEST, "invalid_status");
+
+    // Another shop sees none of it; a viewer cannot place orders.
+    let stranger = app.staff(&issuer, &other, "owner");
+    stranger
+        .get(&format!("/management/orders/{}", order["id"].as_str().unwrap()))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    let viewer = app.staff(&issuer, &demo, "viewer");
+    viewer.post("/management/orders", &draft).await.problem(StatusCode::FORBIDDEN, "insufficient_role");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_written(pool: PgPool) {
+    let (app, issuer, demo, other) = app(pool).await;
+    let draft_product = mug(&app, &demo, "draft").await;
+    let foreign = mug(&app, &other, "active").await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let before = app.outbox(&demo).await.len();
+    let bad = json!({"customer_email": "anna", "shipping_country": "nl", "currency": "USD",
+                     "lines": [{"variant_id": draft_product, "quantity": 0},
+                               {"variant_id": foreign, "quantity": 1},
+                               {"variant_id": foreign, "quantity": 1}]});
+    let problem = owner
+        .post("/management/orders", &bad)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let pointers: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert_eq!(
+        pointers,
+        ["/customer_email", "/shipping_country", "/lines/0/quantity", "/lines/2/variant_id"]
+    );
+    let priced = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
+                        "lines": [{"variant_id": draft_product, "quantity": 1}, {"variant_id": foreign, "quantity": 1}]});
+    let problem = owner
+        .post("/management/orders", &priced)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let codes: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["not_for_sale", "unknown_variant"]);
+    let euros = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
+                       "lines": [{"variant_id": cup(&app, &demo).await, "quantity": 1}]});
+    let problem = owner
+        .post("/management/orders", &euros)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["errors"][0]["code"], "currency_mismatch");
+    assert_eq!(app.outbox(&demo).await.len(), before + 2, "only the fixture's product and variant events");
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
+    assert_eq!(count, 0);
+}
+
+async fn cup(app: &TestApp, tenant: &Tenant) -> Uuid {
+    let product: products::ProductDraft =
+        serde_json::from_value(json!({"handle": "cup", "title": {"en": "Cup"}, "status": "active"})).unwrap();
+    let product = products::create(&app.state.db, tenant, &product).await.unwrap();
+    let variant: variants::VariantDraft =
+        serde_json::from_value(json!({"sku": "CUP-1", "price": {"amount": 700, "currency": "EUR"}})).unwrap();
+    variants::create(&app.state.db, tenant, product.id, &variant).await.unwrap().id
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_retried_only_when_failed(
+    pool: PgPool,
+) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let rate = json!({"country": "NL", "tax_class": "standard", "rate_bp": 2100});
+    owner.post("/management/tax-rates", &rate).await.expect(StatusCode::CREATED);
+    owner.post("/management/tax-rates", &rate).await.problem(StatusCode::CONFLICT, "tax_rate_exists");
+    let bad = json!({"country": "Netherlands", "tax_class": "Standard!", "rate_bp": 20000});
+    let problem = owner
+        .post("/management/tax-rates", &bad)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 3);
+
+    // A run, as the engine would have started it.
+    let variant = mug(&app, &demo, "active").await;
+    let order = owner
+        .post(
+            "/management/orders",
+            &json!({"customer_email": "a@b.nl", "shipping_country": "NL",
+                                            "lines": [{"variant_id": variant, "quantity": 1}]}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let mut tx = kassa_domain::db::begin_tenant_tx(&app.state.db, demo.id).await.unwrap();
+    let event = json!({"source": "kassa/order", "subject": order["id"]});
+    let runs =
+        kassa_domain::workflows::start_runs(&mut tx, demo.id, Uuid::now_v7(), "order.placed", &event, &event)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    let run = runs[0];
+    let page = owner.get("/management/workflow-runs?status=running").await.expect(StatusCode::OK);
+    assert_eq!(page["items"][0]["id"], run.to_string());
+    assert_eq!(
+        owner.get("/management/workflow-runs?status=failed").await.expect(StatusCode::OK)["items"],
+        json!([])
+    );
+    let detail = owner.get(&format!("/management/workflow-runs/{run}")).await.expect(StatusCode::OK);
+    let steps: Vec<&str> =
+        detail["steps"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["pending", "pending", "pending"]);
+    owner
+        .post(&format!("/management/workflow-runs/{run}/retry"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "run_not_failed");
+    owner
+        .post(&format!("/management/workflow-runs/{}/retry", Uuid::now_v7()), &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    owner
+        .get("/management/workflow-runs?workflow_id=nope")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "invalid_workflow_id");
+}
