@@ -152,6 +152,21 @@ ensure_zitadel_standin() {
 
 # An AWS emulator for SQS (moto, from the virtualenv) on 127.0.0.1:4566, and the settings
 # the AWS SDK needs to use it.
+# The local SMTP sink (infra/smtp-sink, aiosmtpd) on SMTP_SINK_PORT: workflow emails land in
+# $STATE_DIR/mail; `make mails` lists them. Exports SMTP_URL.
+ensure_smtp_sink() {
+  local port=${SMTP_SINK_PORT:-1025}
+  ensure_venv
+  if ! port_open "$port"; then
+    say "starting the SMTP sink on 127.0.0.1:$port (mail kept in $STATE_DIR/mail)"
+    mkdir -p "$STATE_DIR/mail"
+    nohup "$VENV/bin/python" "$ROOT/infra/smtp-sink/sink.py" serve --port "$port" --dir "$STATE_DIR/mail" \
+      >"$STATE_DIR/smtp-sink.log" 2>&1 &
+    wait_for_port "$port" "the SMTP sink" 20
+  fi
+  export SMTP_URL=${SMTP_URL:-smtp://127.0.0.1:$port}
+}
+
 ensure_aws_emulator() {
   ensure_venv
   if ! port_open 4566; then

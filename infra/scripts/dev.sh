@@ -7,6 +7,7 @@ cd "$ROOT"
 
 ensure_services
 ensure_aws_emulator
+ensure_smtp_sink
 ensure_zitadel_standin
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
 
@@ -27,6 +28,8 @@ cat >&2 <<BANNER
                curl -H 'X-Tenant-ID: demo' http://$listen/storefront/tenant
     staff      TOKEN=\$(make -s token USER=editor@demo | tail -n 1)
                curl -H "Authorization: Bearer \$TOKEN" http://demo.localhost:$port/management/me
+    orders     POST /management/orders places one; "On order placed" deducts stock, calculates
+               taxes and emails the customer (SMTP sink $SMTP_URL: make mails lists them)
   Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,
     admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
   Stop with Ctrl-C.

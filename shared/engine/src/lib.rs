@@ -36,8 +36,6 @@ pub use mail::Mailer;
 
 /// The consumer name the engine records handled events under.
 pub const CONSUMER: &str = "worker-engine";
-/// The worker's RabbitMQ queue.
-pub const QUEUE: &str = "kassa.worker-engine";
 /// Unacknowledged events a local worker holds at most.
 const PREFETCH: u16 = 32;
 /// How long a worker holds a run; steps time out well within it.
@@ -220,9 +218,11 @@ impl Engine {
     }
 
     /// The local worker (the cloud's is the worker-engine function on SQS): consumes the
-    /// RabbitMQ queue `kassa.worker-engine`, bound to every event type, until the task is
-    /// dropped; reconnects with backoff when the broker goes away.
+    /// RabbitMQ queue `<exchange>.worker-engine` (`kassa.events.worker-engine`), bound to
+    /// every event type, until the task is dropped; reconnects with backoff when the broker
+    /// goes away.
     pub async fn consume_rabbitmq(self, url: String, topology: Topology) {
+        let queue = format!("{}.{CONSUMER}", topology.exchange);
         let mut backoff = Duration::from_secs(1);
         loop {
             match RabbitBus::connect(&url, topology.clone()).await {
@@ -230,7 +230,7 @@ impl Engine {
                     backoff = Duration::from_secs(1);
                     let engine = &self;
                     let consumed = bus
-                        .consume(QUEUE, &["#"], PREFETCH, RetryPolicy::default(), |envelope| async move {
+                        .consume(&queue, &["#"], PREFETCH, RetryPolicy::default(), |envelope| async move {
                             engine.handle(&envelope).await
                         })
                         .await;
