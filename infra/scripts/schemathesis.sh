@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Part of make test: schemathesis generates requests from /management/openapi.json and sends
-# them, with an editor's token, to a real `kassa serve` (its own database, the demo data and
+# them, with an owner's token, to a real `kassa serve` (its own database, the demo data and
 # the Zitadel stand-in). It fails on any 5xx and on any response that does not fit the
 # documented schema.
 set -euo pipefail
@@ -33,7 +33,7 @@ kassa=$TARGET_DIR/debug/kassa
 pids+=($!)
 wait_for_port "$PORT" "kassa serve" 30
 wait_for_port "$STANDIN_PORT" "the Zitadel stand-in" 20
-token=$(cd "$STANDIN_DIR" && node_modules/.bin/node token.mjs editor@demo "$ZITADEL_ISSUER" | tail -n 1)
+token=$(cd "$STANDIN_DIR" && node_modules/.bin/node token.mjs owner@demo "$ZITADEL_ISSUER" | tail -n 1)
 
 say "schemathesis against http://127.0.0.1:$PORT/management/openapi.json ($EXAMPLES examples per operation)"
 "$VENV/bin/st" run "http://127.0.0.1:$PORT/management/openapi.json" \

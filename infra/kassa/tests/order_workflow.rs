@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use kassa_cli::local_routes;
-use kassa_domain::{products, variants};
+use kassa_domain::resource::{self, Editable};
+use kassa_domain::workflows::{Workflow, WorkflowDraft};
+use kassa_domain::{orders, products, variants};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_testkit::smtp::SmtpSink;
@@ -102,4 +104,103 @@ async fn an_order_placed_over_the_api_runs_on_order_placed_through_rabbitmq(pool
     assert!(mails[0].contains("Order #1 confirmed"), "{}", mails[0]);
     assert!(mails[0].contains("Total: EUR 99.98"), "{}", mails[0]);
     assert!(mails[0].contains("Tax (included): EUR 17.35"), "{}", mails[0]);
+}
+
+/// Runs of this shop by status.
+async fn run_counts(db: &PgPool) -> (i64, i64) {
+    sqlx::query_as("select count(*), count(*) filter (where status = 'succeeded') from workflow_runs")
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_worker_killed_mid_batch_of_500_orders_and_restarted_applies_every_step_once(pool: PgPool) {
+    let app = TestApp::new(pool.clone(), |_| axum::Router::new());
+    let shop = app.tenant("shop").await;
+    let db = &app.state.db;
+    // Database-only steps, so every effect can be counted: two status changes per order.
+    let default: Workflow = resource::find(db, &shop, "name", "On order placed").await.unwrap().unwrap();
+    resource::delete::<Workflow>(db, &shop, default.id).await.unwrap();
+    let draft: WorkflowDraft = serde_json::from_value(json!({
+        "name": "Process", "trigger": "order.placed",
+        "steps": [{"type": "set_order_status", "config": {"status": "processing"}},
+                  {"type": "set_order_status", "config": {"status": "completed"}}],
+    }))
+    .unwrap();
+    Workflow::create(db, &shop, &draft).await.unwrap();
+    let product: products::ProductDraft =
+        serde_json::from_value(json!({"handle": "pen", "title": {"en": "Pen"}, "status": "active"})).unwrap();
+    let product = products::create(db, &shop, &product).await.unwrap();
+    let variant: variants::VariantDraft =
+        serde_json::from_value(json!({"sku": "PEN", "price": {"amount": 150, "currency": "EUR"}})).unwrap();
+    let variant = variants::create(db, &shop, product.id, &variant).await.unwrap();
+    let order: orders::OrderDraft = serde_json::from_value(json!({
+        "customer_email": "c@example.com", "shipping_country": "NL",
+        "lines": [{"variant_id": variant.id, "quantity": 1}],
+    }))
+    .unwrap();
+    for chunk in 0..10 {
+        let placed = futures_util::future::join_all((0..50).map(|_| orders::place(db, &shop, &order))).await;
+        assert!(placed.iter().all(Result::is_ok), "chunk {chunk}");
+    }
+
+    let url =
+        std::env::var("RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
+    let topology = Topology { exchange: format!("kassa.test.kill.{}", Uuid::now_v7()), transient: true };
+    let smtp = SmtpSink::start();
+    let engine = || {
+        let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
+        Engine::with_parts(&app.state, mailer, Backoff::new(Duration::from_millis(50)))
+            .unwrap()
+            .with_lease(Duration::from_millis(500))
+    };
+    let first = tokio::spawn(engine().consume_rabbitmq(url.clone(), topology.clone()));
+    let queue = format!("{}.worker-engine", topology.exchange);
+    while RabbitBus::connect(&url, topology.clone()).await.unwrap().queue_length(&queue).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let relay = tokio::spawn(kassa_events::relay::run(pool.clone(), url.clone(), topology.clone()));
+
+    // Kill the worker once it is well into the batch: its unacknowledged deliveries return to
+    // the queue, and a run it held waits for its lease to lapse.
+    let started = Instant::now();
+    while run_counts(db).await.1 < 100 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first worker made no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.abort();
+    let _ = first.await;
+    let at_kill = run_counts(db).await;
+    assert!(at_kill.1 < 500, "the worker was killed before it finished: {at_kill:?}");
+
+    let second = tokio::spawn(engine().consume_rabbitmq(url, topology));
+    let sweeper = tokio::spawn(engine().sweep_forever(Duration::from_millis(100)));
+    let started = Instant::now();
+    while run_counts(db).await != (500, 500) {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "not every run finished: {:?}",
+            run_counts(db).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.abort();
+    sweeper.abort();
+    relay.abort();
+
+    // Every effect exactly once: one run per order, one attempt per step, two status changes.
+    let (completed, attempts, changes): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from orders where status = 'completed'),
+                (select count(*) from workflow_step_attempts),
+                (select count(*) from outbox where event_type = 'order.status_changed')",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!((completed, attempts, changes), (500, 1_000, 1_000));
+    eprintln!(
+        "killed at {} runs started, {} finished; after restart 500/500, 1000 attempts",
+        at_kill.0, at_kill.1
+    );
 }

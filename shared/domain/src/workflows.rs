@@ -588,7 +588,7 @@ pub async fn claim(
     pool: &PgPool,
     tenant: TenantId,
     run: Uuid,
-    lease_secs: i64,
+    lease_secs: f64,
 ) -> Result<Option<Claimed>, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant).await?;
     let lease = Uuid::new_v4();
@@ -602,7 +602,7 @@ pub async fn claim(
     .bind(tenant)
     .bind(run)
     .bind(lease)
-    .bind(lease_secs as f64)
+    .bind(lease_secs)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;

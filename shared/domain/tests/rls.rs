@@ -83,7 +83,7 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     let runs =
         workflows::start_runs(&mut tx, tenant.id, order.id, "order.placed", &event, &event).await.unwrap();
     tx.commit().await.unwrap();
-    let run = workflows::claim(pool, tenant.id, runs[0], 60).await.unwrap().unwrap();
+    let run = workflows::claim(pool, tenant.id, runs[0], 60.0).await.unwrap().unwrap();
     let mut tx = begin_tenant_tx(pool, tenant.id).await.unwrap();
     let outcome = workflows::AttemptOutcome::Failed("fixture".into());
     let wait = std::time::Duration::from_secs(1);

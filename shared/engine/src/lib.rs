@@ -38,8 +38,8 @@ pub use mail::Mailer;
 pub const CONSUMER: &str = "worker-engine";
 /// Unacknowledged events a local worker holds at most.
 const PREFETCH: u16 = 32;
-/// How long a worker holds a run; steps time out well within it.
-const LEASE_SECS: i64 = 120;
+/// How long a worker holds a run unless told otherwise; steps time out well within it.
+const LEASE: Duration = Duration::from_secs(120);
 
 /// When a failed step is tried again: `base` after the first failure, doubling each time,
 /// never more than `max`.
@@ -68,6 +68,7 @@ pub struct Engine {
     mailer: Arc<Mailer>,
     http: reqwest::Client,
     backoff: Backoff,
+    lease: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +93,21 @@ impl Engine {
             .user_agent("Kassa-Webhooks/1")
             .build()
             .map_err(EngineError::Http)?;
-        Ok(Self { db: state.db.clone(), cache: state.cache.clone(), mailer: Arc::new(mailer), http, backoff })
+        Ok(Self {
+            db: state.db.clone(),
+            cache: state.cache.clone(),
+            mailer: Arc::new(mailer),
+            http,
+            backoff,
+            lease: LEASE,
+        })
+    }
+
+    /// How long a worker holds a run before another may take it over (a worker that died
+    /// mid-run delays its runs by this much).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// The bus consumer: starts the runs `envelope` triggers and executes them. Only a
@@ -146,7 +161,8 @@ impl Engine {
     /// Runs a run's remaining steps while it holds the run's lease; returns at once if the
     /// run is not due or another worker holds it.
     pub async fn execute(&self, tenant: &Tenant, run_id: Uuid) -> Result<(), DomainError> {
-        let Some(mut run) = workflows::claim(&self.db, tenant.id, run_id, LEASE_SECS).await? else {
+        let Some(mut run) = workflows::claim(&self.db, tenant.id, run_id, self.lease.as_secs_f64()).await?
+        else {
             return Ok(());
         };
         loop {
