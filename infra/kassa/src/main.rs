@@ -157,14 +157,28 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
-    let relay = (config.event_bus == EventBus::RabbitMq).then(|| config.rabbitmq_url.expose().to_owned());
     let state = AppState::connect(config)?;
-    if let Some(url) = relay {
-        // The outbox relay and the workflow worker run beside the server, as the scheduled
-        // outbox-relay and the worker-engine functions do in the cloud.
-        tokio::spawn(kassa_events::relay::run(state.db.clone(), url.clone(), Topology::default()));
-        let engine = kassa_engine::Engine::new(&state).context("cannot start the workflow engine")?;
-        tokio::spawn(engine.clone().consume_rabbitmq(url, Topology::default()));
+    // The outbox relay and the workflow worker run beside the server, as the scheduled
+    // outbox-relay and the worker-engine functions do in the cloud.
+    let engine = kassa_engine::Engine::new(&state).context("cannot start the workflow engine")?;
+    let config = state.config.clone();
+    match config.event_bus {
+        EventBus::RabbitMq => {
+            let url = config.rabbitmq_url.expose().to_owned();
+            tokio::spawn(kassa_events::relay::run(state.db.clone(), url.clone(), Topology::default()));
+            tokio::spawn(engine.clone().consume_rabbitmq(url, Topology::default()));
+        }
+        EventBus::Sqs => {
+            let client = kassa_events::sqs::client(config.aws_endpoint_url.as_deref()).await;
+            let urls = kassa_events::sqs::ensure_queue(&client, "kassa-events", 5)
+                .await
+                .context("cannot create the SQS events queue")?;
+            tokio::spawn(kassa_events::relay::run_sqs(state.db.clone(), client.clone(), urls.queue.clone()));
+            tokio::spawn(engine.clone().consume_sqs(client, urls.queue));
+        }
+        EventBus::Off => {}
+    }
+    if config.event_bus != EventBus::Off {
         tokio::spawn(engine.sweep_forever(std::time::Duration::from_secs(1)));
     }
     let listener =

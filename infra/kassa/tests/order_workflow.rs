@@ -1,5 +1,5 @@
 //! The local platform end to end: an order placed through the API is published by the
-//! outbox relay to RabbitMQ, consumed by the workflow worker and run through "On order
+//! outbox relay to RabbitMQ or SQS (on the AWS emulator), consumed by the workflow worker and run through "On order
 //! placed" — stock deducted, taxes stored, confirmation at a real SMTP server.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
@@ -18,8 +18,62 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+#[derive(Clone, Copy)]
+enum Bus {
+    RabbitMq,
+    Sqs,
+}
+
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_order_placed_over_the_api_runs_on_order_placed_through_rabbitmq(pool: PgPool) {
+    order_over_the_api(pool, Bus::RabbitMq).await;
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_order_placed_over_the_api_runs_on_order_placed_through_sqs(pool: PgPool) {
+    order_over_the_api(pool, Bus::Sqs).await;
+}
+
+/// The relay and the worker as `kassa serve` runs them (`EVENT_BUS=rabbitmq|sqs`), on a
+/// queue of this test's own.
+async fn start_bus(pool: &PgPool, engine: Engine, bus: Bus) -> Vec<tokio::task::JoinHandle<()>> {
+    match bus {
+        Bus::RabbitMq => {
+            let url = std::env::var("RABBITMQ_URL")
+                .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
+            let topology =
+                Topology { exchange: format!("kassa.test.orders.{}", Uuid::now_v7()), transient: true };
+            let worker = tokio::spawn(engine.consume_rabbitmq(url.clone(), topology.clone()));
+            let queue = format!("{}.worker-engine", topology.exchange);
+            let started = Instant::now();
+            // A passive declare of a missing queue closes its channel: probe on a fresh connection.
+            while RabbitBus::connect(&url, topology.clone())
+                .await
+                .unwrap()
+                .queue_length(&queue)
+                .await
+                .is_err()
+            {
+                assert!(started.elapsed() < Duration::from_secs(10), "the worker did not declare its queue");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            vec![worker, tokio::spawn(kassa_events::relay::run(pool.clone(), url, topology))]
+        }
+        Bus::Sqs => {
+            let endpoint =
+                std::env::var("AWS_ENDPOINT_URL").expect("make test points AWS_ENDPOINT_URL at the emulator");
+            let client = kassa_events::sqs::client(Some(&endpoint)).await;
+            let name = format!("kassa-test-orders-{}", Uuid::now_v7().simple());
+            let urls = kassa_events::sqs::ensure_queue(&client, &name, 5).await.unwrap();
+            vec![
+                tokio::spawn(engine.consume_sqs(client.clone(), urls.queue.clone())),
+                tokio::spawn(kassa_events::relay::run_sqs(pool.clone(), client, urls.queue)),
+            ]
+        }
+    }
+}
+
+async fn order_over_the_api(pool: PgPool, bus: Bus) {
     let issuer = Issuer::start().await;
     let app = TestApp::with_config(pool.clone(), issuer.config(), local_routes);
     let shop = app.tenant("shop").await;
@@ -40,22 +94,10 @@ async fn an_order_placed_over_the_api_runs_on_order_placed_through_rabbitmq(pool
     .unwrap();
     let variant = variants::create(db, &shop, product.id, &variant).await.unwrap();
 
-    // The relay and the worker, as `kassa serve` runs them, on an exchange of this test's own.
-    let url =
-        std::env::var("RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
-    let topology = Topology { exchange: format!("kassa.test.orders.{}", Uuid::now_v7()), transient: true };
     let smtp = SmtpSink::start();
     let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
     let engine = Engine::with_parts(&app.state, mailer, Backoff::new(Duration::from_millis(50))).unwrap();
-    let worker = tokio::spawn(engine.consume_rabbitmq(url.clone(), topology.clone()));
-    let queue = format!("{}.worker-engine", topology.exchange);
-    let started = Instant::now();
-    // A passive declare of a missing queue closes its channel: probe on a fresh connection.
-    while RabbitBus::connect(&url, topology.clone()).await.unwrap().queue_length(&queue).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the worker did not declare its queue");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let relay = tokio::spawn(kassa_events::relay::run(pool.clone(), url, topology));
+    let tasks = start_bus(&pool, engine, bus).await;
 
     let owner = app.staff(&issuer, &shop, "owner");
     let order = owner
@@ -76,8 +118,7 @@ async fn an_order_placed_over_the_api_runs_on_order_placed_through_rabbitmq(pool
         assert!(started.elapsed() < Duration::from_secs(20), "the workflow did not finish");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    worker.abort();
-    relay.abort();
+    tasks.iter().for_each(tokio::task::JoinHandle::abort);
 
     let run = runs["items"][0]["id"].as_str().unwrap();
     let detail = owner.get(&format!("/management/workflow-runs/{run}")).await.expect(StatusCode::OK);

@@ -26,6 +26,7 @@ use kassa_domain::relay::first_delivery;
 use kassa_domain::tenant::{self, Tenant, TenantId, TenantKey};
 use kassa_domain::workflows::{self, AttemptOutcome, Next, StepKind};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::sqs::SqsBus;
 use kassa_events::{Envelope, Handled, RetryPolicy};
 use kassa_http::AppState;
 use kassa_http::cache::ResponseCache;
@@ -258,6 +259,23 @@ impl Engine {
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// The same worker on the SQS queue at `queue_url` (`EVENT_BUS=sqs`, e.g. against the
+    /// AWS emulator): deletes what it handled; a failed event comes back after the retry
+    /// delay and, after the queue's receive limit, moves to its dead-letter queue.
+    pub async fn consume_sqs(self, client: aws_sdk_sqs::Client, queue_url: String) {
+        let bus = SqsBus::new(client, queue_url);
+        loop {
+            let engine = &self;
+            if let Err(err) = bus
+                .consume(RetryPolicy::default(), |envelope| async move { engine.handle(&envelope).await })
+                .await
+            {
+                tracing::warn!(error = %err, "worker lost SQS; trying again");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 

@@ -1,22 +1,76 @@
 //! The relay loop the local server runs (in the cloud the `outbox-relay` function runs
-//! batches on a schedule): publish the outbox to RabbitMQ as soon as a commit notifies
-//! `kassa_outbox` (LISTEN), or at the latest every poll interval; reconnect with backoff when
-//! the broker goes away.
+//! batches on a schedule): publish the outbox to the bus (RabbitMQ or SQS) as soon as a
+//! commit notifies `kassa_outbox` (LISTEN), or at the latest every poll interval; reconnect
+//! with backoff when the bus goes away.
 
 use std::time::Duration;
 
-use kassa_domain::relay::relay_batch;
+use kassa_domain::relay::{OutboxEvent, relay_batch};
 use sqlx::PgPool;
 
 use crate::rabbitmq::{RabbitBus, Topology};
+use crate::sqs::SqsBus;
+
+/// What the relay publishes through: both buses.
+pub trait Publisher {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Publishes the events and returns the ones the bus took.
+    fn publish(
+        &self,
+        events: Vec<OutboxEvent>,
+    ) -> impl Future<Output = Result<Vec<OutboxEvent>, Self::Error>>;
+}
+
+impl Publisher for RabbitBus {
+    type Error = crate::rabbitmq::BusError;
+
+    fn publish(
+        &self,
+        events: Vec<OutboxEvent>,
+    ) -> impl Future<Output = Result<Vec<OutboxEvent>, Self::Error>> {
+        RabbitBus::publish(self, events)
+    }
+}
+
+impl Publisher for SqsBus {
+    type Error = crate::sqs::SqsError;
+
+    fn publish(
+        &self,
+        events: Vec<OutboxEvent>,
+    ) -> impl Future<Output = Result<Vec<OutboxEvent>, Self::Error>> {
+        SqsBus::publish(self, events)
+    }
+}
 
 const BATCH: i64 = 100;
 /// The slow path: how long an empty outbox waits without a notification.
 const IDLE: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Runs until the task is dropped.
+/// Relays to RabbitMQ at `url` until the task is dropped.
 pub async fn run(pool: PgPool, url: String, topology: Topology) {
+    run_with(pool, || RabbitBus::connect(&url, topology.clone())).await
+}
+
+/// Relays to the SQS queue at `queue_url` until the task is dropped.
+pub async fn run_sqs(pool: PgPool, client: aws_sdk_sqs::Client, queue_url: String) {
+    run_with(pool, || {
+        let bus = SqsBus::new(client.clone(), queue_url.clone());
+        async move { Ok::<_, std::convert::Infallible>(bus) }
+    })
+    .await
+}
+
+/// Relays through whatever `connect` yields until the task is dropped.
+pub async fn run_with<P, E, C, Fut>(pool: PgPool, connect: C)
+where
+    P: Publisher,
+    E: std::fmt::Display,
+    C: Fn() -> Fut,
+    Fut: Future<Output = Result<P, E>>,
+{
     let mut backoff = Duration::from_secs(1);
     // Without a listener (it could not connect) the loop still polls.
     let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
@@ -33,7 +87,7 @@ pub async fn run(pool: PgPool, url: String, topology: Topology) {
         }
     };
     loop {
-        match RabbitBus::connect(&url, topology.clone()).await {
+        match connect().await {
             Ok(bus) => {
                 backoff = Duration::from_secs(1);
                 loop {
@@ -47,7 +101,7 @@ pub async fn run(pool: PgPool, url: String, topology: Topology) {
                     }
                 }
             }
-            Err(err) => tracing::warn!(error = %err, ?backoff, "RabbitMQ unreachable; the outbox waits"),
+            Err(err) => tracing::warn!(error = %err, ?backoff, "event bus unreachable; the outbox waits"),
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);

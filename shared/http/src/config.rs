@@ -35,6 +35,8 @@ pub enum LogFormat {
 pub enum EventBus {
     /// RabbitMQ at `RABBITMQ_URL` (the local default).
     RabbitMq,
+    /// SQS (the cloud's bus), e.g. on the AWS emulator at `AWS_ENDPOINT_URL`.
+    Sqs,
     /// Nothing is published; events stay in the outbox.
     Off,
 }
@@ -70,7 +72,7 @@ pub struct Config {
     pub storefront_cache: bool,
     /// `STOREFRONT_CACHE_TTL_SECS`: how long a cached storefront answer lives at most.
     pub storefront_cache_ttl: Duration,
-    /// `EVENT_BUS`: `rabbitmq` (default) or `off`.
+    /// `EVENT_BUS`: `rabbitmq` (default), `sqs` or `off`.
     pub event_bus: EventBus,
     /// `SMTP_URL`: where workflow emails go, e.g. `smtp://127.0.0.1:1025` (the local sink,
     /// the default) or `smtps://user:password@email-smtp.eu-west-1.amazonaws.com`.
@@ -166,11 +168,10 @@ impl Config {
 
         let event_bus = match get("EVENT_BUS").as_deref() {
             None | Some("rabbitmq") => EventBus::RabbitMq,
+            Some("sqs") => EventBus::Sqs,
             Some("off") => EventBus::Off,
             Some(other) => {
-                errors.push(format!(
-                    "EVENT_BUS must be 'rabbitmq' or 'off' (the SQS adapter is not built yet), got '{other}'"
-                ));
+                errors.push(format!("EVENT_BUS must be 'rabbitmq', 'sqs' or 'off', got '{other}'"));
                 EventBus::Off
             }
         };
