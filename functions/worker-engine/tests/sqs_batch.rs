@@ -6,8 +6,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::Router;
+use kassa_domain::orders;
 use kassa_domain::relay::OutboxEvent;
-use kassa_domain::{orders, products, variants};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::Envelope;
 use kassa_testkit::TestApp;
@@ -61,17 +61,10 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
     let engine = engine(&app, &smtp);
     let db = &app.state.db;
     let shop = app.tenant("shop").await;
-    let product: products::ProductDraft =
-        serde_json::from_value(json!({"handle": "mug", "title": {"en": "Mug"}, "status": "active"})).unwrap();
-    let product = products::create(db, &shop, &product).await.unwrap();
-    let variant: variants::VariantDraft = serde_json::from_value(
-        json!({"sku": "MUG", "price": {"amount": 900, "currency": "EUR"}, "stock": 4}),
-    )
-    .unwrap();
-    let variant = variants::create(db, &shop, product.id, &variant).await.unwrap();
+    let variant = app.variant(&shop, "MUG", 900, Some(4), "active").await;
     let order: orders::OrderDraft = serde_json::from_value(json!({
         "customer_email": "anna@example.com", "shipping_country": "DE",
-        "lines": [{"variant_id": variant.id, "quantity": 3}],
+        "lines": [{"variant_id": variant, "quantity": 3}],
     }))
     .unwrap();
     orders::place(db, &shop, &order).await.unwrap();
@@ -98,7 +91,7 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
     assert!(failures(&answer).is_empty());
 
     let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
-        .bind(variant.id)
+        .bind(variant)
         .fetch_one(db)
         .await
         .unwrap();

@@ -5,7 +5,6 @@
 
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
-use kassa_domain::{products, variants};
 use kassa_testkit::{Issuer, TestApp};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -20,16 +19,7 @@ async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant, Tenant) {
 }
 
 async fn mug(app: &TestApp, tenant: &Tenant, status: &str) -> Uuid {
-    let product: products::ProductDraft = serde_json::from_value(
-        json!({"handle": "mug", "title": {"en": "Mug", "nl": "Mok"}, "status": status}),
-    )
-    .unwrap();
-    let product = products::create(&app.state.db, tenant, &product).await.unwrap();
-    let variant: variants::VariantDraft = serde_json::from_value(
-        json!({"sku": "MUG-1", "price": {"amount": 1_250, "currency": "EUR"}, "stock": 9}),
-    )
-    .unwrap();
-    variants::create(&app.state.db, tenant, product.id, &variant).await.unwrap().id
+    app.variant(tenant, "MUG-1", 1_250, Some(9), status).await
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -123,7 +113,7 @@ async fn staff_place_an_order_priced_from_the_catalog_and_it_emits_order_placed(
     );
     assert_eq!(order["tax_amount"], Value::Null);
     assert_eq!(order["lines"][0]["sku"], "MUG-1");
-    assert_eq!(order["lines"][0]["title"], "Mug");
+    assert_eq!(order["lines"][0]["title"], "Product MUG-1");
     assert_eq!(order["lines"][0]["tax_class"], "standard");
     let second = owner.post("/management/orders", &draft).await.expect(StatusCode::CREATED);
     assert_eq!(second["number"], 2);
@@ -187,7 +177,7 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
         problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["not_for_sale", "unknown_variant"]);
     let euros = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
-                       "lines": [{"variant_id": cup(&app, &demo).await, "quantity": 1}]});
+                       "lines": [{"variant_id": app.variant(&demo, "CUP-1", 700, None, "active").await, "quantity": 1}]});
     let problem = owner
         .post("/management/orders", &euros)
         .await
@@ -197,15 +187,6 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
     let count: i64 =
         sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
     assert_eq!(count, 0);
-}
-
-async fn cup(app: &TestApp, tenant: &Tenant) -> Uuid {
-    let product: products::ProductDraft =
-        serde_json::from_value(json!({"handle": "cup", "title": {"en": "Cup"}, "status": "active"})).unwrap();
-    let product = products::create(&app.state.db, tenant, &product).await.unwrap();
-    let variant: variants::VariantDraft =
-        serde_json::from_value(json!({"sku": "CUP-1", "price": {"amount": 700, "currency": "EUR"}})).unwrap();
-    variants::create(&app.state.db, tenant, product.id, &variant).await.unwrap().id
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]

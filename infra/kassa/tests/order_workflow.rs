@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use kassa_cli::local_routes;
+use kassa_domain::orders;
 use kassa_domain::resource::{self, Editable};
 use kassa_domain::workflows::{Workflow, WorkflowDraft};
-use kassa_domain::{orders, products, variants};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_testkit::smtp::SmtpSink;
@@ -84,15 +84,7 @@ async fn order_over_the_api(pool: PgPool, bus: Bus) {
         .execute(db)
         .await
         .unwrap();
-    let product: products::ProductDraft =
-        serde_json::from_value(json!({"handle": "lamp", "title": {"en": "Lamp"}, "status": "active"}))
-            .unwrap();
-    let product = products::create(db, &shop, &product).await.unwrap();
-    let variant: variants::VariantDraft = serde_json::from_value(
-        json!({"sku": "LAMP", "price": {"amount": 4_999, "currency": "EUR"}, "stock": 5}),
-    )
-    .unwrap();
-    let variant = variants::create(db, &shop, product.id, &variant).await.unwrap();
+    let variant = app.variant(&shop, "LAMP", 4_999, Some(5), "active").await;
 
     let smtp = SmtpSink::start();
     let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
@@ -104,7 +96,7 @@ async fn order_over_the_api(pool: PgPool, bus: Bus) {
         .post(
             "/management/orders",
             &json!({"customer_email": "bert@example.be", "shipping_country": "BE",
-                    "lines": [{"variant_id": variant.id, "quantity": 2}]}),
+                    "lines": [{"variant_id": variant, "quantity": 2}]}),
         )
         .await
         .expect(StatusCode::CREATED);
@@ -135,7 +127,7 @@ async fn order_over_the_api(pool: PgPool, bus: Bus) {
     // 2 × €49.99 = €99.98 including 21 %: 9998 × 2100 / 12100 = 1735.2… → 1735.
     assert_eq!((order["total_amount"].as_i64(), order["tax_amount"].as_i64()), (Some(9_998), Some(1_735)));
     let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
-        .bind(variant.id)
+        .bind(variant)
         .fetch_one(db)
         .await
         .unwrap();
@@ -170,15 +162,10 @@ async fn a_worker_killed_mid_batch_of_500_orders_and_restarted_applies_every_ste
     }))
     .unwrap();
     Workflow::create(db, &shop, &draft).await.unwrap();
-    let product: products::ProductDraft =
-        serde_json::from_value(json!({"handle": "pen", "title": {"en": "Pen"}, "status": "active"})).unwrap();
-    let product = products::create(db, &shop, &product).await.unwrap();
-    let variant: variants::VariantDraft =
-        serde_json::from_value(json!({"sku": "PEN", "price": {"amount": 150, "currency": "EUR"}})).unwrap();
-    let variant = variants::create(db, &shop, product.id, &variant).await.unwrap();
+    let variant = app.variant(&shop, "PEN", 150, None, "active").await;
     let order: orders::OrderDraft = serde_json::from_value(json!({
         "customer_email": "c@example.com", "shipping_country": "NL",
-        "lines": [{"variant_id": variant.id, "quantity": 1}],
+        "lines": [{"variant_id": variant, "quantity": 1}],
     }))
     .unwrap();
     for chunk in 0..10 {

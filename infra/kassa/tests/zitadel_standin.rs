@@ -3,14 +3,12 @@
 //! opening exactly the demo shops their users hold roles in.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use kassa_cli::{local_routes, seed};
-use kassa_testkit::{TestApp, test_config};
+use kassa_testkit::{TestApp, free_port, test_config, wait_for_port};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -32,7 +30,7 @@ struct StandIn {
 
 impl StandIn {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let child = Command::new(node())
             .arg("server.mjs")
             .current_dir(standin_dir())
@@ -41,11 +39,7 @@ impl StandIn {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the stand-in did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(port, "the Zitadel stand-in");
         Self { child, url: format!("http://127.0.0.1:{port}") }
     }
 

@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use kassa_domain::orders::{self, Order};
 use kassa_domain::relay::OutboxEvent;
+use kassa_domain::resource;
 use kassa_domain::resource::Editable;
 use kassa_domain::taxes::{TaxRate, TaxRateDraft};
 use kassa_domain::tenant::Tenant;
 use kassa_domain::workflows::{self, AttemptStatus, RunStatus, Workflow, WorkflowDraft};
-use kassa_domain::{products, resource, variants};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::{Envelope, Handled};
 use kassa_testkit::TestApp;
@@ -51,17 +51,7 @@ async fn world(pool: PgPool) -> World {
 
 /// An active product with one variant at `price` (tax included) and `stock` units.
 async fn variant(world: &World, sku: &str, price: i64, stock: i64) -> Uuid {
-    let db = &world.app.state.db;
-    let product: products::ProductDraft = serde_json::from_value(
-        json!({"handle": sku.to_lowercase(), "title": {"en": format!("Product {sku}")}, "status": "active"}),
-    )
-    .unwrap();
-    let product = products::create(db, &world.shop, &product).await.unwrap();
-    let draft: variants::VariantDraft = serde_json::from_value(
-        json!({"sku": sku, "price": {"amount": price, "currency": "EUR"}, "stock": stock}),
-    )
-    .unwrap();
-    variants::create(db, &world.shop, product.id, &draft).await.unwrap().id
+    world.app.variant(&world.shop, sku, price, Some(stock), "active").await
 }
 
 async fn place(world: &World, variant: Uuid, quantity: i64) -> Order {

@@ -17,6 +17,23 @@ use kassa_http::{AppState, Config};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
+/// Waits (up to 20 s) until something listens on 127.0.0.1:`port`.
+pub fn wait_for_port(port: u16, what: &str) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A free port on 127.0.0.1 (free when asked).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 pub struct TestApp {
     pub state: AppState,
     router: Router,
@@ -98,6 +115,29 @@ impl TestApp {
         let org = tenant.zitadel_org_id.clone().expect("the tenant has a Zitadel organisation");
         let token = issuer.token(&format!("{role}-user"), &[(role, &org)]);
         StaffClient { app: self, tenant: tenant.handle.clone(), authorization: format!("Bearer {token}") }
+    }
+
+    /// A product `<sku lowercased>` ("Product <sku>", in `status`) with one variant `sku`
+    /// at `price` euro cents and `stock` units (`None`: untracked); returns the variant's id.
+    pub async fn variant(
+        &self,
+        tenant: &Tenant,
+        sku: &str,
+        price: i64,
+        stock: Option<i64>,
+        status: &str,
+    ) -> uuid::Uuid {
+        let db = &self.state.db;
+        let product: kassa_domain::products::ProductDraft = serde_json::from_value(serde_json::json!({
+            "handle": sku.to_lowercase(), "title": {"en": format!("Product {sku}")}, "status": status,
+        }))
+        .unwrap();
+        let product = kassa_domain::products::create(db, tenant, &product).await.unwrap();
+        let variant: kassa_domain::variants::VariantDraft = serde_json::from_value(serde_json::json!({
+            "sku": sku, "price": {"amount": price, "currency": "EUR"}, "stock": stock,
+        }))
+        .unwrap();
+        kassa_domain::variants::create(db, tenant, product.id, &variant).await.unwrap().id
     }
 
     /// The outbox events of `tenant`, oldest first: `(event_type, aggregate_id, payload)`.

@@ -1,10 +1,10 @@
 //! A real SMTP server for tests: `infra/smtp-sink/sink.py` (aiosmtpd, from the project's
 //! virtualenv that `make test` installs) on a free port, keeping each message as a file.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use crate::{free_port, wait_for_port};
 
 pub struct SmtpSink {
     child: Child,
@@ -21,7 +21,7 @@ impl SmtpSink {
         let venv = std::env::var_os("KASSA_VENV").map(PathBuf::from).unwrap_or_else(|| root().join(".venv"));
         let python = venv.join("bin/python");
         assert!(python.exists(), "no virtualenv at {}: run make test (it installs aiosmtpd)", venv.display());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let dir = std::env::temp_dir().join(format!("kassa-smtp-{}", uuid::Uuid::new_v4()));
         let child = Command::new(python)
             .arg(root().join("infra/smtp-sink/sink.py"))
@@ -31,11 +31,7 @@ impl SmtpSink {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the SMTP sink did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(port, "the SMTP sink");
         Self { child, port, dir }
     }
 
