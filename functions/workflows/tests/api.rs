@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::{Issuer, TestApp};
+use kassa_testkit::{Issuer, StaffClient, TestApp};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -16,6 +16,16 @@ async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant, Tenant) {
     let demo = app.tenant("demo").await;
     let other = app.tenant("other").await;
     (app, issuer, demo, other)
+}
+
+/// POSTs `body` and expects a 422 validation problem.
+async fn refused(client: &StaffClient<'_>, uri: &str, body: &Value) -> Value {
+    client.post(uri, body).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+}
+
+/// One field of every error of a validation problem.
+fn fields<'a>(problem: &'a Value, field: &str) -> Vec<&'a str> {
+    problem["errors"].as_array().unwrap().iter().map(|e| e[field].as_str().unwrap()).collect()
 }
 
 async fn mug(app: &TestApp, tenant: &Tenant, status: &str) -> Uuid {
@@ -56,12 +66,8 @@ async fn a_workflow_with_bad_steps_is_refused_at_every_pointer_and_nothing_is_wr
             {"type": "teleport"},
         ],
     });
-    let problem = owner
-        .post("/management/workflows", &bad)
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let pointers: Vec<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let problem = refused(&owner, "/management/workflows", &bad).await;
+    let pointers = fields(&problem, "pointer");
     assert_eq!(
         pointers,
         [
@@ -157,32 +163,20 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
                      "lines": [{"variant_id": draft_product, "quantity": 0},
                                {"variant_id": foreign, "quantity": 1},
                                {"variant_id": foreign, "quantity": 1}]});
-    let problem = owner
-        .post("/management/orders", &bad)
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let pointers: Vec<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let problem = refused(&owner, "/management/orders", &bad).await;
+    let pointers = fields(&problem, "pointer");
     assert_eq!(
         pointers,
         ["/customer_email", "/shipping_country", "/lines/0/quantity", "/lines/2/variant_id"]
     );
     let priced = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
                         "lines": [{"variant_id": draft_product, "quantity": 1}, {"variant_id": foreign, "quantity": 1}]});
-    let problem = owner
-        .post("/management/orders", &priced)
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let codes: Vec<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["not_for_sale", "unknown_variant"]);
+    let problem = refused(&owner, "/management/orders", &priced).await;
+    assert_eq!(fields(&problem, "code"), ["not_for_sale", "unknown_variant"]);
     let euros = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
                        "lines": [{"variant_id": app.variant(&demo, "CUP-1", 700, None, "active").await, "quantity": 1}]});
-    let problem = owner
-        .post("/management/orders", &euros)
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem["errors"][0]["code"], "currency_mismatch");
+    let problem = refused(&owner, "/management/orders", &euros).await;
+    assert_eq!(fields(&problem, "code"), ["currency_mismatch"]);
     assert_eq!(app.outbox(&demo).await.len(), before + 2, "only the fixture's product and variant events");
     let count: i64 =
         sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
@@ -199,11 +193,8 @@ async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_r
     owner.post("/management/tax-rates", &rate).await.expect(StatusCode::CREATED);
     owner.post("/management/tax-rates", &rate).await.problem(StatusCode::CONFLICT, "tax_rate_exists");
     let bad = json!({"country": "Netherlands", "tax_class": "Standard!", "rate_bp": 20000});
-    let problem = owner
-        .post("/management/tax-rates", &bad)
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem["errors"].as_array().unwrap().len(), 3);
+    let problem = refused(&owner, "/management/tax-rates", &bad).await;
+    assert_eq!(fields(&problem, "pointer"), ["/country", "/tax_class", "/rate_bp"]);
 
     // A run, as the engine would have started it.
     let variant = mug(&app, &demo, "active").await;
