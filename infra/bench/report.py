@@ -1,6 +1,6 @@
 """Prints the `make bench` table from the two wrk runs, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json coldstart_ms relay_json NAME=BYTES ...
+    python3 report.py cached.json uncached.json coldstart_ms relay_json workflows_json NAME=BYTES ...
 """
 
 import datetime
@@ -14,7 +14,8 @@ def main():
     cached, uncached = (json.load(open(p)) for p in sys.argv[1:3])
     coldstart = float(sys.argv[3])
     relay = json.loads(sys.argv[4])
-    sizes = dict(arg.split("=", 1) for arg in sys.argv[5:])
+    workflows = json.loads(sys.argv[5])
+    sizes = dict(arg.split("=", 1) for arg in sys.argv[6:])
     rows = {**cached["rows"], **uncached["rows"]}
     health = rows["/health"]["rps"]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -33,6 +34,9 @@ def main():
     print(f"cold start (storefront binary, exec -> response posted, median of 20): {coldstart:.1f} ms")
     print(f"outbox commit -> consumer done (RabbitMQ, {relay['events']} events): "
           f"p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms, max {relay['max']:.2f} ms")
+    print(f"order commit -> On order placed finished (relay, RabbitMQ, worker; stock, taxes, email to the "
+          f"SMTP sink; {workflows['orders']} orders, one per 100 ms): "
+          f"p50 {workflows['p50']:.2f} ms, p99 {workflows['p99']:.2f} ms, max {workflows['max']:.2f} ms")
     print("stripped release binaries: " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
 
 

@@ -2,7 +2,8 @@
 # make bench: a benchmark, not a test. Builds release binaries, seeds a `bench` shop with
 # 10,000 products x 3 variants, drives the storefront with wrk (32 connections) with the
 # Valkey cache on and off, measures Lambda-style cold starts of the storefront function and
-# the outbox → RabbitMQ consumer latency, and prints one table.
+# the outbox → RabbitMQ consumer latency and the order → "On order placed" latency, and
+# prints one table.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -12,7 +13,8 @@ apt_install wrk
 say "building release binaries"
 # aws-lc's jitter entropy source costs start-up time and is not needed on Lambda.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
-  -p kassa-cli -p kassa-storefront -p kassa-management -p kassa-products -p kassa-pricing
+  -p kassa-cli -p kassa-storefront -p kassa-management -p kassa-products -p kassa-pricing \
+  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay
 bin=$TARGET_DIR/release
 out=$STATE_DIR/bench
 mkdir -p "$out"
@@ -54,10 +56,14 @@ cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tena
 
 say "outbox commit -> consumer done on RabbitMQ"
 relay=$("$bin/kassa" bench-relay --events 1000)
+say "order commit -> On order placed finished (relay, RabbitMQ, worker, SMTP sink)"
+ensure_smtp_sink
+# lapin logs the worker's queue probe (a passive declare) as an error: not one.
+workflows=$(RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
 
 sizes=()
-for f in storefront management products pricing; do
+for f in storefront management products pricing workflows worker-engine outbox-relay; do
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo
-python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "$relay" "${sizes[@]}" | tee "$out/report.txt"
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "$relay" "$workflows" "${sizes[@]}" | tee "$out/report.txt"

@@ -3,6 +3,7 @@
 
 pub mod bench_relay;
 pub mod bench_seed;
+pub mod bench_workflows;
 pub mod catalog_seed;
 pub mod seed;
 

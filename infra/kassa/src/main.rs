@@ -36,6 +36,12 @@ enum Command {
         #[arg(long, default_value_t = 1_000)]
         events: usize,
     },
+    /// Measure order commit → "On order placed" finished through RabbitMQ and the worker
+    /// (the `bench` shop must exist; mail goes to SMTP_URL).
+    BenchWorkflows {
+        #[arg(long, default_value_t = 200)]
+        orders: usize,
+    },
     /// Create the `bench` shop for `make bench` with many products (idempotent).
     SeedBench {
         #[arg(long, default_value_t = 10_000)]
@@ -109,16 +115,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchRelay { events } => {
             let url = config.rabbitmq_url.expose().to_owned();
             let state = AppState::connect(config)?;
-            let key = tenant::TenantKey::Handle(kassa_cli::bench_seed::BENCH_HANDLE.to_owned());
-            let bench = tenant::resolve(&state.db, &key).await?.context("run kassa seed-bench first")?;
+            let bench = bench_shop(&state).await?;
             let latencies = kassa_cli::bench_relay::measure(&state.db, &bench, &url, events).await?;
-            let q = |p| kassa_cli::bench_relay::quantile(&latencies, p);
-            println!(
-                "{{\"events\": {events}, \"p50\": {:.2}, \"p99\": {:.2}, \"max\": {:.2}}}",
-                q(0.5),
-                q(0.99),
-                q(1.0)
-            );
+            print_latencies("events", events, &latencies);
+            Ok(())
+        }
+        Command::BenchWorkflows { orders } => {
+            let url = config.rabbitmq_url.expose().to_owned();
+            let state = AppState::connect(config)?;
+            let bench = bench_shop(&state).await?;
+            let latencies = kassa_cli::bench_workflows::measure(&state, &bench, &url, orders).await?;
+            print_latencies("orders", orders, &latencies);
             Ok(())
         }
         Command::SeedBench { products } => {
@@ -141,6 +148,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn bench_shop(state: &AppState) -> anyhow::Result<tenant::Tenant> {
+    let key = tenant::TenantKey::Handle(kassa_cli::bench_seed::BENCH_HANDLE.to_owned());
+    tenant::resolve(&state.db, &key).await?.context("run kassa seed-bench first")
+}
+
+/// One JSON line: how many, and the p50, p99 and max latency in milliseconds.
+fn print_latencies(what: &str, count: usize, latencies: &[f64]) {
+    let q = |p| kassa_cli::bench_relay::quantile(latencies, p);
+    println!(
+        "{{\"{what}\": {count}, \"p50\": {:.2}, \"p99\": {:.2}, \"max\": {:.2}}}",
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
