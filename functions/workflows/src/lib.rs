@@ -5,9 +5,9 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use kassa_domain::access::Action;
-use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus};
+use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus, Placed};
 use kassa_domain::pagination::{self, Cursor, Page};
 use kassa_domain::taxes::TaxRate;
 use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, STEP_TYPES, Workflow};
@@ -128,9 +128,12 @@ pub fn routes() -> FunctionRoutes {
             Post,
             "/management/orders",
             ORDERS_WRITE,
-            Doc::new("placeOrder", "Place a manual order (emits order.placed)")
-                .body(schema::<OrderDraft>)
-                .returns(201, schema::<Order>),
+            Doc::new(
+                "placeOrder",
+                "Place a manual order (emits order.placed); send an Idempotency-Key to retry safely",
+            )
+            .body(schema::<OrderDraft>)
+            .returns(201, schema::<Order>),
             place_order,
         )
         .staff(
@@ -282,13 +285,40 @@ async fn list_orders(
     Ok(Json(orders::list(&state.db, &staff.tenant, limit, cursor.as_ref(), status).await?))
 }
 
+/// With an `Idempotency-Key` header (1–255 visible ASCII characters) a repeated request
+/// gets the order placed the first time (`Idempotent-Replayed: true`), never a second one.
 async fn place_order(
     staff: Staff,
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(draft): Json<OrderDraft>,
 ) -> Result<Response, ApiError> {
-    let order = orders::place(&state.db, &staff.tenant, &draft).await?;
-    Ok(created(format!("/management/orders/{}", order.id), &order, order.version))
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_idempotency_key",
+                        "Idempotency-Key is 1–255 visible ASCII characters",
+                    )
+                })?,
+        ),
+    };
+    let placed = match key {
+        Some(key) => orders::place_once(&state.db, &staff.tenant, &draft, key).await?,
+        None => Placed::New(orders::place(&state.db, &staff.tenant, &draft).await?),
+    };
+    let order = placed.order();
+    let mut response = created(format!("/management/orders/{}", order.id), order, order.version);
+    if matches!(placed, Placed::Replayed(_)) {
+        response.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 async fn get_order(

@@ -237,3 +237,48 @@ async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_r
         .await
         .problem(StatusCode::BAD_REQUEST, "invalid_workflow_id");
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let variant = mug(&app, &demo, "active").await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let draft = json!({"customer_email": "anna@example.com", "shipping_country": "NL",
+                       "lines": [{"variant_id": variant, "quantity": 1}]});
+    let key = [("idempotency-key", "checkout-7f3a")];
+    let first = owner.call(http::Method::POST, "/management/orders", Some(&draft), &key).await;
+    let placed = first.expect(StatusCode::CREATED);
+    assert_eq!(first.header("idempotent-replayed"), None);
+
+    // The client retries (a timeout, a double click), also concurrently: one order.
+    let retries = futures_util::future::join_all(
+        (0..5).map(|_| owner.call(http::Method::POST, "/management/orders", Some(&draft), &key)),
+    )
+    .await;
+    for retry in &retries {
+        assert_eq!(retry.expect(StatusCode::CREATED)["id"], placed["id"]);
+        assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    }
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
+    assert_eq!(count, 1);
+    let placed_events = app.outbox(&demo).await.into_iter().filter(|(t, _, _)| t == "order.placed").count();
+    assert_eq!(placed_events, 1);
+
+    // The same key for another request is refused; a bad key is a 400.
+    let other = json!({"customer_email": "bert@example.com", "shipping_country": "NL",
+                       "lines": [{"variant_id": variant, "quantity": 1}]});
+    owner
+        .call(http::Method::POST, "/management/orders", Some(&other), &key)
+        .await
+        .problem(StatusCode::CONFLICT, "idempotency_key_reused");
+    owner
+        .call(http::Method::POST, "/management/orders", Some(&draft), &[("idempotency-key", "")])
+        .await
+        .problem(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
+    // Without a key every request is an order of its own.
+    owner.post("/management/orders", &draft).await.expect(StatusCode::CREATED);
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
+    assert_eq!(count, 2);
+}

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::{Acquire, PgPool};
 use uuid::Uuid;
 
@@ -121,10 +122,84 @@ struct PricedVariant {
     active: bool,
 }
 
+/// What placing an order came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placed {
+    New(Order),
+    /// The idempotency key placed this order before, from the same request.
+    Replayed(Order),
+}
+
+impl Placed {
+    pub fn order(&self) -> &Order {
+        match self {
+            Placed::New(order) | Placed::Replayed(order) => order,
+        }
+    }
+}
+
+/// Places an order at most once per `idempotency_key`: a repeat of the same request returns
+/// the order placed the first time; another request under the same key is a conflict.
+pub async fn place_once(
+    pool: &PgPool,
+    tenant: &Tenant,
+    draft: &OrderDraft,
+    idempotency_key: &str,
+) -> Result<Placed, DomainError> {
+    if let Some(earlier) = placed_under(pool, tenant, draft, idempotency_key).await? {
+        return Ok(Placed::Replayed(earlier));
+    }
+    match insert(pool, tenant, draft, Some(idempotency_key)).await {
+        Err(DomainError::Conflict { code: "idempotency_key_race", .. }) => {
+            // A concurrent request with this key won; answer as it did.
+            let earlier = placed_under(pool, tenant, draft, idempotency_key).await?;
+            earlier.map(Placed::Replayed).ok_or(DomainError::NotFound { resource: "order" })
+        }
+        placed => placed.map(Placed::New),
+    }
+}
+
+/// The order placed under `key`, if any; `Conflict` if it came from another request.
+async fn placed_under(
+    pool: &PgPool,
+    tenant: &Tenant,
+    draft: &OrderDraft,
+    key: &str,
+) -> Result<Option<Order>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let earlier: Option<(Uuid, Option<Value>)> =
+        sqlx::query_as("select id, request from orders where tenant_id = $1 and idempotency_key = $2")
+            .bind(tenant.id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((id, request)) = earlier else {
+        return Ok(None);
+    };
+    if request != serde_json::to_value(draft).ok() {
+        return Err(DomainError::Conflict {
+            code: "idempotency_key_reused",
+            message: "this Idempotency-Key was used for another request".to_owned(),
+        });
+    }
+    let order = load(&mut tx, tenant.id, id, false).await?;
+    tx.commit().await?;
+    Ok(Some(order))
+}
+
 /// Places an order: validates it, prices every line from the catalog, numbers it, and
 /// appends `order.placed` — all in one transaction. Stock is not touched here: the
 /// "On order placed" workflow deducts it.
 pub async fn place(pool: &PgPool, tenant: &Tenant, draft: &OrderDraft) -> Result<Order, DomainError> {
+    insert(pool, tenant, draft, None).await
+}
+
+async fn insert(
+    pool: &PgPool,
+    tenant: &Tenant,
+    draft: &OrderDraft,
+    idempotency_key: Option<&str>,
+) -> Result<Order, DomainError> {
     let mut v = Violations::default();
     check_email(&mut v, draft.customer_email.trim());
     check_country(&mut v, "/shipping_country", &draft.shipping_country);
@@ -216,8 +291,8 @@ pub async fn place(pool: &PgPool, tenant: &Tenant, draft: &OrderDraft) -> Result
     let id = Uuid::now_v7();
     let mut order: Order = sqlx::query_as(&format!(
         "insert into orders (id, tenant_id, number, customer_email, shipping_country, currency,
-                             prices_include_tax, subtotal_amount, total_amount)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning {COLUMNS}"
+                             prices_include_tax, subtotal_amount, total_amount, idempotency_key, request)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) returning {COLUMNS}"
     ))
     .bind(id)
     .bind(tenant.id)
@@ -227,8 +302,11 @@ pub async fn place(pool: &PgPool, tenant: &Tenant, draft: &OrderDraft) -> Result
     .bind(currency.code())
     .bind(prices_include_tax(tenant))
     .bind(subtotal)
+    .bind(idempotency_key)
+    .bind(idempotency_key.and_then(|_| serde_json::to_value(draft).ok()))
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| DomainError::from_constraint(e, IDEMPOTENCY))?;
     for line in &lines {
         sqlx::query(
             "insert into order_lines (tenant_id, order_id, position, variant_id, sku, title, quantity,
@@ -253,6 +331,12 @@ pub async fn place(pool: &PgPool, tenant: &Tenant, draft: &OrderDraft) -> Result
     tx.commit().await?;
     Ok(order)
 }
+
+const IDEMPOTENCY: &[crate::error::Constraint] = &[crate::error::Constraint::Unique(
+    "orders_idempotency_key",
+    "idempotency_key_race",
+    "a concurrent request placed an order under this Idempotency-Key",
+)];
 
 async fn record(
     tx: &mut TenantTx,
