@@ -111,21 +111,41 @@ impl Engine {
         self
     }
 
-    /// The bus consumer: starts the runs `envelope` triggers and executes them. Only a
-    /// failure before the runs are recorded asks the bus to deliver the event again; after
-    /// that, the runs themselves are the durable state and the sweeper finishes them.
+    /// The bus consumer: starts the runs `envelope` triggers and executes them before it
+    /// answers (the Lambda's way: nothing may run after the answer). Only a failure before
+    /// the runs are recorded asks the bus to deliver the event again; after that, the runs
+    /// themselves are the durable state and the sweeper finishes them.
     pub async fn handle(&self, envelope: &Envelope) -> Handled {
         match self.start(envelope).await {
             Ok(Some((tenant, runs))) => {
                 for run in runs {
-                    if let Err(err) = self.execute(&tenant, run).await {
-                        tracing::warn!(error = %err, %run, "workflow run interrupted; the sweeper resumes it");
-                    }
+                    self.execute_logged(&tenant, run).await;
                 }
                 Handled::Done
             }
             Ok(None) => Handled::Done,
             Err(err) => Handled::Failed(err.to_string()),
+        }
+    }
+
+    /// A long-lived worker's consumer: records the event's runs, then executes them in the
+    /// `background` so the next event need not wait for this one's email or webhook.
+    async fn handle_in(&self, envelope: &Envelope, background: &Background) -> Handled {
+        match self.start(envelope).await {
+            Ok(Some((tenant, runs))) => {
+                for run in runs {
+                    background.spawn(self.clone(), tenant.clone(), run).await;
+                }
+                Handled::Done
+            }
+            Ok(None) => Handled::Done,
+            Err(err) => Handled::Failed(err.to_string()),
+        }
+    }
+
+    async fn execute_logged(&self, tenant: &Tenant, run: Uuid) {
+        if let Err(err) = self.execute(tenant, run).await {
+            tracing::warn!(error = %err, %run, "workflow run interrupted; the sweeper resumes it");
         }
     }
 
@@ -227,9 +247,7 @@ impl Engine {
         let due = workflows::due_runs(&self.db, limit).await?;
         for (tenant_id, run) in &due {
             let Some(tenant) = self.tenant(*tenant_id).await? else { continue };
-            if let Err(err) = self.execute(&tenant, *run).await {
-                tracing::warn!(error = %err, %run, "workflow run interrupted; a later sweep resumes it");
-            }
+            self.execute_logged(&tenant, *run).await;
         }
         Ok(due.len())
     }
@@ -240,6 +258,7 @@ impl Engine {
     /// goes away.
     pub async fn consume_rabbitmq(self, url: String, topology: Topology) {
         let queue = format!("{}.{CONSUMER}", topology.exchange);
+        let background = &Background::new();
         let mut backoff = Duration::from_secs(1);
         loop {
             match RabbitBus::connect(&url, topology.clone()).await {
@@ -248,7 +267,7 @@ impl Engine {
                     let engine = &self;
                     let consumed = bus
                         .consume(&queue, &["#"], PREFETCH, RetryPolicy::default(), |envelope| async move {
-                            engine.handle(&envelope).await
+                            engine.handle_in(&envelope, background).await
                         })
                         .await;
                     if let Err(err) = consumed {
@@ -290,6 +309,42 @@ impl Engine {
             }
             tokio::time::sleep(interval).await;
         }
+    }
+}
+
+/// Runs a long-lived worker executes beside its consumer, at most `RUNNING` at once. They
+/// belong to the worker: when it stops, they stop with it (as in a crash, their leases lapse
+/// and the sweeper resumes them).
+struct Background {
+    tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Runs one local worker executes at once.
+const RUNNING: usize = 16;
+
+impl Background {
+    fn new() -> Self {
+        Self {
+            tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(RUNNING)),
+        }
+    }
+
+    /// Waits for a free slot, then executes the run in the background.
+    async fn spawn(&self, engine: Engine, tenant: Tenant, run: Uuid) {
+        let Ok(slot) = self.slots.clone().acquire_owned().await else {
+            return; // never closed; the sweeper would pick the run up anyway
+        };
+        let Ok(mut tasks) = self.tasks.lock() else {
+            return; // a panicked holder; the sweeper resumes the run
+        };
+        // Forget the finished ones.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
+            engine.execute_logged(&tenant, run).await;
+            drop(slot);
+        });
     }
 }
 
