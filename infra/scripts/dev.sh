@@ -10,6 +10,8 @@ ensure_aws_emulator
 ensure_smtp_sink
 ensure_zitadel_standin
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
+# Local webhook receivers (localhost, the LAN) are fine here; deployments keep the default, deny.
+export WEBHOOK_PRIVATE_NETWORKS=${WEBHOOK_PRIVATE_NETWORKS:-allow}
 
 say "building kassa"
 cargo build -p kassa-cli

@@ -68,6 +68,7 @@ pub struct Engine {
     cache: Arc<ResponseCache>,
     mailer: Arc<Mailer>,
     http: reqwest::Client,
+    private_networks: bool,
     backoff: Backoff,
     lease: Duration,
 }
@@ -85,23 +86,29 @@ impl Engine {
     pub fn new(state: &AppState) -> Result<Self, EngineError> {
         let config = &state.config;
         let mailer = Mailer::new(config.smtp_url.expose(), &config.smtp_from)?;
-        Self::with_parts(state, mailer, Backoff::new(config.workflow_retry_base))
+        Self::with_parts(state, mailer, Backoff::new(config.workflow_retry_base))?
+            .with_private_networks(config.webhook_private_networks)
     }
 
+    /// An engine whose webhooks reach public addresses only.
     pub fn with_parts(state: &AppState, mailer: Mailer, backoff: Backoff) -> Result<Self, EngineError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("Kassa-Webhooks/1")
-            .build()
-            .map_err(EngineError::Http)?;
         Ok(Self {
             db: state.db.clone(),
             cache: state.cache.clone(),
             mailer: Arc::new(mailer),
-            http,
+            http: webhook::client(false).map_err(EngineError::Http)?,
+            private_networks: false,
             backoff,
             lease: LEASE,
         })
+    }
+
+    /// Lets webhooks reach private, loopback and link-local addresses too (local
+    /// development; `WEBHOOK_PRIVATE_NETWORKS=allow`).
+    pub fn with_private_networks(mut self, allow: bool) -> Result<Self, EngineError> {
+        self.http = webhook::client(allow).map_err(EngineError::Http)?;
+        self.private_networks = allow;
+        Ok(self)
     }
 
     /// How long a worker holds a run before another may take it over (a worker that died

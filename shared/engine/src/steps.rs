@@ -74,7 +74,13 @@ pub async fn external(engine: &Engine, kind: &StepKind, tenant: &Tenant, run: &C
     let result = match kind {
         StepKind::SendEmail(config) => send_email(engine, config.template, tenant, run, position).await,
         StepKind::HttpRequest(config) => {
-            crate::webhook::deliver(&engine.http, config, &run.event, &format!("{}:{position}", run.id)).await
+            match crate::webhook::check_literal(&config.url, engine.private_networks) {
+                Ok(()) => {
+                    let key = format!("{}:{position}", run.id);
+                    crate::webhook::deliver(&engine.http, config, &run.event, &key).await
+                }
+                Err(refused) => Err(refused),
+            }
         }
         _ => Err("not an outside step".to_owned()),
     };

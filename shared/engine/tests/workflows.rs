@@ -45,7 +45,9 @@ async fn world(pool: PgPool) -> World {
     let smtp = SmtpSink::start();
     let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
     let backoff = Backoff { base: Duration::from_millis(5), max: Duration::from_millis(20) };
-    let engine = Engine::with_parts(&app.state, mailer, backoff).unwrap();
+    // The webhook receivers below listen on 127.0.0.1.
+    let engine =
+        Engine::with_parts(&app.state, mailer, backoff).unwrap().with_private_networks(true).unwrap();
     World { app, shop, engine, smtp }
 }
 
@@ -341,4 +343,42 @@ async fn a_missing_tax_rate_fails_the_step_without_touching_the_order_until_the_
     settle(&world).await;
     // €20.00 including 9 %: 2000 × 900 / 10900 = 165.13… → 165.
     assert_eq!(orders::get(db, &world.shop, order.id).await.unwrap().tax_amount, Some(165));
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn webhooks_reach_no_private_address_unless_private_networks_are_allowed(pool: PgPool) {
+    let world = world(pool).await;
+    let receiver = Receiver::default();
+    let url = serve(receiver.clone()).await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let draft: WorkflowDraft = serde_json::from_value(json!({
+        "name": "Internal", "trigger": "order.placed",
+        "steps": [
+            {"type": "http_request", "config": {"url": url, "secret": SECRET}, "max_attempts": 1},
+        ],
+    }))
+    .unwrap();
+    replace_default_workflow(&world, draft).await;
+    let mut by_name_draft = webhook_workflow(&by_name, 1);
+    by_name_draft.name = "Internal by name".into();
+    by_name_draft.steps.remove(0);
+    Workflow::create(&world.app.state.db, &world.shop, &by_name_draft).await.unwrap();
+    place(&world, variant(&world, "CUP", 500, 3).await, 1).await;
+    let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
+
+    // The engine a deployment runs: public addresses only.
+    let mailer = Mailer::new(&world.smtp.url(), "Shop <orders@shop.test>").unwrap();
+    let guarded =
+        Engine::with_parts(&world.app.state, mailer, Backoff::new(Duration::from_millis(5))).unwrap();
+    assert_eq!(guarded.handle(&placed).await, Handled::Done);
+    let mut errors = Vec::new();
+    for (run, status) in runs(&world).await {
+        assert_eq!(status, RunStatus::Failed);
+        let detail = workflows::run_detail(&world.app.state.db, &world.shop, run).await.unwrap();
+        errors.push(detail.steps[0].attempts[0].error.clone().unwrap());
+    }
+    errors.sort();
+    assert_eq!(errors[0], "127.0.0.1 is not a public address; webhooks may only reach the internet");
+    assert!(errors[1].ends_with("/hook failed: could not connect"), "{errors:?}");
+    assert_eq!(receiver.calls.load(Ordering::SeqCst), 0, "nothing reached the private receiver");
 }

@@ -79,6 +79,9 @@ pub struct Config {
     pub smtp_url: Secret,
     /// `SMTP_FROM`: the sender of workflow emails.
     pub smtp_from: String,
+    /// `WEBHOOK_PRIVATE_NETWORKS`: `deny` (default: workflow webhooks reach public
+    /// addresses only) or `allow` (local development).
+    pub webhook_private_networks: bool,
     /// `WORKFLOW_RETRY_BASE_MS`: a failed workflow step waits this long before its second
     /// attempt, doubling for each further one (at most 5 minutes).
     pub workflow_retry_base: Duration,
@@ -176,6 +179,14 @@ impl Config {
             }
         };
 
+        let webhook_private_networks = match get("WEBHOOK_PRIVATE_NETWORKS").as_deref() {
+            None | Some("deny") => false,
+            Some("allow") => true,
+            Some(other) => {
+                errors.push(format!("WEBHOOK_PRIVATE_NETWORKS must be 'deny' or 'allow', got '{other}'"));
+                false
+            }
+        };
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "Kassa <no-reply@kassa.localhost>".to_owned());
         if !smtp_from.contains('@') {
             errors.push(format!(
@@ -218,6 +229,7 @@ impl Config {
                     event_bus,
                     smtp_url,
                     smtp_from,
+                    webhook_private_networks,
                     workflow_retry_base: Duration::from_millis(retry_ms),
                 })
             }
