@@ -160,14 +160,18 @@ impl Config {
         let zitadel_platform_org_id =
             get("ZITADEL_PLATFORM_ORG_ID").unwrap_or_else(|| "310000000000000001".to_owned());
 
-        let storefront_cache = match get("STOREFRONT_CACHE").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
+        // A two-valued key: `(when false, when true)`; unset means `default`.
+        let mut switch = |key: &str, (no, yes): (&str, &str), default: bool| match get(key).as_deref() {
+            None => default,
+            Some(v) if v == yes => true,
+            Some(v) if v == no => false,
             Some(other) => {
-                errors.push(format!("STOREFRONT_CACHE must be 'on' or 'off', got '{other}'"));
-                true
+                errors.push(format!("{key} must be '{yes}' or '{no}', got '{other}'"));
+                default
             }
         };
+        let storefront_cache = switch("STOREFRONT_CACHE", ("off", "on"), true);
+        let webhook_private_networks = switch("WEBHOOK_PRIVATE_NETWORKS", ("deny", "allow"), false);
 
         let event_bus = match get("EVENT_BUS").as_deref() {
             None | Some("rabbitmq") => EventBus::RabbitMq,
@@ -179,14 +183,6 @@ impl Config {
             }
         };
 
-        let webhook_private_networks = match get("WEBHOOK_PRIVATE_NETWORKS").as_deref() {
-            None | Some("deny") => false,
-            Some("allow") => true,
-            Some(other) => {
-                errors.push(format!("WEBHOOK_PRIVATE_NETWORKS must be 'deny' or 'allow', got '{other}'"));
-                false
-            }
-        };
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "Kassa <no-reply@kassa.localhost>".to_owned());
         if !smtp_from.contains('@') {
             errors.push(format!(
