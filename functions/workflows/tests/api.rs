@@ -282,3 +282,50 @@ async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPoo
         sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
     assert_eq!(count, 2);
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back_redacted(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let secret = "whsec_really_secret_123";
+    let workflow = json!({
+        "name": "ERP", "trigger": "order.placed",
+        "steps": [{"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": secret}}],
+    });
+    let created = owner.post("/management/workflows", &workflow).await.expect(StatusCode::CREATED);
+    let uri = format!("/management/workflows/{}", created["id"].as_str().unwrap());
+    assert_eq!(created["steps"][0]["config"]["secret"], "********");
+    let viewer = app.staff(&issuer, &demo, "viewer");
+    assert_eq!(viewer.get(&uri).await.expect(StatusCode::OK)["steps"][0]["config"]["secret"], "********");
+    let listed = viewer.get("/management/workflows").await.expect(StatusCode::OK);
+    assert!(!listed.to_string().contains(secret));
+    assert!(!app.outbox(&demo).await.iter().any(|(_, _, payload)| payload.to_string().contains(secret)));
+    let steps_stored: Value = sqlx::query_scalar("select steps from workflows where name = 'ERP'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(steps_stored[0]["config"]["secret"], secret);
+
+    // A patch that leaves the steps alone, and one that sends them back as read: kept.
+    owner.patch(&uri, &json!({"name": "ERP orders"}), None).await.expect(StatusCode::OK);
+    let read = owner.get(&uri).await.expect(StatusCode::OK);
+    let steps = read["steps"].clone();
+    owner.patch(&uri, &json!({"steps": steps, "enabled": false}), None).await.expect(StatusCode::OK);
+    let steps_now: Value = sqlx::query_scalar("select steps from workflows where name = 'ERP orders'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(steps_now[0]["config"]["secret"], secret);
+    // A new secret replaces it; the redaction where no secret was before is refused.
+    let rotated = json!([{"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": "whsec_rotated_4567890"}}]);
+    owner.patch(&uri, &json!({"steps": rotated}), None).await.expect(StatusCode::OK);
+    let steps_now: Value = sqlx::query_scalar("select steps from workflows where name = 'ERP orders'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(steps_now[0]["config"]["secret"], "whsec_rotated_4567890");
+    let fresh = json!({"name": "Other", "trigger": "order.placed",
+                       "steps": [{"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": "********"}}]});
+    let problem = refused(&owner, "/management/workflows", &fresh).await;
+    assert_eq!(fields(&problem, "pointer"), ["/steps/0/config"]);
+}

@@ -27,6 +27,18 @@ pub trait Resource: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin {
 
     fn id(&self) -> Uuid;
     fn created_at(&self) -> DateTime<Utc>;
+
+    /// Replaces the secrets in the row's JSON (what clients and events see); most resources
+    /// hold none.
+    fn redact(_json: &mut serde_json::Value) {}
+}
+
+/// The row's JSON as clients and events see it.
+pub fn public_json<R: Resource>(row: &R) -> serde_json::Value {
+    // Serializing these plain rows cannot fail.
+    let mut json = serde_json::to_value(row).unwrap_or_default();
+    R::redact(&mut json);
+    json
 }
 
 /// A resource clients write through a draft of its writable fields.
@@ -146,8 +158,9 @@ pub async fn recorded<R: Resource>(
     row: &R,
 ) -> Result<(), DomainError> {
     let event_type = format!("{}.{what}", R::AGGREGATE);
+    let data = public_json(row);
     let event =
-        Event { event_type: &event_type, aggregate_type: R::AGGREGATE, aggregate_id: row.id(), data: row };
+        Event { event_type: &event_type, aggregate_type: R::AGGREGATE, aggregate_id: row.id(), data: &data };
     outbox::append(tx, tenant.id, event).await
 }
 

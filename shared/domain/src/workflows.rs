@@ -275,6 +275,36 @@ impl Resource for Workflow {
     fn created_at(&self) -> DateTime<Utc> {
         self.created_at
     }
+
+    /// Webhook secrets never leave: clients and events see [`REDACTED`].
+    fn redact(json: &mut Value) {
+        for step in json.get_mut("steps").and_then(Value::as_array_mut).into_iter().flatten() {
+            if step.get("type").and_then(Value::as_str) == Some("http_request")
+                && let Some(secret) = step.pointer_mut("/config/secret")
+            {
+                *secret = Value::String(REDACTED.to_owned());
+            }
+        }
+    }
+}
+
+/// What clients see instead of a webhook secret. Sent back in an update, it keeps the secret
+/// of the same step.
+pub const REDACTED: &str = "********";
+
+/// Puts the stored secret back where an update sends [`REDACTED`] for an `http_request` step
+/// that was one before at the same position.
+fn keep_secrets(draft: &mut WorkflowDraft, current: &[Step]) {
+    for (step, before) in draft.steps.iter_mut().zip(current) {
+        let redacted = step.config.get("secret").and_then(Value::as_str) == Some(REDACTED);
+        if redacted
+            && step.step_type == "http_request"
+            && before.step_type == "http_request"
+            && let (Some(secret), Some(config)) = (before.config.get("secret"), step.config.as_object_mut())
+        {
+            config.insert("secret".to_owned(), secret.clone());
+        }
+    }
 }
 
 /// An event type: `<aggregate>.<what>` in lower snake case, e.g. `order.placed`.
@@ -377,8 +407,16 @@ impl Editable for Workflow {
         expected_version: i64,
         draft: &WorkflowDraft,
     ) -> Result<Self, DomainError> {
-        check_workflow(draft)?;
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+        let current: Option<sqlx::types::Json<Vec<Step>>> =
+            sqlx::query_scalar("select steps from workflows where tenant_id = $1 and id = $2")
+                .bind(tenant.id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut draft = draft.clone();
+        keep_secrets(&mut draft, current.as_deref().map_or(&[], |steps| steps.as_slice()));
+        check_workflow(&draft)?;
         let row = sqlx::query_as(&format!(
             "update workflows set name = $4, trigger = $5, conditions = $6, steps = $7, enabled = $8,
                version = version + 1

@@ -74,9 +74,10 @@ async fn list<R: Editable>(
     staff: Staff,
     State(state): State<AppState>,
     Query(params): Query<PageParams>,
-) -> Result<Json<Page<R>>, ApiError> {
+) -> Result<Json<Page<Value>>, ApiError> {
     let (limit, cursor) = params.parse(resource::LIST_ORDERING)?;
-    Ok(Json(resource::list::<R>(&state.db, &staff.tenant, limit, cursor.as_ref()).await?))
+    let page = resource::list::<R>(&state.db, &staff.tenant, limit, cursor.as_ref()).await?;
+    Ok(Json(page.map(|row| resource::public_json(&row))))
 }
 
 async fn create<R: Editable>(
@@ -86,7 +87,7 @@ async fn create<R: Editable>(
     Json(draft): Json<R::Draft>,
 ) -> Result<Response, ApiError> {
     let row = R::create(&state.db, &staff.tenant, &draft).await?;
-    Ok(created(format!("{collection}/{}", row.id()), &row, row.version()))
+    Ok(created(format!("{collection}/{}", row.id()), &resource::public_json(&row), row.version()))
 }
 
 async fn get<R: Editable>(
@@ -95,7 +96,7 @@ async fn get<R: Editable>(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let row = resource::get::<R>(&state.db, &staff.tenant, id).await?;
-    Ok(versioned(StatusCode::OK, &row, row.version()))
+    Ok(versioned(StatusCode::OK, &resource::public_json(&row), row.version()))
 }
 
 async fn update<R: Editable>(
@@ -108,7 +109,7 @@ async fn update<R: Editable>(
     let current = resource::get::<R>(&state.db, &staff.tenant, id).await?;
     let draft = patched(if_match, R::NAME, current.version(), &R::Draft::from(&current), &body)?;
     let row = R::update(&state.db, &staff.tenant, id, current.version(), &draft).await?;
-    Ok(versioned(StatusCode::OK, &row, row.version()))
+    Ok(versioned(StatusCode::OK, &resource::public_json(&row), row.version()))
 }
 
 async fn delete<R: Editable>(
