@@ -99,7 +99,7 @@ pub fn routes() -> FunctionRoutes {
             Post,
             "/management/workflow-runs/{id}/retry",
             workflows_write,
-            Doc::new("retryWorkflowRun", "Resume a failed run from its failed step")
+            Doc::new("retryWorkflowRun", "Resume a failed or stopped run at that step")
                 .returns(202, schema::<Run>),
             retry_run,
         )

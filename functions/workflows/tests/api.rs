@@ -227,7 +227,7 @@ async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_r
     owner
         .post(&format!("/management/workflow-runs/{run}/retry"), &json!({}))
         .await
-        .problem(StatusCode::CONFLICT, "run_not_failed");
+        .problem(StatusCode::CONFLICT, "run_not_retryable");
     owner
         .post(&format!("/management/workflow-runs/{}/retry", Uuid::now_v7()), &json!({}))
         .await

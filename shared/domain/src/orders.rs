@@ -502,11 +502,17 @@ pub async fn deduct_stock(tx: &mut TenantTx, tenant: TenantId, id: Uuid) -> Resu
         };
         outbox::append(tx, tenant, event).await?;
     }
-    sqlx::query("update orders set stock_deducted_at = now() where tenant_id = $1 and id = $2")
-        .bind(tenant)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    // An order that waited for stock (a retried run) is back to placed.
+    sqlx::query(
+        "update orders set stock_deducted_at = now(),
+           status = case when status = 'needs_attention' then 'placed' else status end,
+           status_reason = case when status = 'needs_attention' then null else status_reason end
+         where tenant_id = $1 and id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     Ok(Deduction::Deducted { lines: lines.len() })
 }
 

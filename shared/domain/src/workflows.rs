@@ -492,7 +492,8 @@ pub enum RunStatus {
     Succeeded,
     /// A step decided the run must not go on (e.g. the order lacked stock).
     Stopped,
-    /// A step used up its attempts; `POST …/retry` resumes from that step.
+    /// A step used up its attempts; `POST …/retry` resumes from that step (as it does for a
+    /// stopped run).
     Failed,
 }
 
@@ -777,14 +778,15 @@ pub async fn due_runs(pool: &PgPool, limit: i64) -> Result<Vec<(TenantId, Uuid)>
     Ok(due)
 }
 
-/// A person retries a failed run: it resumes at the failed step with fresh attempts; the
-/// finished steps stay done. Appends `workflow_run.retried`, which wakes a worker.
+/// A person retries a failed run, or a stopped one once its cause is dealt with (e.g. stock
+/// arrived): it resumes at the failed or stopped step with fresh attempts; the finished
+/// steps stay done. Appends `workflow_run.retried`, which wakes a worker.
 pub async fn retry(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<Run, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let run: Option<Run> = sqlx::query_as(&format!(
         "update workflow_runs set status = 'running', step_attempts = 0, next_attempt_at = now(),
            finished_at = null, lease_token = null, lease_until = null
-         where tenant_id = $1 and id = $2 and status = 'failed' returning {RUN_COLUMNS}"
+         where tenant_id = $1 and id = $2 and status in ('failed', 'stopped') returning {RUN_COLUMNS}"
     ))
     .bind(tenant.id)
     .bind(id)
@@ -800,8 +802,8 @@ pub async fn retry(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<Run, Doma
         return Err(match status {
             None => DomainError::NotFound { resource: "workflow run" },
             Some(_) => DomainError::Conflict {
-                code: "run_not_failed",
-                message: "only a failed run can be retried".to_owned(),
+                code: "run_not_retryable",
+                message: "only a failed or stopped run can be retried".to_owned(),
             },
         });
     };

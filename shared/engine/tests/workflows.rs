@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use kassa_domain::orders::{self, Order};
 use kassa_domain::relay::OutboxEvent;
-use kassa_domain::resource;
 use kassa_domain::resource::Editable;
 use kassa_domain::taxes::{TaxRate, TaxRateDraft};
 use kassa_domain::tenant::Tenant;
 use kassa_domain::workflows::{self, AttemptStatus, RunStatus, Workflow, WorkflowDraft};
+use kassa_domain::{resource, variants};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::{Envelope, Handled};
 use kassa_testkit::TestApp;
@@ -311,7 +311,7 @@ async fn a_run_out_of_attempts_fails_and_a_retry_resumes_at_the_failed_step(pool
     assert_eq!(receiver.calls.load(Ordering::SeqCst), 3);
     // Only a failed run can be retried.
     let again = workflows::retry(&world.app.state.db, &world.shop, run).await.unwrap_err();
-    assert!(matches!(again, kassa_domain::DomainError::Conflict { code: "run_not_failed", .. }));
+    assert!(matches!(again, kassa_domain::DomainError::Conflict { code: "run_not_retryable", .. }));
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -381,4 +381,33 @@ async fn webhooks_reach_no_private_address_unless_private_networks_are_allowed(p
     assert_eq!(errors[0], "127.0.0.1 is not a public address; webhooks may only reach the internet");
     assert!(errors[1].ends_with("/hook failed: could not connect"), "{errors:?}");
     assert_eq!(receiver.calls.load(Ordering::SeqCst), 0, "nothing reached the private receiver");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_run_stopped_for_stock_resumes_when_retried_after_restocking(pool: PgPool) {
+    let world = world(pool).await;
+    let db = &world.app.state.db;
+    let lamp = variant(&world, "LAMP", 4_000, 1).await;
+    let order = place(&world, lamp, 2).await;
+    let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
+    world.engine.handle(&placed).await;
+    let run = only_run(&world, RunStatus::Stopped).await;
+    let waiting = orders::get(db, &world.shop, order.id).await.unwrap();
+    assert_eq!(waiting.status, orders::OrderStatus::NeedsAttention);
+    assert_eq!(stock(&world, lamp).await, 1);
+    assert!(world.smtp.messages().is_empty());
+
+    let restock = serde_json::from_value(json!({"delta": 5, "reason": "delivery"})).unwrap();
+    variants::adjust_stock(db, &world.shop, lamp, &restock).await.unwrap();
+    workflows::retry(db, &world.shop, run).await.unwrap();
+    settle(&world).await;
+
+    let detail = workflows::run_detail(db, &world.shop, run).await.unwrap();
+    assert_eq!(detail.run.status, RunStatus::Succeeded);
+    let deduct: Vec<AttemptStatus> = detail.steps[0].attempts.iter().map(|a| a.status).collect();
+    assert_eq!(deduct, [AttemptStatus::Stopped, AttemptStatus::Succeeded]);
+    let order = orders::get(db, &world.shop, order.id).await.unwrap();
+    assert_eq!((order.status, order.status_reason), (orders::OrderStatus::Placed, None));
+    assert_eq!(stock(&world, lamp).await, 4);
+    assert_eq!(world.smtp.messages().len(), 1);
 }
