@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch token bench mails
+.PHONY: help dev test watch token bench mails sizes
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,3 +22,6 @@ mails: ## List the emails the local SMTP sink of make dev received
 
 bench: ## Benchmark the storefront (release build, 10,000 products, wrk, cold starts); prints a table
 	@infra/scripts/bench.sh
+
+sizes: ## Build every function alone (as cargo lambda does) and print its stripped release size (slow)
+	@infra/scripts/sizes.sh
