@@ -20,7 +20,7 @@ token: ## Print an access token for a demo user as the last line: make -s token 
 mails: ## List the emails the local SMTP sink of make dev received
 	@.venv/bin/python infra/smtp-sink/sink.py list --dir $${KASSA_STATE_DIR:-.kassa}/mail
 
-bench: ## Benchmark the storefront (release build, 10,000 products, wrk, cold starts); prints a table
+bench: ## Benchmark storefront reads (10,000 products, wrk), cold starts, relay and workflow latency; prints a table
 	@infra/scripts/bench.sh
 
 sizes: ## Build every function alone (as cargo lambda does) and print its stripped release size (slow)
