@@ -23,13 +23,14 @@ use chrono::Utc;
 use kassa_domain::DomainError;
 use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::relay::first_delivery;
-use kassa_domain::tenant::{self, Tenant, TenantId, TenantKey};
+use kassa_domain::tenant::{Tenant, TenantId, TenantKey};
 use kassa_domain::workflows::{self, AttemptOutcome, Next, StepKind};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_events::sqs::SqsBus;
 use kassa_events::{Envelope, Handled, RetryPolicy};
 use kassa_http::AppState;
 use kassa_http::cache::ResponseCache;
+use kassa_http::tenancy::TenantResolver;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -65,6 +66,7 @@ impl Backoff {
 #[derive(Clone)]
 pub struct Engine {
     db: PgPool,
+    tenants: Arc<TenantResolver>,
     cache: Arc<ResponseCache>,
     mailer: Arc<Mailer>,
     http: reqwest::Client,
@@ -94,6 +96,7 @@ impl Engine {
     pub fn with_parts(state: &AppState, mailer: Mailer, backoff: Backoff) -> Result<Self, EngineError> {
         Ok(Self {
             db: state.db.clone(),
+            tenants: state.tenants.clone(),
             cache: state.cache.clone(),
             mailer: Arc::new(mailer),
             http: webhook::client(false).map_err(EngineError::Http)?,
@@ -158,7 +161,7 @@ impl Engine {
 
     /// Records the event as handled and starts its runs, in one transaction. `None` when the
     /// event was handled before or its tenant is gone.
-    async fn start(&self, envelope: &Envelope) -> Result<Option<(Tenant, Vec<Uuid>)>, DomainError> {
+    async fn start(&self, envelope: &Envelope) -> Result<Option<(Arc<Tenant>, Vec<Uuid>)>, DomainError> {
         let Some(tenant) = self.tenant(envelope.tenantid.into()).await? else {
             tracing::warn!(tenant = %envelope.tenantid, event = %envelope.id, "event of an unknown tenant skipped");
             return Ok(None);
@@ -182,8 +185,10 @@ impl Engine {
         Ok(Some((tenant, runs)))
     }
 
-    async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, DomainError> {
-        tenant::resolve(&self.db, &TenantKey::Id(id)).await
+    /// Through the process's tenant cache, as requests do: one lookup per tenant and TTL, not
+    /// one per event.
+    async fn tenant(&self, id: TenantId) -> Result<Option<Arc<Tenant>>, DomainError> {
+        self.tenants.resolve(&self.db, &TenantKey::Id(id)).await
     }
 
     /// Runs a run's remaining steps while it holds the run's lease; returns at once if the
@@ -339,7 +344,7 @@ impl Background {
     }
 
     /// Waits for a free slot, then executes the run in the background.
-    async fn spawn(&self, engine: Engine, tenant: Tenant, run: Uuid) {
+    async fn spawn(&self, engine: Engine, tenant: Arc<Tenant>, run: Uuid) {
         let Ok(slot) = self.slots.clone().acquire_owned().await else {
             return; // never closed; the sweeper would pick the run up anyway
         };

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
+use kassa_domain::DomainError;
 use kassa_domain::tenant::{self, Hostname, Tenant, TenantKey};
 use sqlx::PgPool;
 
@@ -37,7 +38,7 @@ impl TenantResolver {
         Self { ttl, cache: RwLock::new(HashMap::new()) }
     }
 
-    pub async fn resolve(&self, pool: &PgPool, key: &TenantKey) -> Result<Option<Arc<Tenant>>, ApiError> {
+    pub async fn resolve(&self, pool: &PgPool, key: &TenantKey) -> Result<Option<Arc<Tenant>>, DomainError> {
         if let Ok(cache) = self.cache.read()
             && let Some((at, tenant)) = cache.get(key)
             && at.elapsed() < self.ttl
