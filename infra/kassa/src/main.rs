@@ -140,10 +140,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let state = AppState::connect(config)?;
-            for (tenant, shop) in
-                kassa_cli::seed::seed_demo(&state.db).await?.iter().zip(&kassa_cli::seed::DEMO_SHOPS)
-            {
+            let seeded = kassa_cli::seed::seed_demo_reporting(&state.db).await?;
+            for (tenant, shop) in seeded.tenants.iter().zip(&kassa_cli::seed::DEMO_SHOPS) {
                 println!("demo tenant {} ({}) on {}", tenant.handle, tenant.id, shop.domain);
+            }
+            let added = &seeded.report.added;
+            if !added.is_empty() {
+                let shown = added.iter().take(10).cloned().collect::<Vec<_>>().join("; ");
+                let more =
+                    if added.len() > 10 { format!("; and {} more", added.len() - 10) } else { String::new() };
+                println!("  added {} missing: {shown}{more}", added.len());
+            }
+            for skipped in &seeded.report.skipped {
+                println!("  skipped {skipped}");
             }
             Ok(())
         }

@@ -1,12 +1,48 @@
 //! Demo data for `make dev`: two shops whose staff sign in at the Zitadel stand-in
-//! (`infra/zitadel-standin/seed.json` holds the same organisation ids). Idempotent: running
-//! it again changes nothing.
+//! (`infra/zitadel-standin/seed.json` holds the same organisation ids). `make dev` runs it
+//! on every start, after staff may have edited the demo shops through the API: it only adds
+//! what is missing, never changes or removes what staff did, and never fails over it. What
+//! it adds back and what it skips (and why) is in the [`SeedReport`]; `kassa seed-demo`
+//! prints it. Running it again on a shop that lacks nothing writes nothing, not even an
+//! event.
+//!
+//! Tax rates are keyed by country and tax class: a deleted one comes back, a changed rate
+//! stays. The default workflow is keyed by what it does, its trigger `order.placed`: if the
+//! shop has no workflow on that trigger (staff deleted "On order placed"), it comes back; a
+//! renamed or disabled one is the shop's and no second one is added (two would deduct stock
+//! twice). The catalog's keys are in [`crate::catalog_seed`].
 
 use kassa_domain::DomainError;
-use kassa_domain::db::begin_tenant_tx;
+use kassa_domain::db::{TenantTx, begin_tenant_tx};
 use kassa_domain::tenant::{self, Hostname, NewTenant, Tenant, TenantDraft, TenantKey, ZitadelOrgId};
-use kassa_domain::workflows::add_default_workflows;
+use kassa_domain::workflows::{add_default_workflows, on_order_placed};
 use sqlx::PgPool;
+
+/// What a seed run added back and what it left out.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    /// `<shop>: <what>`, e.g. `demo: product natural-apron`.
+    pub added: Vec<String>,
+    /// `<shop>: <what> (<why>)`.
+    pub skipped: Vec<String>,
+}
+
+impl SeedReport {
+    pub fn add(&mut self, tenant: &Tenant, what: String) {
+        self.added.push(format!("{}: {what}", tenant.handle));
+    }
+
+    pub fn skip(&mut self, tenant: &Tenant, what: String, why: String) {
+        self.skipped.push(format!("{}: {what} ({why})", tenant.handle));
+    }
+}
+
+/// The demo shops and what seeding them did.
+#[derive(Debug)]
+pub struct DemoSeed {
+    pub tenants: Vec<Tenant>,
+    pub report: SeedReport,
+}
 
 pub struct DemoShop {
     pub handle: &'static str,
@@ -48,23 +84,34 @@ pub const DEMO_TAX_RATES: [(&str, &str, i32); 8] = [
 /// Creates (or completes) every demo shop: locales `en` (default) and `nl`, currency EUR,
 /// the EU tax rates, the default workflows, and the `demo` shop's catalog.
 pub async fn seed_demo(pool: &PgPool) -> Result<Vec<Tenant>, DomainError> {
+    Ok(seed_demo_reporting(pool).await?.tenants)
+}
+
+/// [`seed_demo`], also saying what it added back and what it skipped.
+pub async fn seed_demo_reporting(pool: &PgPool) -> Result<DemoSeed, DomainError> {
+    let mut report = SeedReport::default();
     let mut tenants = Vec::with_capacity(DEMO_SHOPS.len());
     for shop in &DEMO_SHOPS {
         let tenant = ensure_shop(pool, shop).await?;
-        ensure_taxes_and_workflows(pool, &tenant).await?;
+        ensure_taxes_and_workflows(pool, &tenant, &mut report).await?;
         tenants.push(tenant);
     }
     if let Some(demo) = tenants.first() {
-        crate::catalog_seed::seed_catalog(pool, demo).await?;
+        crate::catalog_seed::seed_catalog(pool, demo, &mut report).await?;
     }
-    Ok(tenants)
+    Ok(DemoSeed { tenants, report })
 }
 
 /// Shop set-up like a new tenant's own: no events.
-async fn ensure_taxes_and_workflows(pool: &PgPool, tenant: &Tenant) -> Result<(), DomainError> {
+async fn ensure_taxes_and_workflows(
+    pool: &PgPool,
+    tenant: &Tenant,
+    report: &mut SeedReport,
+) -> Result<(), DomainError> {
+    const ORDER_PLACED: &str = "order.placed";
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     for (country, tax_class, rate_bp) in DEMO_TAX_RATES {
-        sqlx::query(
+        let inserted = sqlx::query(
             "insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, $3, $4, $5)
              on conflict (tenant_id, country, tax_class) do nothing",
         )
@@ -74,11 +121,42 @@ async fn ensure_taxes_and_workflows(pool: &PgPool, tenant: &Tenant) -> Result<()
         .bind(tax_class)
         .bind(rate_bp)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            report.add(tenant, format!("tax rate {country} {tax_class}"));
+        }
     }
-    add_default_workflows(&mut tx, tenant.id).await?;
+    let handlers: Vec<String> =
+        sqlx::query_scalar("select name from workflows where tenant_id = $1 and trigger = $2 order by name")
+            .bind(tenant.id)
+            .bind(ORDER_PLACED)
+            .fetch_all(&mut *tx)
+            .await?;
+    let default = on_order_placed().name;
+    if handlers.is_empty() {
+        let before = workflow_count(&mut tx, tenant).await?;
+        add_default_workflows(&mut tx, tenant.id).await?;
+        if workflow_count(&mut tx, tenant).await? > before {
+            report.add(tenant, format!("workflow {default}"));
+        } else {
+            let why = format!("the shop's workflow of that name no longer triggers on {ORDER_PLACED}");
+            report.skip(tenant, format!("workflow {default}"), why);
+        }
+    } else if !handlers.contains(&default) {
+        let why = format!("the shop's workflow {} handles {ORDER_PLACED}", handlers.join(", "));
+        report.skip(tenant, format!("workflow {default}"), why);
+    }
     tx.commit().await?;
     Ok(())
+}
+
+async fn workflow_count(tx: &mut TenantTx, tenant: &Tenant) -> Result<i64, DomainError> {
+    let count = sqlx::query_scalar("select count(*) from workflows where tenant_id = $1")
+        .bind(tenant.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(count)
 }
 
 async fn ensure_shop(pool: &PgPool, shop: &DemoShop) -> Result<Tenant, DomainError> {

@@ -1,0 +1,165 @@
+//! `make dev` runs `kassa seed-demo` on every start, after staff may have edited the demo
+//! shops through the API (a fuzzing run against the dev server did just that). Seeding again
+//! adds only what is missing, says what it skipped, and never fails over staff's changes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use http::StatusCode;
+use kassa_cli::{local_routes, seed};
+use kassa_domain::products;
+use kassa_domain::tenant::Tenant;
+use kassa_testkit::{Issuer, StaffClient, TestApp};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+async fn product(app: &TestApp, tenant: &Tenant, handle: &str) -> products::Product {
+    products::find_by_handle(&app.state.db, tenant, handle).await.unwrap().unwrap()
+}
+
+/// The product's variants: `(id, sku, version)`.
+async fn variants(staff: &StaffClient<'_>, product: &products::Product) -> Vec<(String, String, i64)> {
+    let list =
+        staff.get(&format!("/management/products/{}/variants", product.id)).await.expect(StatusCode::OK);
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["sku"].as_str().unwrap().to_owned(),
+                v["version"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Renames the variant `from` of `product` to `to`, through the API.
+async fn rename_sku(staff: &StaffClient<'_>, product: &products::Product, from: &str, to: &str) {
+    let (id, _, version) =
+        variants(staff, product).await.into_iter().find(|(_, sku, _)| sku == from).unwrap();
+    let uri = format!("/management/products/{}/variants/{id}", product.id);
+    staff.patch(&uri, &json!({"sku": to}), Some(version)).await.expect(StatusCode::OK);
+}
+
+/// The id of the item of the list at `uri` for which `pick` holds.
+async fn find(staff: &StaffClient<'_>, uri: &str, pick: impl Fn(&Value) -> bool) -> (String, i64) {
+    let page = staff.get(uri).await.expect(StatusCode::OK);
+    let item = page["items"].as_array().unwrap().iter().find(|i| pick(i)).unwrap_or_else(|| panic!("{page}"));
+    (item["id"].as_str().unwrap().to_owned(), item["version"].as_i64().unwrap_or(0))
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn seeding_again_after_staff_renamed_deleted_and_reused_demo_data_adds_only_what_is_missing(
+    pool: PgPool,
+) {
+    let issuer = Issuer::start().await;
+    let app = TestApp::with_config(pool.clone(), issuer.config(), local_routes);
+    let [demo, other]: [Tenant; 2] = seed::seed_demo(&pool).await.unwrap().try_into().unwrap();
+    let staff = app.staff(&issuer, &demo, "owner");
+    let other_staff = app.staff(&issuer, &other, "owner");
+
+    // A product renamed: its handle is free, its SKUs are still its own.
+    let apron = product(&app, &demo, "natural-apron").await;
+    let uri = format!("/management/products/{}", apron.id);
+    staff.patch(&uri, &json!({"handle": "apron-classic"}), Some(apron.version)).await.expect(StatusCode::OK);
+
+    // A SKU moved: natural-mug's 250 ml SKU now belongs to a variant of indigo-mug.
+    let natural_mug = product(&app, &demo, "natural-mug").await;
+    let indigo_mug = product(&app, &demo, "indigo-mug").await;
+    rename_sku(&staff, &natural_mug, "MUG-NATURAL-250", "MUG-NATURAL-250-OLD").await;
+    rename_sku(&staff, &indigo_mug, "MUG-BLUE-250", "MUG-NATURAL-250").await;
+
+    // A draft product deleted (gone for good), after one of its SKUs went to another product.
+    let candle = product(&app, &demo, "terracotta-candle").await;
+    let sage_candle = product(&app, &demo, "sage-candle").await;
+    rename_sku(&staff, &candle, "CANDLE-RED-20", "CANDLE-RED-20-X").await;
+    rename_sku(&staff, &sage_candle, "CANDLE-GREEN-20", "CANDLE-RED-20").await;
+    let deleted = staff.delete(&format!("/management/products/{}", candle.id)).await.expect(StatusCode::OK);
+    assert_eq!(deleted["outcome"], "deleted", "{deleted}");
+
+    // A draft product deleted outright, and an active one "deleted" (archived).
+    let draft_apron = product(&app, &demo, "terracotta-apron").await;
+    staff.delete(&format!("/management/products/{}", draft_apron.id)).await.expect(StatusCode::OK);
+    let tote = product(&app, &demo, "indigo-tote-bag").await;
+    let archived = staff.delete(&format!("/management/products/{}", tote.id)).await.expect(StatusCode::OK);
+    assert_eq!(archived["outcome"], "archived", "{archived}");
+
+    // The default workflow deleted in the demo shop, renamed in the other; a tax rate deleted.
+    let (workflow, _) = find(&staff, "/management/workflows", |w| w["name"] == "On order placed").await;
+    staff.delete(&format!("/management/workflows/{workflow}")).await.expect(StatusCode::NO_CONTENT);
+    let (renamed, version) =
+        find(&other_staff, "/management/workflows", |w| w["name"] == "On order placed").await;
+    let uri = format!("/management/workflows/{renamed}");
+    other_staff.patch(&uri, &json!({"name": "Orders"}), Some(version)).await.expect(StatusCode::OK);
+    let nl_standard = |r: &Value| r["country"] == "NL" && r["tax_class"] == "standard";
+    let (tax_rate, _) = find(&staff, "/management/tax-rates?limit=100", nl_standard).await;
+    staff.delete(&format!("/management/tax-rates/{tax_rate}")).await.expect(StatusCode::NO_CONTENT);
+
+    // Customer groups and the price list: vip renamed, the wholesale list deleted.
+    let (vip, version) = find(&staff, "/management/customer-groups", |g| g["handle"] == "vip").await;
+    let uri = format!("/management/customer-groups/{vip}");
+    staff.patch(&uri, &json!({"handle": "vip-old"}), Some(version)).await.expect(StatusCode::OK);
+    let (list, _) = find(&staff, "/management/price-lists", |l| l["name"] == "Wholesale (B2B)").await;
+    staff.delete(&format!("/management/price-lists/{list}")).await.expect(StatusCode::NO_CONTENT);
+
+    let seeded = seed::seed_demo_reporting(&pool).await.expect("seeding again succeeds");
+    let report = &seeded.report;
+    let mut added = report.added.clone();
+    added.sort();
+    assert_eq!(
+        added,
+        [
+            "demo: customer group vip",
+            "demo: price list Wholesale (B2B)",
+            "demo: product terracotta-apron",
+            "demo: tax rate NL standard",
+            "demo: workflow On order placed",
+        ]
+    );
+    assert_eq!(
+        report.skipped,
+        [
+            "other: workflow On order placed (the shop's workflow Orders handles order.placed)",
+            "demo: product natural-apron (its SKU APRON-NATURAL-S is used by product apron-classic)",
+            "demo: product terracotta-candle (its SKU CANDLE-RED-20 is used by product sage-candle)",
+        ]
+    );
+
+    // What staff did stays as they left it.
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    assert!(products::find_by_handle(&pool, &demo, "natural-apron").await.unwrap().is_none());
+    assert_eq!(count("select count(*) from products where handle = 'apron-classic'").await, 1);
+    assert_eq!(product(&app, &demo, "indigo-tote-bag").await.status, products::ProductStatus::Archived);
+    let mugs: Vec<String> = variants(&staff, &natural_mug).await.into_iter().map(|(_, sku, _)| sku).collect();
+    assert_eq!(mugs, ["MUG-NATURAL-250-OLD", "MUG-NATURAL-350", "MUG-NATURAL-450"], "no variant added back");
+    assert!(products::find_by_handle(&pool, &demo, "terracotta-candle").await.unwrap().is_none());
+    let restored = product(&app, &demo, "terracotta-apron").await;
+    assert_eq!(variants(&staff, &restored).await.len(), 3);
+    assert_eq!(
+        count("select count(*) from workflows where trigger = 'order.placed'").await,
+        2,
+        "one per shop"
+    );
+    assert_eq!(count("select count(*) from tax_rates").await, 16);
+    assert_eq!(count("select count(*) from customer_groups").await, 3);
+    assert_eq!(count("select count(*) from price_lists").await, 1);
+    // Two tiers for every demo SKU the shop still has: of the 150, MUG-BLUE-250 and
+    // CANDLE-GREEN-20 were renamed, CANDLE-RED-40 and -60 deleted with their product
+    // (CANDLE-RED-20 lives on, on sage-candle); the restored apron's are back.
+    assert_eq!(count("select count(*) from price_list_prices").await, 2 * (150 - 4));
+
+    // Once nothing is missing, seeding again adds nothing and writes no event.
+    let events = count("select count(*) from outbox").await;
+    let again = seed::seed_demo_reporting(&pool).await.unwrap();
+    assert!(again.report.added.is_empty(), "{:?}", again.report.added);
+    assert_eq!(again.report.skipped, report.skipped);
+    assert_eq!(count("select count(*) from outbox").await, events, "the third run wrote nothing");
+
+    // And the shop still serves.
+    let shop = app.get("/storefront/products", &[("host", "demo.localhost:8080")]).await;
+    assert_eq!(shop.status, StatusCode::OK, "{}", String::from_utf8_lossy(&shop.body));
+    assert!(!shop.json()["items"].as_array().unwrap().is_empty());
+}
