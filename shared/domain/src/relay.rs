@@ -94,3 +94,22 @@ pub async fn first_delivery(
     .rows_affected();
     Ok(inserted == 1)
 }
+
+/// The event `event_id` as `tenant`'s outbox holds it, read inside the consumer's tenant
+/// transaction: what a consumer checks a delivered event against before acting on it, since
+/// anyone who can publish to the bus can make up an envelope.
+pub async fn stored_event(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    event_id: Uuid,
+) -> Result<Option<OutboxEvent>, DomainError> {
+    let event = sqlx::query_as(
+        "select id, seq, tenant_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
+         from outbox where tenant_id = $1 and id = $2",
+    )
+    .bind(tenant)
+    .bind(event_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(event)
+}

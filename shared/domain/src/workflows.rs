@@ -74,6 +74,12 @@ impl Condition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The step's stable id: assigned when the step is created without one, kept as long as
+    /// updates send it back. A webhook step's secret stays with its id (and its URL), not
+    /// with its position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid, example = "01964f7e-7a3c-7d2a-9c1e-2b8f0a6d4e51")]
+    pub id: Option<Uuid>,
     /// A step type from `GET /management/workflow-step-types`.
     #[serde(rename = "type")]
     #[schema(example = "deduct_stock")]
@@ -289,22 +295,54 @@ impl Resource for Workflow {
 }
 
 /// What clients see instead of a webhook secret. Sent back in an update, it keeps the secret
-/// of the same step.
+/// of the step with the same id, as long as its URL is the same too.
 pub const REDACTED: &str = "********";
 
-/// Puts the stored secret back where an update sends [`REDACTED`] for an `http_request` step
-/// that was one before at the same position.
-fn keep_secrets(draft: &mut WorkflowDraft, current: &[Step]) {
-    for (step, before) in draft.steps.iter_mut().zip(current) {
-        let redacted = step.config.get("secret").and_then(Value::as_str) == Some(REDACTED);
-        if redacted
-            && step.step_type == "http_request"
-            && before.step_type == "http_request"
-            && let (Some(secret), Some(config)) = (before.config.get("secret"), step.config.as_object_mut())
-        {
-            config.insert("secret".to_owned(), secret.clone());
+/// Gives every step without an id one.
+fn assign_step_ids(steps: &mut [Step]) {
+    for step in steps.iter_mut().filter(|s| s.id.is_none()) {
+        step.id = Some(Uuid::now_v7());
+    }
+}
+
+/// Puts the stored secret back where an update sends [`REDACTED`] for an `http_request` step:
+/// only from the stored `http_request` step with the same id and the same URL, so a secret
+/// follows its step through reordering and never goes to a new receiver. A webhook step of
+/// the update that sends the redaction (or no secret) and has no such stored step is
+/// refused at its `secret` (returned: its position and why): the new receiver needs a secret
+/// of its own.
+fn keep_secrets(draft: &mut WorkflowDraft, current: &[Step]) -> Vec<(usize, &'static str)> {
+    let mut refused = Vec::new();
+    for (i, step) in draft.steps.iter_mut().enumerate() {
+        if step.step_type != "http_request" || !step.config.is_object() {
+            continue;
+        }
+        let sent = step.config.get("secret");
+        if sent.is_some_and(|s| s.as_str() != Some(REDACTED)) {
+            continue;
+        }
+        let redacted = sent.is_some();
+        let url = step.config.get("url").cloned();
+        let before =
+            current.iter().find(|b| b.id.is_some() && b.id == step.id && b.step_type == "http_request");
+        let kept = before
+            .filter(|b| redacted && url.is_some() && b.config.get("url") == url.as_ref())
+            .and_then(|b| b.config.get("secret"));
+        match (kept, step.config.as_object_mut()) {
+            (Some(secret), Some(config)) => {
+                config.insert("secret".to_owned(), secret.clone());
+            }
+            _ => {
+                let message = match before {
+                    Some(_) if redacted => "the URL changed: send the secret the new receiver checks",
+                    Some(_) => "send the secret, or the redacted one to keep it",
+                    None => "a new webhook step needs its secret (16–200 characters)",
+                };
+                refused.push((i, message));
+            }
         }
     }
+    refused
 }
 
 /// An event type: `<aggregate>.<what>` in lower snake case, e.g. `order.placed`.
@@ -318,6 +356,13 @@ fn is_event_type(raw: &str) -> bool {
 }
 
 fn check_workflow(draft: &WorkflowDraft) -> Result<(), DomainError> {
+    let v = workflow_violations(draft, &[]);
+    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+}
+
+/// Everything wrong with `draft`, where the webhook steps of `secrets` were refused the
+/// secret they sent (see [`keep_secrets`]).
+fn workflow_violations(draft: &WorkflowDraft, secrets: &[(usize, &'static str)]) -> Violations {
     let mut v = Violations::default();
     if draft.name.trim().is_empty() || draft.name.chars().count() > 200 {
         v.push("/name", "invalid_name", "a name is 1–200 characters");
@@ -357,7 +402,18 @@ fn check_workflow(draft: &WorkflowDraft) -> Result<(), DomainError> {
         v.push("/steps", "invalid_steps", "a workflow has 1–20 steps");
     }
     for (i, step) in draft.steps.iter().enumerate() {
-        if let Err((code, message)) = StepKind::parse(step) {
+        if let Some(id) = step.id
+            && draft.steps[..i].iter().any(|s| s.id == Some(id))
+        {
+            v.push(
+                format!("/steps/{i}/id"),
+                "duplicate_step_id",
+                "another step of this workflow has this id",
+            );
+        }
+        if let Some((_, message)) = secrets.iter().find(|(at, _)| *at == i) {
+            v.push(format!("/steps/{i}/config/secret"), "secret_required", *message);
+        } else if let Err((code, message)) = StepKind::parse(step) {
             let field = if code == "unknown_step_type" { "type" } else { "config" };
             v.push(format!("/steps/{i}/{field}"), code, message);
         }
@@ -365,7 +421,7 @@ fn check_workflow(draft: &WorkflowDraft) -> Result<(), DomainError> {
             v.push(format!("/steps/{i}/max_attempts"), "invalid_max_attempts", "1–10 attempts");
         }
     }
-    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+    v
 }
 
 async fn insert_workflow(
@@ -373,6 +429,8 @@ async fn insert_workflow(
     tenant: TenantId,
     draft: &WorkflowDraft,
 ) -> Result<Workflow, DomainError> {
+    let mut steps = draft.steps.clone();
+    assign_step_ids(&mut steps);
     sqlx::query_as(&format!(
         "insert into workflows (id, tenant_id, name, trigger, conditions, steps, enabled)
          values ($1, $2, $3, $4, $5, $6, $7) returning {}",
@@ -383,7 +441,7 @@ async fn insert_workflow(
     .bind(draft.name.trim())
     .bind(&draft.trigger)
     .bind(sqlx::types::Json(&draft.conditions))
-    .bind(sqlx::types::Json(&draft.steps))
+    .bind(sqlx::types::Json(&steps))
     .bind(draft.enabled)
     .fetch_one(&mut **tx)
     .await
@@ -408,15 +466,20 @@ impl Editable for Workflow {
         draft: &WorkflowDraft,
     ) -> Result<Self, DomainError> {
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+        // Locked, so the secrets put back are those of the version the update replaces.
         let current: Option<sqlx::types::Json<Vec<Step>>> =
-            sqlx::query_scalar("select steps from workflows where tenant_id = $1 and id = $2")
+            sqlx::query_scalar("select steps from workflows where tenant_id = $1 and id = $2 for update")
                 .bind(tenant.id)
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
         let mut draft = draft.clone();
-        keep_secrets(&mut draft, current.as_deref().map_or(&[], |steps| steps.as_slice()));
-        check_workflow(&draft)?;
+        let refused = keep_secrets(&mut draft, current.as_deref().map_or(&[], |steps| steps.as_slice()));
+        let v = workflow_violations(&draft, &refused);
+        if !v.is_empty() {
+            return Err(DomainError::Validation(v));
+        }
+        assign_step_ids(&mut draft.steps);
         let row = sqlx::query_as(&format!(
             "update workflows set name = $4, trigger = $5, conditions = $6, steps = $7, enabled = $8,
                version = version + 1
@@ -445,6 +508,7 @@ impl Editable for Workflow {
 /// The workflow every new shop starts with: deduct stock, calculate taxes, email the customer.
 pub fn on_order_placed() -> WorkflowDraft {
     let step = |step_type: &str, config: Value| Step {
+        id: None,
         step_type: step_type.to_owned(),
         config,
         max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -778,6 +842,34 @@ pub async fn due_runs(pool: &PgPool, limit: i64) -> Result<Vec<(TenantId, Uuid)>
     Ok(due)
 }
 
+/// Like [`due_runs`], but at most `per_tenant` runs of each tenant (the earliest due of
+/// each), so one tenant's backlog cannot crowd the others out of a sweep.
+pub async fn due_runs_per_tenant(
+    pool: &PgPool,
+    limit: i64,
+    per_tenant: i64,
+) -> Result<Vec<(TenantId, Uuid)>, DomainError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("select set_config('role', 'kassa_relay', true)").execute(&mut *tx).await?;
+    let due = sqlx::query_as(
+        "select tenant_id, id from (
+           select tenant_id, id, next_attempt_at,
+                  row_number() over (partition by tenant_id order by next_attempt_at, id) as place
+           from workflow_runs
+           where status in ('running', 'retrying') and next_attempt_at <= now()
+             and (lease_until is null or lease_until < now())
+         ) due
+         where place <= $2
+         order by next_attempt_at limit $1",
+    )
+    .bind(limit)
+    .bind(per_tenant)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(due)
+}
+
 /// A person retries a failed run, or a stopped one once its cause is dealt with (e.g. stock
 /// arrived): it resumes at the failed or stopped step with fresh attempts; the finished
 /// steps stay done. Appends `workflow_run.retried`, which wakes a worker.
@@ -962,13 +1054,20 @@ mod tests {
     fn a_workflow_with_bad_steps_names_every_problem() {
         let mut draft = on_order_placed();
         draft.trigger = "Order Placed".to_owned();
-        draft.steps.push(Step { step_type: "launch_rocket".to_owned(), config: json!({}), max_attempts: 3 });
         draft.steps.push(Step {
+            id: None,
+            step_type: "launch_rocket".to_owned(),
+            config: json!({}),
+            max_attempts: 3,
+        });
+        draft.steps.push(Step {
+            id: None,
             step_type: "http_request".to_owned(),
             config: json!({ "url": "ftp://x", "secret": "0123456789abcdef" }),
             max_attempts: 11,
         });
         draft.steps.push(Step {
+            id: None,
             step_type: "deduct_stock".to_owned(),
             config: json!({ "extra": 1 }),
             max_attempts: 1,

@@ -11,18 +11,29 @@
 //!
 //! A failed attempt waits (exponential backoff) for the sweeper, which resumes due runs; a
 //! step out of attempts fails the run until a person retries it.
+//!
+//! Tenants share a worker, so runs execute concurrently within [`Limits`]: at most
+//! `per_tenant` runs of one tenant and `global` in all per process. A shop whose runs all
+//! wait on a silent webhook holds its own share of the slots, never another shop's runs.
+//!
+//! The bus is not trusted: anyone who can publish to it could make up an event. The engine
+//! acts only on an event its tenant's outbox holds with the same id, type, source, subject
+//! and data, and runs the workflows on the stored event; anything else is logged, counted
+//! ([`Engine::forged_events`]) and acknowledged without effect.
 
 pub mod mail;
+mod slots;
 pub mod steps;
 pub mod webhook;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
 use kassa_domain::DomainError;
 use kassa_domain::db::begin_tenant_tx;
-use kassa_domain::relay::first_delivery;
+use kassa_domain::relay::{first_delivery, stored_event};
 use kassa_domain::tenant::{Tenant, TenantId, TenantKey};
 use kassa_domain::workflows::{self, AttemptOutcome, Next, StepKind};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
@@ -35,6 +46,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use mail::Mailer;
+pub use slots::Limits;
+use slots::{Slots, TenantSlot};
 
 /// The consumer name the engine records handled events under.
 pub const CONSUMER: &str = "worker-engine";
@@ -73,6 +86,9 @@ pub struct Engine {
     private_networks: bool,
     backoff: Backoff,
     lease: Duration,
+    /// Shared by every clone: the process's bounds.
+    slots: Arc<Slots>,
+    forged: Arc<AtomicU64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +119,22 @@ impl Engine {
             private_networks: false,
             backoff,
             lease: LEASE,
+            slots: Slots::new(Limits::default()),
+            forged: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Executes at most `limits.global` runs at once, `limits.per_tenant` of one tenant
+    /// (default [`Limits::default`]: 16, 4 of one tenant).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.slots = Slots::new(limits);
+        self
+    }
+
+    /// Events the engine refused since it started: no such event in the tenant's outbox,
+    /// or one that differs from it (made up and published straight to the bus).
+    pub fn forged_events(&self) -> u64 {
+        self.forged.load(Ordering::Relaxed)
     }
 
     /// Lets webhooks reach private, loopback and link-local addresses too (local
@@ -121,16 +152,16 @@ impl Engine {
         self
     }
 
-    /// The bus consumer: starts the runs `envelope` triggers and executes them before it
-    /// answers (the Lambda's way: nothing may run after the answer). Only a failure before
-    /// the runs are recorded asks the bus to deliver the event again; after that, the runs
-    /// themselves are the durable state and the sweeper finishes them.
+    /// The bus consumer: starts the runs `envelope` triggers and executes them, concurrently
+    /// and within the tenant's share of the slots, before it answers (the Lambda's way:
+    /// nothing may run after the answer). Only a failure before the runs are recorded asks the
+    /// bus to deliver the event again; after that, the runs themselves are the durable state
+    /// and the sweeper finishes them.
     pub async fn handle(&self, envelope: &Envelope) -> Handled {
         match self.start(envelope).await {
             Ok(Some((tenant, runs))) => {
-                for run in runs {
-                    self.execute_logged(&tenant, run).await;
-                }
+                futures_util::future::join_all(runs.iter().map(|run| self.execute_when_free(&tenant, *run)))
+                    .await;
                 Handled::Done
             }
             Ok(None) => Handled::Done,
@@ -139,12 +170,13 @@ impl Engine {
     }
 
     /// A long-lived worker's consumer: records the event's runs, then executes them in the
-    /// `background` so the next event need not wait for this one's email or webhook.
+    /// `background` so the next event need not wait for this one's email or webhook, nor for
+    /// a free slot.
     async fn handle_in(&self, envelope: &Envelope, background: &Background) -> Handled {
         match self.start(envelope).await {
             Ok(Some((tenant, runs))) => {
                 for run in runs {
-                    background.spawn(self.clone(), tenant.clone(), run).await;
+                    background.spawn(self.clone(), tenant.clone(), run, None);
                 }
                 Handled::Done
             }
@@ -159,30 +191,67 @@ impl Engine {
         }
     }
 
+    /// Waits for a slot of the run's tenant, then of the process, and executes the run.
+    async fn execute_when_free(&self, tenant: &Tenant, run: Uuid) {
+        if let Some(slot) = self.slots.tenant(tenant.id).await {
+            self.execute_in(slot, tenant, run).await;
+        }
+    }
+
+    /// Executes the run once the process has a slot for it; `slot` is its tenant's.
+    async fn execute_in(&self, slot: TenantSlot, tenant: &Tenant, run: Uuid) {
+        if let Some(_slot) = self.slots.global(slot).await {
+            self.execute_logged(tenant, run).await;
+        }
+    }
+
     /// Records the event as handled and starts its runs, in one transaction. `None` when the
-    /// event was handled before or its tenant is gone.
+    /// event was handled before, its tenant is gone, or its tenant's outbox does not hold it
+    /// as delivered (forged).
     async fn start(&self, envelope: &Envelope) -> Result<Option<(Arc<Tenant>, Vec<Uuid>)>, DomainError> {
         let Some(tenant) = self.tenant(envelope.tenantid.into()).await? else {
-            tracing::warn!(tenant = %envelope.tenantid, event = %envelope.id, "event of an unknown tenant skipped");
+            self.refuse(envelope, "event of an unknown tenant skipped");
             return Ok(None);
         };
         let mut tx = begin_tenant_tx(&self.db, tenant.id).await?;
-        if !first_delivery(&mut tx, tenant.id, CONSUMER, envelope.id).await? {
+        // Checked before the inbox records the id: a forgery carrying a genuine event's id
+        // must not keep the genuine event from running.
+        let Some(stored) = stored_event(&mut tx, tenant.id, envelope.id).await? else {
+            self.refuse(envelope, "event not in its tenant's outbox refused");
+            return Ok(None);
+        };
+        let genuine = Envelope::from(&stored);
+        if !same_event(envelope, &genuine) {
+            self.refuse(envelope, "event that differs from its tenant's outbox refused");
             return Ok(None);
         }
-        let event = serde_json::to_value(envelope).unwrap_or_default();
-        let data = envelope.data.get("data").cloned().unwrap_or_default();
+        if !first_delivery(&mut tx, tenant.id, CONSUMER, genuine.id).await? {
+            return Ok(None);
+        }
+        // The runs see the event as stored, whatever else the envelope carried.
+        let event = serde_json::to_value(&genuine).unwrap_or_default();
+        let data = genuine.data.get("data").cloned().unwrap_or_default();
         let mut runs =
-            workflows::start_runs(&mut tx, tenant.id, envelope.id, &envelope.event_type, &event, &data)
-                .await?;
+            workflows::start_runs(&mut tx, tenant.id, genuine.id, &genuine.event_type, &event, &data).await?;
         tx.commit().await?;
         // A person retried a failed run: resume it now rather than at the next sweep.
-        if envelope.event_type == "workflow_run.retried"
-            && let Ok(run) = Uuid::parse_str(&envelope.subject)
+        if genuine.event_type == "workflow_run.retried"
+            && let Ok(run) = Uuid::parse_str(&genuine.subject)
         {
             runs.push(run);
         }
         Ok(Some((tenant, runs)))
+    }
+
+    /// Logs (never the payload) and counts an event the engine does not act on.
+    fn refuse(&self, envelope: &Envelope, message: &'static str) {
+        self.forged.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            tenant = %envelope.tenantid,
+            event = %envelope.id,
+            event_type = %envelope.event_type,
+            "{message}"
+        );
     }
 
     /// Through the process's tenant cache, as requests do: one lookup per tenant and TTL, not
@@ -253,15 +322,34 @@ impl Engine {
         }
     }
 
-    /// Resumes up to `limit` due runs (retries whose wait is over, runs a worker left behind);
-    /// returns how many were due.
+    /// Resumes up to `limit` due runs (retries whose wait is over, runs a worker left behind)
+    /// concurrently, and returns once they are done (the Lambda's way); returns how many were
+    /// due.
     pub async fn sweep(&self, limit: i64) -> Result<usize, DomainError> {
-        let due = workflows::due_runs(&self.db, limit).await?;
+        let (due, ready) = self.due(limit).await?;
+        futures_util::future::join_all(
+            ready
+                .into_iter()
+                .map(|(slot, tenant, run)| async move { self.execute_in(slot, &tenant, run).await }),
+        )
+        .await;
+        Ok(due)
+    }
+
+    /// Up to `limit` due runs, at most a tenant's share of each, with a free slot of their
+    /// tenant taken for each: a tenant whose slots are all busy waits for a later sweep (its
+    /// runs are under way), and the others are not held up behind it.
+    async fn due(&self, limit: i64) -> Result<(usize, Vec<(TenantSlot, Arc<Tenant>, Uuid)>), DomainError> {
+        let per_tenant = i64::try_from(self.slots.limits().per_tenant).unwrap_or(i64::MAX);
+        let due = workflows::due_runs_per_tenant(&self.db, limit, per_tenant).await?;
+        let mut ready = Vec::with_capacity(due.len());
         for (tenant_id, run) in &due {
             let Some(tenant) = self.tenant(*tenant_id).await? else { continue };
-            self.execute_logged(&tenant, *run).await;
+            if let Some(slot) = self.slots.try_tenant(tenant.id) {
+                ready.push((slot, tenant, *run));
+            }
         }
-        Ok(due.len())
+        Ok((due.len(), ready))
     }
 
     /// The local worker (the cloud's is the worker-engine function on SQS): consumes the
@@ -312,11 +400,20 @@ impl Engine {
 
     /// Sweeps every `interval` until the task is dropped (the local server's loop; in the
     /// cloud a schedule invokes the worker-engine function).
+    /// The runs execute in the background: a run waiting on a slow receiver does not hold
+    /// up the next sweep.
     pub async fn sweep_forever(self, interval: Duration) {
+        let background = Background::new();
         loop {
-            match self.sweep(100).await {
-                Ok(n) if n > 0 => tracing::debug!(runs = n, "resumed due workflow runs"),
-                Ok(_) => {}
+            match self.due(100).await {
+                Ok((due, ready)) => {
+                    if due > 0 {
+                        tracing::debug!(runs = due, "resuming due workflow runs");
+                    }
+                    for (slot, tenant, run) in ready {
+                        background.spawn(self.clone(), tenant, run, Some(slot));
+                    }
+                }
                 Err(err) => tracing::warn!(error = %err, "workflow sweep failed"),
             }
             tokio::time::sleep(interval).await;
@@ -324,40 +421,52 @@ impl Engine {
     }
 }
 
-/// Runs a long-lived worker executes beside its consumer, at most `RUNNING` at once. They
-/// belong to the worker: when it stops, they stop with it (as in a crash, their leases lapse
-/// and the sweeper resumes them).
+/// Runs a long-lived worker executes beside its consumer, each once it has a slot (its
+/// tenant's, then the process's: the engine's [`Limits`]). They belong to the worker: when it
+/// stops, they stop with it (as in a crash, their leases lapse and the sweeper resumes them).
 struct Background {
     tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
-    slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// Runs one local worker executes at once.
-const RUNNING: usize = 16;
+/// Runs a local worker keeps executing or waiting for a slot; more are left to the sweeper
+/// (they are recorded and due), so a flood of events cannot grow the worker's memory.
+const QUEUED: usize = 10_000;
 
 impl Background {
     fn new() -> Self {
-        Self {
-            tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
-            slots: Arc::new(tokio::sync::Semaphore::new(RUNNING)),
-        }
+        Self { tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()) }
     }
 
-    /// Waits for a free slot, then executes the run in the background.
-    async fn spawn(&self, engine: Engine, tenant: Arc<Tenant>, run: Uuid) {
-        let Ok(slot) = self.slots.clone().acquire_owned().await else {
-            return; // never closed; the sweeper would pick the run up anyway
-        };
+    /// Executes the run in the background once it has a slot (`slot`: its tenant's, if taken
+    /// already). Never waits itself.
+    fn spawn(&self, engine: Engine, tenant: Arc<Tenant>, run: Uuid, slot: Option<TenantSlot>) {
         let Ok(mut tasks) = self.tasks.lock() else {
             return; // a panicked holder; the sweeper resumes the run
         };
         // Forget the finished ones.
         while tasks.try_join_next().is_some() {}
+        if tasks.len() >= QUEUED {
+            tracing::warn!(%run, "worker busy; the sweeper resumes the run");
+            return;
+        }
         tasks.spawn(async move {
-            engine.execute_logged(&tenant, run).await;
-            drop(slot);
+            match slot {
+                Some(slot) => engine.execute_in(slot, &tenant, run).await,
+                None => engine.execute_when_free(&tenant, run).await,
+            }
         });
     }
+}
+
+/// Whether `delivered` is the event its tenant's outbox holds as `stored` (parsed JSON is
+/// compared, so key order and number spelling do not matter).
+fn same_event(delivered: &Envelope, stored: &Envelope) -> bool {
+    delivered.id == stored.id
+        && delivered.tenantid == stored.tenantid
+        && delivered.event_type == stored.event_type
+        && delivered.source == stored.source
+        && delivered.subject == stored.subject
+        && delivered.data == stored.data
 }
 
 #[cfg(test)]

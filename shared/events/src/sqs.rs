@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use kassa_domain::relay::OutboxEvent;
 
 use crate::{Envelope, Handled, RetryPolicy};
@@ -115,10 +117,13 @@ impl SqsBus {
 
     /// Receives and handles messages until the task is dropped. A handled message is
     /// deleted; a failed one becomes visible again after `retry.delay` and, after the
-    /// queue's receive limit, SQS moves it to the dead-letter queue.
-    pub async fn consume<F, Fut>(&self, retry: RetryPolicy, mut handle: F) -> Result<(), SqsError>
+    /// queue's receive limit, SQS moves it to the dead-letter queue. The messages of one
+    /// group (an aggregate) are handled in order — after a failure the rest of the group in
+    /// the batch comes back with it, unhandled — and different groups concurrently, so one
+    /// slow event holds up its own aggregate only.
+    pub async fn consume<F, Fut>(&self, retry: RetryPolicy, handle: F) -> Result<(), SqsError>
     where
-        F: FnMut(Envelope) -> Fut,
+        F: Fn(Envelope) -> Fut,
         Fut: Future<Output = Handled>,
     {
         loop {
@@ -127,44 +132,72 @@ impl SqsBus {
                 .receive_message()
                 .queue_url(&self.queue_url)
                 .max_number_of_messages(10)
+                .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
                 .wait_time_seconds(1)
                 .send()
                 .await
                 .map_err(request)?;
-            for message in received.messages() {
-                let outcome = match serde_json::from_str::<Envelope>(message.body().unwrap_or_default()) {
-                    Ok(envelope) => handle(envelope).await,
-                    Err(err) => Handled::Poison(format!("not a Kassa CloudEvent: {err}")),
-                };
-                let receipt = message.receipt_handle().unwrap_or_default();
-                match outcome {
-                    Handled::Done => {
-                        self.client
-                            .delete_message()
-                            .queue_url(&self.queue_url)
-                            .receipt_handle(receipt)
-                            .send()
-                            .await
-                            .map_err(request)?;
-                    }
-                    Handled::Failed(reason) | Handled::Poison(reason) => {
-                        tracing::warn!(reason, "event failed; SQS delivers it again later");
-                        let delay = i32::try_from(retry.delay.as_secs()).unwrap_or(i32::MAX);
-                        self.client
-                            .change_message_visibility()
-                            .queue_url(&self.queue_url)
-                            .receipt_handle(receipt)
-                            .visibility_timeout(delay)
-                            .send()
-                            .await
-                            .map_err(request)?;
-                    }
-                }
-            }
+            let groups = groups(received.messages());
+            let handled = futures_util::future::join_all(
+                groups.into_iter().map(|group| self.handle_group(group, retry, &handle)),
+            )
+            .await;
+            handled.into_iter().collect::<Result<Vec<()>, SqsError>>()?;
             if received.messages().is_empty() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+
+    /// One group's messages, in order, until one fails; that one and the rest come back
+    /// after the retry delay.
+    async fn handle_group<F, Fut>(
+        &self,
+        group: Vec<&Message>,
+        retry: RetryPolicy,
+        handle: &F,
+    ) -> Result<(), SqsError>
+    where
+        F: Fn(Envelope) -> Fut,
+        Fut: Future<Output = Handled>,
+    {
+        let mut failed = false;
+        for message in group {
+            let outcome = if failed {
+                Handled::Failed("an earlier event of its group failed".to_owned())
+            } else {
+                match serde_json::from_str::<Envelope>(message.body().unwrap_or_default()) {
+                    Ok(envelope) => handle(envelope).await,
+                    Err(err) => Handled::Poison(format!("not a Kassa CloudEvent: {err}")),
+                }
+            };
+            let receipt = message.receipt_handle().unwrap_or_default();
+            match outcome {
+                Handled::Done => {
+                    self.client
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map_err(request)?;
+                }
+                Handled::Failed(reason) | Handled::Poison(reason) => {
+                    tracing::warn!(reason, "event failed; SQS delivers it again later");
+                    failed = true;
+                    let delay = i32::try_from(retry.delay.as_secs()).unwrap_or(i32::MAX);
+                    self.client
+                        .change_message_visibility()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(receipt)
+                        .visibility_timeout(delay)
+                        .send()
+                        .await
+                        .map_err(request)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Messages waiting in a queue (approximate, as SQS counts).
@@ -183,4 +216,18 @@ impl SqsBus {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0))
     }
+}
+
+/// The messages by group (`MessageGroupId`; the relay sends an aggregate's events in one
+/// group), groups in order of their first message; a message without a group is its own.
+fn groups(messages: &[Message]) -> Vec<Vec<&Message>> {
+    let mut groups: Vec<(Option<&str>, Vec<&Message>)> = Vec::new();
+    for message in messages {
+        let group = message.attributes().and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId));
+        match groups.iter_mut().find(|(g, _)| g.is_some() && *g == group.map(String::as_str)) {
+            Some((_, members)) => members.push(message),
+            None => groups.push((group.map(String::as_str), vec![message])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
 }
