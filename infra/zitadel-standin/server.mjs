@@ -39,7 +39,12 @@ function zitadelClaims(user) {
     'urn:zitadel:iam:user:resourceowner:id': user.org,
     'urn:zitadel:iam:user:resourceowner:name': org.name,
     'urn:zitadel:iam:user:resourceowner:primary_domain': org.domain,
-    ...Object.fromEntries(ROLE_CLAIMS.map((claim) => [claim, roles])),
+    // Zitadel fills the generic claim with the roles of the project the token was asked
+    // for and the project-specific one per project; `role_claims: "generic_only"` plays a
+    // user whose roles belong to another project.
+    ...Object.fromEntries(
+      (user.role_claims === 'generic_only' ? ROLE_CLAIMS.slice(0, 1) : ROLE_CLAIMS).map((claim) => [claim, roles]),
+    ),
   };
 }
 

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use http::StatusCode;
 use kassa_domain::access::Action;
-use kassa_domain::pagination::Page;
+use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::pricing::{
     self, CustomerGroup, ListPriceRow, PRICES_ORDERING, PriceList, PriceUpsert, PriceUpsertResult,
     SubscriptionPlan,
@@ -96,7 +96,7 @@ async fn list_prices(
     Path(id): Path<Uuid>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<ListPriceRow>>, ApiError> {
-    let (limit, cursor) = params.parse(PRICES_ORDERING)?;
+    let (limit, cursor) = params.parse(&staff.tenant, PRICES_ORDERING, KeyKind::Integer)?;
     Ok(Json(pricing::list_prices(&state.db, &staff.tenant, id, limit, cursor.as_ref()).await?))
 }
 

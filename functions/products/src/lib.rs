@@ -210,7 +210,10 @@ fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<Product
         q,
         attributes,
     };
-    query.cursor = cursor.map(|c| Cursor::decode(&c, &query.ordering())).transpose().map_err(query_error)?;
+    query.cursor = cursor
+        .map(|c| Cursor::decode(&c, &query.ordering(), tenant.id, query.key_kind()))
+        .transpose()
+        .map_err(query_error)?;
     Ok(query)
 }
 

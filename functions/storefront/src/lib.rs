@@ -4,16 +4,18 @@
 
 pub mod shop;
 
+use anyhow::anyhow;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use http::HeaderMap;
 use kassa_domain::storefront;
 use kassa_http::cache::Cached;
+use kassa_http::limits::{self, ClientIp};
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Query};
 use serde::Serialize;
 
-use crate::shop::{ShopRequest, respond};
+use crate::shop::{ShopRequest, ShopRoute, respond};
 
 /// The function's routes, also read by the test that checks `template.yaml`.
 pub fn routes() -> FunctionRoutes {
@@ -49,23 +51,25 @@ pub async fn tenant_profile(CurrentTenant(tenant): CurrentTenant) -> Json<Tenant
     })
 }
 
-const LIST_PARAMS: &[&str] = &["limit", "cursor", "sort", "price_min", "price_max", "q", "facets"];
-
 /// `GET /storefront/products`: a page of active products, with facets on request.
 pub async fn list_products(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let request = ShopRequest::parse(&tenant, &headers, params, LIST_PARAMS, true)?;
+    let request = ShopRequest::parse(&tenant, &headers, params, ShopRoute::Products)?;
+    let query =
+        request.list.as_ref().ok_or_else(|| ApiError::internal(anyhow!("a list without parameters")))?;
     let (cached, lookup) = state
         .cache
-        .fetch(tenant.id, &request.cache_key("products"), || async {
+        .fetch(tenant.id, &request.cache_key(ShopRoute::Products, None), || async {
+            limits::storefront_miss(&state, client).await?;
             let audience = request.audience(&state.db, &tenant).await?;
-            let query = request.list_query(&audience)?;
-            let page = storefront::list(&state.db, &tenant, &audience, &query).await?;
-            Cached::json(&page, &audience.locale)
+            let page = storefront::list(&state.db, &tenant, &audience, query).await?;
+            let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
+            Ok(Cached::json(&page, &audience.locale)?.expiring_at(changes))
         })
         .await?;
     Ok(respond(&tenant, &headers, cached, lookup))
@@ -75,17 +79,20 @@ pub async fn list_products(
 pub async fn product(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     Path(handle): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let request = ShopRequest::parse(&tenant, &headers, params, &[], false)?;
+    let request = ShopRequest::parse(&tenant, &headers, params, ShopRoute::Product)?;
     let (cached, lookup) = state
         .cache
-        .fetch(tenant.id, &request.cache_key(&format!("products/{handle}")), || async {
+        .fetch(tenant.id, &request.cache_key(ShopRoute::Product, Some(&handle)), || async {
+            limits::storefront_miss(&state, client).await?;
             let audience = request.audience(&state.db, &tenant).await?;
             let product = storefront::product(&state.db, &tenant, &audience, &handle).await?;
-            Cached::json(&product, &audience.locale)
+            let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
+            Ok(Cached::json(&product, &audience.locale)?.expiring_at(changes))
         })
         .await?;
     Ok(respond(&tenant, &headers, cached, lookup))

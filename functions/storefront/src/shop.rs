@@ -1,6 +1,8 @@
 //! What a storefront request asks for: locale (query or Accept-Language), currency,
 //! customer group and list parameters — normalised, so equal questions share a cache key.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kassa_domain::currency::Currency;
@@ -10,20 +12,40 @@ use kassa_domain::tenant::Tenant;
 use kassa_http::ApiError;
 use kassa_http::cache::{Cached, Lookup};
 use kassa_http::rest::query_error;
+use serde::Serialize;
 use sqlx::PgPool;
 
 fn bad(code: &'static str, message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
-/// A parsed storefront request.
-#[derive(Debug)]
+/// The most characters of `q`, attribute filters (`attr[…]`) with their values, and facets a
+/// storefront list takes: each distinct combination costs a Postgres query and a cache entry.
+pub const MAX_Q_CHARS: usize = 100;
+pub const MAX_ATTRIBUTE_FILTERS: usize = 5;
+pub const MAX_ATTRIBUTE_VALUES: usize = 20;
+pub const MAX_FACETS: usize = 5;
+/// The longest attribute name or value in a filter or facet.
+pub const MAX_ATTRIBUTE_TEXT: usize = 100;
+
+/// A parsed storefront request: everything that changes the answer, normalised, so equal
+/// questions share a cache key and different ones never do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ShopRequest {
     pub locale: String,
     pub currency: String,
     pub group: Option<String>,
-    /// The route's own parameters, sorted (the normalised query).
-    pub params: Vec<(String, String)>,
+    /// The list parameters (list routes only).
+    pub list: Option<ShopQuery>,
+}
+
+/// Which storefront route a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopRoute {
+    /// `GET /storefront/products`: takes the list parameters and `attr[…]` filters.
+    Products,
+    /// `GET /storefront/products/{handle}`: locale, currency and group only.
+    Product,
 }
 
 /// The shop's locale that best serves `Accept-Language`: an exact tag, then the same
@@ -53,56 +75,106 @@ pub fn negotiate(tenant: &Tenant, accept_language: Option<&str>) -> Option<Strin
 }
 
 impl ShopRequest {
-    /// Reads the shared parameters and keeps those in `allowed` (and `attr[…]` when
-    /// `attributes`) as the route's own; anything else is a 400.
+    /// Reads the parameters of `route`; anything unknown, repeated (but `facets` and
+    /// `attr[…]`, which add up), malformed or beyond the limits above is a 400.
     pub fn parse(
         tenant: &Tenant,
         headers: &HeaderMap,
         params: Vec<(String, String)>,
-        allowed: &[&str],
-        attributes: bool,
+        route: ShopRoute,
     ) -> Result<Self, ApiError> {
-        let (mut locale, mut currency, mut group) = (None, None, None);
-        let mut own = Vec::new();
+        let mut scalars: BTreeMap<&'static str, String> = BTreeMap::new();
+        let mut attributes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut facets = BTreeSet::new();
+        let list = route == ShopRoute::Products;
         for (key, value) in params {
-            match key.as_str() {
-                "locale" => locale = Some(value),
-                "currency" => currency = Some(value),
-                "customer_group" => group = Some(value),
-                _ if allowed.contains(&key.as_str())
-                    || (attributes && key.starts_with("attr[") && key.ends_with(']')) =>
-                {
-                    own.push((key, value))
+            let scalar = match key.as_str() {
+                "locale" => "locale",
+                "currency" => "currency",
+                "customer_group" => "customer_group",
+                "limit" if list => "limit",
+                "cursor" if list => "cursor",
+                "sort" if list => "sort",
+                "price_min" if list => "price_min",
+                "price_max" if list => "price_max",
+                "q" if list => "q",
+                "facets" if list => {
+                    for facet in value.split(',').filter(|f| !f.is_empty()) {
+                        check_attribute_text("facets", facet)?;
+                        facets.insert(facet.to_owned());
+                    }
+                    continue;
                 }
-                _ => return Err(bad("invalid_query", format!("unknown query parameter '{key}'"))),
+                _ => match key.strip_prefix("attr[").and_then(|k| k.strip_suffix(']')) {
+                    Some(name) if list && !name.is_empty() => {
+                        check_attribute_text(&key, name)?;
+                        let values = attributes.entry(name.to_owned()).or_default();
+                        for value in value.split(',').filter(|v| !v.is_empty()) {
+                            check_attribute_text(&key, value)?;
+                            values.insert(value.to_owned());
+                        }
+                        continue;
+                    }
+                    _ => return Err(bad("invalid_query", format!("unknown query parameter '{key}'"))),
+                },
+            };
+            if scalars.insert(scalar, value).is_some() {
+                return Err(bad("invalid_query", format!("the query parameter '{scalar}' is given twice")));
             }
         }
-        own.sort();
+        // A filter without values filters nothing.
+        attributes.retain(|_, values| !values.is_empty());
+        if attributes.len() > MAX_ATTRIBUTE_FILTERS
+            || attributes.values().any(|v| v.len() > MAX_ATTRIBUTE_VALUES)
+        {
+            return Err(bad(
+                "too_many_filters",
+                format!(
+                    "at most {MAX_ATTRIBUTE_FILTERS} attr[…] filters with {MAX_ATTRIBUTE_VALUES} values each"
+                ),
+            ));
+        }
+        if facets.len() > MAX_FACETS {
+            return Err(bad("too_many_facets", format!("at most {MAX_FACETS} facets")));
+        }
+
         let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-        let locale = locale
+        let locale = scalars
+            .remove("locale")
             .and_then(|l| negotiate(tenant, Some(&l)))
             .or_else(|| negotiate(tenant, accept))
             .unwrap_or_else(|| tenant.default_locale.clone());
-        let currency = match currency {
+        let currency = match scalars.remove("currency") {
             None => tenant.default_currency.clone(),
             Some(raw) => Currency::parse(&raw).map_err(query_error)?.code().to_owned(),
         };
+        let group = scalars.remove("customer_group");
         if let Some(handle) = &group {
             kassa_domain::catalog::check_handle(handle, 100).map_err(query_error)?;
         }
-        Ok(ShopRequest { locale, currency, group, params: own })
+        let list = if list {
+            Some(list_query(tenant, &locale, &currency, scalars, attributes, facets)?)
+        } else {
+            None
+        };
+        Ok(ShopRequest { locale, currency, group, list })
     }
 
-    /// The normalised question, for the cache key.
-    pub fn cache_key(&self, route: &str) -> String {
-        let query: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!(
-            "{route}?{}|locale={}|currency={}|group={}",
-            query.join("&"),
-            self.locale,
-            self.currency,
-            self.group.as_deref().unwrap_or("")
-        )
+    /// The cache key of this request on `route` (a product page names its `handle`): the
+    /// request's JSON form, which no two different requests share.
+    pub fn cache_key(&self, route: ShopRoute, handle: Option<&str>) -> String {
+        #[derive(Serialize)]
+        struct Key<'a> {
+            route: &'static str,
+            handle: Option<&'a str>,
+            request: &'a ShopRequest,
+        }
+        let route = match route {
+            ShopRoute::Products => "products",
+            ShopRoute::Product => "product",
+        };
+        // Serialising plain strings, numbers and maps cannot fail.
+        serde_json::to_string(&Key { route, handle, request: self }).unwrap_or_default()
     }
 
     /// Who is asking: the customer group's id is looked up (only when computing an answer).
@@ -123,56 +195,64 @@ impl ShopRequest {
             at: chrono::Utc::now(),
         })
     }
+}
 
-    /// The list parameters, validated for `audience`.
-    pub fn list_query(&self, audience: &Audience) -> Result<ShopQuery, ApiError> {
-        let mut query = ShopQuery {
-            limit: pagination::DEFAULT_LIMIT,
-            sort: ShopSort::Newest,
-            cursor: None,
-            attributes: Vec::new(),
-            price_min: None,
-            price_max: None,
-            q: None,
-            facets: Vec::new(),
-        };
-        let mut cursor = None;
-        let number = |key: &str, value: &str| {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| bad("invalid_query", format!("{key} is a whole number ≥ 0")))
-        };
-        for (key, value) in &self.params {
-            match key.as_str() {
-                "limit" => query.limit = pagination::limit(Some(number(key, value)?)).map_err(query_error)?,
-                "cursor" => cursor = Some(value.clone()),
-                "sort" => {
-                    query.sort = ShopSort::parse(value).ok_or_else(|| {
-                        bad("invalid_sort", "sort by newest, title, price_asc or price_desc".to_owned())
-                    })?
-                }
-                "price_min" => query.price_min = Some(number(key, value)?),
-                "price_max" => query.price_max = Some(number(key, value)?),
-                "q" => query.q = Some(value.clone()),
-                "facets" => {
-                    query.facets.extend(value.split(',').filter(|f| !f.is_empty()).map(str::to_owned))
-                }
-                _ => {
-                    let name = key.trim_start_matches("attr[").trim_end_matches(']').to_owned();
-                    let values = value.split(',').filter(|v| !v.is_empty()).map(str::to_owned);
-                    match query.attributes.iter_mut().find(|(n, _)| *n == name) {
-                        Some((_, existing)) => existing.extend(values),
-                        None => query.attributes.push((name, values.collect())),
-                    }
-                }
-            }
-        }
-        query.cursor =
-            cursor.map(|c| Cursor::decode(&c, &query.ordering(audience))).transpose().map_err(query_error)?;
-        Ok(query)
+fn check_attribute_text(parameter: &str, text: &str) -> Result<(), ApiError> {
+    if text.chars().count() > MAX_ATTRIBUTE_TEXT {
+        return Err(bad(
+            "invalid_query",
+            format!("{parameter}: attribute names and values are at most {MAX_ATTRIBUTE_TEXT} characters"),
+        ));
     }
+    Ok(())
+}
+
+/// The list parameters of a products request.
+fn list_query(
+    tenant: &Tenant,
+    locale: &str,
+    currency: &str,
+    mut scalars: BTreeMap<&'static str, String>,
+    attributes: BTreeMap<String, BTreeSet<String>>,
+    facets: BTreeSet<String>,
+) -> Result<ShopQuery, ApiError> {
+    let number = |key: &str, value: Option<String>| {
+        value
+            .map(|value| {
+                value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| bad("invalid_query", format!("{key} is a whole number ≥ 0")))
+            })
+            .transpose()
+    };
+    let limit = pagination::limit(number("limit", scalars.remove("limit"))?).map_err(query_error)?;
+    let sort = match scalars.remove("sort") {
+        None => ShopSort::Newest,
+        Some(raw) => ShopSort::parse(&raw).ok_or_else(|| {
+            bad("invalid_sort", "sort by newest, title, price_asc or price_desc".to_owned())
+        })?,
+    };
+    let q = scalars.remove("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
+        return Err(bad("query_too_long", format!("q is at most {MAX_Q_CHARS} characters")));
+    }
+    let cursor = scalars
+        .remove("cursor")
+        .map(|c| Cursor::decode(&c, &ShopQuery::ordering(sort, locale, currency), tenant.id, sort.key_kind()))
+        .transpose()
+        .map_err(query_error)?;
+    Ok(ShopQuery {
+        limit,
+        sort,
+        cursor,
+        attributes,
+        price_min: number("price_min", scalars.remove("price_min"))?,
+        price_max: number("price_max", scalars.remove("price_max"))?,
+        q,
+        facets,
+    })
 }
 
 /// The HTTP answer for a (cached) response: `Cache-Control` from the shop's settings, the
@@ -229,6 +309,90 @@ mod tests {
             default_currency: "EUR".into(),
             zitadel_org_id: None,
             settings: serde_json::json!({}),
+        }
+    }
+
+    fn parse(tenant: &Tenant, params: &[(String, String)]) -> Result<ShopRequest, ApiError> {
+        ShopRequest::parse(tenant, &HeaderMap::new(), params.to_vec(), ShopRoute::Products)
+    }
+
+    fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {
+        raw.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_filter_value_holding_an_encoded_ampersand_gets_its_own_cache_key() {
+        let demo = shop(&["en", "nl"]);
+        // `?attr%5Bcolor%5D=blue%26limit%3D7` decodes to one filter whose value has `&limit=7`.
+        let smuggled = parse(&demo, &pairs(&[("attr[color]", "blue&limit=7")])).unwrap();
+        let plain = parse(&demo, &pairs(&[("attr[color]", "blue"), ("limit", "7")])).unwrap();
+        assert_ne!(smuggled, plain);
+        assert_ne!(smuggled.cache_key(ShopRoute::Products, None), plain.cache_key(ShopRoute::Products, None));
+        // A handle with a separator in it is no other route's key either.
+        let product = ShopRequest::parse(&demo, &HeaderMap::new(), vec![], ShopRoute::Product).unwrap();
+        assert_ne!(
+            product.cache_key(ShopRoute::Product, Some("mug\",\"route\":\"products")),
+            product.cache_key(ShopRoute::Products, None)
+        );
+    }
+
+    #[test]
+    fn list_parameters_beyond_their_limits_are_refused() {
+        let demo = shop(&["en"]);
+        let refused = |raw: Vec<(String, String)>, code: &str| {
+            let err = parse(&demo, &raw).unwrap_err();
+            assert_eq!(err.code(), code, "{raw:?}");
+        };
+        refused(pairs(&[("q", &"x".repeat(MAX_Q_CHARS + 1))]), "query_too_long");
+        let filters: Vec<(String, String)> =
+            (0..=MAX_ATTRIBUTE_FILTERS).map(|n| (format!("attr[a{n}]"), "v".to_owned())).collect();
+        refused(filters, "too_many_filters");
+        let values = (0..=MAX_ATTRIBUTE_VALUES).map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+        refused(pairs(&[("attr[color]", &values)]), "too_many_filters");
+        let facets = (0..=MAX_FACETS).map(|n| format!("f{n}")).collect::<Vec<_>>().join(",");
+        refused(pairs(&[("facets", &facets)]), "too_many_facets");
+        refused(pairs(&[("limit", "5"), ("limit", "7")]), "invalid_query");
+        refused(pairs(&[("attr[]", "x")]), "invalid_query");
+        // At the limits, fine.
+        assert!(parse(&demo, &pairs(&[("q", &"x".repeat(MAX_Q_CHARS))])).is_ok());
+    }
+
+    /// Query strings over a small alphabet rich in separators, as (key, value) pairs.
+    fn arbitrary_params() -> impl proptest::strategy::Strategy<Value = Vec<(String, String)>> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("attr[color]".to_owned()),
+            Just("attr[size]".to_owned()),
+            Just("attr[a&b=c]".to_owned()),
+            Just("facets".to_owned()),
+            Just("q".to_owned()),
+            Just("limit".to_owned()),
+            Just("sort".to_owned()),
+            Just("price_min".to_owned()),
+        ];
+        let value = proptest::string::string_regex("[a-c1&=,|%]{0,6}").unwrap();
+        proptest::collection::vec((key, value), 0..5)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn requests_share_a_cache_key_exactly_when_they_parse_the_same(
+            a in arbitrary_params(),
+            b in arbitrary_params(),
+            seed in 0u64..1_000,
+        ) {
+            let demo = shop(&["en", "nl"]);
+            let (Ok(first), Ok(second)) = (parse(&demo, &a), parse(&demo, &b)) else { return Ok(()) };
+            let key = |r: &ShopRequest| r.cache_key(ShopRoute::Products, None);
+            proptest::prop_assert_eq!(first == second, key(&first) == key(&second));
+            // The same parameters in another order (repeats of filters and facets add up)
+            // ask the same question.
+            let mut shuffled = a.clone();
+            let len = shuffled.len().max(1);
+            shuffled.rotate_left(usize::try_from(seed).unwrap_or(0) % len);
+            shuffled.reverse();
+            let again = parse(&demo, &shuffled).unwrap();
+            proptest::prop_assert_eq!(key(&first), key(&again));
         }
     }
 

@@ -115,3 +115,24 @@ async fn stand_in_tokens_open_exactly_the_shops_their_users_work_for(pool: PgPoo
 
     me("demo", standin.token("admin@platform")).await.problem(StatusCode::FORBIDDEN, "tenant_access_denied");
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_owner_role_of_another_zitadel_project_opens_no_shop(pool: PgPool) {
+    let standin = StandIn::start();
+    let config = test_config(&[("ZITADEL_ISSUER", &standin.url)]);
+    let app = TestApp::with_config(pool, config, local_routes);
+    seed::seed_demo(&app.state.db).await.unwrap();
+    // The stand-in issues this user's owner role in the generic claim only (both shapes
+    // appear in its tokens: the other users carry both claims).
+    let token = standin.token("outsider@demo");
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap();
+    assert!(claims["urn:zitadel:iam:org:project:roles"]["owner"].is_object(), "{claims}");
+    let auth = format!("Bearer {token}");
+    app.get("/management/me", &[("x-tenant-id", "demo"), ("authorization", &auth)])
+        .await
+        .problem(StatusCode::FORBIDDEN, "tenant_access_denied");
+}

@@ -416,10 +416,9 @@ pub async fn list(
     for order in &mut orders {
         order.lines = lines.iter().filter(|(id, _)| *id == order.id).map(|(_, l)| l.clone()).collect();
     }
-    Ok(Page::from_rows(orders, limit, |o| Cursor {
-        ordering: LIST_ORDERING.to_owned(),
-        key: Some(o.created_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
-        id: o.id,
+    Ok(Page::from_rows(orders, limit, |o| {
+        let key = o.created_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        Cursor::new(LIST_ORDERING, tenant.id, Some(key), o.id)
     }))
 }
 

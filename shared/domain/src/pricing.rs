@@ -552,7 +552,7 @@ pub async fn upsert_prices(
 }
 
 /// The ordering cursors of [`list_prices`] belong to.
-pub const PRICES_ORDERING: &str = "variant_id,min_quantity:asc";
+pub const PRICES_ORDERING: &str = "prices:variant_id,min_quantity:asc";
 
 /// A page of a price list's prices, by variant and tier.
 pub async fn list_prices(
@@ -563,7 +563,12 @@ pub async fn list_prices(
     cursor: Option<&Cursor>,
 ) -> Result<Page<ListPriceRow>, DomainError> {
     resource::get::<PriceList>(pool, tenant, price_list_id).await?;
-    let after_quantity: Option<i32> = cursor.and_then(|c| c.key.as_deref()).and_then(|k| k.parse().ok());
+    // The cursor's key is a checked i64; tiers are stored as integer, so clamp into range
+    // (a forged key beyond it sorts after every stored tier, as it would in i64).
+    let after_quantity: Option<i32> = cursor
+        .and_then(|c| c.key.as_deref())
+        .and_then(|k| k.parse::<i64>().ok())
+        .map(|q| i32::try_from(q.clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX));
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let rows: Vec<(Uuid, i64, i32)> = sqlx::query_as(
         "select variant_id, amount, min_quantity from price_list_prices
@@ -587,10 +592,8 @@ pub async fn list_prices(
             min_quantity: i64::from(min_quantity),
         })
         .collect();
-    Ok(Page::from_rows(rows, limit, |row| Cursor {
-        ordering: PRICES_ORDERING.to_owned(),
-        key: Some(row.min_quantity.to_string()),
-        id: row.variant_id,
+    Ok(Page::from_rows(rows, limit, |row| {
+        Cursor::new(PRICES_ORDERING, tenant.id, Some(row.min_quantity.to_string()), row.variant_id)
     }))
 }
 

@@ -12,7 +12,7 @@ use crate::catalog::{B2bSettings, Translations, check_handle, check_translations
 use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations, invalid};
 use crate::outbox::{self, Event};
-use crate::pagination::{Cursor, Page};
+use crate::pagination::{Cursor, KeyKind, Page};
 use crate::tenant::Tenant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
@@ -338,7 +338,15 @@ impl ProductQuery {
             ProductSort::Handle => "handle".to_owned(),
             ProductSort::Title(locale) => format!("title:{locale}"),
         };
-        format!("{sort}:{}", if self.descending { "desc" } else { "asc" })
+        format!("products:{sort}:{}", if self.descending { "desc" } else { "asc" })
+    }
+
+    /// What a cursor's key must be for this sort.
+    pub fn key_kind(&self) -> KeyKind {
+        match self.sort {
+            ProductSort::CreatedAt | ProductSort::UpdatedAt => KeyKind::Time,
+            ProductSort::Handle | ProductSort::Title(_) => KeyKind::Text,
+        }
     }
 
     fn key_sql(&self, b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant) {
@@ -438,10 +446,8 @@ pub async fn list(
     let rows: Vec<Product> = b.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let ordering = query.ordering();
-    Ok(Page::from_rows(rows, query.limit, |p| Cursor {
-        ordering: ordering.clone(),
-        key: Some(query.key_of(p, tenant)),
-        id: p.id,
+    Ok(Page::from_rows(rows, query.limit, |p| {
+        Cursor::new(ordering.clone(), tenant.id, Some(query.key_of(p, tenant)), p.id)
     }))
 }
 

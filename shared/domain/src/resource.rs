@@ -122,15 +122,18 @@ pub async fn list<R: Resource>(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, limit, |row| Cursor {
-        ordering: LIST_ORDERING.to_owned(),
-        key: Some(row.created_at().to_rfc3339_opts(SecondsFormat::Micros, true)),
-        id: row.id(),
+    let ordering = list_ordering::<R>();
+    Ok(Page::from_rows(rows, limit, |row| {
+        let key = row.created_at().to_rfc3339_opts(SecondsFormat::Micros, true);
+        Cursor::new(ordering.clone(), tenant.id, Some(key), row.id())
     }))
 }
 
-/// The ordering cursors of [`list`] belong to.
-pub const LIST_ORDERING: &str = "created_at:asc";
+/// The ordering cursors of [`list`] belong to (one per resource: a cursor of one list is
+/// refused by another).
+pub fn list_ordering<R: Resource>() -> String {
+    format!("{}:created_at:asc", R::TABLE)
+}
 
 pub async fn delete<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<(), DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;

@@ -2,7 +2,7 @@
 //! resolved for a customer group and currency, stock as a yes/no. Each page is one query
 //! that also brings the page's variants (never more than the page's).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,12 +12,13 @@ use uuid::Uuid;
 
 use crate::db::begin_tenant_tx;
 use crate::error::DomainError;
-use crate::pagination::{Cursor, Page};
+use crate::pagination::{Cursor, KeyKind, Page};
 use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
 use crate::tenant::Tenant;
 
 /// How a storefront list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ShopSort {
     Newest,
     Title,
@@ -44,6 +45,15 @@ impl ShopSort {
             ShopSort::PriceDesc => "price_desc",
         }
     }
+
+    /// What a cursor's key must be for this sort.
+    pub fn key_kind(self) -> KeyKind {
+        match self {
+            ShopSort::Newest => KeyKind::Time,
+            ShopSort::Title => KeyKind::Text,
+            ShopSort::PriceAsc | ShopSort::PriceDesc => KeyKind::Integer,
+        }
+    }
 }
 
 /// Who is looking, in which language and currency, and when.
@@ -56,26 +66,29 @@ pub struct Audience {
     pub at: DateTime<Utc>,
 }
 
-/// A storefront list request, validated.
-#[derive(Debug, Clone)]
+/// A storefront list request, validated and normalised: two requests that ask the same
+/// question are equal (sets are sets, blank text is absent), and the value's JSON form is
+/// the request's part of the cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ShopQuery {
     pub limit: i64,
     pub sort: ShopSort,
     pub cursor: Option<Cursor>,
     /// Each attribute must hold for one variant, with any of its values.
-    pub attributes: Vec<(String, Vec<String>)>,
+    pub attributes: BTreeMap<String, BTreeSet<String>>,
     /// Bounds on the cheapest variant's base price in the audience's currency (minor units).
     pub price_min: Option<i64>,
     pub price_max: Option<i64>,
     /// Text to find in the title in the audience's locale.
     pub q: Option<String>,
     /// Attributes to count values of over the whole result set.
-    pub facets: Vec<String>,
+    pub facets: BTreeSet<String>,
 }
 
 impl ShopQuery {
-    pub fn ordering(&self, audience: &Audience) -> String {
-        format!("{}:{}:{}", self.sort.name(), audience.locale, audience.currency)
+    /// The ordering a cursor is bound to: the sort, in a locale and currency.
+    pub fn ordering(sort: ShopSort, locale: &str, currency: &str) -> String {
+        format!("shop:{}:{locale}:{currency}", sort.name())
     }
 }
 
@@ -374,9 +387,10 @@ pub async fn list(
     let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
     let mut b = QueryBuilder::<Postgres>::new("");
     push_projection(&mut b, tenant, audience);
-    b.push(", (");
+    // The key as JSON text: timestamps in RFC 3339, as cursors carry them.
+    b.push(", to_json(");
     push_sort_key(&mut b, query.sort, tenant, audience);
-    b.push(")::text as sort_key");
+    b.push(") #>> '{}' as sort_key");
     push_visible(&mut b, tenant, audience);
     push_filters(&mut b, query, audience);
     if let Some(cursor) = &query.cursor {
@@ -403,11 +417,9 @@ pub async fn list(
     };
     tx.commit().await?;
 
-    let ordering = query.ordering(audience);
-    let page = Page::from_rows(rows, query.limit, |row| Cursor {
-        ordering: ordering.clone(),
-        key: row.sort_key.clone(),
-        id: row.id,
+    let ordering = ShopQuery::ordering(query.sort, &audience.locale, &audience.currency);
+    let page = Page::from_rows(rows, query.limit, |row| {
+        Cursor::new(ordering.clone(), tenant.id, row.sort_key.clone(), row.id)
     });
     let items = page
         .items
@@ -438,7 +450,7 @@ async fn facets(
          cross join lateral jsonb_each_text(fv.attributes) kv
          where kv.key = any(",
     );
-    b.push_bind(query.facets.clone()).push(") and p.id in (select p.id");
+    b.push_bind(query.facets.iter().cloned().collect::<Vec<_>>()).push(") and p.id in (select p.id");
     push_visible(&mut b, tenant, audience);
     push_filters(&mut b, query, audience);
     b.push(") group by kv.key, kv.value");
@@ -481,6 +493,29 @@ pub async fn product(
         quote_only: b2b.quote_only,
         variants,
     })
+}
+
+/// When the prices `audience` sees next change without a write: the earliest start or end
+/// of an active price list of its customer group that lies ahead. Cached answers for the
+/// group must not outlive it. Anonymous shoppers see base prices only: `None`.
+pub async fn next_price_change(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+) -> Result<Option<DateTime<Utc>>, DomainError> {
+    let Some((group, _)) = &audience.group else { return Ok(None) };
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let next = sqlx::query_scalar(
+        "select min(t) from price_lists, lateral (values (starts_at), (ends_at)) as w(t)
+         where tenant_id = $1 and customer_group_id = $2 and status = 'active' and t > $3",
+    )
+    .bind(tenant.id)
+    .bind(group)
+    .bind(audience.at)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(next)
 }
 
 /// The id of a customer group by its handle.

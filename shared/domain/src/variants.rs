@@ -305,8 +305,10 @@ pub async fn adjust_stock(
     };
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let adjusted: Option<(String, i32, i64)> = sqlx::query_as(
-        "update product_variants set stock = stock + $3, version = version + 1
-         where tenant_id = $1 and id = $2 and stock is not null and stock + $3 >= 0
+        // In bigint, so neither the guard nor the sum can overflow the integer column.
+        "update product_variants set stock = (stock::bigint + $3)::integer, version = version + 1
+         where tenant_id = $1 and id = $2 and stock is not null
+           and stock::bigint + $3 between 0 and 2147483647
          returning sku, stock, version",
     )
     .bind(tenant.id)
@@ -327,10 +329,19 @@ pub async fn adjust_stock(
                 code: "stock_untracked",
                 message: "this variant's stock is not tracked; set stock to a number first".to_owned(),
             },
-            Some(Some(stock)) => DomainError::Conflict {
+            Some(Some(stock)) if delta < 0 => DomainError::Conflict {
                 code: "insufficient_stock",
                 message: format!("only {stock} in stock; cannot remove {}", -i64::from(delta)),
             },
+            Some(Some(stock)) => {
+                let mut v = Violations::default();
+                v.push(
+                    "/delta",
+                    "stock_out_of_range",
+                    format!("{stock} in stock; adding {delta} would exceed {} units", i32::MAX),
+                );
+                DomainError::Validation(v)
+            }
         });
     };
     let level = StockLevel {

@@ -102,6 +102,11 @@ impl Jwks {
         }
         *last_fetch = Some(Instant::now());
         match self.fetch().await {
+            // A JWKS without one usable key (empty, or only HMAC/unknown keys) is no
+            // rotation: keep verifying with the keys we have.
+            Ok(keys) if keys.is_empty() => {
+                tracing::warn!(url = %self.url, "the JWKS has no usable key; keeping the cached keys");
+            }
             Ok(keys) => {
                 tracing::info!(keys = keys.len(), url = %self.url, "fetched the JWKS");
                 if let Ok(mut cached) = self.keys.write() {
@@ -267,13 +272,15 @@ impl Authenticator {
         Ok(self.current_user(claims))
     }
 
-    /// Reads Zitadel's role claims, `{role: {orgId: orgDomain}}`, from both the generic and
-    /// the project-specific claim.
+    /// Reads Zitadel's role claim of Kassa's own project,
+    /// `urn:zitadel:iam:org:project:{ZITADEL_PROJECT_ID}:roles` = `{role: {orgId: orgDomain}}`.
+    /// The generic `urn:zitadel:iam:org:project:roles` claim is ignored: Zitadel fills it with
+    /// the roles of whichever project the token was requested for, so a token of another
+    /// project in the same instance would otherwise carry roles into Kassa.
     fn current_user(&self, claims: Claims) -> CurrentUser {
         let mut grants: BTreeMap<String, BTreeSet<Role>> = BTreeMap::new();
         let project_claim = format!("urn:zitadel:iam:org:project:{}:roles", self.project_id);
-        for claim in ["urn:zitadel:iam:org:project:roles", project_claim.as_str()] {
-            let Some(Value::Object(roles)) = claims.other.get(claim) else { continue };
+        if let Some(Value::Object(roles)) = claims.other.get(&project_claim) {
             for (key, orgs) in roles {
                 let (Some(role), Value::Object(orgs)) = (Role::from_key(key), orgs) else { continue };
                 for org_id in orgs.keys() {

@@ -4,7 +4,7 @@
 //! compute once per process. When Valkey is down or slow the cache steps aside for a second
 //! and requests are answered from Postgres.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,6 +26,9 @@ pub struct Cached {
     pub etag: String,
     pub content_language: String,
     pub body: Bytes,
+    /// How long the answer stays true without any write (e.g. until a price list's window
+    /// opens or closes); the cache keeps it no longer. Not stored with the entry.
+    pub max_age: Option<Duration>,
 }
 
 impl Cached {
@@ -36,7 +39,17 @@ impl Cached {
             etag: format!("\"{}\"", digest(&body)),
             content_language: content_language.to_owned(),
             body,
+            max_age: None,
         })
+    }
+
+    /// Keeps the answer no longer than until `at` (a moment in the future, or `None`).
+    pub fn expiring_at(mut self, at: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        if let Some(at) = at {
+            let left = (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            self.max_age = Some(self.max_age.map_or(left, |age| age.min(left)));
+        }
+        self
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -54,7 +67,7 @@ impl Cached {
         let etag = String::from_utf8(parts.next()?.to_vec()).ok()?;
         let content_language = String::from_utf8(parts.next()?.to_vec()).ok()?;
         let body = Bytes::copy_from_slice(parts.next()?);
-        Some(Cached { etag, content_language, body })
+        Some(Cached { etag, content_language, body, max_age: None })
     }
 }
 
@@ -107,6 +120,9 @@ pub struct ResponseCache {
     inflight: Mutex<HashMap<String, Flight>>,
     /// Unix milliseconds until which the cache stays out of the way.
     down_until: AtomicU64,
+    /// Tenants whose last version bump failed: their answers are computed from Postgres
+    /// until a bump succeeds, so a write that returned is never followed by a stale read here.
+    unbumped: Mutex<HashSet<TenantId>>,
     pub metrics: CacheMetrics,
 }
 
@@ -141,6 +157,7 @@ impl ResponseCache {
             lookup: redis::Script::new(LOOKUP),
             inflight: Mutex::new(HashMap::new()),
             down_until: AtomicU64::new(0),
+            unbumped: Mutex::new(HashSet::new()),
             metrics: CacheMetrics::default(),
         }
     }
@@ -151,21 +168,40 @@ impl ResponseCache {
         tracing::warn!(error = %err, what, "storefront cache unavailable; serving from Postgres");
     }
 
-    /// Marks the tenant's catalog as changed. Called after a write committed; a failure is
-    /// logged (the cached answers then expire with their TTL).
+    /// Marks the tenant's catalog as changed. Called after a write committed. When the bump
+    /// fails (twice), this process stops using the cache for the tenant until a later bump
+    /// succeeds — tried again before each of the tenant's reads.
     pub async fn bump(&self, tenant: TenantId) {
         if !self.enabled {
             return;
         }
-        match self.valkey.query::<i64>(redis::cmd("INCR").arg(version_key(tenant))).await {
-            Ok(_) => {
-                self.metrics.bumps.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(err) => {
-                self.metrics.bump_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %err, %tenant, "could not bump the catalog version; cached storefront answers may be stale until they expire");
+        for attempt in 0..2 {
+            match self.valkey.query::<i64>(redis::cmd("INCR").arg(version_key(tenant))).await {
+                Ok(_) => {
+                    self.metrics.bumps.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut unbumped) = self.unbumped.lock() {
+                        unbumped.remove(&tenant);
+                    }
+                    return;
+                }
+                Err(err) => {
+                    self.metrics.bump_errors.fetch_add(1, Ordering::Relaxed);
+                    self.failed("bump", &err);
+                    if attempt == 1 {
+                        tracing::error!(error = %err, %tenant, "could not bump the catalog version; the storefront cache steps aside for this tenant until a bump succeeds");
+                    }
+                }
             }
         }
+        if let Ok(mut unbumped) = self.unbumped.lock() {
+            unbumped.insert(tenant);
+        }
+    }
+
+    /// Whether the tenant's last bump failed (and no later one succeeded).
+    fn is_unbumped(&self, tenant: TenantId) -> bool {
+        // A poisoned lock: assume the worst and keep out of the way.
+        self.unbumped.lock().map_or(true, |unbumped| unbumped.contains(&tenant))
     }
 
     /// The cached answer for `key` of `tenant`, or `compute`'s, which is then cached.
@@ -179,7 +215,11 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Cached, ApiError>>,
     {
-        if !self.enabled || now_ms() < self.down_until.load(Ordering::Relaxed) {
+        if self.enabled && now_ms() >= self.down_until.load(Ordering::Relaxed) && self.is_unbumped(tenant) {
+            // Owe the tenant a bump: pay it before trusting any cached answer again.
+            self.bump(tenant).await;
+        }
+        if !self.enabled || now_ms() < self.down_until.load(Ordering::Relaxed) || self.is_unbumped(tenant) {
             self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
             return compute().await.map(|c| (c, Lookup::Bypass));
         }
@@ -221,14 +261,18 @@ impl ResponseCache {
                 self.metrics.computes.fetch_add(1, Ordering::Relaxed);
                 match compute().await {
                     Ok(cached) => {
-                        let set = redis::cmd("SET")
-                            .arg(&key)
-                            .arg(cached.encode())
-                            .arg("EX")
-                            .arg(self.ttl.as_secs())
-                            .clone();
-                        if let Err(err) = self.valkey.query::<()>(&set).await {
-                            self.failed("set", &err);
+                        let ttl = cached.max_age.map_or(self.ttl, |age| age.min(self.ttl));
+                        // An answer already at its end is served once, not stored.
+                        if ttl.as_millis() > 0 {
+                            let set = redis::cmd("SET")
+                                .arg(&key)
+                                .arg(cached.encode())
+                                .arg("PX")
+                                .arg(ttl.as_millis() as u64)
+                                .clone();
+                            if let Err(err) = self.valkey.query::<()>(&set).await {
+                                self.failed("set", &err);
+                            }
                         }
                         Some(cached)
                     }

@@ -72,6 +72,10 @@ pub struct Config {
     pub storefront_cache: bool,
     /// `STOREFRONT_CACHE_TTL_SECS`: how long a cached storefront answer lives at most.
     pub storefront_cache_ttl: Duration,
+    /// `STOREFRONT_MISS_LIMIT`: storefront answers one client IP may have computed (cache
+    /// misses) per `STOREFRONT_MISS_WINDOW_SECS`; beyond it a 429. `0` turns the limit off.
+    pub storefront_miss_limit: u64,
+    pub storefront_miss_window: Duration,
     /// `EVENT_BUS`: `rabbitmq` (default), `sqs` or `off`.
     pub event_bus: EventBus,
     /// `SMTP_URL`: where workflow emails go, e.g. `smtp://127.0.0.1:1025` (the local sink,
@@ -137,6 +141,14 @@ impl Config {
         let storefront_cache_ttl = parsed("STOREFRONT_CACHE_TTL_SECS", "600", "a positive number of seconds");
         let workflow_retry_base_ms =
             parsed("WORKFLOW_RETRY_BASE_MS", "2000", "a positive number of milliseconds");
+        let miss_window = parsed("STOREFRONT_MISS_WINDOW_SECS", "60", "a positive number of seconds");
+        let miss_limit_raw = get("STOREFRONT_MISS_LIMIT").unwrap_or_else(|| "600".to_owned());
+        let storefront_miss_limit = miss_limit_raw.parse::<u64>().unwrap_or_else(|_| {
+            errors.push(format!(
+                "STOREFRONT_MISS_LIMIT must be a whole number (0: no limit), got '{miss_limit_raw}'"
+            ));
+            0
+        });
 
         let in_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
         let log_format = match get("LOG_FORMAT").as_deref() {
@@ -153,8 +165,8 @@ impl Config {
             .unwrap_or_else(|| "http://127.0.0.1:9011".to_owned())
             .trim_end_matches('/')
             .to_owned();
-        if !(zitadel_issuer.starts_with("https://") || zitadel_issuer.starts_with("http://")) {
-            errors.push(format!("ZITADEL_ISSUER must be an http(s) URL, got '{zitadel_issuer}'"));
+        if let Err(why) = check_issuer(&zitadel_issuer) {
+            errors.push(format!("ZITADEL_ISSUER {why}, got '{zitadel_issuer}'"));
         }
         let zitadel_project_id = get("ZITADEL_PROJECT_ID").unwrap_or_else(|| "310000000000000010".to_owned());
         let zitadel_platform_org_id =
@@ -227,10 +239,32 @@ impl Config {
                     smtp_from,
                     webhook_private_networks,
                     workflow_retry_base: Duration::from_millis(retry_ms),
+                    storefront_miss_limit,
+                    storefront_miss_window: Duration::from_secs(miss_window.unwrap_or(60)),
                 })
             }
             _ => Err(ConfigError(errors)),
         }
+    }
+}
+
+/// An issuer is an `https://` URL, or `http://` on a loopback host (the local stand-in):
+/// plain HTTP elsewhere would let anyone on the path swap the signing keys.
+fn check_issuer(issuer: &str) -> Result<(), &'static str> {
+    let url = reqwest::Url::parse(issuer).map_err(|_| "must be an http(s) URL")?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = url.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback { Ok(()) } else { Err("must be https:// unless it is on a loopback address") }
+        }
+        _ => Err("must be an http(s) URL"),
     }
 }
 
@@ -301,5 +335,18 @@ mod tests {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
         assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn a_plain_http_issuer_is_refused_unless_it_is_on_loopback() {
+        for ok in
+            ["https://zitadel.example", "http://127.0.0.1:9011", "http://localhost:8081", "http://[::1]:9011"]
+        {
+            assert!(config(&[("ZITADEL_ISSUER", ok)]).is_ok(), "{ok} refused");
+        }
+        for bad in ["http://zitadel.example", "http://10.0.0.5:8080", "http://127.0.0.1.nip.io", "ftp://x"] {
+            let err = config(&[("ZITADEL_ISSUER", bad)]).unwrap_err().to_string();
+            assert!(err.contains("ZITADEL_ISSUER"), "{bad} accepted: {err}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use kassa_domain::pagination::Page;
+use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::resource::{self, Editable};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -75,7 +75,7 @@ async fn list<R: Editable>(
     State(state): State<AppState>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<Value>>, ApiError> {
-    let (limit, cursor) = params.parse(resource::LIST_ORDERING)?;
+    let (limit, cursor) = params.parse(&staff.tenant, &resource::list_ordering::<R>(), KeyKind::Time)?;
     let page = resource::list::<R>(&state.db, &staff.tenant, limit, cursor.as_ref()).await?;
     Ok(Json(page.map(|row| resource::public_json(&row))))
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod context;
 pub mod crud;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod problem;

@@ -5,7 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
-use kassa_domain::pagination::{self, Cursor};
+use kassa_domain::pagination::{self, Cursor, KeyKind};
+use kassa_domain::tenant::Tenant;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,11 +135,21 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    /// The validated limit and cursor for `ordering`.
-    pub fn parse(&self, ordering: &str) -> Result<(i64, Option<Cursor>), ApiError> {
+    /// The validated limit and cursor for `ordering` of `tenant`'s list, whose sort key is
+    /// of `kind`.
+    pub fn parse(
+        &self,
+        tenant: &Tenant,
+        ordering: &str,
+        kind: KeyKind,
+    ) -> Result<(i64, Option<Cursor>), ApiError> {
         let limit = pagination::limit(self.limit).map_err(query_error)?;
-        let cursor =
-            self.cursor.as_deref().map(|c| Cursor::decode(c, ordering)).transpose().map_err(query_error)?;
+        let cursor = self
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::decode(c, ordering, tenant.id, kind))
+            .transpose()
+            .map_err(query_error)?;
         Ok((limit, cursor))
     }
 }

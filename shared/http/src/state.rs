@@ -10,6 +10,7 @@ use sqlx::postgres::PgPoolOptions;
 use crate::auth::Authenticator;
 use crate::cache::ResponseCache;
 use crate::config::Config;
+use crate::limits::Limits;
 use crate::tenancy::TenantResolver;
 use crate::valkey::{Valkey, ValkeyError};
 
@@ -21,6 +22,7 @@ pub struct AppState {
     pub tenants: Arc<TenantResolver>,
     pub auth: Arc<Authenticator>,
     pub cache: Arc<ResponseCache>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             tenants: Arc::new(tenants),
             auth: Arc::new(auth),
             cache: Arc::new(cache),
+            limits: Arc::new(Limits::default()),
         }
     }
 }

@@ -19,43 +19,82 @@ use crate::state::AppState;
 
 pub const TENANT_HEADER: &str = "x-tenant-id";
 
-/// The most keys remembered; past it, expired entries go first, then everything.
-const CACHE_CAPACITY: usize = 10_000;
+/// The most unknown keys remembered; past it, expired ones go, then all unknown ones. Known
+/// shops live in their own map, so a flood of made-up keys never pushes a real shop out.
+pub const UNKNOWN_CAPACITY: usize = 10_000;
+/// The most known keys remembered (ids, handles and hostnames of real shops).
+const KNOWN_CAPACITY: usize = 100_000;
 
-/// When a key was resolved, and to which tenant (`None`: no tenant has it).
-type CacheEntry = (Instant, Option<Arc<Tenant>>);
+/// When a key was resolved, and to which tenant.
+type Known = HashMap<TenantKey, (Instant, Arc<Tenant>)>;
+/// When a key was found to name no tenant.
+type Unknown = HashMap<TenantKey, Instant>;
 
 /// Resolves tenant keys through the database and remembers the answer (found or not) for
 /// the configured time-to-live, so a flood of requests costs one lookup per key and TTL.
 #[derive(Debug)]
 pub struct TenantResolver {
     ttl: Duration,
-    cache: RwLock<HashMap<TenantKey, CacheEntry>>,
+    unknown_capacity: usize,
+    known: RwLock<Known>,
+    unknown: RwLock<Unknown>,
 }
 
 impl TenantResolver {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, cache: RwLock::new(HashMap::new()) }
+        Self::with_unknown_capacity(ttl, UNKNOWN_CAPACITY)
+    }
+
+    pub fn with_unknown_capacity(ttl: Duration, unknown_capacity: usize) -> Self {
+        Self {
+            ttl,
+            unknown_capacity,
+            known: RwLock::new(HashMap::new()),
+            unknown: RwLock::new(HashMap::new()),
+        }
     }
 
     pub async fn resolve(&self, pool: &PgPool, key: &TenantKey) -> Result<Option<Arc<Tenant>>, DomainError> {
-        if let Ok(cache) = self.cache.read()
-            && let Some((at, tenant)) = cache.get(key)
+        if let Ok(known) = self.known.read()
+            && let Some((at, tenant)) = known.get(key)
             && at.elapsed() < self.ttl
         {
-            return Ok(tenant.clone());
+            return Ok(Some(tenant.clone()));
+        }
+        if let Ok(unknown) = self.unknown.read()
+            && unknown.get(key).is_some_and(|at| at.elapsed() < self.ttl)
+        {
+            return Ok(None);
         }
         let tenant = tenant::resolve(pool, key).await?.map(Arc::new);
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() >= CACHE_CAPACITY {
-                cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
-                if cache.len() >= CACHE_CAPACITY {
-                    cache.clear();
+        let ttl = self.ttl;
+        match &tenant {
+            Some(found) => {
+                if let Ok(mut known) = self.known.write() {
+                    if known.len() >= KNOWN_CAPACITY {
+                        known.retain(|_, (at, _)| at.elapsed() < ttl);
+                    }
+                    known.insert(key.clone(), (Instant::now(), found.clone()));
                 }
             }
-            cache.insert(key.clone(), (Instant::now(), tenant.clone()));
+            None => {
+                if let Ok(mut unknown) = self.unknown.write() {
+                    if unknown.len() >= self.unknown_capacity {
+                        unknown.retain(|_, at| at.elapsed() < ttl);
+                        if unknown.len() >= self.unknown_capacity {
+                            unknown.clear();
+                        }
+                    }
+                    unknown.insert(key.clone(), Instant::now());
+                }
+            }
         }
         Ok(tenant)
+    }
+
+    /// How many keys are remembered: `(known, unknown)`.
+    pub fn cached(&self) -> (usize, usize) {
+        (self.known.read().map_or(0, |k| k.len()), self.unknown.read().map_or(0, |u| u.len()))
     }
 
     /// Finds the request's tenant from its headers, or says why there is none.

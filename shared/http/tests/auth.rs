@@ -219,13 +219,43 @@ async fn a_viewer_cannot_write_and_an_editor_can(pool: PgPool) {
     assert!(problem["detail"].as_str().unwrap().contains("catalog:write"), "{problem}");
     assert_eq!(t.reached(), 0);
 
-    // Roles in the project-specific claim count too.
-    let mut claims = t.issuer.claims("editor-1", &[]);
-    claims["urn:zitadel:iam:org:project:test-project-1:roles"] =
-        json!({"editor": {"org-demo": "demo.zitadel.test"}});
-    let editor = t.issuer.sign(KEY_A, &claims);
+    let editor = t.issuer.token("editor-1", &[("editor", "org-demo")]);
     assert_eq!(t.with_token("/management/write", &editor).await.status, StatusCode::OK);
     assert_eq!(t.reached(), 1);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn roles_from_another_zitadel_project_in_the_generic_claim_grant_nothing(pool: PgPool) {
+    let t = auth_app(pool, Duration::from_secs(30)).await;
+    // A token requested for another project of the same Zitadel instance carries that
+    // project's roles in the generic claim (and Kassa's project in `aud` if it asked for it).
+    let mut claims = t.issuer.claims("intruder", &[]);
+    claims["urn:zitadel:iam:org:project:roles"] = json!({"owner": {"org-demo": "demo.zitadel.test"}});
+    let token = t.issuer.sign(KEY_A, &claims);
+    t.with_token("/management/read", &token).await.problem(StatusCode::FORBIDDEN, "tenant_access_denied");
+    t.with_token("/management/write", &token).await.problem(StatusCode::FORBIDDEN, "tenant_access_denied");
+    assert_eq!(t.reached(), 0);
+
+    // The project's own claim still counts, and a stray generic claim beside it adds nothing.
+    claims["urn:zitadel:iam:org:project:test-project-1:roles"] =
+        json!({"viewer": {"org-demo": "demo.zitadel.test"}});
+    let viewer = t.issuer.sign(KEY_A, &claims);
+    assert_eq!(t.with_token("/management/read", &viewer).await.status, StatusCode::OK);
+    t.with_token("/management/write", &viewer).await.problem(StatusCode::FORBIDDEN, "insufficient_role");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_jwks_emptied_by_an_attacker_or_outage_keeps_the_known_keys(pool: PgPool) {
+    let t = auth_app(pool, Duration::from_millis(100)).await;
+    let valid = t.issuer.token("u", &[("owner", "org-demo")]);
+    assert_eq!(t.with_token("/management/read", &valid).await.status, StatusCode::OK);
+    t.issuer.withdraw_all();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // An unknown kid makes Kassa refetch; the answer has no usable key.
+    let unknown = t.issuer.sign(KEY_B, &t.issuer.claims("u", &[("owner", "org-demo")]));
+    assert_invalid_token(&t.with_token("/management/read", &unknown).await, "JWKS empty");
+    assert_eq!(t.issuer.fetches(), 2, "the refetch was made");
+    assert_eq!(t.with_token("/management/read", &valid).await.status, StatusCode::OK);
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]

@@ -121,6 +121,11 @@ impl Issuer {
         self.published.keys.write().unwrap().push(public_jwk(key));
     }
 
+    /// Publishes a JWKS without any key (an outage that answers 200 with `{"keys": []}`).
+    pub fn withdraw_all(&self) {
+        self.published.keys.write().unwrap().clear();
+    }
+
     /// Makes the JWKS endpoint answer 503 (or recover).
     pub fn set_failing(&self, failing: bool) {
         self.published.failing.store(failing, Ordering::SeqCst);
@@ -139,7 +144,7 @@ impl Issuer {
             orgs[*org] = json!(format!("{org}.zitadel.test"));
         }
         let now = now();
-        json!({
+        let mut claims = json!({
             "iss": self.url,
             "sub": sub,
             "aud": [PROJECT_ID, "admin-ui-client"],
@@ -149,8 +154,9 @@ impl Issuer {
             "exp": now + 300,
             "jti": format!("jti-{sub}-{now}"),
             "urn:zitadel:iam:user:resourceowner:id": "home-org",
-            "urn:zitadel:iam:org:project:roles": roles,
-        })
+        });
+        claims[format!("urn:zitadel:iam:org:project:{PROJECT_ID}:roles")] = Value::Object(roles);
+        claims
     }
 
     /// Signs `claims` with the key `kid` using that key's algorithm.
