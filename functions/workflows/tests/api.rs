@@ -329,3 +329,175 @@ async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back
     let problem = refused(&owner, "/management/workflows", &fresh).await;
     assert_eq!(fields(&problem, "pointer"), ["/steps/0/config"]);
 }
+
+/// The steps as stored, secrets and all.
+async fn stored_steps(app: &TestApp, id: &str) -> Vec<Value> {
+    let steps: Value = sqlx::query_scalar("select steps from workflows where id = $1::uuid")
+        .bind(id)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    steps.as_array().unwrap().clone()
+}
+
+fn webhook(url: &str, secret: &str) -> Value {
+    json!({"type": "http_request", "config": {"url": url, "secret": secret}})
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn changing_a_webhook_url_while_sending_back_the_redacted_secret_is_refused(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let secret = "whsec_erp_secret_0123";
+    let workflow = json!({"name": "ERP", "trigger": "order.placed",
+                          "steps": [{"type": "deduct_stock"}, webhook("https://erp.example/hook", secret)]});
+    let created = owner.post("/management/workflows", &workflow).await.expect(StatusCode::CREATED);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let uri = format!("/management/workflows/{id}");
+    let read = owner.get(&uri).await.expect(StatusCode::OK);
+    let step_id = read["steps"][1]["id"].as_str().unwrap().to_owned();
+    Uuid::parse_str(&step_id).unwrap();
+    assert_eq!(read["steps"][1]["config"]["secret"], "********");
+    let before = app.outbox(&demo).await.len();
+
+    // The attack: the same step (its id sent back) pointed at another receiver, keeping the
+    // redacted secret, would have the receiver get deliveries signed with the old secret.
+    let mut steps = read["steps"].clone();
+    steps[1]["config"]["url"] = json!("https://attacker.example/collect");
+    let problem = owner
+        .patch(&uri, &json!({"steps": steps}), None)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields(&problem, "pointer"), ["/steps/1/config/secret"]);
+    assert_eq!(fields(&problem, "code"), ["secret_required"]);
+    assert!(!problem.to_string().contains(secret));
+    // Without the secret at all, or as a step of its own (no id) at the old position: refused too.
+    steps[1]["config"].as_object_mut().unwrap().remove("secret");
+    let problem = owner
+        .patch(&uri, &json!({"steps": steps}), None)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields(&problem, "pointer"), ["/steps/1/config/secret"]);
+    let positional =
+        json!([{"type": "deduct_stock"}, webhook("https://attacker.example/collect", "********")]);
+    let problem = owner
+        .patch(&uri, &json!({"steps": positional}), None)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields(&problem, "pointer"), ["/steps/1/config/secret"]);
+    // Another id sent back with the redaction (the webhook's URL, a stranger's id): refused.
+    let mut stolen = read["steps"].clone();
+    stolen[1]["id"] = json!(Uuid::now_v7());
+    owner
+        .patch(&uri, &json!({"steps": stolen}), None)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // Nothing changed, nothing was announced.
+    let stored = stored_steps(&app, &id).await;
+    assert_eq!(stored[1]["config"]["url"], "https://erp.example/hook");
+    assert_eq!(stored[1]["config"]["secret"], secret);
+    assert_eq!(stored[1]["id"], step_id.as_str());
+    assert_eq!(app.outbox(&demo).await.len(), before);
+
+    // A new URL with a new secret is fine, and keeps the step's id.
+    steps[1]["config"]["secret"] = json!("whsec_new_receiver_456");
+    let updated = owner.patch(&uri, &json!({"steps": steps}), None).await.expect(StatusCode::OK);
+    assert_eq!(updated["steps"][1]["id"], step_id.as_str());
+    let stored = stored_steps(&app, &id).await;
+    assert_eq!(stored[1]["config"]["url"], "https://attacker.example/collect");
+    assert_eq!(stored[1]["config"]["secret"], "whsec_new_receiver_456");
+    // Two steps may not share an id.
+    let mut twins = updated["steps"].clone();
+    twins[0]["id"] = twins[1]["id"].clone();
+    let problem = owner
+        .patch(&uri, &json!({"steps": twins}), None)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields(&problem, "pointer"), ["/steps/1/id"]);
+    assert_eq!(fields(&problem, "code"), ["duplicate_step_id"]);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn reordering_steps_keeps_each_webhook_secret_with_its_own_step(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let workflow = json!({"name": "Fan out", "trigger": "order.placed", "steps": [
+        webhook("https://erp.example/hook", "whsec_erp_0123456789"),
+        {"type": "deduct_stock"},
+        webhook("https://crm.example/hook", "whsec_crm_0123456789"),
+    ]});
+    let created = owner.post("/management/workflows", &workflow).await.expect(StatusCode::CREATED);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let uri = format!("/management/workflows/{id}");
+    let ids: Vec<&str> =
+        created["steps"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 3, "{ids:?}");
+
+    // Reversed as read back: each secret moves with its step.
+    let mut reversed = created["steps"].as_array().unwrap().clone();
+    reversed.reverse();
+    let updated = owner.patch(&uri, &json!({"steps": reversed}), None).await.expect(StatusCode::OK);
+    let now: Vec<&str> =
+        updated["steps"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(now, [ids[2], ids[1], ids[0]]);
+    let stored = stored_steps(&app, &id).await;
+    assert_eq!(stored[0]["config"]["url"], "https://crm.example/hook");
+    assert_eq!(stored[0]["config"]["secret"], "whsec_crm_0123456789");
+    assert_eq!(stored[2]["config"]["url"], "https://erp.example/hook");
+    assert_eq!(stored[2]["config"]["secret"], "whsec_erp_0123456789");
+
+    // Swapping the URLs between the two webhook steps (the ids where they were) would hand
+    // each receiver the other's secret: refused at both.
+    let mut swapped = updated["steps"].as_array().unwrap().clone();
+    swapped[0]["config"]["url"] = json!("https://erp.example/hook");
+    swapped[2]["config"]["url"] = json!("https://crm.example/hook");
+    let problem = owner
+        .patch(&uri, &json!({"steps": swapped}), None)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields(&problem, "pointer"), ["/steps/0/config/secret", "/steps/2/config/secret"]);
+    assert_eq!(stored_steps(&app, &id).await, stored);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn workflows_stored_before_steps_had_ids_get_ids_and_keep_their_webhook_secrets(pool: PgPool) {
+    let (app, issuer, demo, _) = app(pool).await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let workflow = json!({"name": "Old", "trigger": "order.placed",
+                          "steps": [{"type": "deduct_stock"}, webhook("https://erp.example/hook", "whsec_old_0123456789")]});
+    let created = owner.post("/management/workflows", &workflow).await.expect(StatusCode::CREATED);
+    let id = created["id"].as_str().unwrap().to_owned();
+    // As stored before steps had ids (the default workflow too); then the migration.
+    sqlx::query("update workflows set steps = (select jsonb_agg(s - 'id' order by n) from jsonb_array_elements(steps) with ordinality e(s, n))")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    assert!(stored_steps(&app, &id).await.iter().all(|s| s.get("id").is_none()));
+    sqlx::raw_sql(include_str!("../../../migrations/20261129000002_workflow_step_ids.sql"))
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+
+    let page = owner.get("/management/workflows").await.expect(StatusCode::OK);
+    for workflow in page["items"].as_array().unwrap() {
+        for step in workflow["steps"].as_array().unwrap() {
+            Uuid::parse_str(step["id"].as_str().unwrap()).unwrap();
+        }
+    }
+    let uri = format!("/management/workflows/{id}");
+    let read = owner.get(&uri).await.expect(StatusCode::OK);
+    assert_eq!(read["version"], 1, "adding ids changes no workflow");
+    owner.patch(&uri, &json!({"steps": read["steps"], "name": "Old ERP"}), None).await.expect(StatusCode::OK);
+    let stored = stored_steps(&app, &id).await;
+    assert_eq!(stored[1]["config"]["secret"], "whsec_old_0123456789");
+    assert_eq!(stored[1]["id"], read["steps"][1]["id"]);
+}
+
+#[test]
+fn the_openapi_document_gives_steps_an_optional_uuid_id() {
+    let doc = kassa_http::openapi::document(&[kassa_workflows::routes()], "Kassa", "workflows");
+    let doc = serde_json::to_value(doc).unwrap();
+    let step = &doc["components"]["schemas"]["Step"];
+    assert_eq!(step["properties"]["id"]["format"], "uuid", "{step}");
+    assert!(!step["required"].as_array().unwrap().contains(&json!("id")), "{step}");
+}
