@@ -12,7 +12,10 @@
 //!   SKUs is in use (staff renamed the product, or gave the SKU to another variant): then it
 //!   is skipped, and the report says why. A deleted product thus comes back; an archived one
 //!   (deleting an active product archives it) stays archived.
-//! - A missing customer group or price list is added again; an existing one is not touched.
+//! - A missing customer group is added again (a renamed one is the shop's own now); the
+//!   wholesale price list only if the wholesale group has no price list at all (a renamed
+//!   list is still the group's, and a second would compete with it). Existing ones are not
+//!   touched.
 //! - A refusal of one row (a handle or SKU taken in the meantime, a rule staff changed) skips
 //!   that row; only database failures fail the seed. A shop that lacks nothing gets no write
 //!   and no event.
@@ -356,6 +359,11 @@ async fn seed_pricing(
         report.skip(tenant, what, "it has no customer group wholesale".to_owned());
         return Ok(());
     };
+    // Renamed, the list is still the wholesale group's: a second one would compete with it.
+    if let Some(name) = price_list_of(pool, tenant, wholesale.id).await? {
+        report.skip(tenant, what, format!("the shop's price list {name} is the wholesale group's"));
+        return Ok(());
+    }
     let draft = PriceListDraft {
         name: LIST.to_owned(),
         customer_group_id: wholesale.id,
@@ -396,4 +404,18 @@ async fn seed_pricing(
         report.skip(tenant, format!("the prices of {what}"), error.to_string());
     }
     Ok(())
+}
+
+/// The name of a price list of the customer group, if it has one.
+async fn price_list_of(pool: &PgPool, tenant: &Tenant, group: Uuid) -> Result<Option<String>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let name = sqlx::query_scalar(
+        "select name from price_lists where tenant_id = $1 and customer_group_id = $2 order by name limit 1",
+    )
+    .bind(tenant.id)
+    .bind(group)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(name)
 }

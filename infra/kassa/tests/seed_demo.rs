@@ -158,6 +158,17 @@ async fn seeding_again_after_staff_renamed_deleted_and_reused_demo_data_adds_onl
     assert_eq!(again.report.skipped, report.skipped);
     assert_eq!(count("select count(*) from outbox").await, events, "the third run wrote nothing");
 
+    // A renamed price list is still the wholesale group's: no second list competes with it.
+    let (list, version) = find(&staff, "/management/price-lists", |l| l["name"] == "Wholesale (B2B)").await;
+    let uri = format!("/management/price-lists/{list}");
+    staff.patch(&uri, &json!({"name": "B2B prices"}), Some(version)).await.expect(StatusCode::OK);
+    let renamed = seed::seed_demo_reporting(&pool).await.unwrap();
+    assert!(renamed.report.added.is_empty(), "{:?}", renamed.report.added);
+    let skipped =
+        "demo: price list Wholesale (B2B) (the shop's price list B2B prices is the wholesale group's)";
+    assert_eq!(renamed.report.skipped.last().map(String::as_str), Some(skipped));
+    assert_eq!(count("select count(*) from price_lists").await, 1);
+
     // And the shop still serves.
     let shop = app.get("/storefront/products", &[("host", "demo.localhost:8080")]).await;
     assert_eq!(shop.status, StatusCode::OK, "{}", String::from_utf8_lossy(&shop.body));
