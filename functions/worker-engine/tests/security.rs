@@ -1,0 +1,181 @@
+//! The worker-engine function's SQS batches against hostile input, on real Postgres and
+//! SMTP: a forged message is acknowledged without effect, and a shop whose messages hang on a
+//! silent webhook does not hold up another shop's message in the same batch.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use kassa_domain::orders;
+use kassa_domain::relay::OutboxEvent;
+use kassa_domain::resource::{self, Editable};
+use kassa_domain::tenant::Tenant;
+use kassa_domain::workflows::{Workflow, WorkflowDraft};
+use kassa_engine::{Backoff, Engine, Mailer};
+use kassa_events::Envelope;
+use kassa_testkit::TestApp;
+use kassa_testkit::smtp::SmtpSink;
+use kassa_worker_engine::handle;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn engine(app: &TestApp, smtp: &SmtpSink) -> Engine {
+    let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
+    Engine::with_parts(&app.state, mailer, Backoff::new(Duration::from_millis(10)))
+        .unwrap()
+        .with_private_networks(true) // the silent receiver listens on 127.0.0.1
+        .unwrap()
+}
+
+/// A shop with NL tax rates and a product in stock; returns the variant.
+async fn shop(app: &TestApp, handle: &str) -> (Tenant, Uuid) {
+    let shop = app.tenant(handle).await;
+    sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'NL', 'standard', 2100)")
+        .bind(Uuid::now_v7())
+        .bind(shop.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let variant = app.variant(&shop, "MUG", 1_210, Some(1_000), "active").await;
+    (shop, variant)
+}
+
+/// Places an order and returns its `order.placed` event as the outbox holds it.
+async fn place(app: &TestApp, shop: &Tenant, variant: Uuid) -> OutboxEvent {
+    let draft: orders::OrderDraft = serde_json::from_value(json!({
+        "customer_email": "anna@example.com", "shipping_country": "NL",
+        "lines": [{"variant_id": variant, "quantity": 1}],
+    }))
+    .unwrap();
+    let order = orders::place(&app.state.db, shop, &draft).await.unwrap();
+    sqlx::query_as(
+        "select id, seq, tenant_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
+         from outbox where tenant_id = $1 and event_type = 'order.placed' and aggregate_id = $2",
+    )
+    .bind(shop.id)
+    .bind(order.id)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap()
+}
+
+/// An SQS FIFO batch as Lambda delivers it (the recorded batch's shape), one message per
+/// event, grouped by aggregate as the relay sends them.
+fn batch(events: &[OutboxEvent]) -> Value {
+    let raw =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/worker-engine-sqs.json"));
+    let recorded: Value = serde_json::from_str(&raw.unwrap()).unwrap();
+    let records: Vec<Value> = events
+        .iter()
+        .map(|event| {
+            let mut record = recorded["Records"][0].clone();
+            record["messageId"] = json!(Uuid::new_v4().to_string());
+            record["body"] = json!(serde_json::to_string(&Envelope::from(event)).unwrap());
+            record["attributes"]["MessageGroupId"] = json!(event.aggregate_id.to_string());
+            record["attributes"]["MessageDeduplicationId"] = json!(event.id.to_string());
+            record
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn failures(answer: &Value) -> Vec<&str> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect()
+}
+
+async fn runs(app: &TestApp, shop: &Tenant, status: Option<&str>) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from workflow_runs where tenant_id = $1 and ($2::text is null or status = $2)",
+    )
+    .bind(shop.id)
+    .bind(status)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_forged_order_placed_sent_straight_to_sqs_is_acknowledged_without_effect(pool: PgPool) {
+    let app = TestApp::new(pool, |_| Router::new());
+    let smtp = SmtpSink::start();
+    let engine = engine(&app, &smtp);
+    let (demo, mug) = shop(&app, "demo").await;
+    let genuine = place(&app, &demo, mug).await;
+
+    // A made-up id; the genuine id with another customer; the genuine id as another type.
+    let made_up = OutboxEvent { id: Uuid::now_v7(), ..genuine.clone() };
+    let mut altered = genuine.clone();
+    altered.payload["data"]["customer_email"] = json!("victim@example.com");
+    let retyped = OutboxEvent { event_type: "order.paid".to_owned(), ..genuine.clone() };
+    let forged = batch(&[made_up, altered, retyped]);
+    let answer = handle(&engine, LambdaEvent::new(forged, Context::default())).await.unwrap();
+    assert!(failures(&answer).is_empty(), "acknowledged, not delivered again: {answer}");
+    assert_eq!(runs(&app, &demo, None).await, 0, "no run started");
+    assert!(smtp.messages().is_empty(), "no mail sent");
+    assert_eq!(engine.forged_events(), 3);
+
+    // The genuine event, whose id two forgeries carried, still runs.
+    let answer = handle(&engine, LambdaEvent::new(batch(&[genuine]), Context::default())).await.unwrap();
+    assert!(failures(&answer).is_empty());
+    assert_eq!(runs(&app, &demo, Some("succeeded")).await, 1);
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(engine.forged_events(), 3, "a genuine event passes");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_sqs_batch_runs_another_shops_order_while_a_shops_messages_hang_on_a_silent_webhook(pool: PgPool) {
+    let app = TestApp::new(pool, |_| Router::new());
+    let smtp = SmtpSink::start();
+    let engine = engine(&app, &smtp);
+    let (other, other_mug) = shop(&app, "other").await;
+    let (demo, demo_mug) = shop(&app, "demo").await;
+    // A receiver that accepts and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let db = &app.state.db;
+    let default: Workflow = resource::find(db, &other, "name", "On order placed").await.unwrap().unwrap();
+    resource::delete::<Workflow>(db, &other, default.id).await.unwrap();
+    let draft: WorkflowDraft = serde_json::from_value(json!({
+        "name": "Tell the ERP", "trigger": "order.placed",
+        "steps": [{"type": "http_request",
+                   "config": {"url": url, "secret": "whsec_0123456789", "timeout_ms": 30_000},
+                   "max_attempts": 10}],
+    }))
+    .unwrap();
+    Workflow::create(db, &other, &draft).await.unwrap();
+
+    // Nine of other's orders first in the batch, demo's last.
+    let mut events = Vec::new();
+    for _ in 0..9 {
+        events.push(place(&app, &other, other_mug).await);
+    }
+    events.push(place(&app, &demo, demo_mug).await);
+    let started = Instant::now();
+    let batch = batch(&events);
+    let worker = engine.clone();
+    let invocation =
+        tokio::spawn(async move { handle(&worker, LambdaEvent::new(batch, Context::default())).await });
+    while runs(&app, &demo, Some("succeeded")).await == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "demo's order never ran");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "demo's message waited {took:?} behind other's");
+    assert_eq!(smtp.messages().len(), 1);
+    assert!(!invocation.is_finished(), "the invocation still waits for other's webhooks");
+    assert_eq!(runs(&app, &other, None).await, 9);
+    invocation.abort();
+}
