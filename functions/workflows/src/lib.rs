@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use kassa_domain::access::Action;
 use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus, Placed};
-use kassa_domain::pagination::{self, Cursor, Page};
+use kassa_domain::pagination::{self, Cursor, KeyKind, Page};
 use kassa_domain::taxes::TaxRate;
+use kassa_domain::tenant::Tenant;
 use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, STEP_TYPES, Workflow};
 use kassa_http::crud::CrudDocs;
 use kassa_http::openapi::{Doc, QueryParam, page, schema};
@@ -188,6 +189,7 @@ struct ListQuery {
 /// Reads `limit`, `cursor` and the named filters of a list; anything else is refused.
 fn list_query(
     params: Vec<(String, String)>,
+    tenant: &Tenant,
     ordering: &str,
     filters: &[&str],
 ) -> Result<ListQuery, ApiError> {
@@ -212,7 +214,10 @@ fn list_query(
         }
     }
     let limit = pagination::limit(limit).map_err(query_error)?;
-    let cursor = cursor.map(|c| Cursor::decode(&c, ordering)).transpose().map_err(query_error)?;
+    let cursor = cursor
+        .map(|c| Cursor::decode(&c, ordering, tenant.id, KeyKind::Time))
+        .transpose()
+        .map_err(query_error)?;
     Ok(ListQuery { limit, cursor, filters: rest })
 }
 
@@ -226,7 +231,7 @@ async fn list_runs(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Run>>, ApiError> {
     let ListQuery { limit, cursor, filters } =
-        list_query(params, workflows::RUN_ORDERING, &["workflow_id", "status"])?;
+        list_query(params, &staff.tenant, workflows::RUN_ORDERING, &["workflow_id", "status"])?;
     let mut filter = RunFilter::default();
     for (key, value) in filters {
         if key == "workflow_id" {
@@ -268,7 +273,8 @@ async fn list_orders(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Order>>, ApiError> {
-    let ListQuery { limit, cursor, filters } = list_query(params, orders::LIST_ORDERING, &["status"])?;
+    let ListQuery { limit, cursor, filters } =
+        list_query(params, &staff.tenant, orders::LIST_ORDERING, &["status"])?;
     let status = match filters.into_iter().next() {
         None => None,
         Some((_, value)) => {

@@ -944,10 +944,9 @@ pub async fn list_runs(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, limit, |r| Cursor {
-        ordering: RUN_ORDERING.to_owned(),
-        key: Some(r.created_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
-        id: r.id,
+    Ok(Page::from_rows(rows, limit, |r| {
+        let key = r.created_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+        Cursor::new(RUN_ORDERING, tenant.id, Some(key), r.id)
     }))
 }
 
