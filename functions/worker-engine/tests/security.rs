@@ -30,12 +30,13 @@ fn engine(app: &TestApp, smtp: &SmtpSink) -> Engine {
 }
 
 /// A shop with NL tax rates and a product in stock; returns the variant.
-async fn shop(app: &TestApp, handle: &str) -> (Tenant, Uuid) {
+/// `owner`: the test database as its owner, for setup and assertions the service may not do.
+async fn shop(app: &TestApp, owner: &PgPool, handle: &str) -> (Tenant, Uuid) {
     let shop = app.tenant(handle).await;
     sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'NL', 'standard', 2100)")
         .bind(Uuid::now_v7())
         .bind(shop.id)
-        .execute(&app.state.db)
+        .execute(owner)
         .await
         .unwrap();
     let variant = app.variant(&shop, "MUG", 1_210, Some(1_000), "active").await;
@@ -43,7 +44,7 @@ async fn shop(app: &TestApp, handle: &str) -> (Tenant, Uuid) {
 }
 
 /// Places an order and returns its `order.placed` event as the outbox holds it.
-async fn place(app: &TestApp, shop: &Tenant, variant: Uuid) -> OutboxEvent {
+async fn place(app: &TestApp, owner: &PgPool, shop: &Tenant, variant: Uuid) -> OutboxEvent {
     let draft: orders::OrderDraft = serde_json::from_value(json!({
         "customer_email": "anna@example.com", "shipping_country": "NL",
         "lines": [{"variant_id": variant, "quantity": 1}],
@@ -56,7 +57,7 @@ async fn place(app: &TestApp, shop: &Tenant, variant: Uuid) -> OutboxEvent {
     )
     .bind(shop.id)
     .bind(order.id)
-    .fetch_one(&app.state.db)
+    .fetch_one(owner)
     .await
     .unwrap()
 }
@@ -90,24 +91,25 @@ fn failures(answer: &Value) -> Vec<&str> {
         .collect()
 }
 
-async fn runs(app: &TestApp, shop: &Tenant, status: Option<&str>) -> i64 {
+async fn runs(owner: &PgPool, shop: &Tenant, status: Option<&str>) -> i64 {
     sqlx::query_scalar(
         "select count(*) from workflow_runs where tenant_id = $1 and ($2::text is null or status = $2)",
     )
     .bind(shop.id)
     .bind(status)
-    .fetch_one(&app.state.db)
+    .fetch_one(owner)
     .await
     .unwrap()
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_forged_order_placed_sent_straight_to_sqs_is_acknowledged_without_effect(pool: PgPool) {
-    let app = TestApp::new(pool, |_| Router::new());
+    let app = TestApp::new(pool.clone(), |_| Router::new());
+    let owner = &pool;
     let smtp = SmtpSink::start();
     let engine = engine(&app, &smtp);
-    let (demo, mug) = shop(&app, "demo").await;
-    let genuine = place(&app, &demo, mug).await;
+    let (demo, mug) = shop(&app, owner, "demo").await;
+    let genuine = place(&app, owner, &demo, mug).await;
 
     // A made-up id; the genuine id with another customer; the genuine id as another type.
     let made_up = OutboxEvent { id: Uuid::now_v7(), ..genuine.clone() };
@@ -117,25 +119,26 @@ async fn a_forged_order_placed_sent_straight_to_sqs_is_acknowledged_without_effe
     let forged = batch(&[made_up, altered, retyped]);
     let answer = handle(&engine, LambdaEvent::new(forged, Context::default())).await.unwrap();
     assert!(failures(&answer).is_empty(), "acknowledged, not delivered again: {answer}");
-    assert_eq!(runs(&app, &demo, None).await, 0, "no run started");
+    assert_eq!(runs(owner, &demo, None).await, 0, "no run started");
     assert!(smtp.messages().is_empty(), "no mail sent");
     assert_eq!(engine.forged_events(), 3);
 
     // The genuine event, whose id two forgeries carried, still runs.
     let answer = handle(&engine, LambdaEvent::new(batch(&[genuine]), Context::default())).await.unwrap();
     assert!(failures(&answer).is_empty());
-    assert_eq!(runs(&app, &demo, Some("succeeded")).await, 1);
+    assert_eq!(runs(owner, &demo, Some("succeeded")).await, 1);
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(engine.forged_events(), 3, "a genuine event passes");
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_sqs_batch_runs_another_shops_order_while_a_shops_messages_hang_on_a_silent_webhook(pool: PgPool) {
-    let app = TestApp::new(pool, |_| Router::new());
+    let app = TestApp::new(pool.clone(), |_| Router::new());
+    let owner = &pool;
     let smtp = SmtpSink::start();
     let engine = engine(&app, &smtp);
-    let (other, other_mug) = shop(&app, "other").await;
-    let (demo, demo_mug) = shop(&app, "demo").await;
+    let (other, other_mug) = shop(&app, owner, "other").await;
+    let (demo, demo_mug) = shop(&app, owner, "demo").await;
     // A receiver that accepts and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -160,15 +163,15 @@ async fn an_sqs_batch_runs_another_shops_order_while_a_shops_messages_hang_on_a_
     // Nine of other's orders first in the batch, demo's last.
     let mut events = Vec::new();
     for _ in 0..9 {
-        events.push(place(&app, &other, other_mug).await);
+        events.push(place(&app, owner, &other, other_mug).await);
     }
-    events.push(place(&app, &demo, demo_mug).await);
+    events.push(place(&app, owner, &demo, demo_mug).await);
     let started = Instant::now();
     let batch = batch(&events);
     let worker = engine.clone();
     let invocation =
         tokio::spawn(async move { handle(&worker, LambdaEvent::new(batch, Context::default())).await });
-    while runs(&app, &demo, Some("succeeded")).await == 0 {
+    while runs(owner, &demo, Some("succeeded")).await == 0 {
         assert!(started.elapsed() < Duration::from_secs(10), "demo's order never ran");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -176,6 +179,6 @@ async fn an_sqs_batch_runs_another_shops_order_while_a_shops_messages_hang_on_a_
     assert!(took < Duration::from_secs(1), "demo's message waited {took:?} behind other's");
     assert_eq!(smtp.messages().len(), 1);
     assert!(!invocation.is_finished(), "the invocation still waits for other's webhooks");
-    assert_eq!(runs(&app, &other, None).await, 9);
+    assert_eq!(runs(owner, &other, None).await, 9);
     invocation.abort();
 }

@@ -382,14 +382,18 @@ impl Engine {
     }
 
     /// The same worker on the SQS queue at `queue_url` (`EVENT_BUS=sqs`, e.g. against the
-    /// AWS emulator): deletes what it handled; a failed event comes back after the retry
-    /// delay and, after the queue's receive limit, moves to its dead-letter queue.
+    /// AWS emulator): deletes what it handled (once its runs are recorded; they execute in the
+    /// background, as on RabbitMQ); a failed event comes back after the retry delay and, after
+    /// the queue's receive limit, moves to its dead-letter queue.
     pub async fn consume_sqs(self, client: aws_sdk_sqs::Client, queue_url: String) {
         let bus = SqsBus::new(client, queue_url);
+        let background = &Background::new();
         loop {
             let engine = &self;
             if let Err(err) = bus
-                .consume(RetryPolicy::default(), |envelope| async move { engine.handle(&envelope).await })
+                .consume(RetryPolicy::default(), |envelope| async move {
+                    engine.handle_in(&envelope, background).await
+                })
                 .await
             {
                 tracing::warn!(error = %err, "worker lost SQS; trying again");

@@ -28,11 +28,14 @@ use uuid::Uuid;
 
 struct World {
     app: TestApp,
+    /// The test database as its owner: for setup and assertions the service may not do.
+    db: PgPool,
     smtp: SmtpSink,
     engine: Engine,
 }
 
 fn world(pool: PgPool) -> World {
+    let db = pool.clone();
     let app = TestApp::new(pool, |_| Router::new());
     let smtp = SmtpSink::start();
     let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
@@ -40,7 +43,7 @@ fn world(pool: PgPool) -> World {
     // The silent receiver listens on 127.0.0.1.
     let engine =
         Engine::with_parts(&app.state, mailer, backoff).unwrap().with_private_networks(true).unwrap();
-    World { app, smtp, engine }
+    World { app, db, smtp, engine }
 }
 
 /// A shop with the default "On order placed" workflow, NL tax rates and a product in stock.
@@ -94,7 +97,7 @@ async fn hang_on_webhook(world: &World, shop: &Tenant, url: &str) {
 }
 
 async fn count(world: &World, sql: &str, tenant: &Tenant) -> i64 {
-    sqlx::query_scalar(sql).bind(tenant.id).fetch_one(&world.app.state.db).await.unwrap()
+    sqlx::query_scalar(sql).bind(tenant.id).fetch_one(&world.db).await.unwrap()
 }
 
 /// Polls until `ready` holds, failing after `limit`.
@@ -200,7 +203,7 @@ async fn order_events(world: &World, shop: &Tenant) -> Vec<OutboxEvent> {
          from outbox where tenant_id = $1 and event_type = 'order.placed' order by seq",
     )
     .bind(shop.id)
-    .fetch_all(&world.app.state.db)
+    .fetch_all(&world.db)
     .await
     .unwrap()
 }
@@ -253,7 +256,7 @@ async fn a_forged_order_placed_published_straight_to_rabbitmq_sends_no_mail_and_
          from outbox where tenant_id = $1 and event_type <> 'order.placed' order by seq limit 1",
     )
     .bind(demo.id)
-    .fetch_one(&world.app.state.db)
+    .fetch_one(&world.db)
     .await
     .unwrap();
 

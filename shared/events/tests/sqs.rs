@@ -1,6 +1,6 @@
 //! The SQS bus against an AWS emulator (moto): committed events arrive as CloudEvents, a
 //! consumer's effect happens once, and a poison event ends in the dead-letter queue after the
-//! receive limit while the others flow.
+//! receive limit while the others flow; an event that hangs holds up its own aggregate only.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashMap;
@@ -117,5 +117,40 @@ async fn a_poison_event_lands_in_the_sqs_dead_letter_queue_while_the_others_flow
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(receiver.try_recv().is_err(), "then no more");
     assert_eq!(bus.queue_length(&dlq).await.unwrap(), 1, "and it waits in the dead-letter queue");
+    task.abort();
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_sqs_event_of_another_aggregate_is_handled_while_one_hangs(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let (bus, _) = bus(3).await;
+    write(&pool, &demo, "slow").await;
+    write(&pool, &demo, "quick").await;
+    assert_eq!(relay_all(&pool, &bus).await, 2);
+    let (sender, mut receiver) = mpsc::unbounded_channel::<String>();
+    let consumer = bus.clone();
+    let task = tokio::spawn(async move {
+        consumer
+            .consume(RetryPolicy { max_attempts: 3, delay: Duration::ZERO }, |envelope: Envelope| {
+                let sender = sender.clone();
+                async move {
+                    let handle = envelope.data["data"]["handle"].as_str().unwrap_or("").to_owned();
+                    let slow = handle == "slow";
+                    let _ = sender.send(handle);
+                    if slow {
+                        // A receiver that never answers.
+                        std::future::pending::<()>().await;
+                    }
+                    Handled::Done
+                }
+            })
+            .await
+    });
+    let mut seen = Vec::new();
+    while !seen.contains(&"quick".to_owned()) {
+        let handle = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await.unwrap().unwrap();
+        seen.push(handle);
+    }
+    assert!(seen.contains(&"slow".to_owned()), "both were received together: {seen:?}");
     task.abort();
 }
