@@ -19,7 +19,8 @@ bin=$TARGET_DIR/release
 out=$STATE_DIR/bench
 mkdir -p "$out"
 
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/kassa_bench
+export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/kassa_bench
+export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/kassa_bench
 export LOG_FORMAT=json RUST_LOG=warn
 say "seeding the bench shop"
 "$bin/kassa" migrate >/dev/null
@@ -32,7 +33,8 @@ pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
 trap stop EXIT
 serve() { # on|off
-  STOREFRONT_CACHE=$1 KASSA_LISTEN=127.0.0.1:$port DATABASE_MAX_CONNECTIONS=8 \
+  # wrk is one client address: the per-IP miss limit would answer it 429.
+  STOREFRONT_CACHE=$1 STOREFRONT_MISS_LIMIT=0 KASSA_LISTEN=127.0.0.1:$port DATABASE_MAX_CONNECTIONS=8 \
     "$bin/kassa" serve >"$out/serve-$1.log" 2>&1 &
   pid=$!
   wait_for_port "$port" "kassa serve" 30
@@ -55,11 +57,11 @@ cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tena
   "DATABASE_URL=$DATABASE_URL" "VALKEY_URL=$VALKEY_URL" LOG_FORMAT=json)
 
 say "outbox commit -> consumer done on RabbitMQ"
-relay=$("$bin/kassa" bench-relay --events 1000)
+relay=$(DATABASE_URL=$DATABASE_OWNER_URL "$bin/kassa" bench-relay --events 1000)
 say "order commit -> On order placed finished (relay, RabbitMQ, worker, SMTP sink)"
 ensure_smtp_sink
 # lapin logs the worker's queue probe (a passive declare) as an error: not one.
-workflows=$(RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
+workflows=$(DATABASE_URL=$DATABASE_OWNER_URL RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
 
 sizes=()
 for f in storefront management products pricing workflows worker-engine outbox-relay; do

@@ -9,7 +9,10 @@ ensure_services
 ensure_aws_emulator
 ensure_smtp_sink
 ensure_zitadel_standin
-export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kassa}
+# Kassa serves as kassa_service (no superuser, no BYPASSRLS, owns nothing; `kassa migrate`
+# creates it); only migrations run as the owner.
+export DATABASE_OWNER_URL=${DATABASE_OWNER_URL:-postgres://postgres@127.0.0.1:5432/kassa}
+export DATABASE_URL=${DATABASE_URL:-postgres://kassa_service@127.0.0.1:5432/kassa}
 # Local webhook receivers (localhost, the LAN) are fine here; deployments keep the default, deny.
 export WEBHOOK_PRIVATE_NETWORKS=${WEBHOOK_PRIVATE_NETWORKS:-allow}
 

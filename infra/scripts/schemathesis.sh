@@ -19,9 +19,11 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $DB with (force)"
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
+export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/$DB
+export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$DB
 export ZITADEL_ISSUER=http://127.0.0.1:$STANDIN_PORT
-export KASSA_LISTEN=127.0.0.1:$PORT LOG_FORMAT=json RUST_LOG=warn
+# One client address sends everything: the per-IP miss limit stays off here.
+export KASSA_LISTEN=127.0.0.1:$PORT LOG_FORMAT=json RUST_LOG=warn STOREFRONT_MISS_LIMIT=0
 
 (cd "$STANDIN_DIR" && PORT=$STANDIN_PORT exec node_modules/.bin/node server.mjs >"$LOG/standin.log" 2>&1) &
 pids+=($!)
@@ -36,9 +38,23 @@ wait_for_port "$STANDIN_PORT" "the Zitadel stand-in" 20
 token=$(cd "$STANDIN_DIR" && node_modules/.bin/node token.mjs owner@demo "$ZITADEL_ISSUER" | tail -n 1)
 
 say "schemathesis against http://127.0.0.1:$PORT/management/openapi.json ($EXAMPLES examples per operation)"
+# Two gates: (1) no 5xx and responses as documented, failing the run; (2) every check
+# schemathesis has (`--checks all`), reported, failing the run only on a 5xx. The other
+# findings of (2) (requests the document allows but the server refuses, and the like) are
+# listed for the OpenAPI issue to close.
 "$VENV/bin/st" run "http://127.0.0.1:$PORT/management/openapi.json" \
   --url "http://127.0.0.1:$PORT" \
   -H "Authorization: Bearer $token" -H "X-Tenant-ID: demo" \
   --checks not_a_server_error,response_schema_conformance \
   --max-examples "$EXAMPLES" --seed 20261125 --no-color \
   --report junit --report-junit-path "$LOG/junit.xml" | tee "$LOG/output.txt"
+say "schemathesis --checks all (gate: no 5xx)"
+"$VENV/bin/st" run "http://127.0.0.1:$PORT/management/openapi.json" \
+  --url "http://127.0.0.1:$PORT" \
+  -H "Authorization: Bearer $token" -H "X-Tenant-ID: demo" \
+  --checks all \
+  --max-examples "$EXAMPLES" --seed 20261129 --no-color \
+  --report junit --report-junit-path "$LOG/junit-all.xml" >"$LOG/output-all.txt" 2>&1 || true
+"$VENV/bin/python" infra/scripts/no_server_errors.py "$LOG/junit-all.xml" "$LOG/output-all.txt"
+say "an anonymous caller against the storefront: random query strings and headers"
+"$VENV/bin/python" infra/scripts/storefront_fuzz.py "http://127.0.0.1:$PORT" "${STOREFRONT_FUZZ_EXAMPLES:-1500}"

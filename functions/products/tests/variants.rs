@@ -192,7 +192,7 @@ async fn many_buyers_of_the_last_units_never_take_stock_below_zero(pool: PgPool)
     let events = app.outbox(&demo).await.into_iter().filter(|e| e.0 == "stock.adjusted").count();
     assert_eq!(events, 10);
     let stock: i32 = sqlx::query_scalar("select stock from product_variants where sku = 'LAST'")
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     assert_eq!(stock, 0);

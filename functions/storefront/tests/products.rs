@@ -395,7 +395,7 @@ async fn the_shop_sets_its_own_http_cache_lifetimes(pool: PgPool) {
     sqlx::query(
         "update tenants set settings = '{\"storefront\": {\"max_age\": 5, \"stale_while_revalidate\": 30}}'",
     )
-    .execute(&s.app.state.db)
+    .execute(&s.app.owner)
     .await
     .unwrap();
     let response = s.get("/storefront/products", &[]).await;

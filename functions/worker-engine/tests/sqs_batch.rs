@@ -71,14 +71,14 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
     sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'DE', 'standard', 1900)")
         .bind(uuid::Uuid::now_v7())
         .bind(shop.id)
-        .execute(db)
+        .execute(&app.owner)
         .await
         .unwrap();
     let event: OutboxEvent = sqlx::query_as(
         "select id, seq, tenant_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
          from outbox where event_type = 'order.placed'",
     )
-    .fetch_one(db)
+    .fetch_one(&app.owner)
     .await
     .unwrap();
 
@@ -92,12 +92,12 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
 
     let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
         .bind(variant)
-        .fetch_one(db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     assert_eq!(stock, 1, "the same message twice deducted once");
     let statuses: Vec<String> =
-        sqlx::query_scalar("select status from workflow_runs").fetch_all(db).await.unwrap();
+        sqlx::query_scalar("select status from workflow_runs").fetch_all(&app.owner).await.unwrap();
     assert_eq!(statuses, ["succeeded"]);
     assert_eq!(smtp.messages().len(), 1);
 

@@ -179,7 +179,7 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
     assert_eq!(fields(&problem, "code"), ["currency_mismatch"]);
     assert_eq!(app.outbox(&demo).await.len(), before + 2, "only the fixture's product and variant events");
     let count: i64 =
-        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 0);
 }
 
@@ -260,7 +260,7 @@ async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPoo
         assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     }
     let count: i64 =
-        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 1);
     let placed_events = app.outbox(&demo).await.into_iter().filter(|(t, _, _)| t == "order.placed").count();
     assert_eq!(placed_events, 1);
@@ -279,7 +279,7 @@ async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPoo
     // Without a key every request is an order of its own.
     owner.post("/management/orders", &draft).await.expect(StatusCode::CREATED);
     let count: i64 =
-        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.state.db).await.unwrap();
+        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 2);
 }
 
@@ -301,7 +301,7 @@ async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back
     assert!(!listed.to_string().contains(secret));
     assert!(!app.outbox(&demo).await.iter().any(|(_, _, payload)| payload.to_string().contains(secret)));
     let steps_stored: Value = sqlx::query_scalar("select steps from workflows where name = 'ERP'")
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     assert_eq!(steps_stored[0]["config"]["secret"], secret);
@@ -312,7 +312,7 @@ async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back
     let steps = read["steps"].clone();
     owner.patch(&uri, &json!({"steps": steps, "enabled": false}), None).await.expect(StatusCode::OK);
     let steps_now: Value = sqlx::query_scalar("select steps from workflows where name = 'ERP orders'")
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     assert_eq!(steps_now[0]["config"]["secret"], secret);
@@ -320,7 +320,7 @@ async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back
     let rotated = json!([{"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": "whsec_rotated_4567890"}}]);
     owner.patch(&uri, &json!({"steps": rotated}), None).await.expect(StatusCode::OK);
     let steps_now: Value = sqlx::query_scalar("select steps from workflows where name = 'ERP orders'")
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     assert_eq!(steps_now[0]["config"]["secret"], "whsec_rotated_4567890");
@@ -334,7 +334,7 @@ async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back
 async fn stored_steps(app: &TestApp, id: &str) -> Vec<Value> {
     let steps: Value = sqlx::query_scalar("select steps from workflows where id = $1::uuid")
         .bind(id)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     steps.as_array().unwrap().clone()
@@ -469,12 +469,12 @@ async fn workflows_stored_before_steps_had_ids_get_ids_and_keep_their_webhook_se
     let id = created["id"].as_str().unwrap().to_owned();
     // As stored before steps had ids (the default workflow too); then the migration.
     sqlx::query("update workflows set steps = (select jsonb_agg(s - 'id' order by n) from jsonb_array_elements(steps) with ordinality e(s, n))")
-        .execute(&app.state.db)
+        .execute(&app.owner)
         .await
         .unwrap();
     assert!(stored_steps(&app, &id).await.iter().all(|s| s.get("id").is_none()));
     sqlx::raw_sql(include_str!("../../../migrations/20261129000002_workflow_step_ids.sql"))
-        .execute(&app.state.db)
+        .execute(&app.owner)
         .await
         .unwrap();
 

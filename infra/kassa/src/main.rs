@@ -129,6 +129,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::SeedBench { products } => {
+            // Bulk loading and ANALYZE are the owner's work.
+            let config = Config { database_url: config.database_owner_url.clone(), ..config };
             let state = AppState::connect(config)?;
             let started = std::time::Instant::now();
             let tenant = kassa_cli::bench_seed::seed_bench(&state.db, products, |done, total| {
@@ -175,21 +177,42 @@ fn print_latencies(what: &str, count: usize, latencies: &[f64]) {
     );
 }
 
+/// Creates the database if missing and applies the migrations, as the owner
+/// (DATABASE_OWNER_URL). The migrations create the `kassa_service` login role the platform
+/// serves as; when DATABASE_URL gives it a password, that password is set here.
 async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let url = config.database_url.expose();
-    if !sqlx::Postgres::database_exists(url).await.context("cannot reach Postgres at DATABASE_URL")? {
+    let url = config.database_owner_url.expose();
+    if !sqlx::Postgres::database_exists(url).await.context("cannot reach Postgres at DATABASE_OWNER_URL")? {
         sqlx::Postgres::create_database(url).await.context("cannot create the database")?;
         println!("created the database");
     }
-    let pool = sqlx::PgPool::connect(url).await.context("cannot connect to DATABASE_URL")?;
+    let pool = sqlx::PgPool::connect(url).await.context("cannot connect to DATABASE_OWNER_URL")?;
     kassa_domain::db::MIGRATOR.run(&pool).await.context("migrations failed")?;
     println!("migrations applied");
+    match config.database_login() {
+        Some((user, Some(password))) if user == kassa_domain::db::SERVICE_ROLE => {
+            // ALTER ROLE takes no parameters; a quoted literal (standard strings) is safe.
+            let sql = format!("alter role {user} with password '{}'", password.replace('\'', "''"));
+            sqlx::query(&sql).execute(&pool).await.context("cannot set the service role's password")?;
+            println!("password of {user} set from DATABASE_URL");
+        }
+        Some((user, _)) if user != kassa_domain::db::SERVICE_ROLE => {
+            eprintln!(
+                "warning: DATABASE_URL logs in as '{user}', not '{}': kassa serve refuses a superuser or a role that bypasses row-level security",
+                kassa_domain::db::SERVICE_ROLE
+            );
+        }
+        _ => {}
+    }
     Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
     let state = AppState::connect(config)?;
+    kassa_domain::db::check_service_login(&state.db)
+        .await
+        .context("DATABASE_URL must log in as the kassa_service role (see README: Security model)")?;
     // The outbox relay and the workflow worker run beside the server, as the scheduled
     // outbox-relay and the worker-engine functions do in the cloud.
     let engine = kassa_engine::Engine::new(&state).context("cannot start the workflow engine")?;
@@ -216,7 +239,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%listen, "kassa serving every function");
-    axum::serve(listener, kassa_http::app(kassa_cli::local_routes(state)))
+    // The peer address is the client IP the storefront's rate limit counts.
+    let app = kassa_http::app(kassa_cli::local_routes(state))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             // If the signal handler cannot be installed, serve until killed.
             if tokio::signal::ctrl_c().await.is_err() {

@@ -117,11 +117,10 @@ async fn order_over_the_api(pool: PgPool, bus: Bus) {
     let issuer = Issuer::start().await;
     let app = TestApp::with_config(pool.clone(), issuer.config(), local_routes);
     let shop = app.tenant("shop").await;
-    let db = &app.state.db;
     sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'BE', 'standard', 2100)")
         .bind(Uuid::now_v7())
         .bind(shop.id)
-        .execute(db)
+        .execute(&app.owner)
         .await
         .unwrap();
     let variant = app.variant(&shop, "LAMP", 4_999, Some(5), "active").await;
@@ -169,7 +168,7 @@ async fn order_over_the_api(pool: PgPool, bus: Bus) {
     assert_eq!((order["total_amount"].as_i64(), order["tax_amount"].as_i64()), (Some(9_998), Some(1_735)));
     let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
         .bind(variant)
-        .fetch_one(db)
+        .fetch_one(&app.owner)
         .await
         .unwrap();
     assert_eq!(stock, 3);
@@ -245,23 +244,23 @@ async fn kill_and_restart(pool: PgPool, bus: Bus) {
     // Kill the worker once it is well into the batch: its unacknowledged deliveries return to
     // the queue, and a run it held waits for its lease to lapse.
     let started = Instant::now();
-    while run_counts(db).await.1 < kill_after {
+    while run_counts(&app.owner).await.1 < kill_after {
         assert!(started.elapsed() < Duration::from_secs(60), "the first worker made no progress");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     first.abort();
     let _ = first.await;
-    let at_kill = run_counts(db).await;
+    let at_kill = run_counts(&app.owner).await;
     assert!(at_kill.1 < orders, "the worker was killed before it finished: {at_kill:?}");
 
     let second = lane.worker(engine()).await;
     let sweeper = tokio::spawn(engine().sweep_forever(Duration::from_millis(100)));
     let started = Instant::now();
-    while run_counts(db).await != (orders, orders) {
+    while run_counts(&app.owner).await != (orders, orders) {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "not every run finished: {:?}",
-            run_counts(db).await
+            run_counts(&app.owner).await
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -275,7 +274,7 @@ async fn kill_and_restart(pool: PgPool, bus: Bus) {
                 (select count(*) from workflow_step_attempts),
                 (select count(*) from outbox where event_type = 'order.status_changed')",
     )
-    .fetch_one(db)
+    .fetch_one(&app.owner)
     .await
     .unwrap();
     assert_eq!((completed, attempts, changes), (orders, 2 * orders, 2 * orders));

@@ -31,6 +31,31 @@ pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx
     Ok(tx)
 }
 
+/// The login role the platform serves as (created by the migrations).
+pub const SERVICE_ROLE: &str = "kassa_service";
+
+/// Refuses a serving connection that could step around row-level security: a superuser, a
+/// role with BYPASSRLS, or one that owns tables (owners are exempt unless RLS is forced,
+/// and could turn it off).
+pub async fn check_service_login(pool: &PgPool) -> Result<(), DomainError> {
+    let (user, superuser, bypass, owned): (String, bool, bool, i64) = sqlx::query_as(
+        "select current_user::text, r.rolsuper, r.rolbypassrls,
+                (select count(*) from pg_class c where c.relowner = r.oid and c.relkind in ('r', 'p'))
+         from pg_roles r where r.rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if superuser || bypass || owned > 0 {
+        return Err(DomainError::Conflict {
+            code: "unsafe_database_login",
+            message: format!(
+                "the database login '{user}' is a superuser, bypasses row-level security or owns tables; serve as {SERVICE_ROLE}"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// After a guarded update matched nothing: the row is gone (404) or at another version (412).
 pub async fn stale_or_missing(
     tx: &mut TenantTx,

@@ -72,7 +72,7 @@ async fn envelopes(world: &World, event_type: &str) -> Vec<Envelope> {
          from outbox where event_type = $1 order by seq",
     )
     .bind(event_type)
-    .fetch_all(&world.app.state.db)
+    .fetch_all(&world.app.owner)
     .await
     .unwrap();
     events.iter().map(Envelope::from).collect()
@@ -81,14 +81,14 @@ async fn envelopes(world: &World, event_type: &str) -> Vec<Envelope> {
 async fn stock(world: &World, variant: Uuid) -> i32 {
     sqlx::query_scalar("select stock from product_variants where id = $1")
         .bind(variant)
-        .fetch_one(&world.app.state.db)
+        .fetch_one(&world.app.owner)
         .await
         .unwrap()
 }
 
 async fn runs(world: &World) -> Vec<(Uuid, RunStatus)> {
     sqlx::query_as("select id, status from workflow_runs order by created_at, id")
-        .fetch_all(&world.app.state.db)
+        .fetch_all(&world.app.owner)
         .await
         .unwrap()
 }
@@ -106,7 +106,7 @@ async fn settle(world: &World) {
         world.engine.sweep(100).await.unwrap();
         let open: i64 =
             sqlx::query_scalar("select count(*) from workflow_runs where status in ('running', 'retrying')")
-                .fetch_one(&world.app.state.db)
+                .fetch_one(&world.app.owner)
                 .await
                 .unwrap();
         if open == 0 {
@@ -190,7 +190,7 @@ async fn a_hundred_parallel_orders_for_ten_in_stock_deduct_exactly_ten(pool: PgP
          from orders",
     )
     .bind(mug)
-    .fetch_one(&world.app.state.db)
+    .fetch_one(&world.app.owner)
     .await
     .unwrap();
     assert_eq!((deducted, attention, stock_after), (10, 90, 0));
@@ -199,7 +199,7 @@ async fn a_hundred_parallel_orders_for_ten_in_stock_deduct_exactly_ten(pool: PgP
     assert_eq!(statuses.iter().filter(|(_, s)| *s == RunStatus::Stopped).count(), 90);
     let reason: String =
         sqlx::query_scalar("select status_reason from orders where status = 'needs_attention' limit 1")
-            .fetch_one(&world.app.state.db)
+            .fetch_one(&world.app.owner)
             .await
             .unwrap();
     assert_eq!(reason, "not enough stock for MUG");
@@ -325,7 +325,7 @@ async fn a_missing_tax_rate_fails_the_step_without_touching_the_order_until_the_
     replace_default_workflow(&world, draft).await;
     let db = &world.app.state.db;
     let book = variant(&world, "BOOK", 2_000, 3).await;
-    sqlx::query("update products set tax_class = 'books' where handle = 'book'").execute(db).await.unwrap();
+    sqlx::query("update products set tax_class = 'books' where handle = 'book'").execute(&world.app.owner).await.unwrap();
     let order = place(&world, book, 1).await;
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
     world.engine.handle(&placed).await;

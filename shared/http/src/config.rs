@@ -43,8 +43,13 @@ pub enum EventBus {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `DATABASE_URL`: Postgres, e.g. `postgres://postgres@127.0.0.1:5432/kassa`.
+    /// `DATABASE_URL`: Postgres as the service logs in to it — the `kassa_service` role,
+    /// which is no superuser, cannot bypass row-level security and owns nothing, e.g.
+    /// `postgres://kassa_service@127.0.0.1:5432/kassa`.
     pub database_url: Secret,
+    /// `DATABASE_OWNER_URL`: Postgres as the owner of the schema, for `kassa migrate` (and
+    /// `kassa seed-bench`) only; never used to serve.
+    pub database_owner_url: Secret,
     /// `DATABASE_MAX_CONNECTIONS`: pool size per process (keep it at 1–2 in Lambda).
     pub database_max_connections: u32,
     /// `VALKEY_URL`: Valkey (or Redis) for the response cache, rate limits and carts.
@@ -113,7 +118,12 @@ impl Config {
             Secret(value)
         };
         let database_url =
-            url("DATABASE_URL", &["postgres", "postgresql"], "postgres://postgres@127.0.0.1:5432/kassa");
+            url("DATABASE_URL", &["postgres", "postgresql"], "postgres://kassa_service@127.0.0.1:5432/kassa");
+        let database_owner_url = url(
+            "DATABASE_OWNER_URL",
+            &["postgres", "postgresql"],
+            "postgres://postgres@127.0.0.1:5432/kassa",
+        );
         let valkey_url =
             url("VALKEY_URL", &["redis", "rediss", "valkey", "valkeys"], "redis://127.0.0.1:6379");
         let rabbitmq_url = url("RABBITMQ_URL", &["amqp", "amqps"], "amqp://guest:guest@127.0.0.1:5672/%2f");
@@ -221,6 +231,7 @@ impl Config {
             {
                 Ok(Config {
                     database_url,
+                    database_owner_url,
                     database_max_connections: u32::try_from(max).unwrap_or(u32::MAX),
                     valkey_url,
                     valkey_timeout: Duration::from_millis(valkey_ms),
@@ -246,6 +257,35 @@ impl Config {
             _ => Err(ConfigError(errors)),
         }
     }
+}
+
+impl Config {
+    /// The user name and password of DATABASE_URL (percent-decoded).
+    pub fn database_login(&self) -> Option<(String, Option<String>)> {
+        let url = reqwest::Url::parse(self.database_url.expose()).ok()?;
+        let user = percent_decode(url.username());
+        Some((user, url.password().map(percent_decode)))
+    }
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An issuer is an `https://` URL, or `http://` on a loopback host (the local stand-in):
@@ -282,7 +322,8 @@ mod tests {
     #[test]
     fn defaults_suit_a_local_machine() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.database_url.expose(), "postgres://postgres@127.0.0.1:5432/kassa");
+        assert_eq!(config.database_url.expose(), "postgres://kassa_service@127.0.0.1:5432/kassa");
+        assert_eq!(config.database_owner_url.expose(), "postgres://postgres@127.0.0.1:5432/kassa");
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.valkey_timeout, Duration::from_millis(50));

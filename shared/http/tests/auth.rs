@@ -36,7 +36,7 @@ async fn auth_app(pool: PgPool, refetch_interval: Duration) -> AuthApp {
     let valkey = Valkey::new(config.valkey_url.expose(), config.valkey_timeout).unwrap();
     let tenants = TenantResolver::new(config.tenant_cache_ttl);
     let auth = Authenticator::with_refetch_interval(&config, refetch_interval).unwrap();
-    let state = AppState::from_parts(config, pool, valkey, tenants, auth);
+    let state = AppState::from_parts(config, kassa_testkit::service_pool(&pool), valkey, tenants, auth);
     let reached = Arc::new(AtomicUsize::new(0));
     let (read, write) = (reached.clone(), reached.clone());
     let routes = move |state: AppState| -> Router {
@@ -59,7 +59,7 @@ async fn auth_app(pool: PgPool, refetch_interval: Duration) -> AuthApp {
             )
             .into_router(state)
     };
-    let app = TestApp::with_state(state, routes);
+    let app = TestApp::with_state(pool, state, routes);
     app.tenant("demo").await;
     app.tenant("other").await;
     AuthApp { app, issuer, reached }

@@ -35,8 +35,19 @@ pub fn free_port() -> u16 {
 }
 
 pub struct TestApp {
+    /// The app's state; its pool logs in as `kassa_service`, as the platform serves.
     pub state: AppState,
+    /// The test database as its owner (a superuser): for assertions that look across
+    /// tenants or at tables the service cannot read directly.
+    pub owner: PgPool,
     router: Router,
+}
+
+/// A pool on the same database as `owner`, logged in as the service role the platform
+/// serves as (no superuser, no BYPASSRLS, owns nothing).
+pub fn service_pool(owner: &PgPool) -> PgPool {
+    let options = (*owner.connect_options()).clone().username(kassa_domain::db::SERVICE_ROLE);
+    sqlx::postgres::PgPoolOptions::new().max_connections(10).connect_lazy_with(options)
 }
 
 /// The configuration tests run with: the environment's (`make test` points `VALKEY_URL` at
@@ -59,12 +70,15 @@ impl TestApp {
     }
 
     pub fn with_config(pool: PgPool, config: Config, routes: impl FnOnce(AppState) -> Router) -> Self {
-        Self::with_state(AppState::with_pool(config, pool).expect("state builds"), routes)
+        let state = AppState::with_pool(config, service_pool(&pool)).expect("state builds");
+        Self::with_state(pool, state, routes)
     }
 
-    pub fn with_state(state: AppState, routes: impl FnOnce(AppState) -> Router) -> Self {
+    /// An app over `state` (whose pool should be [`service_pool`]), with `owner` the test
+    /// database's own pool.
+    pub fn with_state(owner: PgPool, state: AppState, routes: impl FnOnce(AppState) -> Router) -> Self {
         let router = kassa_http::app(routes(state.clone()));
-        Self { state, router }
+        Self { state, owner, router }
     }
 
     /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl,
@@ -146,7 +160,7 @@ impl TestApp {
             "select event_type, aggregate_id, payload from outbox where tenant_id = $1 order by seq",
         )
         .bind(tenant.id)
-        .fetch_all(&self.state.db)
+        .fetch_all(&self.owner)
         .await
         .unwrap()
     }
