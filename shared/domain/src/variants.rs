@@ -66,8 +66,9 @@ pub struct VariantDraft {
     #[serde(default)]
     #[schema(value_type = Object, example = json!({"color": "natural", "size": "M"}))]
     pub attributes: Map<String, Value>,
-    /// Order among the product's variants; defaults to after the last one.
+    /// Order among the product's variants (0–100000); defaults to after the last one.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100_000)]
     pub position: Option<i32>,
 }
 
@@ -92,6 +93,9 @@ struct Checked {
     stock: Option<i32>,
 }
 
+/// The largest position a variant may be given (a new one goes last, at most here).
+pub const MAX_POSITION: i32 = 100_000;
+
 fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
     let mut v = Violations::default();
     let sku_ok = (1..=100).contains(&draft.sku.len()) && draft.sku.chars().all(|c| c.is_ascii_graphic());
@@ -111,6 +115,9 @@ fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
         },
     };
     check_attributes(&mut v, "/attributes", &draft.attributes);
+    if draft.position.is_some_and(|p| !(0..=MAX_POSITION).contains(&p)) {
+        v.push("/position", "invalid_position", format!("a position is 0–{MAX_POSITION}"));
+    }
     match currency {
         Some(currency) if v.is_empty() => Ok(Checked { currency: currency.code(), stock }),
         _ => Err(DomainError::Validation(v)),
@@ -147,7 +154,8 @@ pub async fn create(
     let variant: Variant = sqlx::query_as(&format!(
         "insert into product_variants (id, tenant_id, product_id, sku, price_amount, currency, stock, attributes, position)
          values ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9,
-           (select coalesce(max(position) + 1, 0) from product_variants where tenant_id = $2 and product_id = $3)))
+           (select least(coalesce(max(position)::bigint + 1, 0), $10)::integer
+              from product_variants where tenant_id = $2 and product_id = $3)))
          returning {COLUMNS}"
     ))
     .bind(Uuid::now_v7())
@@ -159,6 +167,7 @@ pub async fn create(
     .bind(checked.stock)
     .bind(sqlx::types::Json(&draft.attributes))
     .bind(draft.position)
+    .bind(MAX_POSITION)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
