@@ -20,7 +20,8 @@ async fn the_recorded_api_gateway_event_is_answered_through_lambda_http(pool: Pg
     };
     let new = NewTenant::parse(&draft).unwrap();
     let demo = tenant::create(&pool, &new).await.unwrap();
-    let state = kassa_http::AppState::with_pool(test_config(&[]), kassa_testkit::service_pool(&pool)).unwrap();
+    let state =
+        kassa_http::AppState::with_pool(test_config(&[]), kassa_testkit::service_pool(&pool)).unwrap();
     let app = kassa_http::app(kassa_storefront::router(state));
 
     let event =

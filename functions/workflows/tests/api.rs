@@ -178,8 +178,7 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
     let problem = refused(&owner, "/management/orders", &euros).await;
     assert_eq!(fields(&problem, "code"), ["currency_mismatch"]);
     assert_eq!(app.outbox(&demo).await.len(), before + 2, "only the fixture's product and variant events");
-    let count: i64 =
-        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 0);
 }
 
@@ -259,8 +258,7 @@ async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPoo
         assert_eq!(retry.expect(StatusCode::CREATED)["id"], placed["id"]);
         assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     }
-    let count: i64 =
-        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 1);
     let placed_events = app.outbox(&demo).await.into_iter().filter(|(t, _, _)| t == "order.placed").count();
     assert_eq!(placed_events, 1);
@@ -278,8 +276,7 @@ async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPoo
         .problem(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
     // Without a key every request is an order of its own.
     owner.post("/management/orders", &draft).await.expect(StatusCode::CREATED);
-    let count: i64 =
-        sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 2);
 }
 

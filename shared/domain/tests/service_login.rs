@@ -36,7 +36,9 @@ async fn the_serving_login_is_no_superuser_bypasses_nothing_owns_nothing_and_rea
     assert!(check_service_login(&owner).await.is_err(), "a superuser login is refused for serving");
 
     // Shops created through the service login (tenant transactions).
-    let demo = tenant::create(&service, &NewTenant::parse(&TenantDraft::new("demo", "Demo")).unwrap()).await.unwrap();
+    let demo = tenant::create(&service, &NewTenant::parse(&TenantDraft::new("demo", "Demo")).unwrap())
+        .await
+        .unwrap();
     tenant::create(&service, &NewTenant::parse(&TenantDraft::new("other", "Other")).unwrap()).await.unwrap();
 
     // Outside a tenant transaction the login reads no tenant table at all.

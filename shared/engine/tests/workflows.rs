@@ -325,7 +325,10 @@ async fn a_missing_tax_rate_fails_the_step_without_touching_the_order_until_the_
     replace_default_workflow(&world, draft).await;
     let db = &world.app.state.db;
     let book = variant(&world, "BOOK", 2_000, 3).await;
-    sqlx::query("update products set tax_class = 'books' where handle = 'book'").execute(&world.app.owner).await.unwrap();
+    sqlx::query("update products set tax_class = 'books' where handle = 'book'")
+        .execute(&world.app.owner)
+        .await
+        .unwrap();
     let order = place(&world, book, 1).await;
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
     world.engine.handle(&placed).await;
