@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use http::StatusCode;
+use kassa_domain::ErrorCode;
 use kassa_domain::access::Action;
 use kassa_domain::pagination::{self, Cursor, Page};
 use kassa_domain::products::{self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductStatus};
@@ -159,15 +160,17 @@ pub struct VariantList {
 /// Reads `?limit&cursor&sort&order&locale&status&q&attr[name]=value…` (an attribute may
 /// repeat, or list values separated by commas: any value matches).
 fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<ProductQuery, ApiError> {
-    let bad = |code: &'static str, message: String| ApiError::new(StatusCode::BAD_REQUEST, code, message);
     let (mut limit, mut cursor, mut sort, mut order, mut locale, mut status, mut q) =
         (None, None, None, None, None, None, None);
     let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
     for (key, value) in params {
         match key.as_str() {
             "limit" => {
-                limit =
-                    Some(value.parse::<i64>().map_err(|_| bad("invalid_limit", "limit is a number".into()))?)
+                limit = Some(
+                    value
+                        .parse::<i64>()
+                        .map_err(|_| ApiError::new(ErrorCode::InvalidLimit, "limit is a number"))?,
+                )
             }
             "cursor" => cursor = Some(value),
             "sort" => sort = Some(value),
@@ -175,7 +178,10 @@ fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<Product
             "locale" => locale = Some(value),
             "status" => {
                 status = Some(ProductStatus::parse(&value).ok_or_else(|| {
-                    bad("invalid_status", format!("status is draft, active or archived, not '{value}'"))
+                    ApiError::new(
+                        ErrorCode::InvalidStatus,
+                        format!("status is draft, active or archived, not '{value}'"),
+                    )
                 })?)
             }
             "q" => q = Some(value),
@@ -183,7 +189,10 @@ fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<Product
                 let Some(name) =
                     key.strip_prefix("attr[").and_then(|k| k.strip_suffix(']')).filter(|k| !k.is_empty())
                 else {
-                    return Err(bad("invalid_query", format!("unknown query parameter '{key}'")));
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidQuery,
+                        format!("unknown query parameter '{key}'"),
+                    ));
                 };
                 let values = value.split(',').map(str::to_owned).filter(|v| !v.is_empty());
                 match attributes.iter_mut().find(|(n, _)| n == name) {
@@ -199,7 +208,12 @@ fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<Product
     let descending = match order.as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(other) => return Err(bad("invalid_order", format!("order is asc or desc, not '{other}'"))),
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidOrder,
+                format!("order is asc or desc, not '{other}'"),
+            ));
+        }
     };
     let mut query = ProductQuery {
         limit: pagination::limit(limit).map_err(query_error)?,

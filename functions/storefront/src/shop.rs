@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use kassa_domain::ErrorCode;
 use kassa_domain::currency::Currency;
 use kassa_domain::pagination::{self, Cursor};
 use kassa_domain::storefront::{self, Audience, ShopQuery, ShopSort};
@@ -14,10 +15,6 @@ use kassa_http::cache::{Cached, Lookup};
 use kassa_http::rest::query_error;
 use serde::Serialize;
 use sqlx::PgPool;
-
-fn bad(code: &'static str, message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, code, message)
-}
 
 /// The most characters of `q`, attribute filters (`attr[…]`) with their values, and facets a
 /// storefront list takes: each distinct combination costs a Postgres query and a cache entry.
@@ -115,11 +112,19 @@ impl ShopRequest {
                         }
                         continue;
                     }
-                    _ => return Err(bad("invalid_query", format!("unknown query parameter '{key}'"))),
+                    _ => {
+                        return Err(ApiError::new(
+                            ErrorCode::InvalidQuery,
+                            format!("unknown query parameter '{key}'"),
+                        ));
+                    }
                 },
             };
             if scalars.insert(scalar, value).is_some() {
-                return Err(bad("invalid_query", format!("the query parameter '{scalar}' is given twice")));
+                return Err(ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("the query parameter '{scalar}' is given twice"),
+                ));
             }
         }
         // A filter without values filters nothing.
@@ -127,15 +132,15 @@ impl ShopRequest {
         if attributes.len() > MAX_ATTRIBUTE_FILTERS
             || attributes.values().any(|v| v.len() > MAX_ATTRIBUTE_VALUES)
         {
-            return Err(bad(
-                "too_many_filters",
+            return Err(ApiError::new(
+                ErrorCode::TooManyFilters,
                 format!(
                     "at most {MAX_ATTRIBUTE_FILTERS} attr[…] filters with {MAX_ATTRIBUTE_VALUES} values each"
                 ),
             ));
         }
         if facets.len() > MAX_FACETS {
-            return Err(bad("too_many_facets", format!("at most {MAX_FACETS} facets")));
+            return Err(ApiError::new(ErrorCode::TooManyFacets, format!("at most {MAX_FACETS} facets")));
         }
 
         let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
@@ -183,7 +188,10 @@ impl ShopRequest {
             None => None,
             Some(handle) => {
                 let id = storefront::customer_group_id(pool, tenant, handle).await?.ok_or_else(|| {
-                    bad("unknown_customer_group", format!("no customer group '{handle}' exists"))
+                    ApiError::new(
+                        ErrorCode::UnknownCustomerGroup,
+                        format!("no customer group '{handle}' exists"),
+                    )
                 })?;
                 Some((id, handle.clone()))
             }
@@ -199,8 +207,8 @@ impl ShopRequest {
 
 fn check_attribute_text(parameter: &str, text: &str) -> Result<(), ApiError> {
     if text.chars().count() > MAX_ATTRIBUTE_TEXT {
-        return Err(bad(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("{parameter}: attribute names and values are at most {MAX_ATTRIBUTE_TEXT} characters"),
         ));
     }
@@ -219,11 +227,9 @@ fn list_query(
     let number = |key: &str, value: Option<String>| {
         value
             .map(|value| {
-                value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| bad("invalid_query", format!("{key} is a whole number ≥ 0")))
+                value.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    ApiError::new(ErrorCode::InvalidQuery, format!("{key} is a whole number ≥ 0"))
+                })
             })
             .transpose()
     };
@@ -231,12 +237,12 @@ fn list_query(
     let sort = match scalars.remove("sort") {
         None => ShopSort::Newest,
         Some(raw) => ShopSort::parse(&raw).ok_or_else(|| {
-            bad("invalid_sort", "sort by newest, title, price_asc or price_desc".to_owned())
+            ApiError::new(ErrorCode::InvalidSort, "sort by newest, title, price_asc or price_desc".to_owned())
         })?,
     };
     let q = scalars.remove("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
-        return Err(bad("query_too_long", format!("q is at most {MAX_Q_CHARS} characters")));
+        return Err(ApiError::new(ErrorCode::QueryTooLong, format!("q is at most {MAX_Q_CHARS} characters")));
     }
     let cursor = scalars
         .remove("cursor")

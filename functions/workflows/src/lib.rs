@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
+use kassa_domain::ErrorCode;
 use kassa_domain::access::Action;
 use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus, Placed};
 use kassa_domain::pagination::{self, Cursor, KeyKind, Page};
@@ -197,17 +198,16 @@ fn list_query(
     for (key, value) in params {
         match key.as_str() {
             "limit" => {
-                let n = value.parse::<i64>().map_err(|_| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_limit", "limit is a number")
-                })?;
+                let n = value
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::new(ErrorCode::InvalidLimit, "limit is a number"))?;
                 limit = Some(n);
             }
             "cursor" => cursor = Some(value),
             _ if filters.contains(&key.as_str()) => rest.push((key, value)),
             _ => {
                 return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query",
+                    ErrorCode::InvalidQuery,
                     format!("unknown query parameter '{key}'"),
                 ));
             }
@@ -221,10 +221,6 @@ fn list_query(
     Ok(ListQuery { limit, cursor, filters: rest })
 }
 
-fn bad_filter(code: &'static str, message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, code, message)
-}
-
 async fn list_runs(
     staff: Staff,
     State(state): State<AppState>,
@@ -235,13 +231,14 @@ async fn list_runs(
     let mut filter = RunFilter::default();
     for (key, value) in filters {
         if key == "workflow_id" {
-            let id = Uuid::parse_str(&value)
-                .map_err(|_| bad_filter("invalid_workflow_id", "workflow_id is a UUID".to_owned()))?;
+            let id = Uuid::parse_str(&value).map_err(|_| {
+                ApiError::new(ErrorCode::InvalidWorkflowId, "workflow_id is a UUID".to_owned())
+            })?;
             filter.workflow_id = Some(id);
         } else {
             let status = RunStatus::parse(&value).ok_or_else(|| {
-                bad_filter(
-                    "invalid_status",
+                ApiError::new(
+                    ErrorCode::InvalidStatus,
                     format!("status is running, retrying, succeeded, stopped or failed, not '{value}'"),
                 )
             })?;
@@ -279,8 +276,8 @@ async fn list_orders(
         None => None,
         Some((_, value)) => {
             Some(serde_json::from_value::<OrderStatus>(Value::String(value.clone())).map_err(|_| {
-                bad_filter(
-                    "invalid_status",
+                ApiError::new(
+                    ErrorCode::InvalidStatus,
                     format!(
                         "status is placed, needs_attention, processing, completed or cancelled, not '{value}'"
                     ),
@@ -308,8 +305,7 @@ async fn place_order(
                 .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
                 .ok_or_else(|| {
                     ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_idempotency_key",
+                        ErrorCode::InvalidIdempotencyKey,
                         "Idempotency-Key is 1–255 visible ASCII characters",
                     )
                 })?,

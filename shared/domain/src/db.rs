@@ -46,12 +46,9 @@ pub async fn check_service_login(pool: &PgPool) -> Result<(), DomainError> {
     .fetch_one(pool)
     .await?;
     if superuser || bypass || owned > 0 {
-        return Err(DomainError::Conflict {
-            code: "unsafe_database_login",
-            message: format!(
-                "the database login '{user}' is a superuser, bypasses row-level security or owns tables; serve as {SERVICE_ROLE}"
-            ),
-        });
+        return Err(DomainError::Unexpected(format!(
+            "the database login '{user}' is a superuser, bypasses row-level security or owns tables; serve as {SERVICE_ROLE}"
+        )));
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The one domain error. The HTTP layer maps each variant to a problem+json response.
 
+use crate::codes::ErrorCode;
 use std::fmt;
 
 /// One reason why an input was refused, pointing into the input with a JSON Pointer
@@ -55,7 +56,15 @@ pub enum DomainError {
     Validation(Violations),
     /// A uniqueness rule was broken, e.g. a handle that another record already uses.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
+    /// The resource is in a state that does not allow the action (stock too low, a run that
+    /// is not failed, …).
+    #[error("{message}")]
+    InvalidState { code: ErrorCode, message: String },
+    /// Something that should not happen did (a lost lease, an unsafe database login): a
+    /// server error, never the client's fault.
+    #[error("{0}")]
+    Unexpected(String),
     /// The record changed since the version the caller based its change on.
     #[error("{resource} was changed by someone else (now version {current})")]
     Stale { resource: &'static str, current: i64 },
@@ -66,12 +75,12 @@ pub enum DomainError {
 /// How a named database constraint surfaces to clients.
 pub enum Constraint {
     /// A uniqueness rule: 409 with this code and message.
-    Unique(&'static str, &'static str, &'static str),
+    Unique(&'static str, ErrorCode, &'static str),
     /// A reference to a row that does not exist (in this tenant): a 422 violation at the
     /// pointer.
     Reference(&'static str, &'static str, &'static str),
     /// A row still referred to elsewhere: 409 with this code and message.
-    InUse(&'static str, &'static str, &'static str),
+    InUse(&'static str, ErrorCode, &'static str),
 }
 
 impl DomainError {

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod codes;
 pub mod currency;
 pub mod db;
 pub mod error;
@@ -23,4 +24,5 @@ pub mod tenant;
 pub mod variants;
 pub mod workflows;
 
+pub use codes::ErrorCode;
 pub use error::{DomainError, Violation, Violations};

@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::{Acquire, PgPool};
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::catalog::Money;
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{DomainError, Violations};
@@ -150,7 +151,7 @@ pub async fn place_once(
         return Ok(Placed::Replayed(earlier));
     }
     match insert(pool, tenant, draft, Some(idempotency_key)).await {
-        Err(DomainError::Conflict { code: "idempotency_key_race", .. }) => {
+        Err(DomainError::Conflict { code: ErrorCode::IdempotencyKeyRace, .. }) => {
             // A concurrent request with this key won; answer as it did.
             let earlier = placed_under(pool, tenant, draft, idempotency_key).await?;
             earlier.map(Placed::Replayed).ok_or(DomainError::NotFound { resource: "order" })
@@ -178,7 +179,7 @@ async fn placed_under(
     };
     if request != serde_json::to_value(draft).ok() {
         return Err(DomainError::Conflict {
-            code: "idempotency_key_reused",
+            code: ErrorCode::IdempotencyKeyReused,
             message: "this Idempotency-Key was used for another request".to_owned(),
         });
     }
@@ -334,7 +335,7 @@ async fn insert(
 
 const IDEMPOTENCY: &[crate::error::Constraint] = &[crate::error::Constraint::Unique(
     "orders_idempotency_key",
-    "idempotency_key_race",
+    ErrorCode::IdempotencyKeyRace,
     "a concurrent request placed an order under this Idempotency-Key",
 )];
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::catalog::{check_amount, check_currency, check_handle};
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
@@ -62,12 +63,12 @@ impl Resource for CustomerGroup {
     const CONSTRAINTS: &'static [Constraint] = &[
         Constraint::Unique(
             "customer_groups_handle_key",
-            "handle_taken",
+            ErrorCode::HandleTaken,
             "another customer group uses this handle",
         ),
         Constraint::InUse(
             "price_lists_customer_group_fkey",
-            "in_use",
+            ErrorCode::InUse,
             "price lists still refer to this customer group",
         ),
     ];
@@ -196,7 +197,7 @@ impl Resource for SubscriptionPlan {
         "id, name, interval, interval_count, trial_days, version, created_at, updated_at";
     const CONSTRAINTS: &'static [Constraint] = &[Constraint::InUse(
         "products_subscription_plan_fkey",
-        "in_use",
+        ErrorCode::InUse,
         "products are still sold on this plan",
     )];
 

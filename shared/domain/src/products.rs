@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::catalog::{B2bSettings, Translations, check_handle, check_translations};
 use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations, invalid};
@@ -110,7 +111,11 @@ impl From<&Product> for ProductDraft {
 }
 
 const CONSTRAINTS: &[Constraint] = &[
-    Constraint::Unique("products_handle_key", "handle_taken", "another product already uses this handle"),
+    Constraint::Unique(
+        "products_handle_key",
+        ErrorCode::HandleTaken,
+        "another product already uses this handle",
+    ),
     Constraint::Reference(
         "products_subscription_plan_fkey",
         "/subscription_plan_id",

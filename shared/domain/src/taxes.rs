@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
@@ -82,7 +83,7 @@ impl Resource for TaxRate {
     const COLUMNS: &'static str = "id, country::text, tax_class, rate_bp, version, created_at, updated_at";
     const CONSTRAINTS: &'static [Constraint] = &[Constraint::Unique(
         "tax_rates_country_class_key",
-        "tax_rate_exists",
+        ErrorCode::TaxRateExists,
         "this country and tax class already have a rate",
     )];
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::currency::Currency;
 use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violation, Violations, invalid};
@@ -269,11 +270,19 @@ impl ZitadelOrgId {
 }
 
 const TENANT_CONFLICTS: &[Constraint] = &[
-    Constraint::Unique("tenants_handle_key", "handle_taken", "another tenant already uses this handle"),
-    Constraint::Unique("tenant_domains_pkey", "domain_taken", "another tenant already uses this domain"),
+    Constraint::Unique(
+        "tenants_handle_key",
+        ErrorCode::HandleTaken,
+        "another tenant already uses this handle",
+    ),
+    Constraint::Unique(
+        "tenant_domains_pkey",
+        ErrorCode::DomainTaken,
+        "another tenant already uses this domain",
+    ),
     Constraint::Unique(
         "tenants_zitadel_org_id_key",
-        "zitadel_org_taken",
+        ErrorCode::ZitadelOrgTaken,
         "another tenant is bound to this Zitadel organisation",
     ),
 ];

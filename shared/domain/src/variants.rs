@@ -7,6 +7,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::catalog::{Money, check_amount, check_attributes, check_currency};
 use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations};
@@ -84,8 +85,11 @@ impl From<&Variant> for VariantDraft {
     }
 }
 
-const CONSTRAINTS: &[Constraint] =
-    &[Constraint::Unique("product_variants_sku_key", "sku_taken", "another variant already uses this SKU")];
+const CONSTRAINTS: &[Constraint] = &[Constraint::Unique(
+    "product_variants_sku_key",
+    ErrorCode::SkuTaken,
+    "another variant already uses this SKU",
+)];
 
 /// A validated draft, with the currency in canonical form.
 struct Checked {
@@ -334,12 +338,12 @@ pub async fn adjust_stock(
                 .await?;
         return Err(match current {
             None => DomainError::NotFound { resource: "variant" },
-            Some(None) => DomainError::Conflict {
-                code: "stock_untracked",
+            Some(None) => DomainError::InvalidState {
+                code: ErrorCode::StockUntracked,
                 message: "this variant's stock is not tracked; set stock to a number first".to_owned(),
             },
-            Some(Some(stock)) if delta < 0 => DomainError::Conflict {
-                code: "insufficient_stock",
+            Some(Some(stock)) if delta < 0 => DomainError::InvalidState {
+                code: ErrorCode::InsufficientStock,
                 message: format!("only {stock} in stock; cannot remove {}", -i64::from(delta)),
             },
             Some(Some(stock)) => {

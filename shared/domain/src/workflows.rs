@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::ErrorCode;
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::orders::OrderStatus;
@@ -178,11 +179,30 @@ pub fn config_schema(step_type: &str) -> Option<utoipa::openapi::RefOr<utoipa::o
     })
 }
 
+/// Why a step does not parse: its type, or its config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error("{0}")]
+    UnknownType(String),
+    #[error("{0}")]
+    InvalidConfig(String),
+}
+
+impl StepError {
+    /// The field of the step at fault (`type` or `config`) and its violation code.
+    pub fn field_and_code(&self) -> (&'static str, &'static str) {
+        match self {
+            StepError::UnknownType(_) => ("type", "unknown_step_type"),
+            StepError::InvalidConfig(_) => ("config", "invalid_config"),
+        }
+    }
+}
+
 impl StepKind {
-    /// Parses a stored step's type and config; the message says what is wrong.
-    pub fn parse(step: &Step) -> Result<Self, (&'static str, String)> {
-        fn config<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, (&'static str, String)> {
-            serde_json::from_value(value.clone()).map_err(|e| ("invalid_config", e.to_string()))
+    /// Parses a stored step's type and config; the error says what is wrong.
+    pub fn parse(step: &Step) -> Result<Self, StepError> {
+        fn config<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, StepError> {
+            serde_json::from_value(value.clone()).map_err(|e| StepError::InvalidConfig(e.to_string()))
         }
         let kind = match step.step_type.as_str() {
             "deduct_stock" => config::<NoConfig>(&step.config).map(|_| StepKind::DeductStock)?,
@@ -194,18 +214,18 @@ impl StepKind {
                     && c.url.len() <= 2_000
                     && !c.url.chars().any(char::is_whitespace);
                 if !url_ok {
-                    return Err(("invalid_config", "url must be an http(s) URL".to_owned()));
+                    return Err(StepError::InvalidConfig("url must be an http(s) URL".to_owned()));
                 }
                 if !(16..=200).contains(&c.secret.chars().count()) {
-                    return Err(("invalid_config", "secret must be 16–200 characters".to_owned()));
+                    return Err(StepError::InvalidConfig("secret must be 16–200 characters".to_owned()));
                 }
                 if !(100..=30_000).contains(&c.timeout_ms) {
-                    return Err(("invalid_config", "timeout_ms must be 100–30000".to_owned()));
+                    return Err(StepError::InvalidConfig("timeout_ms must be 100–30000".to_owned()));
                 }
                 StepKind::HttpRequest(c)
             }
             "set_order_status" => StepKind::SetOrderStatus(config(&step.config)?),
-            other => return Err(("unknown_step_type", format!("no step type '{other}'"))),
+            other => return Err(StepError::UnknownType(format!("no step type '{other}'"))),
         };
         Ok(kind)
     }
@@ -272,7 +292,7 @@ impl Resource for Workflow {
     const COLUMNS: &'static str =
         "id, name, trigger, conditions, steps, enabled, version, created_at, updated_at";
     const CONSTRAINTS: &'static [Constraint] =
-        &[Constraint::Unique("workflows_name_key", "name_taken", "another workflow has this name")];
+        &[Constraint::Unique("workflows_name_key", ErrorCode::NameTaken, "another workflow has this name")];
 
     fn id(&self) -> Uuid {
         self.id
@@ -413,9 +433,9 @@ fn workflow_violations(draft: &WorkflowDraft, secrets: &[(usize, &'static str)])
         }
         if let Some((_, message)) = secrets.iter().find(|(at, _)| *at == i) {
             v.push(format!("/steps/{i}/config/secret"), "secret_required", *message);
-        } else if let Err((code, message)) = StepKind::parse(step) {
-            let field = if code == "unknown_step_type" { "type" } else { "config" };
-            v.push(format!("/steps/{i}/{field}"), code, message);
+        } else if let Err(err) = StepKind::parse(step) {
+            let (field, code) = err.field_and_code();
+            v.push(format!("/steps/{i}/{field}"), code, err.to_string());
         }
         if !(1..=10).contains(&step.max_attempts) {
             v.push(format!("/steps/{i}/max_attempts"), "invalid_max_attempts", "1–10 attempts");
@@ -742,7 +762,7 @@ pub enum Next {
 /// since it was reached or a person retried it (the stored attempt numbers go on across
 /// retries). A failed attempt waits `backoff` before the next one, or fails the run after
 /// the step's last attempt. Errs with
-/// `Conflict { code: "lease_lost" }` if another worker took the run over: the caller rolls
+/// `Unexpected` (lease lost) if another worker took the run over: the caller rolls
 /// back.
 pub async fn record_attempt(
     tx: &mut TenantTx,
@@ -815,10 +835,7 @@ pub async fn record_attempt(
     .await?
     .rows_affected();
     if moved == 0 {
-        return Err(DomainError::Conflict {
-            code: "lease_lost",
-            message: "another worker took this run over".to_owned(),
-        });
+        return Err(DomainError::Unexpected("another worker took this run over (lease lost)".to_owned()));
     }
     Ok(next)
 }
@@ -893,8 +910,8 @@ pub async fn retry(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<Run, Doma
                 .await?;
         return Err(match status {
             None => DomainError::NotFound { resource: "workflow run" },
-            Some(_) => DomainError::Conflict {
-                code: "run_not_retryable",
+            Some(_) => DomainError::InvalidState {
+                code: ErrorCode::RunNotRetryable,
                 message: "only a failed or stopped run can be retried".to_owned(),
             },
         });

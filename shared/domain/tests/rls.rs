@@ -233,7 +233,10 @@ async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
     fill_every_tenant_table(&pool, "tenant-a").await;
     let same_handle = NewTenant::parse(&TenantDraft::new("tenant-a", "x")).unwrap();
     let err = tenant::create(&pool, &same_handle).await.unwrap_err();
-    assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "handle_taken", .. }), "{err:?}");
+    assert!(
+        matches!(err, kassa_domain::DomainError::Conflict { code: kassa_domain::ErrorCode::HandleTaken, .. }),
+        "{err:?}"
+    );
 
     let same_domain = NewTenant::parse(&TenantDraft {
         domains: vec!["tenant-a.example".into()],
@@ -241,7 +244,10 @@ async fn handles_and_domains_are_unique_across_tenants(pool: PgPool) {
     })
     .unwrap();
     let err = tenant::create(&pool, &same_domain).await.unwrap_err();
-    assert!(matches!(err, kassa_domain::DomainError::Conflict { code: "domain_taken", .. }), "{err:?}");
+    assert!(
+        matches!(err, kassa_domain::DomainError::Conflict { code: kassa_domain::ErrorCode::DomainTaken, .. }),
+        "{err:?}"
+    );
     // All or nothing: the failed tenant was not half-created.
     assert_eq!(tenant::resolve(&pool, &TenantKey::Handle("tenant-c".into())).await.unwrap(), None);
 }

@@ -18,7 +18,8 @@
 //!
 //! The bus is not trusted: anyone who can publish to it could make up an event. The engine
 //! acts only on an event its tenant's outbox holds with the same id, type, source, subject
-//! and data, and runs the workflows on the stored event; anything else is logged, counted
+//! and data, and runs the workflows on the stored event (triggers match the outbox's domain
+//! name, `order.placed`; the bus calls it `event.order.placed`); anything else is logged, counted
 //! ([`Engine::forged_events`]) and acknowledged without effect.
 
 pub mod mail;
@@ -36,6 +37,7 @@ use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::relay::{first_delivery, stored_event};
 use kassa_domain::tenant::{Tenant, TenantId, TenantKey};
 use kassa_domain::workflows::{self, AttemptOutcome, Next, StepKind};
+use kassa_events::envelope::domain_type;
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_events::sqs::SqsBus;
 use kassa_events::{Envelope, Handled, RetryPolicy};
@@ -231,11 +233,13 @@ impl Engine {
         // The runs see the event as stored, whatever else the envelope carried.
         let event = serde_json::to_value(&genuine).unwrap_or_default();
         let data = genuine.data.get("data").cloned().unwrap_or_default();
+        // Triggers hold the domain name (`order.placed`), as the outbox does; the envelope
+        // carries the bus name (`event.order.placed`, see `kassa_events::envelope`).
         let mut runs =
-            workflows::start_runs(&mut tx, tenant.id, genuine.id, &genuine.event_type, &event, &data).await?;
+            workflows::start_runs(&mut tx, tenant.id, genuine.id, &stored.event_type, &event, &data).await?;
         tx.commit().await?;
         // A person retried a failed run: resume it now rather than at the next sweep.
-        if genuine.event_type == "workflow_run.retried"
+        if stored.event_type == "workflow_run.retried"
             && let Ok(run) = Uuid::parse_str(&genuine.subject)
         {
             runs.push(run);
@@ -275,8 +279,8 @@ impl Engine {
             let attempt = run.step_attempts + 1;
             let started_at = Utc::now();
             let (mut tx, outcome) = match StepKind::parse(&step) {
-                Err((_, message)) => {
-                    (begin_tenant_tx(&self.db, tenant.id).await?, AttemptOutcome::Failed(message))
+                Err(err) => {
+                    (begin_tenant_tx(&self.db, tenant.id).await?, AttemptOutcome::Failed(err.to_string()))
                 }
                 Ok(kind) if kind.is_external() => {
                     let outcome = steps::external(self, &kind, tenant, &run).await;
@@ -463,11 +467,14 @@ impl Background {
 }
 
 /// Whether `delivered` is the event its tenant's outbox holds as `stored` (parsed JSON is
-/// compared, so key order and number spelling do not matter).
+/// compared, so key order and number spelling do not matter). Types are compared as domain
+/// names, so an event relayed before the bus names gained their `event.` prefix
+/// (`order.placed`, still queued at the upgrade) is accepted as well as `event.order.placed`;
+/// any other type is not.
 fn same_event(delivered: &Envelope, stored: &Envelope) -> bool {
     delivered.id == stored.id
         && delivered.tenantid == stored.tenantid
-        && delivered.event_type == stored.event_type
+        && domain_type(&delivered.event_type) == domain_type(&stored.event_type)
         && delivered.source == stored.source
         && delivered.subject == stored.subject
         && delivered.data == stored.data
@@ -476,6 +483,35 @@ fn same_event(delivered: &Envelope, stored: &Envelope) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn envelope(event_type: &str) -> Envelope {
+        Envelope {
+            specversion: "1.0".to_owned(),
+            id: Uuid::nil(),
+            source: "kassa/order".to_owned(),
+            event_type: event_type.to_owned(),
+            time: Utc::now(),
+            subject: Uuid::nil().to_string(),
+            datacontenttype: "application/json".to_owned(),
+            tenantid: Uuid::nil(),
+            sequence: 1,
+            data: serde_json::json!({"schema_version": 1, "data": {"number": 1}}),
+        }
+    }
+
+    #[test]
+    fn a_delivered_event_matches_its_stored_event_under_its_bus_name_or_its_pre_rename_name_only() {
+        let stored = envelope("event.order.placed");
+        assert!(same_event(&envelope("event.order.placed"), &stored));
+        assert!(same_event(&envelope("order.placed"), &stored), "relayed before the rename");
+        for other in ["event.order.paid", "order.paid", "event.event.order.placed", "kassa.order.placed", ""]
+        {
+            assert!(!same_event(&envelope(other), &stored), "{other}");
+        }
+        let mut altered = envelope("event.order.placed");
+        altered.data["data"]["number"] = serde_json::json!(2);
+        assert!(!same_event(&altered, &stored));
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_up_to_the_cap() {

@@ -311,7 +311,10 @@ async fn a_run_out_of_attempts_fails_and_a_retry_resumes_at_the_failed_step(pool
     assert_eq!(receiver.calls.load(Ordering::SeqCst), 3);
     // Only a failed run can be retried.
     let again = workflows::retry(&world.app.state.db, &world.shop, run).await.unwrap_err();
-    assert!(matches!(again, kassa_domain::DomainError::Conflict { code: "run_not_retryable", .. }));
+    assert!(matches!(
+        again,
+        kassa_domain::DomainError::InvalidState { code: kassa_domain::ErrorCode::RunNotRetryable, .. }
+    ));
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, header};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::problem::ApiError;
+use kassa_domain::ErrorCode;
 
 /// The longest a JWKS request may take.
 const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,13 +40,13 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         let (code, challenge) = match &err {
             // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
-            AuthError::MissingToken => ("missing_token", r#"Bearer realm="kassa""#.to_owned()),
+            AuthError::MissingToken => (ErrorCode::MissingToken, r#"Bearer realm="kassa""#.to_owned()),
             AuthError::MalformedHeader | AuthError::InvalidToken(_) => (
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 format!(r#"Bearer realm="kassa", error="invalid_token", error_description="{err}""#),
             ),
         };
-        let mut api = ApiError::new(StatusCode::UNAUTHORIZED, code, err.to_string());
+        let mut api = ApiError::new(code, err.to_string());
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             api = api.with_header(header::WWW_AUTHENTICATE, value);
         }

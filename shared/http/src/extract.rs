@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
+use kassa_domain::ErrorCode;
 
 /// The request body limit of every route.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -31,25 +32,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         if !content_type.is_some_and(is_json) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as application/json",
-            ));
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body exceeds the 1 MiB limit",
-                )
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body exceeds the 1 MiB limit")
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unreadable_body",
-                    "the request body could not be read",
-                )
+                ApiError::new(ErrorCode::UnreadableBody, "the request body could not be read")
             }
         })?;
         parse_json(&bytes).map(Json)
@@ -61,23 +50,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("the body is not valid JSON (line {}, column {})", err.line(), err.column()),
         )
     })?;
     if let Some(pointer) = nul_at(&value, String::new()) {
         // Postgres stores no NUL character in text or JSON, and no client means one.
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            "text must not contain NUL (\\u0000)",
-        )
-        .with_errors(vec![Violation {
-            pointer,
-            code: "invalid_character",
-            message: "text must not contain NUL (\\u0000)".to_owned(),
-        }]));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "text must not contain NUL (\\u0000)")
+            .with_errors(vec![Violation {
+                pointer,
+                code: "invalid_character",
+                message: "text must not contain NUL (\\u0000)".to_owned(),
+            }]));
     }
     from_value(value)
 }
@@ -117,12 +101,8 @@ fn shape_error(pointer: String, err: &serde_json::Error) -> ApiError {
     } else {
         "invalid_value"
     };
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_body",
-        format!("the body does not fit: {message}"),
-    )
-    .with_errors(vec![Violation { pointer, code, message }])
+    ApiError::new(ErrorCode::InvalidBody, format!("the body does not fit: {message}"))
+        .with_errors(vec![Violation { pointer, code, message }])
 }
 
 /// RFC 6901: `/a/0/b`, with `~` and `/` inside names escaped.
@@ -153,18 +133,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         if parts.uri.path().contains("%00") {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_path_parameter",
-                "the path holds a NUL character",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidPathParameter, "the path holds a NUL character"));
         }
         axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(
             |rejection: PathRejection| {
                 if rejection.status().is_server_error() {
                     ApiError::internal(rejection)
                 } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path_parameter", rejection.body_text())
+                    ApiError::new(ErrorCode::InvalidPathParameter, rejection.body_text())
                 }
             },
         )
@@ -180,16 +156,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         if parts.uri.query().is_some_and(|q| q.contains("%00")) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "the query holds a NUL character",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidQuery, "the query holds a NUL character"));
         }
         axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Query(q.0)).map_err(
-            |rejection: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
-            },
+            |rejection: QueryRejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()),
         )
     }
 }

@@ -36,7 +36,7 @@ pub use tenancy::CurrentTenant;
 pub fn app(routes: Router) -> Router {
     routes
         .fallback(|| async {
-            ApiError::new(http::StatusCode::NOT_FOUND, "route_not_found", "no route matches this path")
+            ApiError::new(kassa_domain::ErrorCode::RouteNotFound, "no route matches this path")
         })
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(context::request_context))

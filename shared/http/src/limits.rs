@@ -10,11 +10,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use http::StatusCode;
 use http::request::Parts;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
+use kassa_domain::ErrorCode;
 
 /// The address of the client: the TCP peer locally (`kassa serve`), API Gateway's
 /// `requestContext.http.sourceIp` in Lambda. Never a header a client can set.
@@ -51,8 +51,7 @@ pub async fn storefront_miss(state: &AppState, client: ClientIp) -> Result<(), A
         Ok((_, ttl_ms)) => {
             let retry_after = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)).as_secs().max(1);
             Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!("too many uncached storefront requests from your address; retry in {retry_after} s"),
             )
             .with_header(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after)))

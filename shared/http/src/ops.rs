@@ -5,12 +5,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use http::StatusCode;
 use serde_json::json;
 
 use crate::extract::Json;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use kassa_domain::ErrorCode;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -37,7 +37,7 @@ async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>,
     if postgres_ok && valkey_ok {
         Ok(Json(json!({ "status": "ready", "checks": checks })))
     } else {
-        Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "a dependency is down; see checks")
+        Err(ApiError::new(ErrorCode::NotReady, "a dependency is down; see checks")
             .with_extension("checks", checks))
     }
 }

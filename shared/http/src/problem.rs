@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use kassa_domain::{DomainError, Violation};
+use kassa_domain::{DomainError, ErrorCode, Violation};
 use serde::Serialize;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -35,15 +35,16 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        let code = code.into();
+    /// A problem with the code's status and title (the status's reason phrase).
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let status = status_of(code);
         Self {
             type_uri: format!("urn:kassa:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
             instance: None,
-            code,
+            code: Cow::Borrowed(code.as_str()),
             request_id: None,
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
@@ -54,22 +55,26 @@ impl Problem {
     /// 413 from a body limit, …).
     pub fn for_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
-            StatusCode::NOT_FOUND => ("route_not_found", "no route matches this path"),
+            StatusCode::NOT_FOUND => (ErrorCode::RouteNotFound, "no route matches this path"),
             StatusCode::METHOD_NOT_ALLOWED => {
-                ("method_not_allowed", "this route does not accept this method; see the Allow header")
+                (ErrorCode::MethodNotAllowed, "this route does not accept this method; see the Allow header")
             }
             StatusCode::PAYLOAD_TOO_LARGE => {
-                ("payload_too_large", "the request body exceeds the 1 MiB limit")
+                (ErrorCode::PayloadTooLarge, "the request body exceeds the 1 MiB limit")
             }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported_media_type", "send the body as application/json")
+                (ErrorCode::UnsupportedMediaType, "send the body as application/json")
             }
             s if s.is_server_error() => {
-                ("internal_error", "something went wrong on our side; quote the request_id")
+                (ErrorCode::InternalError, "something went wrong on our side; quote the request_id")
             }
-            _ => ("bad_request", "the request was refused"),
+            _ => (ErrorCode::BadRequest, "the request was refused"),
         };
-        Self::new(status, code, detail)
+        let mut problem = Self::new(code, detail);
+        // The layer's own status stays (a 503 stays a 503, a 408 answered as bad_request).
+        problem.status = status.as_u16();
+        problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
+        problem
     }
 
     pub fn into_response_with(self, status: StatusCode) -> Response {
@@ -91,11 +96,17 @@ pub struct ApiError {
     cause: Option<anyhow::Error>,
 }
 
+/// The HTTP status of a catalogue code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    /// A problem with the code's status (from the catalogue) and this detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
-            problem: Box::new(Problem::new(status, code, detail)),
+            status: status_of(code),
+            problem: Box::new(Problem::new(code, detail)),
             headers: HeaderMap::new(),
             cause: None,
         }
@@ -141,24 +152,24 @@ impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
         match err {
             DomainError::NotFound { resource } => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{resource} not found"))
+                ApiError::new(ErrorCode::NotFound, format!("{resource} not found"))
             }
-            DomainError::Validation(violations) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "the input is invalid; see errors",
-            )
-            .with_errors(violations.as_slice().to_vec()),
-            DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DomainError::Validation(violations) => {
+                ApiError::new(ErrorCode::ValidationFailed, "the input is invalid; see errors")
+                    .with_errors(violations.as_slice().to_vec())
+            }
+            DomainError::Conflict { code, message } | DomainError::InvalidState { code, message } => {
+                ApiError::new(code, message)
+            }
             DomainError::Stale { resource, current } => ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version_conflict",
+                ErrorCode::VersionConflict,
                 format!(
                     "the {resource} was changed meanwhile (now version {current}); fetch it and try again"
                 ),
             )
             .with_extension("current_version", current.into()),
             DomainError::Database(db) => ApiError::internal(db),
+            DomainError::Unexpected(what) => ApiError::internal(anyhow::anyhow!(what)),
         }
     }
 }

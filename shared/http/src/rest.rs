@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::extract::{Json, from_value};
 use crate::problem::ApiError;
+use kassa_domain::ErrorCode;
 
 /// The version a client based its change on, from `If-Match: "<version>"`; `None` when the
 /// header is absent or `*`.
@@ -35,8 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .map(|v| IfMatch(Some(v)))
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_if_match",
+                    ErrorCode::InvalidIfMatch,
                     "If-Match must be the ETag of the resource, e.g. \"3\"",
                 )
             })
@@ -48,8 +48,7 @@ impl IfMatch {
     fn check(self, resource: &str, current: i64) -> Result<(), ApiError> {
         match self.0 {
             Some(expected) if expected != current => Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version_conflict",
+                ErrorCode::VersionConflict,
                 format!("the {resource} is at version {current}, not {expected}; fetch it and try again"),
             )
             .with_extension("current_version", current.into())),
@@ -116,8 +115,7 @@ pub fn patched<D: Serialize + DeserializeOwned>(
 fn apply_patch<D: Serialize + DeserializeOwned>(current: &D, patch: &Value) -> Result<D, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_patch",
+            ErrorCode::InvalidPatch,
             "a merge patch for this resource is a JSON object",
         ));
     }
@@ -156,7 +154,12 @@ impl PageParams {
 
 /// A refused query parameter: 400 with the reason.
 pub fn query_error(violation: kassa_domain::Violation) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, violation.code, violation.message)
+    // Parameter parsers report violations named like the catalogue's 400 codes
+    // (`invalid_cursor`, `invalid_limit`, …); any other is an `invalid_query`.
+    let code = ErrorCode::parse(violation.code)
+        .filter(|code| code.status() == 400)
+        .unwrap_or(ErrorCode::InvalidQuery);
+    ApiError::new(code, violation.message)
 }
 
 #[cfg(test)]

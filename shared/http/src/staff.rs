@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::StatusCode;
 use http::request::Parts;
 use kassa_domain::access::{Action, Role, actions_of};
 use kassa_domain::tenant::Tenant;
@@ -16,6 +15,7 @@ use crate::auth::CurrentUser;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::tenancy::attach_tenant;
+use kassa_domain::ErrorCode;
 
 /// What a staff route requires of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,8 +45,7 @@ pub fn authorize(user: CurrentUser, tenant: Arc<Tenant>, access: Access) -> Resu
     roles.remove(&Role::PlatformAdmin);
     if roles.is_empty() {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "tenant_access_denied",
+            ErrorCode::TenantAccessDenied,
             format!("you hold no role in shop '{}'", tenant.handle),
         ));
     }
@@ -55,8 +54,7 @@ pub fn authorize(user: CurrentUser, tenant: Arc<Tenant>, access: Access) -> Resu
         && !actions.contains(&action)
     {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "insufficient_role",
+            ErrorCode::InsufficientRole,
             format!(
                 "this needs permission '{action}', which your roles in shop '{}' do not grant",
                 tenant.handle

@@ -9,13 +9,14 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::request::Parts;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, header};
 use kassa_domain::DomainError;
 use kassa_domain::tenant::{self, Hostname, Tenant, TenantKey};
 use sqlx::PgPool;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
+use kassa_domain::ErrorCode;
 
 pub const TENANT_HEADER: &str = "x-tenant-id";
 
@@ -105,17 +106,12 @@ impl TenantResolver {
                 let value =
                     value.to_str().ok().map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
                         ApiError::new(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_tenant_header",
+                            ErrorCode::InvalidTenantHeader,
                             "X-Tenant-ID must be a tenant id or handle",
                         )
                     })?;
                 let tenant = self.resolve(pool, &TenantKey::from_header(value)).await?.ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "tenant_not_found",
-                        format!("no tenant '{value}' exists"),
-                    )
+                    ApiError::new(ErrorCode::TenantNotFound, format!("no tenant '{value}' exists"))
                 })?;
                 Some(tenant)
             }
@@ -129,8 +125,7 @@ impl TenantResolver {
         };
         match (by_header, by_host) {
             (Some(header), Some(host)) if header.id != host.id => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "tenant_mismatch",
+                ErrorCode::TenantMismatch,
                 format!(
                     "X-Tenant-ID names tenant '{}' but the Host belongs to another tenant",
                     header.handle
@@ -138,8 +133,7 @@ impl TenantResolver {
             )),
             (Some(tenant), _) | (None, Some(tenant)) => Ok(tenant),
             (None, None) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "tenant_required",
+                ErrorCode::TenantRequired,
                 "name the shop with an X-Tenant-ID header (id or handle) or call it on one of its domains",
             )),
         }

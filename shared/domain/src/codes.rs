@@ -1,0 +1,347 @@
+//! The closed catalogue of problem codes: every `code` a Kassa problem+json body can carry is
+//! one variant here, with its HTTP status and a one-line meaning defined once. The README's
+//! table is rendered from [`ErrorCode::ALL`] (a test fails when it is stale), and a snapshot
+//! test pins one problem body per code.
+//!
+//! Field-level codes inside a validation problem's `errors` list (`invalid_handle` at
+//! `/handle`, …) are not problem codes and are not listed here.
+
+use std::fmt;
+
+/// A problem code. `as_str` is the wire form (snake_case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorCode {
+    // 400: the request cannot be read or names no shop.
+    BadRequest,
+    MalformedJson,
+    UnreadableBody,
+    InvalidPathParameter,
+    InvalidQuery,
+    InvalidTenantHeader,
+    TenantRequired,
+    TenantMismatch,
+    InvalidLimit,
+    InvalidCursor,
+    InvalidSort,
+    InvalidOrder,
+    InvalidStatus,
+    InvalidWorkflowId,
+    InvalidIfMatch,
+    InvalidIdempotencyKey,
+    UnsupportedLocale,
+    UnknownCurrency,
+    InvalidHandle,
+    UnknownCustomerGroup,
+    QueryTooLong,
+    TooManyFilters,
+    TooManyFacets,
+    // 401 / 403
+    MissingToken,
+    InvalidToken,
+    TenantAccessDenied,
+    InsufficientRole,
+    // 404 / 405
+    NotFound,
+    TenantNotFound,
+    RouteNotFound,
+    MethodNotAllowed,
+    // 409: uniqueness and the state of a resource.
+    HandleTaken,
+    SkuTaken,
+    NameTaken,
+    TaxRateExists,
+    DomainTaken,
+    ZitadelOrgTaken,
+    InUse,
+    InsufficientStock,
+    StockUntracked,
+    IdempotencyKeyReused,
+    IdempotencyKeyRace,
+    RunNotRetryable,
+    // 412 / 413 / 415 / 422 / 429
+    VersionConflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidBody,
+    ValidationFailed,
+    InvalidPatch,
+    RateLimited,
+    // 5xx
+    InternalError,
+    NotReady,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the README's table.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::BadRequest,
+        ErrorCode::MalformedJson,
+        ErrorCode::UnreadableBody,
+        ErrorCode::InvalidPathParameter,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidTenantHeader,
+        ErrorCode::TenantRequired,
+        ErrorCode::TenantMismatch,
+        ErrorCode::InvalidLimit,
+        ErrorCode::InvalidCursor,
+        ErrorCode::InvalidSort,
+        ErrorCode::InvalidOrder,
+        ErrorCode::InvalidStatus,
+        ErrorCode::InvalidWorkflowId,
+        ErrorCode::InvalidIfMatch,
+        ErrorCode::InvalidIdempotencyKey,
+        ErrorCode::UnsupportedLocale,
+        ErrorCode::UnknownCurrency,
+        ErrorCode::InvalidHandle,
+        ErrorCode::UnknownCustomerGroup,
+        ErrorCode::QueryTooLong,
+        ErrorCode::TooManyFilters,
+        ErrorCode::TooManyFacets,
+        ErrorCode::MissingToken,
+        ErrorCode::InvalidToken,
+        ErrorCode::TenantAccessDenied,
+        ErrorCode::InsufficientRole,
+        ErrorCode::NotFound,
+        ErrorCode::TenantNotFound,
+        ErrorCode::RouteNotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::HandleTaken,
+        ErrorCode::SkuTaken,
+        ErrorCode::NameTaken,
+        ErrorCode::TaxRateExists,
+        ErrorCode::DomainTaken,
+        ErrorCode::ZitadelOrgTaken,
+        ErrorCode::InUse,
+        ErrorCode::InsufficientStock,
+        ErrorCode::StockUntracked,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyRace,
+        ErrorCode::RunNotRetryable,
+        ErrorCode::VersionConflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::InvalidBody,
+        ErrorCode::ValidationFailed,
+        ErrorCode::InvalidPatch,
+        ErrorCode::RateLimited,
+        ErrorCode::InternalError,
+        ErrorCode::NotReady,
+    ];
+
+    /// The wire form, its HTTP status and what it means — defined here once.
+    pub const fn spec(self) -> (&'static str, u16, &'static str) {
+        use ErrorCode::*;
+        match self {
+            BadRequest => ("bad_request", 400, "the request was refused before it reached Kassa's handlers"),
+            MalformedJson => ("malformed_json", 400, "the body is not valid JSON"),
+            UnreadableBody => ("unreadable_body", 400, "the body could not be read"),
+            InvalidPathParameter => (
+                "invalid_path_parameter",
+                400,
+                "a path segment is not what the route expects (e.g. not a UUID)",
+            ),
+            InvalidQuery => ("invalid_query", 400, "an unknown, repeated or malformed query parameter"),
+            InvalidTenantHeader => ("invalid_tenant_header", 400, "X-Tenant-ID is empty or not text"),
+            TenantRequired => {
+                ("tenant_required", 400, "neither X-Tenant-ID nor a shop domain names the tenant")
+            }
+            TenantMismatch => ("tenant_mismatch", 400, "X-Tenant-ID and the Host name different tenants"),
+            InvalidLimit => ("invalid_limit", 400, "limit is not a number from 1 to 100"),
+            InvalidCursor => (
+                "invalid_cursor",
+                400,
+                "a cursor this list did not hand out for this sort and shop, or with a key of the wrong type",
+            ),
+            InvalidSort => ("invalid_sort", 400, "a sort the list does not offer"),
+            InvalidOrder => ("invalid_order", 400, "order is neither asc nor desc"),
+            InvalidStatus => ("invalid_status", 400, "a status filter the list does not know"),
+            InvalidWorkflowId => ("invalid_workflow_id", 400, "the workflow_id filter is not a UUID"),
+            InvalidIfMatch => ("invalid_if_match", 400, "If-Match is not a resource's ETag"),
+            InvalidIdempotencyKey => (
+                "invalid_idempotency_key",
+                400,
+                "Idempotency-Key is missing where required, empty or too long",
+            ),
+            UnsupportedLocale => ("unsupported_locale", 400, "a locale that is not one of the shop's"),
+            UnknownCurrency => ("unknown_currency", 400, "a currency that is no ISO 4217 code"),
+            InvalidHandle => ("invalid_handle", 400, "a handle parameter that is no lowercase slug"),
+            UnknownCustomerGroup => ("unknown_customer_group", 400, "no customer group has this handle"),
+            QueryTooLong => ("query_too_long", 400, "q is longer than 100 characters"),
+            TooManyFilters => {
+                ("too_many_filters", 400, "more than 5 attr[…] filters, or more than 20 values in one")
+            }
+            TooManyFacets => ("too_many_facets", 400, "more than 5 facets"),
+            MissingToken => ("missing_token", 401, "no bearer token; see WWW-Authenticate"),
+            InvalidToken => {
+                ("invalid_token", 401, "a bearer token that is malformed, expired, unsigned or not for Kassa")
+            }
+            TenantAccessDenied => {
+                ("tenant_access_denied", 403, "the caller holds no role in this shop's organisation")
+            }
+            InsufficientRole => {
+                ("insufficient_role", 403, "the caller's roles here do not permit the action")
+            }
+            NotFound => {
+                ("not_found", 404, "no such resource in this shop (another shop's ids answer the same)")
+            }
+            TenantNotFound => ("tenant_not_found", 404, "no shop has this id, handle or domain"),
+            RouteNotFound => ("route_not_found", 404, "no route matches the path"),
+            MethodNotAllowed => ("method_not_allowed", 405, "the route does not take this method; see Allow"),
+            HandleTaken => ("handle_taken", 409, "another record of the shop uses this handle"),
+            SkuTaken => ("sku_taken", 409, "another variant of the shop uses this SKU"),
+            NameTaken => ("name_taken", 409, "another record of the shop uses this name"),
+            TaxRateExists => ("tax_rate_exists", 409, "the shop has a rate for this country and tax class"),
+            DomainTaken => ("domain_taken", 409, "another shop is served on this domain"),
+            ZitadelOrgTaken => {
+                ("zitadel_org_taken", 409, "another shop is bound to this Zitadel organisation")
+            }
+            InUse => ("in_use", 409, "other records still refer to this one"),
+            InsufficientStock => ("insufficient_stock", 409, "the adjustment would take stock below zero"),
+            StockUntracked => ("stock_untracked", 409, "the variant's stock is not tracked"),
+            IdempotencyKeyReused => {
+                ("idempotency_key_reused", 409, "the Idempotency-Key was used for another request")
+            }
+            IdempotencyKeyRace => (
+                "idempotency_key_race",
+                409,
+                "a concurrent request with this Idempotency-Key is being handled; retry",
+            ),
+            RunNotRetryable => {
+                ("run_not_retryable", 409, "only failed or stopped workflow runs can be retried")
+            }
+            VersionConflict => {
+                ("version_conflict", 412, "If-Match names another version; current_version says which")
+            }
+            PayloadTooLarge => ("payload_too_large", 413, "the body is larger than 1 MiB"),
+            UnsupportedMediaType => ("unsupported_media_type", 415, "a body that is not JSON"),
+            InvalidBody => ("invalid_body", 422, "the body has the wrong shape; see errors"),
+            ValidationFailed => {
+                ("validation_failed", 422, "invalid values; errors lists every one with its JSON Pointer")
+            }
+            InvalidPatch => ("invalid_patch", 422, "a merge patch that is not a JSON object"),
+            RateLimited => {
+                ("rate_limited", 429, "too many storefront cache misses from one address; see Retry-After")
+            }
+            InternalError => {
+                ("internal_error", 500, "logged with its cause; the client gets the request id only")
+            }
+            NotReady => ("not_ready", 503, "/ready: Postgres or Valkey does not answer; checks says which"),
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.spec().0
+    }
+
+    pub const fn status(self) -> u16 {
+        self.spec().1
+    }
+
+    pub const fn meaning(self) -> &'static str {
+        self.spec().2
+    }
+
+    /// The catalogue entry with this wire form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|code| code.as_str() == raw)
+    }
+
+    /// The README's table of codes, rendered from the catalogue.
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| status | code | meaning |\n|---|---|---|\n");
+        for code in Self::ALL {
+            out.push_str(&format!("| {} | `{}` | {} |\n", code.status(), code.as_str(), code.meaning()));
+        }
+        out
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_with_a_snake_case_name_and_an_error_status() {
+        let names: BTreeSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len(), "a wire name is used twice");
+        for code in ErrorCode::ALL {
+            let name = code.as_str();
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
+            assert!((400..600).contains(&code.status()), "{name}");
+            assert_eq!(ErrorCode::parse(name), Some(*code));
+        }
+        // ALL holds every variant: the match below stops compiling when one is added
+        // without being listed, and the count keeps ALL from listing fewer.
+        let count = |code: ErrorCode| -> usize {
+            match code {
+                ErrorCode::BadRequest
+                | ErrorCode::MalformedJson
+                | ErrorCode::UnreadableBody
+                | ErrorCode::InvalidPathParameter
+                | ErrorCode::InvalidQuery
+                | ErrorCode::InvalidTenantHeader
+                | ErrorCode::TenantRequired
+                | ErrorCode::TenantMismatch
+                | ErrorCode::InvalidLimit
+                | ErrorCode::InvalidCursor
+                | ErrorCode::InvalidSort
+                | ErrorCode::InvalidOrder
+                | ErrorCode::InvalidStatus
+                | ErrorCode::InvalidWorkflowId
+                | ErrorCode::InvalidIfMatch
+                | ErrorCode::InvalidIdempotencyKey
+                | ErrorCode::UnsupportedLocale
+                | ErrorCode::UnknownCurrency
+                | ErrorCode::InvalidHandle
+                | ErrorCode::UnknownCustomerGroup
+                | ErrorCode::QueryTooLong
+                | ErrorCode::TooManyFilters
+                | ErrorCode::TooManyFacets
+                | ErrorCode::MissingToken
+                | ErrorCode::InvalidToken
+                | ErrorCode::TenantAccessDenied
+                | ErrorCode::InsufficientRole
+                | ErrorCode::NotFound
+                | ErrorCode::TenantNotFound
+                | ErrorCode::RouteNotFound
+                | ErrorCode::MethodNotAllowed
+                | ErrorCode::HandleTaken
+                | ErrorCode::SkuTaken
+                | ErrorCode::NameTaken
+                | ErrorCode::TaxRateExists
+                | ErrorCode::DomainTaken
+                | ErrorCode::ZitadelOrgTaken
+                | ErrorCode::InUse
+                | ErrorCode::InsufficientStock
+                | ErrorCode::StockUntracked
+                | ErrorCode::IdempotencyKeyReused
+                | ErrorCode::IdempotencyKeyRace
+                | ErrorCode::RunNotRetryable
+                | ErrorCode::VersionConflict
+                | ErrorCode::PayloadTooLarge
+                | ErrorCode::UnsupportedMediaType
+                | ErrorCode::InvalidBody
+                | ErrorCode::ValidationFailed
+                | ErrorCode::InvalidPatch
+                | ErrorCode::RateLimited
+                | ErrorCode::InternalError
+                | ErrorCode::NotReady => 1,
+            }
+        };
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 52);
+    }
+}
