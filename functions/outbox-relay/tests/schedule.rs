@@ -59,7 +59,7 @@ async fn a_scheduled_invocation_publishes_the_outbox_to_sqs_once(pool: PgPool) {
     let mut handles = Vec::new();
     for _ in 0..2 {
         let envelope = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await.unwrap().unwrap();
-        assert_eq!(envelope.event_type, "product.created");
+        assert_eq!(envelope.event_type, "event.product.created");
         handles.push(envelope.data["data"]["handle"].as_str().unwrap().to_owned());
     }
     handles.sort();

@@ -9,6 +9,7 @@ use kassa_domain::DomainError;
 use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::tenant::Tenant;
 use kassa_events::Envelope;
+use kassa_events::envelope::bus_type;
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_events::{Handled, RetryPolicy};
 use sqlx::PgPool;
@@ -26,9 +27,11 @@ pub async fn measure(
     let queue = format!("kassa.bench.{}", Uuid::now_v7());
     let consumer = RabbitBus::connect(rabbitmq_url, topology.clone()).await?;
     let (sender, mut receiver) = mpsc::unbounded_channel::<f64>();
+    // The bus name of the events written below (`event.bench.relayed`).
+    let binding = bus_type("bench.relayed");
     let consuming = tokio::spawn(async move {
         consumer
-            .consume(&queue, &["bench.relayed"], 100, RetryPolicy::default(), |envelope: Envelope| {
+            .consume(&queue, &[binding.as_str()], 100, RetryPolicy::default(), |envelope: Envelope| {
                 let sender = sender.clone();
                 async move {
                     let latency =

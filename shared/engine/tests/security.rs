@@ -193,7 +193,7 @@ async fn record_runs(world: &World, shop: &Tenant, event: &OutboxEvent) {
     let mut tx = begin_tenant_tx(&world.app.state.db, shop.id).await.unwrap();
     let data = envelope.data["data"].clone();
     let value = serde_json::to_value(&envelope).unwrap();
-    workflows::start_runs(&mut tx, shop.id, envelope.id, &envelope.event_type, &value, &data).await.unwrap();
+    workflows::start_runs(&mut tx, shop.id, envelope.id, &event.event_type, &value, &data).await.unwrap();
     tx.commit().await.unwrap();
 }
 

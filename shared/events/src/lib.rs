@@ -1,6 +1,7 @@
 //! Kassa's event bus: outbox rows become CloudEvents 1.0 JSON envelopes, the relay publishes
 //! them, and consumers handle each event's effects exactly once through the inbox.
 
+pub mod catalogue;
 pub mod consumer;
 pub mod envelope;
 pub mod rabbitmq;

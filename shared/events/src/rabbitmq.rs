@@ -1,4 +1,5 @@
-//! The RabbitMQ bus: a durable topic exchange (routing key = event type), publisher
+//! The RabbitMQ bus: a durable topic exchange (routing key = the CloudEvent `type`,
+//! `event.<aggregate>.<action>`: bind `event.order.*`, `event.#`, or `#`), publisher
 //! confirms, and per consumer a durable queue with a dead-letter queue, manual acks and a
 //! bounded prefetch.
 
@@ -97,7 +98,8 @@ impl RabbitBus {
                 .channel
                 .basic_publish(
                     self.topology.exchange.as_str().into(),
-                    event.event_type.as_str().into(),
+                    // The bus name, as in the envelope: `event.product.created`.
+                    envelope.event_type.as_str().into(),
                     BasicPublishOptions::default(),
                     &body,
                     properties,
@@ -114,7 +116,7 @@ impl RabbitBus {
     }
 
     /// Declares `queue` (durable, dead-lettering to `<queue>.dlq`) and its retry queue,
-    /// binds it to the event types it wants (`#` for all), and consumes it with at most
+    /// binds it to the bus names it wants (`event.order.*`, `#` for all), and consumes it with at most
     /// `prefetch` unacknowledged messages. A failed event is retried after `retry.delay`, up
     /// to `retry.max_attempts` deliveries in all; then it goes to the dead-letter queue and the
     /// others keep flowing. Messages that are no Kassa CloudEvent go there at once.

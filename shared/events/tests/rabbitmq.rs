@@ -103,7 +103,7 @@ async fn a_product_write_reaches_a_consumer_as_a_cloudevent_and_takes_effect_onc
     let (envelope, first) = receive(&mut receiver, 1).await.remove(0);
     assert!(first);
     assert_eq!(envelope.specversion, "1.0");
-    assert_eq!(envelope.event_type, "product.created");
+    assert_eq!(envelope.event_type, "event.product.created");
     assert_eq!(envelope.source, "kassa/product");
     assert_eq!(envelope.subject, product.id.to_string());
     assert_eq!(envelope.tenantid, demo.id.as_uuid());
@@ -322,4 +322,80 @@ async fn a_consumer_killed_mid_batch_and_restarted_applies_every_effect_exactly_
     assert!(deliveries > 500, "the event whose ack was lost came again: {deliveries} deliveries");
     println!("kill/restart: 500 events, {deliveries} deliveries, {effects} effects");
     restarted.abort();
+}
+
+/// A queue of the test's own (server-named, gone with the connection) on `exchange`, bound to
+/// `binding` only, as an outside consumer would declare it.
+async fn queue_bound_to(channel: &lapin::Channel, exchange: &str, binding: &str) -> String {
+    use lapin::options::{QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    let own = QueueDeclareOptions { exclusive: true, auto_delete: true, ..QueueDeclareOptions::default() };
+    let queue = channel.queue_declare("".into(), own, FieldTable::default()).await.unwrap();
+    let name = queue.name().to_string();
+    channel
+        .queue_bind(
+            name.as_str().into(),
+            exchange.into(),
+            binding.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    name
+}
+
+/// Every message waiting in `queue` that belongs to `tenant` (the exchange is shared with
+/// whatever else runs), with its routing key. The relay has had every publish confirmed,
+/// and RabbitMQ confirms a routed message once it is in its queues: nothing is on its way.
+async fn drain(channel: &lapin::Channel, queue: &str, tenant: &Tenant) -> Vec<(String, Envelope)> {
+    use lapin::options::BasicGetOptions;
+    let mut got = Vec::new();
+    while let Some(message) = channel.basic_get(queue.into(), BasicGetOptions { no_ack: true }).await.unwrap()
+    {
+        let envelope: Envelope = serde_json::from_slice(&message.delivery.data).unwrap();
+        if envelope.tenantid == tenant.id.as_uuid() {
+            got.push((message.delivery.routing_key.to_string(), envelope));
+        }
+    }
+    got
+}
+
+/// Issue 11 item 9: the backlog's consumer binds `event.product.created` on `kassa.events`;
+/// the relay used to publish `product.created`, so it received nothing.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_consumer_bound_to_event_product_created_receives_a_created_product(pool: PgPool) {
+    let demo = shop(&pool).await;
+    // The production exchange (declared as the relay declares it), and queues of our own.
+    let bus = RabbitBus::connect(&rabbitmq_url(), Topology::default()).await.unwrap();
+    assert_eq!(bus.exchange(), "kassa.events");
+    let connection =
+        lapin::Connection::connect(&rabbitmq_url(), lapin::ConnectionProperties::default()).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let backlog = queue_bound_to(&channel, "kassa.events", "event.product.created").await;
+    let wildcard = queue_bound_to(&channel, "kassa.events", "event.product.*").await;
+    let old_name = queue_bound_to(&channel, "kassa.events", "product.created").await;
+
+    let draft: ProductDraft =
+        serde_json::from_value(serde_json::json!({"handle": "mug", "title": {"en": "Mug"}})).unwrap();
+    let product = products::create(&pool, &demo, &draft).await.unwrap();
+    let stored: String = sqlx::query_scalar("select event_type from outbox where aggregate_id = $1")
+        .bind(product.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, "product.created", "the outbox keeps the domain name");
+    assert!(relay_all(&pool, &bus).await >= 1);
+
+    let received = drain(&channel, &backlog, &demo).await;
+    assert_eq!(received.len(), 1, "exactly one message: {received:?}");
+    let (routing_key, envelope) = &received[0];
+    assert_eq!(routing_key, "event.product.created");
+    assert_eq!(envelope.event_type, "event.product.created");
+    assert_eq!(envelope.source, "kassa/product");
+    assert_eq!(envelope.subject, product.id.to_string());
+    assert_eq!(envelope.data["data"]["handle"], "mug");
+    let by_wildcard = drain(&channel, &wildcard, &demo).await;
+    assert_eq!(by_wildcard.iter().map(|(_, e)| e.id).collect::<Vec<_>>(), [envelope.id]);
+    assert!(drain(&channel, &old_name, &demo).await.is_empty(), "nothing goes by the old name");
 }

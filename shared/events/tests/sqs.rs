@@ -76,7 +76,10 @@ async fn a_product_write_reaches_an_sqs_consumer_as_a_cloudevent_once(pool: PgPo
     let (envelope, first) =
         tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await.unwrap().unwrap();
     assert!(first);
-    assert_eq!((envelope.event_type.as_str(), envelope.specversion.as_str()), ("product.created", "1.0"));
+    assert_eq!(
+        (envelope.event_type.as_str(), envelope.specversion.as_str()),
+        ("event.product.created", "1.0")
+    );
     assert_eq!(envelope.tenantid, demo.id.as_uuid());
     assert_eq!(envelope.data["data"]["handle"], "mug");
     // Deleted after handling: nothing comes again.
