@@ -1,7 +1,7 @@
 //! Database access: the embedded migrator and the tenant transaction every repository
 //! function runs in.
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use uuid::Uuid;
 
@@ -11,8 +11,82 @@ use crate::tenant::TenantId;
 /// The migrations in `migrations/` at the workspace root, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
-/// A transaction scoped to one tenant.
-pub type TenantTx = Transaction<'static, Postgres>;
+/// A transaction scoped to one tenant: switched to `kassa_app` with `app.tenant_id` set.
+/// Only [`begin_tenant_tx`] makes one, so code that needs tenant scoping cannot be handed
+/// any other transaction. It derefs to the connection: `&mut *tx` is an executor.
+pub struct TenantTx {
+    inner: Transaction<'static, Postgres>,
+    tenant: TenantId,
+}
+
+impl TenantTx {
+    /// The tenant this transaction sees.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+
+    /// A savepoint inside this tenant's transaction (same role, same tenant).
+    pub async fn savepoint(&mut self) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        use sqlx::Acquire;
+        (&mut *self.inner).begin().await
+    }
+}
+
+impl std::ops::Deref for TenantTx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for TenantTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
+
+/// A transaction of the relay's narrow role (`kassa_relay`): it may read the outbox of
+/// every tenant and mark events published, and read due workflow-run ids — nothing else.
+/// Only [`begin_relay_tx`] makes one.
+pub struct RelayTx {
+    inner: Transaction<'static, Postgres>,
+}
+
+impl RelayTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+}
+
+impl std::ops::Deref for RelayTx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for RelayTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
+
+/// Starts a transaction as `kassa_relay` (for this transaction only).
+pub async fn begin_relay_tx(pool: &PgPool) -> Result<RelayTx, sqlx::Error> {
+    let mut inner = pool.begin().await?;
+    sqlx::query("select set_config('role', 'kassa_relay', true)").execute(&mut *inner).await?;
+    Ok(RelayTx { inner })
+}
 
 /// Starts a transaction that can only see and write `tenant`'s rows.
 ///
@@ -22,13 +96,13 @@ pub type TenantTx = Transaction<'static, Postgres>;
 /// tenants, even when the pool connects as a superuser. Both settings end with the
 /// transaction, so the pooled connection comes back clean.
 pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut inner = pool.begin().await?;
     // `set_config(…, true)` is `set local`: both end with the transaction.
     sqlx::query("select set_config('role', 'kassa_app', true), set_config('app.tenant_id', $1, true)")
         .bind(tenant.as_uuid().to_string())
-        .execute(&mut *tx)
+        .execute(&mut *inner)
         .await?;
-    Ok(tx)
+    Ok(TenantTx { inner, tenant })
 }
 
 /// The login role the platform serves as (created by the migrations).

@@ -6,7 +6,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{Acquire, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::ErrorCode;
@@ -456,7 +456,7 @@ pub async fn deduct_stock(tx: &mut TenantTx, tenant: TenantId, id: Uuid) -> Resu
     }
     let mut lines: Vec<&OrderLine> = order.lines.iter().collect();
     lines.sort_by_key(|l| l.variant_id);
-    let mut savepoint = tx.begin().await?;
+    let mut savepoint = tx.savepoint().await?;
     let mut short = Vec::new();
     let mut levels = Vec::new();
     for line in &lines {

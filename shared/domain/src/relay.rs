@@ -31,11 +31,7 @@ where
     F: FnOnce(Vec<OutboxEvent>) -> Fut,
     Fut: Future<Output = Result<Vec<OutboxEvent>, E>>,
 {
-    let mut tx = pool.begin().await.map_err(DomainError::from)?;
-    sqlx::query("select set_config('role', 'kassa_relay', true)")
-        .execute(&mut *tx)
-        .await
-        .map_err(DomainError::from)?;
+    let mut tx = crate::db::begin_relay_tx(pool).await.map_err(DomainError::from)?;
     let events: Vec<OutboxEvent> = sqlx::query_as(
         "select o.id, o.seq, o.tenant_id, o.event_type, o.aggregate_type, o.aggregate_id, o.occurred_at, o.payload
          from outbox o
@@ -59,7 +55,7 @@ where
     Ok(ids.len())
 }
 
-async fn mark_published(tx: &mut TenantTx, ids: &[Uuid]) -> Result<(), DomainError> {
+async fn mark_published(tx: &mut crate::db::RelayTx, ids: &[Uuid]) -> Result<(), DomainError> {
     sqlx::query("update outbox set published_at = now() where id = any($1)")
         .bind(ids)
         .execute(&mut **tx)

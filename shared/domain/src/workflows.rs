@@ -844,8 +844,7 @@ pub async fn record_attempt(
 /// first. Reads across tenants as the relay's narrow role; the work itself happens in each
 /// run's tenant scope.
 pub async fn due_runs(pool: &PgPool, limit: i64) -> Result<Vec<(TenantId, Uuid)>, DomainError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('role', 'kassa_relay', true)").execute(&mut *tx).await?;
+    let mut tx = crate::db::begin_relay_tx(pool).await?;
     let due = sqlx::query_as(
         "select tenant_id, id from workflow_runs
          where status in ('running', 'retrying') and next_attempt_at <= now()
@@ -866,8 +865,7 @@ pub async fn due_runs_per_tenant(
     limit: i64,
     per_tenant: i64,
 ) -> Result<Vec<(TenantId, Uuid)>, DomainError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('role', 'kassa_relay', true)").execute(&mut *tx).await?;
+    let mut tx = crate::db::begin_relay_tx(pool).await?;
     let due = sqlx::query_as(
         "select tenant_id, id from (
            select tenant_id, id, next_attempt_at,
