@@ -34,7 +34,7 @@ pub async fn append<T: Serialize>(
 ) -> Result<(), DomainError> {
     debug_assert!(
         catalogue::find(event.event_type).is_some(),
-        "event type {:?} is missing from kassa_domain::events::CATALOGUE",
+        "event type {:?} is missing from kassa_domain::outbox::catalogue::CATALOGUE",
         event.event_type
     );
     let payload = serde_json::json!({ "schema_version": PAYLOAD_VERSION, "data": event.data });
