@@ -101,9 +101,10 @@ pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_js
 #[serde(deny_unknown_fields)]
 pub struct Money {
     /// Minor units: 1999 is €19.99, 1999 is ¥1999.
+    #[schema(schema_with = crate::schemas::amount)]
     pub amount: i64,
     /// ISO 4217 code, e.g. `EUR`.
-    #[schema(example = "EUR")]
+    #[schema(schema_with = crate::schemas::currency)]
     pub currency: String,
 }
 
@@ -125,16 +126,17 @@ pub fn check_currency(v: &mut Violations, pointer: &str, raw: &str) -> Option<Cu
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct B2bSettings {
-    /// The smallest quantity one order line may have.
+    /// The smallest quantity one order line may have (1–1,000,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub min_order_quantity: Option<i64>,
-    /// Quantities must be a multiple of this.
+    /// Quantities must be a multiple of this (1–1,000,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity_step: Option<i64>,
     /// When set, only these customer groups (by handle) see the product.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::schemas::customer_group_handles)]
     pub visible_to_customer_groups: Option<Vec<String>>,
     /// Customers ask for a quote instead of ordering at a price.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -33,6 +33,11 @@ const CURRENCIES: &[(&str, u8)] = &[
     ("YER", 2), ("ZAR", 2), ("ZMW", 2), ("ZWG", 2),
 ];
 
+/// Every code [`Currency::parse`] takes, in upper case (it takes lower case too).
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    CURRENCIES.iter().map(|(code, _)| *code)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency {
     code: &'static str,

@@ -18,6 +18,7 @@ pub mod pricing;
 pub mod products;
 pub mod relay;
 pub mod resource;
+pub mod schemas;
 pub mod storefront;
 pub mod taxes;
 pub mod tenant;

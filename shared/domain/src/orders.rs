@@ -90,19 +90,22 @@ pub struct OrderLineDraft {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderDraft {
-    #[schema(example = "anna@example.com")]
+    #[schema(schema_with = crate::schemas::email)]
     pub customer_email: String,
     /// ISO 3166-1 alpha-2; decides the tax rates.
-    #[schema(example = "NL")]
+    #[schema(schema_with = crate::schemas::country)]
     pub shipping_country: String,
     /// Defaults to the shop's currency; every variant must be priced in it.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::order_currency)]
     pub currency: Option<String>,
-    /// 1–100 lines, one per variant.
+    /// 1–100 lines, one per variant (each an active variant of the shop, priced in the
+    /// order's currency).
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<OrderLineDraft>,
 }
 
-fn check_email(v: &mut Violations, raw: &str) {
+pub(crate) fn check_email(v: &mut Violations, raw: &str) {
     let ok = (3..=254).contains(&raw.len())
         && raw.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')

@@ -17,7 +17,7 @@ use crate::pagination::{Cursor, Page};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
 
-fn check_name(v: &mut Violations, name: &str) {
+pub(crate) fn check_name(v: &mut Violations, name: &str) {
     if name.trim().is_empty() || name.chars().count() > 200 {
         v.push("/name", "invalid_name", "a name is 1–200 characters");
     }
@@ -43,9 +43,9 @@ pub struct CustomerGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerGroupDraft {
-    #[schema(example = "wholesale")]
+    #[schema(schema_with = crate::schemas::handle)]
     pub handle: String,
-    #[schema(example = "Wholesale")]
+    #[schema(schema_with = crate::schemas::name)]
     pub name: String,
 }
 
@@ -167,14 +167,16 @@ fn one() -> i64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPlanDraft {
-    #[schema(example = "Monthly coffee")]
+    #[schema(schema_with = crate::schemas::name)]
     pub name: String,
     pub interval: Interval,
     /// Bill every `interval_count` intervals (1–365).
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 365)]
     pub interval_count: i64,
     /// Free days before the first charge (0–730).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 730)]
     pub trial_days: i64,
 }
 
@@ -310,20 +312,22 @@ pub struct PriceList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceListDraft {
-    #[schema(example = "Wholesale 2026")]
+    #[schema(schema_with = crate::schemas::name)]
     pub name: String,
     /// The customer group whose members get these prices.
+    #[schema(schema_with = crate::schemas::customer_group_id)]
     pub customer_group_id: Uuid,
-    #[schema(example = "EUR")]
+    #[schema(schema_with = crate::schemas::currency)]
     pub currency: String,
     /// The list applies from this moment (inclusive); always when absent.
     #[serde(default)]
     pub starts_at: Option<DateTime<Utc>>,
-    /// … until this moment (exclusive); forever when absent.
+    /// … until this moment (exclusive), which must be after `starts_at`; forever when absent.
     #[serde(default)]
     pub ends_at: Option<DateTime<Utc>>,
     /// Between lists offering the same tier, the higher priority wins.
     #[serde(default)]
+    #[schema(minimum = -2147483648, maximum = 2147483647)]
     pub priority: i32,
     #[serde(default = "active")]
     pub status: PriceListStatus,
@@ -451,18 +455,23 @@ fn one_unit() -> i64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListPriceRow {
+    /// A variant of the shop.
     pub variant_id: Uuid,
-    /// Minor units of the list's currency.
+    /// Minor units of the list's currency (0–1,000,000,000,000).
+    #[schema(schema_with = crate::schemas::amount)]
     pub amount: i64,
-    /// The tier: the price applies from this many units on (default 1).
+    /// The tier: the price applies from this many units on (1–1,000,000, default 1).
     #[serde(default = "one_unit")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub min_quantity: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceUpsert {
-    /// 1–1,000 rows, written all together or not at all.
+    /// 1–1,000 rows, written all together or not at all; each variant and `min_quantity`
+    /// at most once, each variant one of the shop's.
+    #[schema(min_items = 1, max_items = 1000)]
     pub prices: Vec<ListPriceRow>,
 }
 

@@ -76,13 +76,14 @@ fn standard_tax_class() -> String {
 #[serde(deny_unknown_fields)]
 pub struct ProductDraft {
     /// URL slug, unique per shop: lowercase letters, digits and hyphens, ≤ 100.
-    #[schema(example = "linen-apron")]
+    #[schema(schema_with = crate::schemas::handle)]
     pub handle: String,
     /// Locale → title; the shop's default locale is required.
-    #[schema(example = json!({"en": "Linen apron", "nl": "Linnen schort"}))]
+    #[schema(schema_with = crate::schemas::title)]
     pub title: Translations,
     /// Locale → description.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::description)]
     pub description: Translations,
     #[serde(default = "draft_status")]
     pub status: ProductStatus,
@@ -90,9 +91,10 @@ pub struct ProductDraft {
     pub b2b_settings: B2bSettings,
     /// The subscription plan the product is sold on, if any.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::subscription_plan_id)]
     pub subscription_plan_id: Option<Uuid>,
     #[serde(default = "standard_tax_class")]
-    #[schema(example = "standard")]
+    #[schema(schema_with = crate::schemas::tax_class)]
     pub tax_class: String,
 }
 

@@ -61,10 +61,10 @@ pub struct TaxRate {
 #[serde(deny_unknown_fields)]
 pub struct TaxRateDraft {
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(example = "NL")]
+    #[schema(schema_with = crate::schemas::country)]
     pub country: String,
     /// A product's tax class, e.g. `standard` or `reduced`.
-    #[schema(example = "standard")]
+    #[schema(schema_with = crate::schemas::tax_class)]
     pub tax_class: String,
     #[schema(example = 2100, minimum = 0, maximum = 10000)]
     pub rate_bp: i32,
@@ -103,7 +103,7 @@ pub fn check_country(v: &mut Violations, pointer: &str, raw: &str) {
     }
 }
 
-fn check_rate(draft: &TaxRateDraft) -> Result<(), DomainError> {
+pub(crate) fn check_rate(draft: &TaxRateDraft) -> Result<(), DomainError> {
     let mut v = Violations::default();
     check_country(&mut v, "/country", &draft.country);
     let class_ok = (1..=50).contains(&draft.tax_class.len())

@@ -57,15 +57,16 @@ fn no_stock() -> Option<i64> {
 #[serde(deny_unknown_fields)]
 pub struct VariantDraft {
     /// Stock keeping unit, unique per shop.
-    #[schema(example = "APRON-LIN-NAT-M")]
+    #[schema(schema_with = crate::schemas::sku)]
     pub sku: String,
     pub price: Money,
     /// Units in stock (≥ 0); `null` when stock is not tracked. Defaults to 0.
     #[serde(default = "no_stock")]
+    #[schema(schema_with = crate::schemas::stock)]
     pub stock: Option<i64>,
     /// Flat scalar attributes, e.g. `{"color": "natural", "size": "M"}`.
     #[serde(default)]
-    #[schema(value_type = Object, example = json!({"color": "natural", "size": "M"}))]
+    #[schema(schema_with = crate::schemas::attributes)]
     pub attributes: Map<String, Value>,
     /// Order among the product's variants (0–100000); defaults to after the last one.
     #[serde(default)]
@@ -92,7 +93,7 @@ const CONSTRAINTS: &[Constraint] = &[Constraint::Unique(
 )];
 
 /// A validated draft, with the currency in canonical form.
-struct Checked {
+pub(crate) struct Checked {
     currency: &'static str,
     stock: Option<i32>,
 }
@@ -100,7 +101,7 @@ struct Checked {
 /// The largest position a variant may be given (a new one goes last, at most here).
 pub const MAX_POSITION: i32 = 100_000;
 
-fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
+pub(crate) fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
     let mut v = Violations::default();
     let sku_ok = (1..=100).contains(&draft.sku.len()) && draft.sku.chars().all(|c| c.is_ascii_graphic());
     if !sku_ok {
@@ -279,8 +280,10 @@ pub async fn delete(pool: &PgPool, tenant: &Tenant, product_id: Uuid, id: Uuid) 
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustment {
     /// Units to add (positive) or remove (negative); never 0.
+    #[schema(schema_with = crate::schemas::delta)]
     pub delta: i64,
     /// Why, for the record: `restock`, `damaged`, `count correction`, …
+    #[schema(schema_with = crate::schemas::reason)]
     pub reason: String,
 }
 

@@ -23,17 +23,24 @@ pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
 
 /// A condition on the event's data: `pointer` (a JSON Pointer into the event's `data`)
 /// compared by `op` with `value`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    #[schema(example = "/shipping_country")]
     pub pointer: String,
     pub op: ConditionOp,
     /// The operand (a list for `in`; unused by `exists`).
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub value: Value,
 }
+
+/// One alternative per operator group, since the operand's type follows the operator.
+impl utoipa::PartialSchema for Condition {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schemas::condition().into()
+    }
+}
+
+impl utoipa::ToSchema for Condition {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -72,27 +79,59 @@ impl Condition {
 }
 
 /// One step as stored: its type, its config and how often it may be attempted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The step's stable id: assigned when the step is created without one, kept as long as
     /// updates send it back. A webhook step's secret stays with its id (and its URL), not
     /// with its position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Uuid, example = "01964f7e-7a3c-7d2a-9c1e-2b8f0a6d4e51")]
     pub id: Option<Uuid>,
     /// A step type from `GET /management/workflow-step-types`.
     #[serde(rename = "type")]
-    #[schema(example = "deduct_stock")]
     pub step_type: String,
     /// Validated by the step type's schema.
     #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
     pub config: Value,
     /// Attempts before the run fails (1–10, default 5); retries back off exponentially.
     #[serde(default = "default_max_attempts")]
-    #[schema(minimum = 1, maximum = 10)]
     pub max_attempts: i32,
+}
+
+/// The config schemas the step alternatives refer to.
+fn step_schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+    use utoipa::ToSchema;
+    SendEmailConfig::schemas(schemas);
+    HttpRequestConfig::schemas(schemas);
+    SetOrderStatusConfig::schemas(schemas);
+}
+
+/// A step as written: one alternative per step type, with that type's config schema.
+impl utoipa::PartialSchema for Step {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schemas::step(false).into()
+    }
+}
+
+impl utoipa::ToSchema for Step {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        step_schemas(schemas);
+    }
+}
+
+/// A step as reads show it: [`Step`] with webhook secrets redacted.
+pub struct StoredStep;
+
+impl utoipa::PartialSchema for StoredStep {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schemas::step(true).into()
+    }
+}
+
+impl utoipa::ToSchema for StoredStep {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        step_schemas(schemas);
+    }
 }
 
 fn empty_object() -> Value {
@@ -126,12 +165,14 @@ pub enum EmailTemplate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpRequestConfig {
-    #[schema(example = "https://example.com/hooks/kassa")]
+    #[schema(schema_with = crate::schemas::webhook_url)]
     pub url: String,
     /// 16–200 characters, shared with the receiver.
+    #[schema(schema_with = crate::schemas::webhook_secret)]
     pub secret: String,
     /// 100–30000 ms (default 5000).
     #[serde(default = "default_timeout_ms")]
+    #[schema(schema_with = crate::schemas::timeout_ms)]
     pub timeout_ms: u64,
 }
 
@@ -246,6 +287,7 @@ pub struct Workflow {
     #[sqlx(json)]
     pub conditions: Vec<Condition>,
     #[sqlx(json)]
+    #[schema(value_type = Vec<StoredStep>)]
     pub steps: Vec<Step>,
     pub enabled: bool,
     pub version: i64,
@@ -256,14 +298,17 @@ pub struct Workflow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowDraft {
-    #[schema(example = "On order placed")]
+    /// Unique per shop.
+    #[schema(schema_with = crate::schemas::name)]
     pub name: String,
-    #[schema(example = "order.placed")]
+    #[schema(schema_with = crate::schemas::event_type)]
     pub trigger: String,
-    /// All must hold for a run to start.
+    /// At most 20; all must hold for a run to start.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub conditions: Vec<Condition>,
     /// 1–20 steps, run in order.
+    #[schema(min_items = 1, max_items = 20)]
     pub steps: Vec<Step>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
@@ -382,7 +427,7 @@ fn check_workflow(draft: &WorkflowDraft) -> Result<(), DomainError> {
 
 /// Everything wrong with `draft`, where the webhook steps of `secrets` were refused the
 /// secret they sent (see [`keep_secrets`]).
-fn workflow_violations(draft: &WorkflowDraft, secrets: &[(usize, &'static str)]) -> Violations {
+pub(crate) fn workflow_violations(draft: &WorkflowDraft, secrets: &[(usize, &'static str)]) -> Violations {
     let mut v = Violations::default();
     if draft.name.trim().is_empty() || draft.name.chars().count() > 200 {
         v.push("/name", "invalid_name", "a name is 1–200 characters");
