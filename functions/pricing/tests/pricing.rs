@@ -3,8 +3,7 @@
 
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
-use kassa_domain::{products, variants};
-use kassa_testkit::{Issuer, StaffClient, TestApp};
+use kassa_testkit::{Issuer, ProductBuilder, StaffClient, TestApp, VariantBuilder};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -23,18 +22,10 @@ async fn id_of(response: kassa_testkit::TestResponse) -> String {
 
 /// Variants to price, made through the domain (the products function is tested on its own).
 async fn variants_of(app: &TestApp, tenant: &Tenant, count: usize) -> Vec<Uuid> {
-    let draft: products::ProductDraft =
-        serde_json::from_value(json!({"handle": "mug", "title": {"en": "Mug"}})).unwrap();
-    let product = products::create(&app.state.db, tenant, &draft).await.unwrap();
-    let mut ids = Vec::new();
-    for n in 0..count {
-        let draft: variants::VariantDraft = serde_json::from_value(
-            json!({"sku": format!("{}-{n}", tenant.handle), "price": {"amount": 1000, "currency": "EUR"}}),
-        )
-        .unwrap();
-        ids.push(variants::create(&app.state.db, tenant, product.id, &draft).await.unwrap().id);
-    }
-    ids
+    let mug = (0..count).fold(ProductBuilder::new("mug").title("Mug"), |mug, n| {
+        mug.variant(VariantBuilder::new(&format!("{}-{n}", tenant.handle)).price(1000))
+    });
+    mug.create(app, tenant).await.variants.iter().map(|v| v.id).collect()
 }
 
 async fn wholesale_list(editor: &StaffClient<'_>) -> (String, String) {
@@ -114,11 +105,7 @@ async fn subscription_plans_are_validated_and_cannot_be_deleted_while_products_u
         (json!("month"), json!(1), json!(14))
     );
     let id: Uuid = plan["id"].as_str().unwrap().parse().unwrap();
-    let draft: products::ProductDraft = serde_json::from_value(
-        json!({"handle": "coffee", "title": {"en": "Coffee"}, "subscription_plan_id": id}),
-    )
-    .unwrap();
-    products::create(&app.state.db, &demo, &draft).await.unwrap();
+    ProductBuilder::new("coffee").title("Coffee").subscription_plan(id).create(&app, &demo).await;
     editor
         .delete(&format!("/management/subscription-plans/{id}"))
         .await

@@ -7,8 +7,7 @@ use std::collections::HashSet;
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
 use kassa_testkit::issuer::Issuer;
-use kassa_testkit::{StaffClient, TestApp};
-use serde_json::{Value, json};
+use kassa_testkit::{ProductBuilder, StaffClient, TestApp, VariantBuilder};
 use sqlx::PgPool;
 
 async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant) {
@@ -18,12 +17,9 @@ async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant) {
     (app, issuer, demo)
 }
 
-async fn add(editor: &StaffClient<'_>, handle: &str, title_en: &str, title_nl: &str, status: &str) -> String {
-    let body = json!({"handle": handle, "title": {"en": title_en, "nl": title_nl}, "status": status});
-    editor.post("/management/products", &body).await.expect(StatusCode::CREATED)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+/// A product titled in English and Dutch.
+fn product(handle: &str, en: &str, nl: &str) -> ProductBuilder {
+    ProductBuilder::new(handle).titles(&[("en", en), ("nl", nl)])
 }
 
 /// Every handle of a listing, following next_cursor to the end; `between` runs after each page.
@@ -49,7 +45,7 @@ async fn pages_visit_every_product_exactly_once_while_products_are_added(pool: P
     let mut existing = HashSet::new();
     for n in 0..23 {
         let handle = format!("p-{n:02}");
-        add(&editor, &handle, &format!("Product {n}"), &format!("Product {n}"), "draft").await;
+        product(&handle, &format!("Product {n}"), &format!("Product {n}")).create(&app, &demo).await;
         existing.insert(handle);
     }
     for (query, name) in [
@@ -59,8 +55,8 @@ async fn pages_visit_every_product_exactly_once_while_products_are_added(pool: P
     ] {
         let added = std::cell::Cell::new(0);
         let seen = walk(&editor, query, async |page| {
-            // Another editor keeps adding products while the list is paged.
-            add(&editor, &format!("new-{name}-{page}"), "A new one", "Een nieuwe", "draft").await;
+            // Products keep being added (as by another editor) while the list is paged.
+            product(&format!("new-{name}-{page}"), "A new one", "Een nieuwe").create(&app, &demo).await;
             added.set(added.get() + 1);
         })
         .await;
@@ -77,9 +73,9 @@ async fn pages_visit_every_product_exactly_once_while_products_are_added(pool: P
 async fn lists_sort_by_handle_and_by_title_in_a_locale(pool: PgPool) {
     let (app, issuer, demo) = app(pool).await;
     let editor = app.staff(&issuer, &demo, "editor");
-    add(&editor, "b-mug", "Mug", "Beker", "draft").await;
-    add(&editor, "a-apron", "Apron", "Schort", "draft").await;
-    add(&editor, "c-towel", "Towel", "Handdoek", "draft").await;
+    product("b-mug", "Mug", "Beker").create(&app, &demo).await;
+    product("a-apron", "Apron", "Schort").create(&app, &demo).await;
+    product("c-towel", "Towel", "Handdoek").create(&app, &demo).await;
     assert_eq!(walk(&editor, "sort=handle", async |_| {}).await, ["a-apron", "b-mug", "c-towel"]);
     assert_eq!(
         walk(&editor, "sort=handle&order=desc&limit=1", async |_| {}).await,
@@ -97,31 +93,20 @@ async fn lists_sort_by_handle_and_by_title_in_a_locale(pool: PgPool) {
 async fn lists_filter_by_status_text_and_attributes(pool: PgPool) {
     let (app, issuer, demo) = app(pool).await;
     let editor = app.staff(&issuer, &demo, "editor");
-    let mug = add(&editor, "mug", "Stoneware mug", "Stenen beker", "active").await;
-    let apron = add(&editor, "apron", "Linen apron", "Linnen schort", "active").await;
-    add(&editor, "old-towel", "Towel", "Handdoek", "archived").await;
-    let variant = |sku: &str, attributes: Value| json!({"sku": sku, "price": {"amount": 1500, "currency": "EUR"}, "attributes": attributes});
-    editor
-        .post(
-            &format!("/management/products/{mug}/variants"),
-            &variant("MUG-RED", json!({"color": "red", "size": 30})),
+    product("mug", "Stoneware mug", "Stenen beker")
+        .active()
+        .variant(VariantBuilder::new("MUG-RED").price(1500).attribute("color", "red").attribute("size", 30))
+        .variant(VariantBuilder::new("MUG-BLUE").price(1500).attribute("color", "blue").attribute("size", 40))
+        .create(&app, &demo)
+        .await;
+    product("apron", "Linen apron", "Linnen schort")
+        .active()
+        .variant(
+            VariantBuilder::new("APRON-NAT").price(1500).attribute("color", "natural").attribute("size", "M"),
         )
-        .await
-        .expect(StatusCode::CREATED);
-    editor
-        .post(
-            &format!("/management/products/{mug}/variants"),
-            &variant("MUG-BLUE", json!({"color": "blue", "size": 40})),
-        )
-        .await
-        .expect(StatusCode::CREATED);
-    editor
-        .post(
-            &format!("/management/products/{apron}/variants"),
-            &variant("APRON-NAT", json!({"color": "natural", "size": "M"})),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+        .create(&app, &demo)
+        .await;
+    product("old-towel", "Towel", "Handdoek").archived().create(&app, &demo).await;
 
     let list = async |query: &str| walk(&editor, query, async |_| {}).await;
     assert_eq!(list("status=archived").await, ["old-towel"]);
@@ -161,7 +146,7 @@ async fn bad_list_parameters_are_400_problems(pool: PgPool) {
     }
     // A cursor from one ordering is refused by another.
     for n in 0..3 {
-        add(&editor, &format!("p{n}"), "P", "P", "draft").await;
+        product(&format!("p{n}"), "P", "P").create(&app, &demo).await;
     }
     let page = editor.get("/management/products?limit=1&sort=handle").await.expect(StatusCode::OK);
     let cursor = page["next_cursor"].as_str().unwrap();

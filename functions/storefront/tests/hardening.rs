@@ -12,13 +12,13 @@ use axum::extract::ConnectInfo;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Request, StatusCode};
-use kassa_domain::pricing::{
-    self, CustomerGroupDraft, ListPriceRow, PriceListDraft, PriceListStatus, PriceUpsert,
-};
 use kassa_domain::tenant::{Tenant, TenantKey};
 use kassa_http::AppState;
 use kassa_http::tenancy::TenantResolver;
-use kassa_testkit::{Issuer, TestApp, TestResponse, test_config};
+use kassa_testkit::{
+    CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants, TestApp,
+    TestResponse, VariantBuilder, test_config,
+};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -56,24 +56,21 @@ impl Shop {
         self.app.send(request).await
     }
 
-    async fn product(&self, handle: &str, sku: &str, color: &str) -> String {
-        let editor = self.app.staff(&self.issuer, &self.demo, "editor");
-        let body = json!({"handle": handle, "title": {"en": handle}, "status": "active"});
-        let id = editor.post("/management/products", &body).await.expect(StatusCode::CREATED)["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let variant = json!({"sku": sku, "price": {"amount": 1000, "currency": "EUR"}, "stock": 5, "attributes": {"color": color}});
-        editor
-            .post(&format!("/management/products/{id}/variants"), &variant)
-            .await
-            .expect(StatusCode::CREATED);
-        id
+    /// Creates `product` in the demo shop.
+    async fn create(&self, product: ProductBuilder) -> ProductWithVariants {
+        product.create(&self.app, &self.demo).await
     }
 
     fn items(body: &Value) -> Vec<String> {
         body["items"].as_array().unwrap().iter().map(|p| p["handle"].as_str().unwrap().to_owned()).collect()
     }
+}
+
+/// The active product "mug" selling MUG at €10.00, 5 in stock, in red.
+fn red_mug() -> ProductBuilder {
+    ProductBuilder::new("mug")
+        .active()
+        .variant(VariantBuilder::new("MUG").price(1000).stock(5).attribute("color", "red"))
 }
 
 fn forged_cursor(value: Value) -> String {
@@ -83,7 +80,12 @@ fn forged_cursor(value: Value) -> String {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_filter_value_smuggling_an_ampersand_does_not_poison_the_cached_list(pool: PgPool) {
     let s = shop_with(pool, |_| {}).await;
-    s.product("blue-mug", "MUG-B", "blue").await;
+    s.create(
+        ProductBuilder::new("blue-mug")
+            .active()
+            .variant(VariantBuilder::new("MUG-B").price(1000).stock(5).attribute("color", "blue")),
+    )
+    .await;
     // One filter whose value is `blue&limit=7`: matches nothing.
     let smuggled = s.get("/storefront/products?attr%5Bcolor%5D=blue%26limit%3D7").await;
     assert_eq!(Shop::items(&smuggled.expect(StatusCode::OK)), Vec::<String>::new());
@@ -100,7 +102,8 @@ async fn a_filter_value_smuggling_an_ampersand_does_not_poison_the_cached_list(p
 async fn forged_storefront_cursors_are_a_400_never_a_500(pool: PgPool) {
     let s = shop_with(pool, |_| {}).await;
     for n in 0..3 {
-        s.product(&format!("mug-{n}"), &format!("MUG-{n}"), "red").await;
+        let variant = VariantBuilder::new(&format!("MUG-{n}")).price(1000).stock(5).attribute("color", "red");
+        s.create(ProductBuilder::new(&format!("mug-{n}")).active().variant(variant)).await;
     }
     let first = s.get("/storefront/products?limit=2").await.expect(StatusCode::OK);
     let next = first["next_cursor"].as_str().unwrap().to_owned();
@@ -156,7 +159,7 @@ async fn a_client_flooding_cache_misses_gets_429_with_retry_after(pool: PgPool) 
         config.storefront_miss_window = Duration::from_secs(60);
     })
     .await;
-    s.product("mug", "MUG", "red").await;
+    s.create(red_mug()).await;
     // A fresh address per run: the counters live in the shared Valkey.
     let attacker: IpAddr = format!("2001:db8::{:x}", rand_u16()).parse().unwrap();
     let neighbour: IpAddr = format!("2001:db8:1::{:x}", rand_u16()).parse().unwrap();
@@ -217,7 +220,7 @@ async fn a_write_whose_cache_invalidation_failed_is_never_followed_by_a_stale_re
         config.valkey_url = test_config(&[("VALKEY_URL", &url)]).valkey_url;
     })
     .await;
-    let id = s.product("mug", "MUG", "red").await;
+    let id = s.create(red_mug()).await.product.id;
     assert_eq!(s.get("/storefront/products/mug").await.header("x-cache"), Some("miss"));
     assert_eq!(s.get("/storefront/products/mug").await.header("x-cache"), Some("hit"));
 
@@ -255,26 +258,14 @@ async fn a_write_whose_cache_invalidation_failed_is_never_followed_by_a_stale_re
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_cached_group_price_expires_when_its_price_list_window_opens(pool: PgPool) {
     let s = shop_with(pool, |_| {}).await;
-    let id = s.product("mug", "MUG", "red").await;
-    let editor = s.app.staff(&s.issuer, &s.demo, "editor");
-    let variants = editor.get(&format!("/management/products/{id}/variants")).await.expect(StatusCode::OK);
-    let variant: uuid::Uuid = variants["items"][0]["id"].as_str().unwrap().parse().unwrap();
-    let db = &s.app.state.db;
-    let group = CustomerGroupDraft { handle: "wholesale".into(), name: "Wholesale".into() };
-    let wholesale = pricing::create_customer_group(db, &s.demo, &group).await.unwrap();
+    let variant = s.create(red_mug()).await.variant().id;
+    let wholesale = CustomerGroupBuilder::new("wholesale").name("Wholesale").create(&s.app, &s.demo).await;
     let opens = chrono::Utc::now() + chrono::Duration::milliseconds(1_500);
-    let draft = PriceListDraft {
-        name: "From soon".into(),
-        customer_group_id: wholesale.id,
-        currency: "EUR".into(),
-        starts_at: Some(opens),
-        ends_at: None,
-        priority: 0,
-        status: PriceListStatus::Active,
-    };
-    let list = pricing::create_price_list(db, &s.demo, &draft).await.unwrap();
-    let rows = vec![ListPriceRow { variant_id: variant, amount: 800, min_quantity: 1 }];
-    pricing::upsert_prices(db, &s.demo, list.id, &PriceUpsert { prices: rows }).await.unwrap();
+    PriceListBuilder::new("From soon", wholesale.id)
+        .starts_at(&opens.to_rfc3339())
+        .price(variant, 1, 800)
+        .create(&s.app, &s.demo)
+        .await;
 
     let price = async || {
         let response = s.get("/storefront/products/mug?customer_group=wholesale").await;

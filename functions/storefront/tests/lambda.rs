@@ -3,8 +3,7 @@
 //! response API Gateway receives.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use kassa_domain::tenant::{self, NewTenant, TenantDraft};
-use kassa_testkit::test_config;
+use kassa_testkit::{TenantBuilder, test_config};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Context, LambdaEvent};
@@ -13,13 +12,12 @@ use sqlx::PgPool;
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_recorded_api_gateway_event_is_answered_through_lambda_http(pool: PgPool) {
-    let draft = TenantDraft {
-        locales: vec!["nl".into()],
-        domains: vec!["demo.localhost".into()],
-        ..TenantDraft::new("demo", "Demo Shop")
-    };
-    let new = NewTenant::parse(&draft).unwrap();
-    let demo = tenant::create(&pool, &new).await.unwrap();
+    let demo = TenantBuilder::new("demo")
+        .name("Demo Shop")
+        .domains(&["demo.localhost"])
+        .without_staff()
+        .create(&pool)
+        .await;
     let state =
         kassa_http::AppState::with_pool(test_config(&[]), kassa_testkit::service_pool(&pool)).unwrap();
     let app = kassa_http::app(kassa_storefront::router(state));

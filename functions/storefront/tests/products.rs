@@ -6,12 +6,12 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use http::StatusCode;
-use kassa_domain::pricing::{
-    self, CustomerGroupDraft, ListPriceRow, PriceListDraft, PriceListStatus, PriceUpsert,
-};
 use kassa_domain::tenant::Tenant;
 use kassa_http::AppState;
-use kassa_testkit::{Issuer, StaffClient, TestApp, TestResponse, test_config};
+use kassa_testkit::{
+    CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants, StaffClient,
+    TestApp, TestResponse, VariantBuilder, test_config,
+};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -51,25 +51,9 @@ impl Shop {
         self.app.get(uri, &all).await
     }
 
-    /// Creates a product with variants `(sku, cents, stock, attributes)`; returns its id.
-    async fn product(
-        &self,
-        handle: &str,
-        title: Value,
-        status: &str,
-        variants: &[(&str, i64, Value, Value)],
-    ) -> String {
-        let editor = self.editor();
-        let body = json!({"handle": handle, "title": title, "status": status});
-        let id = editor.post("/management/products", &body).await.expect(StatusCode::CREATED)["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for (sku, cents, stock, attributes) in variants {
-            let v = json!({"sku": sku, "price": {"amount": cents, "currency": "EUR"}, "stock": stock, "attributes": attributes});
-            editor.post(&format!("/management/products/{id}/variants"), &v).await.expect(StatusCode::CREATED);
-        }
-        id
+    /// Creates `product` in the demo shop.
+    async fn create(&self, product: ProductBuilder) -> ProductWithVariants {
+        product.create(&self.app, &self.demo).await
     }
 
     async fn handles(&self, uri: &str) -> Vec<String> {
@@ -78,25 +62,22 @@ impl Shop {
     }
 }
 
-fn en(text: &str) -> Value {
-    json!({ "en": text })
+/// The active product "Mug" selling MUG at €10.00, `stock` in stock.
+fn mug(stock: i64) -> ProductBuilder {
+    ProductBuilder::new("mug")
+        .title("Mug")
+        .active()
+        .variant(VariantBuilder::new("MUG").price(1000).stock(stock))
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn only_active_products_of_this_shop_appear_whether_cached_or_not(pool: PgPool) {
     let s = shop(pool).await;
-    s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
-    let draft = s.product("secret", en("Secret"), "draft", &[]).await;
-    s.product("old", en("Old"), "archived", &[]).await;
+    s.create(mug(3)).await;
+    let draft = s.create(ProductBuilder::new("secret").title("Secret")).await.product.id;
+    s.create(ProductBuilder::new("old").title("Old").archived()).await;
     let other = s.app.tenant("other").await;
-    let theirs = s.app.staff(&s.issuer, &other, "owner");
-    theirs
-        .post(
-            "/management/products",
-            &json!({"handle": "theirs", "title": {"en": "Theirs"}, "status": "active"}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    ProductBuilder::new("theirs").title("Theirs").active().create(&s.app, &other).await;
 
     for round in 0..2 {
         let response = s.get("/storefront/products", &[]).await;
@@ -124,7 +105,7 @@ async fn only_active_products_of_this_shop_appear_whether_cached_or_not(pool: Pg
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_read_after_a_title_change_never_shows_the_old_title(pool: PgPool) {
     let s = shop(pool).await;
-    let id = s.product("mug", en("Mug 0"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let id = s.create(mug(3).title("Mug 0")).await.product.id;
     let editor = s.editor();
     for i in 1..=100 {
         // Warm the cache with the current answer, then change it.
@@ -146,11 +127,9 @@ async fn a_read_after_a_title_change_never_shows_the_old_title(pool: PgPool) {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_read_after_a_stock_change_never_shows_a_stale_in_stock_flag(pool: PgPool) {
     let s = shop(pool).await;
-    let id = s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(1), json!({}))]).await;
+    let mug = s.create(mug(1)).await;
     let editor = s.editor();
-    let variants = editor.get(&format!("/management/products/{id}/variants")).await.expect(StatusCode::OK);
-    let adjust =
-        format!("/management/variants/{}/stock-adjustments", variants["items"][0]["id"].as_str().unwrap());
+    let adjust = format!("/management/variants/{}/stock-adjustments", mug.variant().id);
     for i in 0..100 {
         let before = s.get("/storefront/products/mug", &[]).await.expect(StatusCode::OK);
         let in_stock = before["in_stock"].as_bool().unwrap();
@@ -166,7 +145,7 @@ async fn a_read_after_a_stock_change_never_shows_a_stale_in_stock_flag(pool: PgP
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_unchanged_answer_is_a_304_and_a_changed_one_has_a_new_etag(pool: PgPool) {
     let s = shop(pool).await;
-    let id = s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    let id = s.create(mug(3)).await.product.id;
     let first = s.get("/storefront/products/mug", &[]).await;
     assert_eq!(first.status, StatusCode::OK);
     let etag = first.header("etag").unwrap().to_owned();
@@ -193,7 +172,13 @@ async fn an_unchanged_answer_is_a_304_and_a_changed_one_has_a_new_etag(pool: PgP
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_storefront_answers_from_postgres_when_valkey_is_down(pool: PgPool) {
     let s = shop_with(pool, &[("VALKEY_URL", "redis://127.0.0.1:1")]).await;
-    s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({"color": "red"}))]).await;
+    s.create(
+        ProductBuilder::new("mug")
+            .title("Mug")
+            .active()
+            .variant(VariantBuilder::new("MUG").price(1000).stock(3).attribute("color", "red")),
+    )
+    .await;
     let response = s.get("/storefront/products/mug", &[]).await;
     assert_eq!(response.header("x-cache"), Some("bypass"));
     let page = response.expect(StatusCode::OK);
@@ -205,8 +190,8 @@ async fn the_storefront_answers_from_postgres_when_valkey_is_down(pool: PgPool) 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn text_comes_in_the_requested_locale_or_the_shops_default(pool: PgPool) {
     let s = shop(pool).await;
-    s.product("apron", json!({"en": "Apron", "nl": "Schort"}), "active", &[]).await;
-    s.product("mug", json!({"en": "Mug"}), "active", &[]).await;
+    s.create(ProductBuilder::new("apron").titles(&[("en", "Apron"), ("nl", "Schort")]).active()).await;
+    s.create(ProductBuilder::new("mug").title("Mug").active()).await;
     let nl = s.get("/storefront/products/apron?locale=nl", &[]).await;
     assert_eq!(nl.header("content-language"), Some("nl"));
     assert_eq!(nl.json()["title"], "Schort");
@@ -231,38 +216,14 @@ async fn text_comes_in_the_requested_locale_or_the_shops_default(pool: PgPool) {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPool) {
     let s = shop(pool).await;
-    let id = s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
-    let db = &s.app.state.db;
-    let variants =
-        s.editor().get(&format!("/management/products/{id}/variants")).await.expect(StatusCode::OK);
-    let variant: uuid::Uuid = variants["items"][0]["id"].as_str().unwrap().parse().unwrap();
-    let group = |handle: &str| CustomerGroupDraft { handle: handle.into(), name: handle.into() };
-    let wholesale = pricing::create_customer_group(db, &s.demo, &group("wholesale")).await.unwrap();
-    let expired = pricing::create_customer_group(db, &s.demo, &group("expired")).await.unwrap();
-    let list = |group: uuid::Uuid, ends_at: Option<&str>, currency: &str| PriceListDraft {
-        name: "List".into(),
-        customer_group_id: group,
-        currency: currency.into(),
-        starts_at: None,
-        ends_at: ends_at.map(|e| e.parse().unwrap()),
-        priority: 0,
-        status: PriceListStatus::Active,
-    };
-    let prices = |rows: &[(i64, i64)]| PriceUpsert {
-        prices: rows
-            .iter()
-            .map(|(q, a)| ListPriceRow { variant_id: variant, amount: *a, min_quantity: *q })
-            .collect(),
-    };
-    let current = pricing::create_price_list(db, &s.demo, &list(wholesale.id, None, "EUR")).await.unwrap();
-    pricing::upsert_prices(db, &s.demo, current.id, &prices(&[(1, 800), (10, 700)])).await.unwrap();
-    let usd = pricing::create_price_list(db, &s.demo, &list(wholesale.id, None, "USD")).await.unwrap();
-    pricing::upsert_prices(db, &s.demo, usd.id, &prices(&[(1, 950)])).await.unwrap();
-    let past =
-        pricing::create_price_list(db, &s.demo, &list(expired.id, Some("2020-01-01T00:00:00Z"), "EUR"))
-            .await
-            .unwrap();
-    pricing::upsert_prices(db, &s.demo, past.id, &prices(&[(1, 100)])).await.unwrap();
+    let variant = s.create(mug(3)).await.variant().id;
+    let (app, demo) = (&s.app, &s.demo);
+    let wholesale = CustomerGroupBuilder::new("wholesale").create(app, demo).await;
+    let expired = CustomerGroupBuilder::new("expired").create(app, demo).await;
+    let list = |group: uuid::Uuid| PriceListBuilder::new("List", group);
+    let current = list(wholesale.id).price(variant, 1, 800).price(variant, 10, 700).create(app, demo).await;
+    let usd = list(wholesale.id).currency("USD").price(variant, 1, 950).create(app, demo).await;
+    list(expired.id).ends_at("2020-01-01T00:00:00Z").price(variant, 1, 100).create(app, demo).await;
 
     let page = async |query: &str| s.get(&format!("/storefront/products/mug{query}"), &[]).await;
     let base = page("").await.json();
@@ -298,31 +259,41 @@ async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPoo
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn lists_filter_sort_page_and_count_facets(pool: PgPool) {
     let s = shop(pool).await;
-    s.product(
-        "red-mug",
-        en("Red mug"),
-        "active",
-        &[
-            ("RM-S", 900, json!(0), json!({"color": "red", "size": "S"})),
-            ("RM-L", 1100, json!(2), json!({"color": "red", "size": "L"})),
-        ],
+    s.create(
+        ProductBuilder::new("red-mug")
+            .title("Red mug")
+            .active()
+            .variant(
+                VariantBuilder::new("RM-S")
+                    .price(900)
+                    .stock(0)
+                    .attribute("color", "red")
+                    .attribute("size", "S"),
+            )
+            .variant(
+                VariantBuilder::new("RM-L")
+                    .price(1100)
+                    .stock(2)
+                    .attribute("color", "red")
+                    .attribute("size", "L"),
+            ),
     )
     .await;
-    s.product(
-        "blue-mug",
-        en("Blue mug"),
-        "active",
-        &[("BM-S", 1500, json!(5), json!({"color": "blue", "size": "S"}))],
+    s.create(ProductBuilder::new("blue-mug").title("Blue mug").active().variant(
+        VariantBuilder::new("BM-S").price(1500).stock(5).attribute("color", "blue").attribute("size", "S"),
+    ))
+    .await;
+    s.create(
+        ProductBuilder::new("green-apron").title("Green apron").active().variant(
+            VariantBuilder::new("GA-M")
+                .price(3000)
+                .untracked()
+                .attribute("color", "green")
+                .attribute("size", "M"),
+        ),
     )
     .await;
-    s.product(
-        "green-apron",
-        en("Green apron"),
-        "active",
-        &[("GA-M", 3000, Value::Null, json!({"color": "green", "size": "M"}))],
-    )
-    .await;
-    s.product("gift-card", en("Gift card"), "active", &[]).await;
+    s.create(ProductBuilder::new("gift-card").title("Gift card").active()).await;
 
     assert_eq!(
         s.handles("/storefront/products?sort=price_asc").await,
@@ -375,7 +346,7 @@ async fn lists_filter_sort_page_and_count_facets(pool: PgPool) {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn concurrent_misses_on_one_key_compute_once(pool: PgPool) {
     let s = shop(pool).await;
-    s.product("mug", en("Mug"), "active", &[("MUG", 1000, json!(3), json!({}))]).await;
+    s.create(mug(3)).await;
     let requests = (0..20).map(|_| s.get("/storefront/products/mug?locale=en", &[]));
     let responses = futures_util::future::join_all(requests).await;
     assert!(responses.iter().all(|r| r.status == StatusCode::OK));

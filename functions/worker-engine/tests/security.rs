@@ -6,15 +6,13 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use kassa_domain::orders;
 use kassa_domain::relay::OutboxEvent;
-use kassa_domain::resource::{self, Editable};
 use kassa_domain::tenant::Tenant;
-use kassa_domain::workflows::{Workflow, WorkflowDraft};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::Envelope;
-use kassa_testkit::TestApp;
 use kassa_testkit::smtp::SmtpSink;
+use kassa_testkit::webhook::SilentReceiver;
+use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder};
 use kassa_worker_engine::handle;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -39,18 +37,15 @@ async fn shop(app: &TestApp, owner: &PgPool, handle: &str) -> (Tenant, Uuid) {
         .execute(owner)
         .await
         .unwrap();
-    let variant = app.variant(&shop, "MUG", 1_210, Some(1_000), "active").await;
-    (shop, variant)
+    let mug = ProductBuilder::selling(VariantBuilder::new("MUG").price(1_210).stock(1_000))
+        .create(app, &shop)
+        .await;
+    (shop, mug.variant().id)
 }
 
 /// Places an order and returns its `order.placed` event as the outbox holds it.
 async fn place(app: &TestApp, owner: &PgPool, shop: &Tenant, variant: Uuid) -> OutboxEvent {
-    let draft: orders::OrderDraft = serde_json::from_value(json!({
-        "customer_email": "anna@example.com", "shipping_country": "NL",
-        "lines": [{"variant_id": variant, "quantity": 1}],
-    }))
-    .unwrap();
-    let order = orders::place(&app.state.db, shop, &draft).await.unwrap();
+    let order = OrderBuilder::new().line(variant, 1).place(app, shop).await;
     sqlx::query_as(
         "select id, seq, tenant_id, event_type, aggregate_type, aggregate_id, occurred_at, payload
          from outbox where tenant_id = $1 and event_type = 'order.placed' and aggregate_id = $2",
@@ -140,25 +135,8 @@ async fn an_sqs_batch_runs_another_shops_order_while_a_shops_messages_hang_on_a_
     let (other, other_mug) = shop(&app, owner, "other").await;
     let (demo, demo_mug) = shop(&app, owner, "demo").await;
     // A receiver that accepts and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            open.push(socket);
-        }
-    });
-    let db = &app.state.db;
-    let default: Workflow = resource::find(db, &other, "name", "On order placed").await.unwrap().unwrap();
-    resource::delete::<Workflow>(db, &other, default.id).await.unwrap();
-    let draft: WorkflowDraft = serde_json::from_value(json!({
-        "name": "Tell the ERP", "trigger": "order.placed",
-        "steps": [{"type": "http_request",
-                   "config": {"url": url, "secret": "whsec_0123456789", "timeout_ms": 30_000},
-                   "max_attempts": 10}],
-    }))
-    .unwrap();
-    Workflow::create(db, &other, &draft).await.unwrap();
+    let receiver = SilentReceiver::start().await;
+    receiver.workflow().replacing("On order placed").create(&app, &other).await;
 
     // Nine of other's orders first in the batch, demo's last.
     let mut events = Vec::new();

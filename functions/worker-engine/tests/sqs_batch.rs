@@ -6,12 +6,11 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::Router;
-use kassa_domain::orders;
 use kassa_domain::relay::OutboxEvent;
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::Envelope;
-use kassa_testkit::TestApp;
 use kassa_testkit::smtp::SmtpSink;
+use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder};
 use kassa_worker_engine::handle;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -59,15 +58,11 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
     let app = TestApp::new(pool, |_| Router::new());
     let smtp = SmtpSink::start();
     let engine = engine(&app, &smtp);
-    let db = &app.state.db;
     let shop = app.tenant("shop").await;
-    let variant = app.variant(&shop, "MUG", 900, Some(4), "active").await;
-    let order: orders::OrderDraft = serde_json::from_value(json!({
-        "customer_email": "anna@example.com", "shipping_country": "DE",
-        "lines": [{"variant_id": variant, "quantity": 3}],
-    }))
-    .unwrap();
-    orders::place(db, &shop, &order).await.unwrap();
+    let mug =
+        ProductBuilder::selling(VariantBuilder::new("MUG").price(900).stock(4)).create(&app, &shop).await;
+    let variant = mug.variant().id;
+    OrderBuilder::new().ship_to("DE").line(variant, 3).place(&app, &shop).await;
     sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'DE', 'standard', 1900)")
         .bind(uuid::Uuid::now_v7())
         .bind(shop.id)

@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use http::StatusCode;
+use kassa_domain::products::ProductStatus;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::{Issuer, StaffClient, TestApp};
+use kassa_testkit::{Issuer, ProductBuilder, StaffClient, TestApp, VariantBuilder};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -28,8 +29,9 @@ fn fields<'a>(problem: &'a Value, field: &str) -> Vec<&'a str> {
     problem["errors"].as_array().unwrap().iter().map(|e| e[field].as_str().unwrap()).collect()
 }
 
-async fn mug(app: &TestApp, tenant: &Tenant, status: &str) -> Uuid {
-    app.variant(tenant, "MUG-1", 1_250, Some(9), status).await
+/// "Product MUG-1", active, selling MUG-1 at €12.50 with 9 in stock.
+fn mug() -> ProductBuilder {
+    ProductBuilder::selling(VariantBuilder::new("MUG-1").price(1_250).stock(9))
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -100,7 +102,7 @@ async fn a_workflow_with_bad_steps_is_refused_at_every_pointer_and_nothing_is_wr
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn staff_place_an_order_priced_from_the_catalog_and_it_emits_order_placed(pool: PgPool) {
     let (app, issuer, demo, other) = app(pool).await;
-    let variant = mug(&app, &demo, "active").await;
+    let variant = mug().create(&app, &demo).await.variant().id;
     let owner = app.staff(&issuer, &demo, "owner");
     let draft = json!({"customer_email": "anna@example.com", "shipping_country": "NL",
                        "lines": [{"variant_id": variant, "quantity": 2}]});
@@ -155,8 +157,8 @@ async fn staff_place_an_order_priced_from_the_catalog_and_it_emits_order_placed(
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_written(pool: PgPool) {
     let (app, issuer, demo, other) = app(pool).await;
-    let draft_product = mug(&app, &demo, "draft").await;
-    let foreign = mug(&app, &other, "active").await;
+    let draft_product = mug().status(ProductStatus::Draft).create(&app, &demo).await.variant().id;
+    let foreign = mug().create(&app, &other).await.variant().id;
     let owner = app.staff(&issuer, &demo, "owner");
     let before = app.outbox(&demo).await.len();
     let bad = json!({"customer_email": "anna", "shipping_country": "nl", "currency": "USD",
@@ -173,8 +175,10 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
                         "lines": [{"variant_id": draft_product, "quantity": 1}, {"variant_id": foreign, "quantity": 1}]});
     let problem = refused(&owner, "/management/orders", &priced).await;
     assert_eq!(fields(&problem, "code"), ["not_for_sale", "unknown_variant"]);
+    let cup = ProductBuilder::selling(VariantBuilder::new("CUP-1").price(700).untracked());
+    let cup = cup.create(&app, &demo).await.variant().id;
     let euros = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
-                       "lines": [{"variant_id": app.variant(&demo, "CUP-1", 700, None, "active").await, "quantity": 1}]});
+                       "lines": [{"variant_id": cup, "quantity": 1}]});
     let problem = refused(&owner, "/management/orders", &euros).await;
     assert_eq!(fields(&problem, "code"), ["currency_mismatch"]);
     assert_eq!(app.outbox(&demo).await.len(), before + 2, "only the fixture's product and variant events");
@@ -196,7 +200,7 @@ async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_r
     assert_eq!(fields(&problem, "pointer"), ["/country", "/tax_class", "/rate_bp"]);
 
     // A run, as the engine would have started it.
-    let variant = mug(&app, &demo, "active").await;
+    let variant = mug().create(&app, &demo).await.variant().id;
     let order = owner
         .post(
             "/management/orders",
@@ -240,7 +244,7 @@ async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_r
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPool) {
     let (app, issuer, demo, _) = app(pool).await;
-    let variant = mug(&app, &demo, "active").await;
+    let variant = mug().create(&app, &demo).await.variant().id;
     let owner = app.staff(&issuer, &demo, "owner");
     let draft = json!({"customer_email": "anna@example.com", "shipping_country": "NL",
                        "lines": [{"variant_id": variant, "quantity": 1}]});

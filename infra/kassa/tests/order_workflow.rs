@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use kassa_cli::local_routes;
 use kassa_domain::orders;
-use kassa_domain::resource::{self, Editable};
-use kassa_domain::workflows::{Workflow, WorkflowDraft};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_testkit::smtp::SmtpSink;
-use kassa_testkit::{Issuer, TestApp};
+use kassa_testkit::{Issuer, OrderBuilder, ProductBuilder, TestApp, VariantBuilder, WorkflowBuilder};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -123,7 +121,9 @@ async fn order_over_the_api(pool: PgPool, bus: Bus) {
         .execute(&app.owner)
         .await
         .unwrap();
-    let variant = app.variant(&shop, "LAMP", 4_999, Some(5), "active").await;
+    let lamp =
+        ProductBuilder::selling(VariantBuilder::new("LAMP").price(4_999).stock(5)).create(&app, &shop).await;
+    let variant = lamp.variant().id;
 
     let smtp = SmtpSink::start();
     let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
@@ -212,21 +212,15 @@ async fn kill_and_restart(pool: PgPool, bus: Bus) {
     let shop = app.tenant("shop").await;
     let db = &app.state.db;
     // Database-only steps, so every effect can be counted: two status changes per order.
-    let default: Workflow = resource::find(db, &shop, "name", "On order placed").await.unwrap().unwrap();
-    resource::delete::<Workflow>(db, &shop, default.id).await.unwrap();
-    let draft: WorkflowDraft = serde_json::from_value(json!({
-        "name": "Process", "trigger": "order.placed",
-        "steps": [{"type": "set_order_status", "config": {"status": "processing"}},
-                  {"type": "set_order_status", "config": {"status": "completed"}}],
-    }))
-    .unwrap();
-    Workflow::create(db, &shop, &draft).await.unwrap();
-    let variant = app.variant(&shop, "PEN", 150, None, "active").await;
-    let order: orders::OrderDraft = serde_json::from_value(json!({
-        "customer_email": "c@example.com", "shipping_country": "NL",
-        "lines": [{"variant_id": variant, "quantity": 1}],
-    }))
-    .unwrap();
+    WorkflowBuilder::new("Process")
+        .step("set_order_status", json!({"status": "processing"}))
+        .step("set_order_status", json!({"status": "completed"}))
+        .replacing("On order placed")
+        .create(&app, &shop)
+        .await;
+    let pen =
+        ProductBuilder::selling(VariantBuilder::new("PEN").price(150).untracked()).create(&app, &shop).await;
+    let order = OrderBuilder::new().customer("c@example.com").line(pen.variant().id, 1).draft();
     for chunk in 0..orders / 50 {
         let placed = futures_util::future::join_all((0..50).map(|_| orders::place(db, &shop, &order))).await;
         assert!(placed.iter().all(Result::is_ok), "chunk {chunk}");

@@ -5,23 +5,22 @@
 //!   and sends no mail, and the worker keeps going.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use kassa_domain::db::begin_tenant_tx;
-use kassa_domain::orders::{self, Order};
+use kassa_domain::orders::Order;
 use kassa_domain::relay::OutboxEvent;
-use kassa_domain::resource::{self, Editable};
+use kassa_domain::resource::Editable;
 use kassa_domain::taxes::{TaxRate, TaxRateDraft};
 use kassa_domain::tenant::Tenant;
-use kassa_domain::workflows::{self, Workflow, WorkflowDraft};
+use kassa_domain::workflows;
 use kassa_engine::{Backoff, Engine, Limits, Mailer};
 use kassa_events::Envelope;
 use kassa_events::rabbitmq::{RabbitBus, Topology};
-use kassa_testkit::TestApp;
 use kassa_testkit::smtp::SmtpSink;
+use kassa_testkit::webhook::SilentReceiver;
+use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -51,49 +50,20 @@ async fn shop(world: &World, handle: &str) -> (Tenant, Uuid) {
     let shop = world.app.tenant(handle).await;
     let draft = TaxRateDraft { country: "NL".into(), tax_class: "standard".into(), rate_bp: 2100 };
     TaxRate::create(&world.app.state.db, &shop, &draft).await.unwrap();
-    let variant = world.app.variant(&shop, "MUG", 1_210, Some(1_000), "active").await;
-    (shop, variant)
+    let mug = ProductBuilder::selling(VariantBuilder::new("MUG").price(1_210).stock(1_000))
+        .create(&world.app, &shop)
+        .await;
+    (shop, mug.variant().id)
 }
 
 async fn place(world: &World, shop: &Tenant, variant: Uuid) -> Order {
-    let draft = serde_json::from_value(json!({
-        "customer_email": "anna@example.com", "shipping_country": "NL",
-        "lines": [{"variant_id": variant, "quantity": 1}],
-    }))
-    .unwrap();
-    orders::place(&world.app.state.db, shop, &draft).await.unwrap()
+    OrderBuilder::new().line(variant, 1).place(&world.app, shop).await
 }
 
-/// A webhook receiver that accepts connections and never answers; counts the connections.
-async fn silent_receiver() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            open.push(socket); // held, never read nor answered
-        }
-    });
-    (url, accepted)
-}
-
-/// Replaces the shop's "On order placed" with a webhook to `url` that waits the longest
+/// Replaces the shop's "On order placed" with a webhook to `receiver` that waits the longest
 /// timeout, up to the most attempts.
-async fn hang_on_webhook(world: &World, shop: &Tenant, url: &str) {
-    let db = &world.app.state.db;
-    let default: Workflow = resource::find(db, shop, "name", "On order placed").await.unwrap().unwrap();
-    resource::delete::<Workflow>(db, shop, default.id).await.unwrap();
-    let draft: WorkflowDraft = serde_json::from_value(json!({
-        "name": "Tell the ERP", "trigger": "order.placed",
-        "steps": [{"type": "http_request",
-                   "config": {"url": url, "secret": "whsec_0123456789", "timeout_ms": 30_000},
-                   "max_attempts": 10}],
-    }))
-    .unwrap();
-    Workflow::create(db, shop, &draft).await.unwrap();
+async fn hang_on_webhook(world: &World, shop: &Tenant, receiver: &SilentReceiver) {
+    receiver.workflow().replacing("On order placed").create(&world.app, shop).await;
 }
 
 async fn count(world: &World, sql: &str, tenant: &Tenant) -> i64 {
@@ -150,8 +120,8 @@ async fn a_shop_with_40_runs_stuck_on_a_silent_webhook_does_not_delay_another_sh
     let world = world(pool.clone());
     let (other, other_mug) = shop(&world, "other").await;
     let (demo, demo_mug) = shop(&world, "demo").await;
-    let (url, accepted) = silent_receiver().await;
-    hang_on_webhook(&world, &other, &url).await;
+    let receiver = SilentReceiver::start().await;
+    hang_on_webhook(&world, &other, &receiver).await;
     let topology = topology("isolation");
     let tasks = [
         worker(world.engine.clone(), &topology).await,
@@ -165,7 +135,7 @@ async fn a_shop_with_40_runs_stuck_on_a_silent_webhook_does_not_delay_another_sh
     let runs = "select count(*) from workflow_runs where tenant_id = $1";
     let share = Limits::default().per_tenant;
     wait_until(Duration::from_secs(20), "other's 40 runs hang", || async {
-        count(&world, runs, &other).await == 40 && accepted.load(Ordering::SeqCst) >= share
+        count(&world, runs, &other).await == 40 && receiver.accepted() >= share
     })
     .await;
 
@@ -177,7 +147,7 @@ async fn a_shop_with_40_runs_stuck_on_a_silent_webhook_does_not_delay_another_sh
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains(&format!("Order #{} confirmed - Shop demo", order.number)), "{}", mails[0]);
     // The shop held its share, not more: its runs are still stuck and nothing of them finished.
-    assert_eq!(accepted.load(Ordering::SeqCst), share);
+    assert_eq!(receiver.accepted(), share);
     let finished = "select count(*) from workflow_runs where tenant_id = $1 and finished_at is not null";
     assert_eq!(count(&world, finished, &other).await, 0);
     eprintln!("demo's order ran in {took:?} beside 40 hanging runs of other");
@@ -215,8 +185,8 @@ async fn a_sweep_finishes_another_shops_run_while_40_due_runs_of_a_shop_hang_on_
     let world = world(pool);
     let (other, other_mug) = shop(&world, "other").await;
     let (demo, demo_mug) = shop(&world, "demo").await;
-    let (url, accepted) = silent_receiver().await;
-    hang_on_webhook(&world, &other, &url).await;
+    let receiver = SilentReceiver::start().await;
+    hang_on_webhook(&world, &other, &receiver).await;
     // Other's 40 runs fell due first; demo's last.
     for _ in 0..40 {
         place(&world, &other, other_mug).await;
@@ -235,7 +205,7 @@ async fn a_sweep_finishes_another_shops_run_while_40_due_runs_of_a_shop_hang_on_
     assert!(took < Duration::from_secs(1), "demo's due run waited {took:?} behind other's");
     assert_eq!(world.smtp.messages().len(), 1);
     wait_until(Duration::from_secs(5), "other's share hangs", || async {
-        accepted.load(Ordering::SeqCst) == Limits::default().per_tenant
+        receiver.accepted() == Limits::default().per_tenant
     })
     .await;
     assert!(!sweep.is_finished(), "the sweep still waits for other's runs (the Lambda's way)");

@@ -16,12 +16,12 @@ use kassa_domain::relay::OutboxEvent;
 use kassa_domain::resource::Editable;
 use kassa_domain::taxes::{TaxRate, TaxRateDraft};
 use kassa_domain::tenant::Tenant;
-use kassa_domain::workflows::{self, AttemptStatus, RunStatus, Workflow, WorkflowDraft};
-use kassa_domain::{resource, variants};
+use kassa_domain::variants;
+use kassa_domain::workflows::{self, AttemptStatus, ConditionOp, RunStatus, Workflow};
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::{Envelope, Handled};
-use kassa_testkit::TestApp;
 use kassa_testkit::smtp::SmtpSink;
+use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder, WorkflowBuilder};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -51,18 +51,14 @@ async fn world(pool: PgPool) -> World {
     World { app, shop, engine, smtp }
 }
 
-/// An active product with one variant at `price` (tax included) and `stock` units.
-async fn variant(world: &World, sku: &str, price: i64, stock: i64) -> Uuid {
-    world.app.variant(&world.shop, sku, price, Some(stock), "active").await
+/// The shop sells `variant` (an active product "Product <SKU>"); returns the variant's id.
+async fn sell(world: &World, variant: VariantBuilder) -> Uuid {
+    ProductBuilder::selling(variant).create(&world.app, &world.shop).await.variant().id
 }
 
+/// anna@example.com orders `quantity` of `variant`, shipped to NL.
 async fn place(world: &World, variant: Uuid, quantity: i64) -> Order {
-    let draft = serde_json::from_value(json!({
-        "customer_email": "anna@example.com", "shipping_country": "NL",
-        "lines": [{"variant_id": variant, "quantity": quantity}],
-    }))
-    .unwrap();
-    orders::place(&world.app.state.db, &world.shop, &draft).await.unwrap()
+    OrderBuilder::new().line(variant, quantity).place(&world.app, &world.shop).await
 }
 
 /// The outbox's `event_type` events as the bus would deliver them.
@@ -117,18 +113,15 @@ async fn settle(world: &World) {
     panic!("runs did not settle");
 }
 
-async fn replace_default_workflow(world: &World, draft: WorkflowDraft) -> Workflow {
-    let db = &world.app.state.db;
-    let default: Workflow =
-        resource::find(db, &world.shop, "name", "On order placed").await.unwrap().unwrap();
-    resource::delete::<Workflow>(db, &world.shop, default.id).await.unwrap();
-    Workflow::create(db, &world.shop, &draft).await.unwrap()
+/// Creates `workflow` in place of the shop's "On order placed".
+async fn replace_default_workflow(world: &World, workflow: WorkflowBuilder) -> Workflow {
+    workflow.replacing("On order placed").create(&world.app, &world.shop).await
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_order_placed_deducts_stock_calculates_taxes_and_emails_the_customer_once(pool: PgPool) {
     let world = world(pool).await;
-    let apron = variant(&world, "APRON", 1_210, 5).await;
+    let apron = sell(&world, VariantBuilder::new("APRON").price(1_210).stock(5)).await;
     let order = place(&world, apron, 2).await;
     assert_eq!(stock(&world, apron).await, 5, "placing an order leaves stock to the workflow");
 
@@ -168,7 +161,7 @@ async fn an_order_placed_deducts_stock_calculates_taxes_and_emails_the_customer_
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_hundred_parallel_orders_for_ten_in_stock_deduct_exactly_ten(pool: PgPool) {
     let world = world(pool).await;
-    let mug = variant(&world, "MUG", 900, 10).await;
+    let mug = sell(&world, VariantBuilder::new("MUG").price(900).stock(10)).await;
     let placed = futures_util::future::join_all((0..100).map(|_| place(&world, mug, 1))).await;
     assert_eq!(placed.len(), 100);
     let events = envelopes(&world, "order.placed").await;
@@ -240,18 +233,16 @@ async fn serve(receiver: Receiver) -> String {
     url
 }
 
-fn webhook_workflow(url: &str, max_attempts: i32) -> WorkflowDraft {
-    serde_json::from_value(json!({
-        "name": "Tell the ERP",
-        "trigger": "order.placed",
-        "conditions": [{"pointer": "/shipping_country", "op": "eq", "value": "NL"}],
-        "steps": [
-            {"type": "set_order_status", "config": {"status": "processing"}},
-            {"type": "http_request", "config": {"url": url, "secret": SECRET, "timeout_ms": 2000},
-             "max_attempts": max_attempts},
-        ],
-    }))
-    .unwrap()
+/// "Tell the ERP": for orders shipped to NL, set the order processing, then call `url`.
+fn webhook_workflow(url: &str, max_attempts: i32) -> WorkflowBuilder {
+    WorkflowBuilder::new("Tell the ERP")
+        .condition("/shipping_country", ConditionOp::Eq, json!("NL"))
+        .step("set_order_status", json!({"status": "processing"}))
+        .step_attempts(
+            "http_request",
+            json!({"url": url, "secret": SECRET, "timeout_ms": 2000}),
+            max_attempts,
+        )
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -260,7 +251,7 @@ async fn a_step_that_fails_twice_then_succeeds_shows_three_attempts(pool: PgPool
     let receiver = Receiver { fail_first: 2, ..Receiver::default() };
     let url = serve(receiver.clone()).await;
     replace_default_workflow(&world, webhook_workflow(&url, 5)).await;
-    let order = place(&world, variant(&world, "CUP", 500, 3).await, 1).await;
+    let order = place(&world, sell(&world, VariantBuilder::new("CUP").price(500).stock(3)).await, 1).await;
 
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
     assert_eq!(world.engine.handle(&placed).await, Handled::Done);
@@ -289,7 +280,7 @@ async fn a_run_out_of_attempts_fails_and_a_retry_resumes_at_the_failed_step(pool
     receiver.failing.store(true, Ordering::SeqCst);
     let url = serve(receiver.clone()).await;
     replace_default_workflow(&world, webhook_workflow(&url, 2)).await;
-    place(&world, variant(&world, "CUP", 500, 3).await, 1).await;
+    place(&world, sell(&world, VariantBuilder::new("CUP").price(500).stock(3)).await, 1).await;
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
     world.engine.handle(&placed).await;
     settle(&world).await;
@@ -320,18 +311,18 @@ async fn a_run_out_of_attempts_fails_and_a_retry_resumes_at_the_failed_step(pool
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_missing_tax_rate_fails_the_step_without_touching_the_order_until_the_rate_exists(pool: PgPool) {
     let world = world(pool).await;
-    let draft: WorkflowDraft = serde_json::from_value(json!({
-        "name": "Taxes only", "trigger": "order.placed",
-        "steps": [{"type": "calculate_taxes", "max_attempts": 1}],
-    }))
-    .unwrap();
-    replace_default_workflow(&world, draft).await;
+    replace_default_workflow(
+        &world,
+        WorkflowBuilder::new("Taxes only").step_attempts("calculate_taxes", json!({}), 1),
+    )
+    .await;
     let db = &world.app.state.db;
-    let book = variant(&world, "BOOK", 2_000, 3).await;
-    sqlx::query("update products set tax_class = 'books' where handle = 'book'")
-        .execute(&world.app.owner)
+    let book = ProductBuilder::selling(VariantBuilder::new("BOOK").price(2_000).stock(3))
+        .tax_class("books")
+        .create(&world.app, &world.shop)
         .await
-        .unwrap();
+        .variant()
+        .id;
     let order = place(&world, book, 1).await;
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
     world.engine.handle(&placed).await;
@@ -357,19 +348,18 @@ async fn webhooks_reach_no_private_address_unless_private_networks_are_allowed(p
     let receiver = Receiver::default();
     let url = serve(receiver.clone()).await;
     let by_name = url.replace("127.0.0.1", "localhost");
-    let draft: WorkflowDraft = serde_json::from_value(json!({
-        "name": "Internal", "trigger": "order.placed",
-        "steps": [
-            {"type": "http_request", "config": {"url": url, "secret": SECRET}, "max_attempts": 1},
-        ],
-    }))
-    .unwrap();
-    replace_default_workflow(&world, draft).await;
-    let mut by_name_draft = webhook_workflow(&by_name, 1);
-    by_name_draft.name = "Internal by name".into();
-    by_name_draft.steps.remove(0);
-    Workflow::create(&world.app.state.db, &world.shop, &by_name_draft).await.unwrap();
-    place(&world, variant(&world, "CUP", 500, 3).await, 1).await;
+    let internal = WorkflowBuilder::new("Internal").step_attempts(
+        "http_request",
+        json!({"url": url, "secret": SECRET}),
+        1,
+    );
+    replace_default_workflow(&world, internal).await;
+    WorkflowBuilder::new("Internal by name")
+        .condition("/shipping_country", ConditionOp::Eq, json!("NL"))
+        .step_attempts("http_request", json!({"url": by_name, "secret": SECRET, "timeout_ms": 2000}), 1)
+        .create(&world.app, &world.shop)
+        .await;
+    place(&world, sell(&world, VariantBuilder::new("CUP").price(500).stock(3)).await, 1).await;
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
 
     // The engine a deployment runs: public addresses only.
@@ -393,7 +383,7 @@ async fn webhooks_reach_no_private_address_unless_private_networks_are_allowed(p
 async fn a_run_stopped_for_stock_resumes_when_retried_after_restocking(pool: PgPool) {
     let world = world(pool).await;
     let db = &world.app.state.db;
-    let lamp = variant(&world, "LAMP", 4_000, 1).await;
+    let lamp = sell(&world, VariantBuilder::new("LAMP").price(4_000).stock(1)).await;
     let order = place(&world, lamp, 2).await;
     let [placed] = envelopes(&world, "order.placed").await.try_into().unwrap();
     world.engine.handle(&placed).await;

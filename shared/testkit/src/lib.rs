@@ -1,18 +1,24 @@
 //! Test helpers (a dev-dependency only): a [`TestApp`] that drives an app in-process over
 //! a test's own Postgres database (from `#[sqlx::test]`) and the real Valkey at
-//! `VALKEY_URL`, plus builders for tenants.
+//! `VALKEY_URL`, plus typed builders for test data ([`builders`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod builders;
 pub mod issuer;
 pub mod smtp;
+pub mod webhook;
 
 use axum::Router;
 use axum::body::Body;
+pub use builders::{
+    CustomerGroupBuilder, OrderBuilder, PriceListBuilder, ProductBuilder, ProductWithVariants, TenantBuilder,
+    VariantBuilder, WorkflowBuilder,
+};
 use http::{HeaderMap, Method, Request, StatusCode};
 pub use issuer::Issuer;
 
 use http_body_util::BodyExt;
-use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
+use kassa_domain::tenant::Tenant;
 use kassa_http::{AppState, Config};
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -82,16 +88,9 @@ impl TestApp {
     }
 
     /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl,
-    /// whose staff are the Zitadel organisation `org-<handle>`.
+    /// whose staff are the Zitadel organisation `org-<handle>` ([`TenantBuilder`]'s defaults).
     pub async fn tenant(&self, handle: &str) -> Tenant {
-        let draft = TenantDraft {
-            locales: vec!["nl".to_owned()],
-            domains: vec![format!("{handle}.shop.test")],
-            zitadel_org_id: Some(format!("org-{handle}")),
-            ..TenantDraft::new(handle, &format!("Shop {handle}"))
-        };
-        let new = NewTenant::parse(&draft).expect("valid test tenant");
-        tenant::create(&self.state.db, &new).await.expect("tenant created")
+        TenantBuilder::new(handle).create(self).await
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
@@ -129,29 +128,6 @@ impl TestApp {
         let org = tenant.zitadel_org_id.clone().expect("the tenant has a Zitadel organisation");
         let token = issuer.token(&format!("{role}-user"), &[(role, &org)]);
         StaffClient { app: self, tenant: tenant.handle.clone(), authorization: format!("Bearer {token}") }
-    }
-
-    /// A product `<sku lowercased>` ("Product <sku>", in `status`) with one variant `sku`
-    /// at `price` euro cents and `stock` units (`None`: untracked); returns the variant's id.
-    pub async fn variant(
-        &self,
-        tenant: &Tenant,
-        sku: &str,
-        price: i64,
-        stock: Option<i64>,
-        status: &str,
-    ) -> uuid::Uuid {
-        let db = &self.state.db;
-        let product: kassa_domain::products::ProductDraft = serde_json::from_value(serde_json::json!({
-            "handle": sku.to_lowercase(), "title": {"en": format!("Product {sku}")}, "status": status,
-        }))
-        .unwrap();
-        let product = kassa_domain::products::create(db, tenant, &product).await.unwrap();
-        let variant: kassa_domain::variants::VariantDraft = serde_json::from_value(serde_json::json!({
-            "sku": sku, "price": {"amount": price, "currency": "EUR"}, "stock": stock,
-        }))
-        .unwrap();
-        kassa_domain::variants::create(db, tenant, product.id, &variant).await.unwrap().id
     }
 
     /// The outbox events of `tenant`, oldest first: `(event_type, aggregate_id, payload)`.
