@@ -22,6 +22,28 @@ fn rabbitmq_url() -> String {
     std::env::var("RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
+/// Waits (up to 10 s) until `queue` has a consumer. `RabbitBus::consume` declares and binds
+/// its queue before it starts consuming, so from then on every message published to the
+/// exchange reaches it.
+async fn until_consuming(queue: &str) {
+    use lapin::options::QueueDeclareOptions;
+    use lapin::types::FieldTable;
+    let connection =
+        lapin::Connection::connect(&rabbitmq_url(), lapin::ConnectionProperties::default()).await.unwrap();
+    let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        // A passive declare of a missing queue closes its channel: a fresh channel per probe.
+        let channel = connection.create_channel().await.unwrap();
+        let declared = channel.queue_declare(queue.into(), passive, FieldTable::default()).await;
+        if declared.is_ok_and(|q| q.consumer_count() > 0) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "nobody consumes {queue} after 10 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A bus on an exchange of this test's own, and a consumer on a queue of its own that
 /// forwards every envelope it gets.
 async fn bus_and_consumer(
@@ -34,11 +56,10 @@ async fn bus_and_consumer(
     let (sender, receiver) = mpsc::unbounded_channel();
     let pool = pool.clone();
     let queue = format!("kassa.test.{name}.{}", Uuid::now_v7());
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    let consuming = queue.clone();
     tokio::spawn(async move {
-        let _ = ready_tx.send(());
         consumer
-            .consume(&queue, &["#"], 50, RetryPolicy::default(), |envelope: Envelope| {
+            .consume(&consuming, &["#"], 50, RetryPolicy::default(), |envelope: Envelope| {
                 let (pool, sender) = (pool.clone(), sender.clone());
                 async move {
                     // The effect and the inbox record commit together.
@@ -57,9 +78,8 @@ async fn bus_and_consumer(
             .await
             .unwrap();
     });
-    ready_rx.await.unwrap();
-    // Let the consumer declare and bind its queue before anything is published.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing is published before the consumer's queue is bound.
+    until_consuming(&queue).await;
     (bus, receiver)
 }
 
@@ -207,7 +227,7 @@ async fn a_poison_event_is_retried_then_dead_lettered_while_the_others_flow(pool
             .await
             .unwrap();
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_consuming(&queue).await;
     for handle in ["a", "poison", "b", "c"] {
         let draft: ProductDraft =
             serde_json::from_value(serde_json::json!({"handle": handle, "title": {"en": handle}})).unwrap();
@@ -287,7 +307,7 @@ async fn a_consumer_killed_mid_batch_and_restarted_applies_every_effect_exactly_
         })
     };
     let first = start(topology.clone(), queue.clone(), sender.clone(), pool.clone(), 150);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_consuming(&queue).await;
     let bus = RabbitBus::connect(&rabbitmq_url(), topology.clone()).await.unwrap();
     assert_eq!(relay_all(&pool, &bus).await, 500);
 
