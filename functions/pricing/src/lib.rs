@@ -11,9 +11,9 @@ use kassa_domain::pricing::{
     SubscriptionPlan,
 };
 use kassa_http::crud::CrudDocs;
-use kassa_http::openapi::{Doc, PAGE_PARAMS, page, schema};
-use kassa_http::rest::PageParams;
-use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Query, Staff, Verb};
+use kassa_http::list::{ListQuery, NoFilters, params as list_params};
+use kassa_http::openapi::{Doc, page, schema};
+use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
 use uuid::Uuid;
 
 const ACCESS: (Access, Access) =
@@ -64,7 +64,7 @@ pub fn routes() -> FunctionRoutes {
             "/management/price-lists/{id}/prices",
             read,
             Doc::new("listPrices", "List a price list's prices")
-                .query(PAGE_PARAMS)
+                .query(list_params::<NoFilters>)
                 .returns(200, page::<ListPriceRow>),
             list_prices,
         )
@@ -94,10 +94,10 @@ async fn list_prices(
     staff: Staff,
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-    Query(params): Query<PageParams>,
+    query: ListQuery<NoFilters>,
 ) -> Result<Json<Page<ListPriceRow>>, ApiError> {
-    let (limit, cursor) = params.parse(&staff.tenant, PRICES_ORDERING, KeyKind::Integer)?;
-    Ok(Json(pricing::list_prices(&state.db, &staff.tenant, id, limit, cursor.as_ref()).await?))
+    let cursor = query.cursor(&staff.tenant, PRICES_ORDERING, KeyKind::Integer)?;
+    Ok(Json(pricing::list_prices(&state.db, &staff.tenant, id, query.limit, cursor.as_ref()).await?))
 }
 
 async fn upsert_prices(

@@ -5,38 +5,49 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use http::StatusCode;
-use kassa_domain::ErrorCode;
 use kassa_domain::access::Action;
-use kassa_domain::pagination::{self, Cursor, Page};
-use kassa_domain::products::{self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductStatus};
+use kassa_domain::pagination::{Page, SortOrder};
+use kassa_domain::products::{
+    self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductSortKey, ProductStatus,
+};
 use kassa_domain::variants::{self, StockAdjustment, StockLevel, Variant, VariantDraft};
-use kassa_http::openapi::{Doc, QueryParam, page, patch, schema};
+use kassa_http::list::{ListFilters, ListQuery, params as list_params};
+use kassa_http::openapi::{Doc, page, patch, schema};
 use kassa_http::rest::{IfMatch, created, patched, query_error, versioned};
-use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Query, Staff, Verb};
-use serde::Serialize;
+use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 const READ: Access = Access::Allowed(Action::CatalogRead);
 const WRITE: Access = Access::Allowed(Action::CatalogWrite);
 
-const LIST_PARAMS: &[QueryParam] = &[
-    QueryParam { name: "limit", description: "page size, 1–100 (default 25)", integer: true },
-    QueryParam { name: "cursor", description: "the next_cursor of the previous page", integer: false },
-    QueryParam {
-        name: "sort",
-        description: "created_at (default), updated_at, handle or title",
-        integer: false,
-    },
-    QueryParam { name: "order", description: "asc (default) or desc", integer: false },
-    QueryParam {
-        name: "locale",
-        description: "the locale to sort titles by (default: the shop's)",
-        integer: false,
-    },
-    QueryParam { name: "status", description: "draft, active or archived", integer: false },
-    QueryParam { name: "q", description: "text to find in titles, the handle or SKUs", integer: false },
-];
+/// The filters of `GET /management/products` (besides `limit`, `cursor` and
+/// `attr[name]=value`, which may repeat or list values separated by commas: any matches).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProductFilters {
+    /// What to sort by (default `created_at`).
+    #[param(inline)]
+    pub sort: Option<ProductSortKey>,
+    /// `asc` (default) or `desc`.
+    #[param(inline)]
+    pub order: Option<SortOrder>,
+    /// The locale to sort titles by (default: the shop's).
+    #[param(max_length = 35)]
+    pub locale: Option<String>,
+    #[param(inline)]
+    pub status: Option<ProductStatus>,
+    /// Text to find in titles, the handle or SKUs.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+}
+
+impl ListFilters for ProductFilters {
+    const ATTRIBUTES: bool = true;
+}
 
 /// The function's routes, also read by the template and OpenAPI tests.
 pub fn routes() -> FunctionRoutes {
@@ -51,7 +62,7 @@ pub fn routes() -> FunctionRoutes {
             PRODUCTS,
             READ,
             Doc::new("listProducts", "List products; filter attributes with attr[name]=value")
-                .query(LIST_PARAMS)
+                .query(list_params::<ProductFilters>)
                 .returns(200, page::<Product>),
             list_products,
         )
@@ -157,86 +168,31 @@ pub struct VariantList {
     pub items: Vec<Variant>,
 }
 
-/// Reads `?limit&cursor&sort&order&locale&status&q&attr[name]=value…` (an attribute may
-/// repeat, or list values separated by commas: any value matches).
-fn product_query(staff: &Staff, params: Vec<(String, String)>) -> Result<ProductQuery, ApiError> {
-    let (mut limit, mut cursor, mut sort, mut order, mut locale, mut status, mut q) =
-        (None, None, None, None, None, None, None);
-    let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
-    for (key, value) in params {
-        match key.as_str() {
-            "limit" => {
-                limit = Some(
-                    value
-                        .parse::<i64>()
-                        .map_err(|_| ApiError::new(ErrorCode::InvalidLimit, "limit is a number"))?,
-                )
-            }
-            "cursor" => cursor = Some(value),
-            "sort" => sort = Some(value),
-            "order" => order = Some(value),
-            "locale" => locale = Some(value),
-            "status" => {
-                status = Some(ProductStatus::parse(&value).ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::InvalidStatus,
-                        format!("status is draft, active or archived, not '{value}'"),
-                    )
-                })?)
-            }
-            "q" => q = Some(value),
-            _ => {
-                let Some(name) =
-                    key.strip_prefix("attr[").and_then(|k| k.strip_suffix(']')).filter(|k| !k.is_empty())
-                else {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidQuery,
-                        format!("unknown query parameter '{key}'"),
-                    ));
-                };
-                let values = value.split(',').map(str::to_owned).filter(|v| !v.is_empty());
-                match attributes.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, existing)) => existing.extend(values),
-                    None => attributes.push((name.to_owned(), values.collect())),
-                }
-            }
-        }
-    }
+/// The product list `list` asks for, validated for the staff member's shop.
+fn product_query(staff: &Staff, list: ListQuery<ProductFilters>) -> Result<ProductQuery, ApiError> {
     let tenant = &staff.tenant;
-    let sort = products::parse_sort(sort.as_deref().unwrap_or("created_at"), locale.as_deref(), tenant)
+    let filters = &list.filters;
+    let sort = products::sort_by(filters.sort.unwrap_or_default(), filters.locale.as_deref(), tenant)
         .map_err(query_error)?;
-    let descending = match order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidOrder,
-                format!("order is asc or desc, not '{other}'"),
-            ));
-        }
-    };
     let mut query = ProductQuery {
-        limit: pagination::limit(limit).map_err(query_error)?,
+        limit: list.limit,
         sort,
-        descending,
+        descending: filters.order == Some(SortOrder::Desc),
         cursor: None,
-        status,
-        q,
-        attributes,
+        status: filters.status,
+        q: filters.q.clone(),
+        attributes: list.attributes.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect(),
     };
-    query.cursor = cursor
-        .map(|c| Cursor::decode(&c, &query.ordering(), tenant.id, query.key_kind()))
-        .transpose()
-        .map_err(query_error)?;
+    query.cursor = list.cursor(tenant, &query.ordering(), query.key_kind())?;
     Ok(query)
 }
 
 async fn list_products(
     staff: Staff,
     State(state): State<AppState>,
-    Query(params): Query<Vec<(String, String)>>,
+    list: ListQuery<ProductFilters>,
 ) -> Result<Json<Page<Product>>, ApiError> {
-    let query = product_query(&staff, params)?;
+    let query = product_query(&staff, list)?;
     Ok(Json(products::list(&state.db, &staff.tenant, &query).await?))
 }
 

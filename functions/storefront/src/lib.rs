@@ -2,6 +2,7 @@
 //! comes from the Host header or `X-Tenant-ID`; no staff token is needed. Product reads are
 //! answered from the Valkey response cache when they can be, with HTTP caching headers.
 
+pub mod openapi;
 pub mod shop;
 
 use anyhow::anyhow;
@@ -12,17 +13,35 @@ use http::HeaderMap;
 use kassa_domain::storefront;
 use kassa_http::cache::Cached;
 use kassa_http::limits::{self, ClientIp};
+use kassa_http::openapi::{Doc, schema};
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Query};
 use serde::Serialize;
 
-use crate::shop::{ShopRequest, ShopRoute, respond};
+use crate::shop::{AudienceParams, ShopFilters, ShopRequest, ShopRoute, respond};
+use kassa_http::list::ListQuery;
 
 /// The function's routes, also read by the test that checks `template.yaml`.
 pub fn routes() -> FunctionRoutes {
     FunctionRoutes::new("storefront")
-        .get("/storefront/tenant", tenant_profile)
-        .get("/storefront/products", list_products)
-        .get("/storefront/products/{handle}", product)
+        .public_get(
+            "/storefront/tenant",
+            Doc::new("getShop", "The shop: its name, locales and default currency")
+                .returns(200, schema::<TenantProfile>),
+            tenant_profile,
+        )
+        .public_get(
+            "/storefront/products",
+            Doc::new("listShopProducts", "A page of the shop's active products, with facets on request")
+                .returns(200, schema::<storefront::ShopPage>),
+            list_products,
+        )
+        .public_get(
+            "/storefront/products/{handle}",
+            Doc::new("getShopProduct", "An active product's page: variants, prices, stock flags")
+                .returns(200, schema::<storefront::ShopProduct>),
+            product,
+        )
+        .open_get("/storefront/openapi.json", openapi::openapi_json)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -30,7 +49,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// What a shop shows the public about itself.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantProfile {
     pub id: String,
     pub handle: String,
@@ -57,9 +76,9 @@ pub async fn list_products(
     State(state): State<AppState>,
     client: ClientIp,
     headers: HeaderMap,
-    Query(params): Query<Vec<(String, String)>>,
+    list: ListQuery<ShopFilters>,
 ) -> Result<Response, ApiError> {
-    let request = ShopRequest::parse(&tenant, &headers, params, ShopRoute::Products)?;
+    let request = ShopRequest::for_list(&tenant, &headers, list)?;
     let query =
         request.list.as_ref().ok_or_else(|| ApiError::internal(anyhow!("a list without parameters")))?;
     let (cached, lookup) = state
@@ -82,9 +101,9 @@ pub async fn product(
     client: ClientIp,
     headers: HeaderMap,
     Path(handle): Path<String>,
-    Query(params): Query<Vec<(String, String)>>,
+    Query(params): Query<AudienceParams>,
 ) -> Result<Response, ApiError> {
-    let request = ShopRequest::parse(&tenant, &headers, params, ShopRoute::Product)?;
+    let request = ShopRequest::for_product(&tenant, &headers, params)?;
     let (cached, lookup) = state
         .cache
         .fetch(tenant.id, &request.cache_key(ShopRoute::Product, Some(&handle)), || async {

@@ -1,20 +1,21 @@
 //! What a storefront request asks for: locale (query or Accept-Language), currency,
 //! customer group and list parameters — normalised, so equal questions share a cache key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use kassa_domain::ErrorCode;
 use kassa_domain::currency::Currency;
-use kassa_domain::pagination::{self, Cursor};
 use kassa_domain::storefront::{self, Audience, ShopQuery, ShopSort};
 use kassa_domain::tenant::Tenant;
 use kassa_http::ApiError;
 use kassa_http::cache::{Cached, Lookup};
+use kassa_http::list::{ListFilters, ListQuery};
 use kassa_http::rest::query_error;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::IntoParams;
 
 /// The most characters of `q`, attribute filters (`attr[…]`) with their values, and facets a
 /// storefront list takes: each distinct combination costs a Postgres query and a cache entry.
@@ -71,64 +72,79 @@ pub fn negotiate(tenant: &Tenant, accept_language: Option<&str>) -> Option<Strin
     })
 }
 
+/// Who is asking, on every storefront read: `locale`, `currency`, `customer_group`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AudienceParams {
+    /// A locale of the shop (else the best match of Accept-Language, else the default).
+    #[param(max_length = 35)]
+    pub locale: Option<String>,
+    /// An ISO 4217 code (default: the shop's currency).
+    #[param(pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    /// Prices and visibility of this customer group.
+    #[param(max_length = 100)]
+    pub customer_group: Option<String>,
+}
+
+/// The filters of `GET /storefront/products` (besides `limit`, `cursor` and `attr[name]=…`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ShopFilters {
+    /// `newest` (default), `title`, `price_asc` or `price_desc`.
+    #[param(inline)]
+    pub sort: Option<ShopSort>,
+    /// Cheapest base price at least this (minor units).
+    #[param(minimum = 0)]
+    pub price_min: Option<i64>,
+    /// Cheapest base price at most this (minor units).
+    #[param(minimum = 0)]
+    pub price_max: Option<i64>,
+    /// Text to find in titles (at most 100 characters).
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Attributes to count values of, comma-separated or repeated (at most 5).
+    pub facets: Option<String>,
+    #[param(max_length = 35)]
+    pub locale: Option<String>,
+    #[param(pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    #[param(max_length = 100)]
+    pub customer_group: Option<String>,
+}
+
+impl ListFilters for ShopFilters {
+    const ATTRIBUTES: bool = true;
+    const REPEATABLE: &'static [&'static str] = &["facets"];
+}
+
 impl ShopRequest {
-    /// Reads the parameters of `route`; anything unknown, repeated (but `facets` and
-    /// `attr[…]`, which add up), malformed or beyond the limits above is a 400.
-    pub fn parse(
+    /// A product page's request.
+    pub fn for_product(
         tenant: &Tenant,
         headers: &HeaderMap,
-        params: Vec<(String, String)>,
-        route: ShopRoute,
+        params: AudienceParams,
     ) -> Result<Self, ApiError> {
-        let mut scalars: BTreeMap<&'static str, String> = BTreeMap::new();
-        let mut attributes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut facets = BTreeSet::new();
-        let list = route == ShopRoute::Products;
-        for (key, value) in params {
-            let scalar = match key.as_str() {
-                "locale" => "locale",
-                "currency" => "currency",
-                "customer_group" => "customer_group",
-                "limit" if list => "limit",
-                "cursor" if list => "cursor",
-                "sort" if list => "sort",
-                "price_min" if list => "price_min",
-                "price_max" if list => "price_max",
-                "q" if list => "q",
-                "facets" if list => {
-                    for facet in value.split(',').filter(|f| !f.is_empty()) {
-                        check_attribute_text("facets", facet)?;
-                        facets.insert(facet.to_owned());
-                    }
-                    continue;
-                }
-                _ => match key.strip_prefix("attr[").and_then(|k| k.strip_suffix(']')) {
-                    Some(name) if list && !name.is_empty() => {
-                        check_attribute_text(&key, name)?;
-                        let values = attributes.entry(name.to_owned()).or_default();
-                        for value in value.split(',').filter(|v| !v.is_empty()) {
-                            check_attribute_text(&key, value)?;
-                            values.insert(value.to_owned());
-                        }
-                        continue;
-                    }
-                    _ => {
-                        return Err(ApiError::new(
-                            ErrorCode::InvalidQuery,
-                            format!("unknown query parameter '{key}'"),
-                        ));
-                    }
-                },
-            };
-            if scalars.insert(scalar, value).is_some() {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidQuery,
-                    format!("the query parameter '{scalar}' is given twice"),
-                ));
-            }
-        }
-        // A filter without values filters nothing.
-        attributes.retain(|_, values| !values.is_empty());
+        let (locale, currency, group) = audience(tenant, headers, params)?;
+        Ok(ShopRequest { locale, currency, group, list: None })
+    }
+
+    /// A product list's request, within the limits above.
+    pub fn for_list(
+        tenant: &Tenant,
+        headers: &HeaderMap,
+        list: ListQuery<ShopFilters>,
+    ) -> Result<Self, ApiError> {
+        let filters = &list.filters;
+        let audience_params = AudienceParams {
+            locale: filters.locale.clone(),
+            currency: filters.currency.clone(),
+            customer_group: filters.customer_group.clone(),
+        };
+        let (locale, currency, group) = audience(tenant, headers, audience_params)?;
+        let attributes = list.attributes.clone();
         if attributes.len() > MAX_ATTRIBUTE_FILTERS
             || attributes.values().any(|v| v.len() > MAX_ATTRIBUTE_VALUES)
         {
@@ -139,30 +155,45 @@ impl ShopRequest {
                 ),
             ));
         }
+        let mut facets = BTreeSet::new();
+        for facet in filters.facets.as_deref().unwrap_or_default().split(',').filter(|f| !f.is_empty()) {
+            if facet.chars().count() > MAX_ATTRIBUTE_TEXT {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("facets: attribute names are at most {MAX_ATTRIBUTE_TEXT} characters"),
+                ));
+            }
+            facets.insert(facet.to_owned());
+        }
         if facets.len() > MAX_FACETS {
             return Err(ApiError::new(ErrorCode::TooManyFacets, format!("at most {MAX_FACETS} facets")));
         }
-
-        let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-        let locale = scalars
-            .remove("locale")
-            .and_then(|l| negotiate(tenant, Some(&l)))
-            .or_else(|| negotiate(tenant, accept))
-            .unwrap_or_else(|| tenant.default_locale.clone());
-        let currency = match scalars.remove("currency") {
-            None => tenant.default_currency.clone(),
-            Some(raw) => Currency::parse(&raw).map_err(query_error)?.code().to_owned(),
-        };
-        let group = scalars.remove("customer_group");
-        if let Some(handle) = &group {
-            kassa_domain::catalog::check_handle(handle, 100).map_err(query_error)?;
+        let q = filters.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+        if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
+            return Err(ApiError::new(
+                ErrorCode::QueryTooLong,
+                format!("q is at most {MAX_Q_CHARS} characters"),
+            ));
         }
-        let list = if list {
-            Some(list_query(tenant, &locale, &currency, scalars, attributes, facets)?)
-        } else {
-            None
+        let amount = |key: &str, value: Option<i64>| match value {
+            Some(n) if n < 0 => {
+                Err(ApiError::new(ErrorCode::InvalidQuery, format!("{key} is a whole number ≥ 0")))
+            }
+            other => Ok(other),
         };
-        Ok(ShopRequest { locale, currency, group, list })
+        let sort = filters.sort.unwrap_or(ShopSort::Newest);
+        let ordering = ShopQuery::ordering(sort, &locale, &currency);
+        let query = ShopQuery {
+            limit: list.limit,
+            sort,
+            cursor: list.cursor(tenant, &ordering, sort.key_kind())?,
+            attributes,
+            price_min: amount("price_min", filters.price_min)?,
+            price_max: amount("price_max", filters.price_max)?,
+            q,
+            facets,
+        };
+        Ok(ShopRequest { locale, currency, group, list: Some(query) })
     }
 
     /// The cache key of this request on `route` (a product page names its `handle`): the
@@ -205,60 +236,26 @@ impl ShopRequest {
     }
 }
 
-fn check_attribute_text(parameter: &str, text: &str) -> Result<(), ApiError> {
-    if text.chars().count() > MAX_ATTRIBUTE_TEXT {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("{parameter}: attribute names and values are at most {MAX_ATTRIBUTE_TEXT} characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// The list parameters of a products request.
-fn list_query(
+/// Locale (the shop's best match), currency (canonical) and customer group handle.
+fn audience(
     tenant: &Tenant,
-    locale: &str,
-    currency: &str,
-    mut scalars: BTreeMap<&'static str, String>,
-    attributes: BTreeMap<String, BTreeSet<String>>,
-    facets: BTreeSet<String>,
-) -> Result<ShopQuery, ApiError> {
-    let number = |key: &str, value: Option<String>| {
-        value
-            .map(|value| {
-                value.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                    ApiError::new(ErrorCode::InvalidQuery, format!("{key} is a whole number ≥ 0"))
-                })
-            })
-            .transpose()
+    headers: &HeaderMap,
+    params: AudienceParams,
+) -> Result<(String, String, Option<String>), ApiError> {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let locale = params
+        .locale
+        .and_then(|l| negotiate(tenant, Some(&l)))
+        .or_else(|| negotiate(tenant, accept))
+        .unwrap_or_else(|| tenant.default_locale.clone());
+    let currency = match params.currency {
+        None => tenant.default_currency.clone(),
+        Some(raw) => Currency::parse(&raw).map_err(query_error)?.code().to_owned(),
     };
-    let limit = pagination::limit(number("limit", scalars.remove("limit"))?).map_err(query_error)?;
-    let sort = match scalars.remove("sort") {
-        None => ShopSort::Newest,
-        Some(raw) => ShopSort::parse(&raw).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidSort, "sort by newest, title, price_asc or price_desc".to_owned())
-        })?,
-    };
-    let q = scalars.remove("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
-    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
-        return Err(ApiError::new(ErrorCode::QueryTooLong, format!("q is at most {MAX_Q_CHARS} characters")));
+    if let Some(handle) = &params.customer_group {
+        kassa_domain::catalog::check_handle(handle, 100).map_err(query_error)?;
     }
-    let cursor = scalars
-        .remove("cursor")
-        .map(|c| Cursor::decode(&c, &ShopQuery::ordering(sort, locale, currency), tenant.id, sort.key_kind()))
-        .transpose()
-        .map_err(query_error)?;
-    Ok(ShopQuery {
-        limit,
-        sort,
-        cursor,
-        attributes,
-        price_min: number("price_min", scalars.remove("price_min"))?,
-        price_max: number("price_max", scalars.remove("price_max"))?,
-        q,
-        facets,
-    })
+    Ok((locale, currency, params.customer_group))
 }
 
 /// The HTTP answer for a (cached) response: `Cache-Control` from the shop's settings, the
@@ -319,7 +316,8 @@ mod tests {
     }
 
     fn parse(tenant: &Tenant, params: &[(String, String)]) -> Result<ShopRequest, ApiError> {
-        ShopRequest::parse(tenant, &HeaderMap::new(), params.to_vec(), ShopRoute::Products)
+        let list = kassa_http::list::parse::<ShopFilters>(params.to_vec())?;
+        ShopRequest::for_list(tenant, &HeaderMap::new(), list)
     }
 
     fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -335,7 +333,7 @@ mod tests {
         assert_ne!(smuggled, plain);
         assert_ne!(smuggled.cache_key(ShopRoute::Products, None), plain.cache_key(ShopRoute::Products, None));
         // A handle with a separator in it is no other route's key either.
-        let product = ShopRequest::parse(&demo, &HeaderMap::new(), vec![], ShopRoute::Product).unwrap();
+        let product = ShopRequest::for_product(&demo, &HeaderMap::new(), AudienceParams::default()).unwrap();
         assert_ne!(
             product.cache_key(ShopRoute::Product, Some("mug\",\"route\":\"products")),
             product.cache_key(ShopRoute::Products, None)

@@ -5,20 +5,21 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode};
-use kassa_domain::ErrorCode;
+use http::StatusCode;
 use kassa_domain::access::Action;
 use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus, Placed};
-use kassa_domain::pagination::{self, Cursor, KeyKind, Page};
+use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::taxes::TaxRate;
-use kassa_domain::tenant::Tenant;
 use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, STEP_TYPES, Workflow};
 use kassa_http::crud::CrudDocs;
-use kassa_http::openapi::{Doc, QueryParam, page, schema};
-use kassa_http::rest::{created, query_error};
-use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Query, Staff, Verb};
-use serde::Serialize;
+use kassa_http::extract::IdempotencyKey;
+use kassa_http::list::{ListFilters, ListQuery, params as list_params};
+use kassa_http::openapi::{Doc, page, schema};
+use kassa_http::rest::created;
+use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 const WORKFLOWS: (Access, Access) =
@@ -27,30 +28,6 @@ const TAX_RATES: (Access, Access) =
     (Access::Allowed(Action::SettingsRead), Access::Allowed(Action::SettingsWrite));
 const ORDERS_READ: Access = Access::Allowed(Action::OrdersRead);
 const ORDERS_WRITE: Access = Access::Allowed(Action::OrdersWrite);
-
-const LIMIT: QueryParam =
-    QueryParam { name: "limit", description: "page size, 1–100 (default 25)", integer: true };
-const CURSOR: QueryParam =
-    QueryParam { name: "cursor", description: "the next_cursor of the previous page", integer: false };
-const RUN_PARAMS: &[QueryParam] = &[
-    LIMIT,
-    CURSOR,
-    QueryParam { name: "workflow_id", description: "only this workflow's runs", integer: false },
-    QueryParam {
-        name: "status",
-        description: "running, retrying, succeeded, stopped or failed",
-        integer: false,
-    },
-];
-const ORDER_PARAMS: &[QueryParam] = &[
-    LIMIT,
-    CURSOR,
-    QueryParam {
-        name: "status",
-        description: "placed, needs_attention, processing, completed or cancelled",
-        integer: false,
-    },
-];
 
 /// The function's routes, also read by the template and OpenAPI tests.
 pub fn routes() -> FunctionRoutes {
@@ -85,7 +62,7 @@ pub fn routes() -> FunctionRoutes {
             "/management/workflow-runs",
             workflows_read,
             Doc::new("listWorkflowRuns", "List workflow runs, newest first")
-                .query(RUN_PARAMS)
+                .query(list_params::<RunFilters>)
                 .returns(200, page::<Run>),
             list_runs,
         )
@@ -122,7 +99,7 @@ pub fn routes() -> FunctionRoutes {
             "/management/orders",
             ORDERS_READ,
             Doc::new("listOrders", "List orders, newest first")
-                .query(ORDER_PARAMS)
+                .query(list_params::<OrderFilters>)
                 .returns(200, page::<Order>),
             list_orders,
         )
@@ -180,72 +157,38 @@ async fn step_types(_staff: Staff) -> Json<StepTypes> {
     Json(StepTypes { items })
 }
 
-/// A list request: page size, cursor and the filters the list knows.
-struct ListQuery {
-    limit: i64,
-    cursor: Option<Cursor>,
-    filters: Vec<(String, String)>,
+/// The filters of `GET /management/workflow-runs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunFilters {
+    /// Only this workflow's runs.
+    pub workflow_id: Option<Uuid>,
+    #[param(inline)]
+    pub status: Option<RunStatus>,
 }
 
-/// Reads `limit`, `cursor` and the named filters of a list; anything else is refused.
-fn list_query(
-    params: Vec<(String, String)>,
-    tenant: &Tenant,
-    ordering: &str,
-    filters: &[&str],
-) -> Result<ListQuery, ApiError> {
-    let (mut limit, mut cursor, mut rest) = (None, None, Vec::new());
-    for (key, value) in params {
-        match key.as_str() {
-            "limit" => {
-                let n = value
-                    .parse::<i64>()
-                    .map_err(|_| ApiError::new(ErrorCode::InvalidLimit, "limit is a number"))?;
-                limit = Some(n);
-            }
-            "cursor" => cursor = Some(value),
-            _ if filters.contains(&key.as_str()) => rest.push((key, value)),
-            _ => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidQuery,
-                    format!("unknown query parameter '{key}'"),
-                ));
-            }
-        }
-    }
-    let limit = pagination::limit(limit).map_err(query_error)?;
-    let cursor = cursor
-        .map(|c| Cursor::decode(&c, ordering, tenant.id, KeyKind::Time))
-        .transpose()
-        .map_err(query_error)?;
-    Ok(ListQuery { limit, cursor, filters: rest })
+impl ListFilters for RunFilters {}
+
+/// The filters of `GET /management/orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderFilters {
+    #[param(inline)]
+    pub status: Option<OrderStatus>,
 }
+
+impl ListFilters for OrderFilters {}
 
 async fn list_runs(
     staff: Staff,
     State(state): State<AppState>,
-    Query(params): Query<Vec<(String, String)>>,
+    list: ListQuery<RunFilters>,
 ) -> Result<Json<Page<Run>>, ApiError> {
-    let ListQuery { limit, cursor, filters } =
-        list_query(params, &staff.tenant, workflows::RUN_ORDERING, &["workflow_id", "status"])?;
-    let mut filter = RunFilter::default();
-    for (key, value) in filters {
-        if key == "workflow_id" {
-            let id = Uuid::parse_str(&value).map_err(|_| {
-                ApiError::new(ErrorCode::InvalidWorkflowId, "workflow_id is a UUID".to_owned())
-            })?;
-            filter.workflow_id = Some(id);
-        } else {
-            let status = RunStatus::parse(&value).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidStatus,
-                    format!("status is running, retrying, succeeded, stopped or failed, not '{value}'"),
-                )
-            })?;
-            filter.status = Some(status);
-        }
-    }
-    Ok(Json(workflows::list_runs(&state.db, &staff.tenant, &filter, limit, cursor.as_ref()).await?))
+    let cursor = list.cursor(&staff.tenant, workflows::RUN_ORDERING, KeyKind::Time)?;
+    let filter = RunFilter { workflow_id: list.filters.workflow_id, status: list.filters.status };
+    Ok(Json(workflows::list_runs(&state.db, &staff.tenant, &filter, list.limit, cursor.as_ref()).await?))
 }
 
 async fn get_run(
@@ -268,24 +211,11 @@ async fn retry_run(
 async fn list_orders(
     staff: Staff,
     State(state): State<AppState>,
-    Query(params): Query<Vec<(String, String)>>,
+    list: ListQuery<OrderFilters>,
 ) -> Result<Json<Page<Order>>, ApiError> {
-    let ListQuery { limit, cursor, filters } =
-        list_query(params, &staff.tenant, orders::LIST_ORDERING, &["status"])?;
-    let status = match filters.into_iter().next() {
-        None => None,
-        Some((_, value)) => {
-            Some(serde_json::from_value::<OrderStatus>(Value::String(value.clone())).map_err(|_| {
-                ApiError::new(
-                    ErrorCode::InvalidStatus,
-                    format!(
-                        "status is placed, needs_attention, processing, completed or cancelled, not '{value}'"
-                    ),
-                )
-            })?)
-        }
-    };
-    Ok(Json(orders::list(&state.db, &staff.tenant, limit, cursor.as_ref(), status).await?))
+    let cursor = list.cursor(&staff.tenant, orders::LIST_ORDERING, KeyKind::Time)?;
+    let status = list.filters.status;
+    Ok(Json(orders::list(&state.db, &staff.tenant, list.limit, cursor.as_ref(), status).await?))
 }
 
 /// With an `Idempotency-Key` header (1–255 visible ASCII characters) a repeated request
@@ -293,25 +223,10 @@ async fn list_orders(
 async fn place_order(
     staff: Staff,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    idempotency_key: IdempotencyKey,
     Json(draft): Json<OrderDraft>,
 ) -> Result<Response, ApiError> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::InvalidIdempotencyKey,
-                        "Idempotency-Key is 1–255 visible ASCII characters",
-                    )
-                })?,
-        ),
-    };
-    let placed = match key {
+    let placed = match idempotency_key.0.as_deref() {
         Some(key) => orders::place_once(&state.db, &staff.tenant, &draft, key).await?,
         None => Placed::New(orders::place(&state.db, &staff.tenant, &draft).await?),
     };

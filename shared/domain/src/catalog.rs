@@ -68,6 +68,21 @@ pub fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
+/// The largest magnitude of a number in free-form JSON a client stores (attributes, workflow
+/// condition operands): jsonb keeps any number, but one near `f64::MAX` does not come back as
+/// a number serde reads, and the record would fail every read.
+pub const MAX_JSON_NUMBER: f64 = 1e15;
+
+/// Whether every number in `value` (nested too) is within ±[`MAX_JSON_NUMBER`].
+pub fn numbers_in_range(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64().is_some_and(|x| x.abs() <= MAX_JSON_NUMBER),
+        Value::Array(items) => items.iter().all(numbers_in_range),
+        Value::Object(map) => map.values().all(numbers_in_range),
+        Value::Null | Value::Bool(_) | Value::String(_) => true,
+    }
+}
+
 /// Variant attributes: a flat object of scalar values (`{"color": "red", "size": "M"}`).
 pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_json::Map<String, Value>) {
     if attributes.len() > 50 {
@@ -86,11 +101,12 @@ pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_js
         }
         match value {
             Value::String(s) if (1..=200).contains(&s.chars().count()) => {}
-            Value::Number(_) | Value::Bool(_) => {}
+            Value::Number(_) if numbers_in_range(value) => {}
+            Value::Bool(_) => {}
             _ => v.push(
                 at,
                 "invalid_attribute_value",
-                "a value is a string of 1–200 characters, a number or a boolean",
+                "a value is a string of 1–200 characters, a number from -1e15 to 1e15 or a boolean",
             ),
         }
     }
@@ -175,9 +191,12 @@ mod tests {
     #[test]
     fn attributes_are_flat_scalars() {
         let mut v = Violations::default();
-        let attributes = serde_json::json!({"color": "red", "size": 42, "organic": true, "nested": {"a": 1}, "Bad Key": "x", "empty": ""});
+        let attributes = serde_json::json!({"color": "red", "size": 42, "organic": true, "nested": {"a": 1}, "Bad Key": "x", "empty": "", "huge": f64::MAX, "weight": -1e15});
         check_attributes(&mut v, "/attributes", attributes.as_object().unwrap());
         let pointers: Vec<&str> = v.as_slice().iter().map(|x| x.pointer.as_str()).collect();
-        assert_eq!(pointers, ["/attributes/Bad Key", "/attributes/empty", "/attributes/nested"]);
+        assert_eq!(
+            pointers,
+            ["/attributes/Bad Key", "/attributes/empty", "/attributes/huge", "/attributes/nested"]
+        );
     }
 }

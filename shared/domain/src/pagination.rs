@@ -86,6 +86,15 @@ fn check_key(key: &str, kind: KeyKind) -> Option<String> {
     }
 }
 
+/// Ascending or descending, as a client names it (`asc`, `desc`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
 /// Validates a requested page size.
 pub fn limit(requested: Option<i64>) -> Result<i64, Violation> {
     match requested {

@@ -33,15 +33,6 @@ impl ProductStatus {
             ProductStatus::Archived => "archived",
         }
     }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "draft" => Some(ProductStatus::Draft),
-            "active" => Some(ProductStatus::Active),
-            "archived" => Some(ProductStatus::Archived),
-            _ => None,
-        }
-    }
 }
 
 /// A stored product.
@@ -458,17 +449,29 @@ pub async fn list(
     }))
 }
 
-/// Validates a sort name (`created_at`, `updated_at`, `handle`, `title`) for a shop.
-pub fn parse_sort(
-    raw: &str,
+/// What a product list can be sorted by, as a client names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductSortKey {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Handle,
+    /// The title in `locale` (falling back to the default locale's).
+    Title,
+}
+
+/// The sort `key` means for a shop (titles in `locale`, which must be one of its locales).
+pub fn sort_by(
+    key: ProductSortKey,
     locale: Option<&str>,
     tenant: &Tenant,
 ) -> Result<ProductSort, crate::error::Violation> {
-    match raw {
-        "created_at" => Ok(ProductSort::CreatedAt),
-        "updated_at" => Ok(ProductSort::UpdatedAt),
-        "handle" => Ok(ProductSort::Handle),
-        "title" => {
+    match key {
+        ProductSortKey::CreatedAt => Ok(ProductSort::CreatedAt),
+        ProductSortKey::UpdatedAt => Ok(ProductSort::UpdatedAt),
+        ProductSortKey::Handle => Ok(ProductSort::Handle),
+        ProductSortKey::Title => {
             let locale = locale.unwrap_or(&tenant.default_locale);
             if tenant.locales.iter().any(|l| l == locale) {
                 Ok(ProductSort::Title(locale.to_owned()))
@@ -476,6 +479,5 @@ pub fn parse_sort(
                 Err(invalid("unsupported_locale", format!("'{locale}' is not one of the shop's locales")))
             }
         }
-        _ => Err(invalid("invalid_sort", "sort by created_at, updated_at, handle or title")),
     }
 }

@@ -13,7 +13,7 @@ use utoipa::openapi::schema::{
     SchemaType, Type,
 };
 
-use crate::catalog::MAX_AMOUNT;
+use crate::catalog::{MAX_AMOUNT, MAX_JSON_NUMBER};
 use crate::currency;
 
 /// No NUL character: the body extractor refuses one anywhere (Postgres stores none).
@@ -213,7 +213,9 @@ pub fn attributes() -> Schema {
                 .min_length(Some(1))
                 .max_length(Some(200))
                 .pattern(Some(NO_NUL))
-                .description(Some("a string of 1–200 characters, a number or a boolean")),
+                .minimum(Some(-MAX_JSON_NUMBER))
+                .maximum(Some(MAX_JSON_NUMBER))
+                .description(Some("a string of 1–200 characters, a number from -1e15 to 1e15 or a boolean")),
         ))
         .description(Some(
             "Flat scalar attributes (at most 50), e.g. `{\"color\": \"natural\", \"size\": \"M\"}`; names are 1–50 \
@@ -279,11 +281,16 @@ pub fn event_type() -> Schema {
 /// A scalar condition operand (or list element): what a schema can say of "any JSON without
 /// NUL" (objects and nested lists are taken too).
 fn operand(types: impl IntoIterator<Item = Type>) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(SchemaType::from_iter(types)).pattern(Some(NO_NUL))
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter(types))
+        .pattern(Some(NO_NUL))
+        .minimum(Some(-MAX_JSON_NUMBER))
+        .maximum(Some(MAX_JSON_NUMBER))
 }
 
-fn condition_of(ops: &[&str], value: RefOr<Schema>) -> ObjectBuilder {
-    let pointer = string(POINTER).max_length(Some(200)).description(Some(
+fn condition_of(ops: &[&str], value: RefOr<Schema>, stored: bool) -> ObjectBuilder {
+    let pointer = if stored { ObjectBuilder::new().schema_type(Type::String) } else { string(POINTER) };
+    let pointer = pointer.max_length(Some(200)).description(Some(
         "A JSON Pointer into the event's data (empty: the whole data), e.g. `/shipping_country`",
     ));
     ObjectBuilder::new()
@@ -297,25 +304,39 @@ fn condition_of(ops: &[&str], value: RefOr<Schema>) -> ObjectBuilder {
         .required("value")
 }
 
-/// A workflow condition: the operand's type follows the operator.
-pub fn condition() -> Schema {
+/// A workflow condition: the operand's type follows the operator. `stored`: as reads show it,
+/// which is all the server took (any JSON for `eq`, `ne`, `exists`; any pointer of 200
+/// bytes) where the request schema promises a subset.
+pub fn condition(stored: bool) -> Schema {
     let scalar = || operand([Type::Null, Type::Boolean, Type::Number, Type::String]);
     let list = || ArrayBuilder::new().items(scalar());
-    let any = OneOfBuilder::new()
-        .item(scalar())
-        .item(list())
-        .description(Some("`eq`, `ne`: the value to compare with (unused by `exists`)"));
+    let any: RefOr<Schema> = if stored {
+        ObjectBuilder::new()
+            .description(Some("`eq`, `ne`: the value to compare with (unused by `exists`)"))
+            .into()
+    } else {
+        OneOfBuilder::new()
+            .item(scalar())
+            .item(list())
+            .description(Some(
+                "`eq`, `ne`: the value to compare with (unused by `exists`); the server also takes objects and \
+                 nested lists (without NUL, numbers from -1e15 to 1e15)",
+            ))
+            .into()
+    };
     let in_list = list().description(Some("`in`: the values to match"));
     let number = ObjectBuilder::new()
         .schema_type(Type::Number)
-        .description(Some("`gt`, `gte`, `lt`, `lte`: a number"));
+        .minimum(Some(-MAX_JSON_NUMBER))
+        .maximum(Some(MAX_JSON_NUMBER))
+        .description(Some("`gt`, `gte`, `lt`, `lte`: a number from -1e15 to 1e15"));
     // `eq`, `ne` and `exists` take any value, or none (null).
-    let mut loose = condition_of(&["eq", "ne", "exists"], any.into()).build();
+    let mut loose = condition_of(&["eq", "ne", "exists"], any, stored).build();
     loose.required.retain(|key| key != "value");
     OneOfBuilder::new()
         .item(loose)
-        .item(condition_of(&["in"], in_list.into()))
-        .item(condition_of(&["gt", "gte", "lt", "lte"], number.into()))
+        .item(condition_of(&["in"], in_list.into(), stored))
+        .item(condition_of(&["gt", "gte", "lt", "lte"], number.into(), stored))
         .description(Some("`pointer` (into the event's data) compared by `op` with `value`"))
         .into()
 }
@@ -356,6 +377,13 @@ pub fn step(stored: bool) -> Schema {
         let Some(RefOr::T(Schema::Object(mut config))) = crate::workflows::config_schema(step_type) else {
             continue;
         };
+        if stored && let Some(url) = config.properties.get_mut("url") {
+            *url = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(2_000))
+                .description(Some("An http(s) URL"))
+                .into();
+        }
         if stored && let Some(secret) = config.properties.get_mut("secret") {
             *secret = ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -485,7 +513,7 @@ mod tests {
         ) {
             let mut attributes = Map::new();
             for (i, name) in names.into_iter().enumerate() {
-                let value = if i % 2 == 0 { json!(text) } else { json!(i) };
+                let value = if i % 2 == 0 { json!(text) } else { json!(-MAX_JSON_NUMBER) };
                 attributes.insert(name, value);
             }
             no_violation(|v| check_attributes(v, "/attributes", &attributes))?;
@@ -521,7 +549,7 @@ mod tests {
             let conditions = vec![
                 Condition { pointer: pointer.clone(), op: ConditionOp::Exists, value: Value::Null },
                 Condition { pointer: pointer.clone(), op: ConditionOp::In, value: json!(["a", 1, null]) },
-                Condition { pointer, op: ConditionOp::Gte, value: json!(2.5) },
+                Condition { pointer, op: ConditionOp::Gte, value: json!(MAX_JSON_NUMBER) },
             ];
             let webhook = step("http_request", json!({"url": url, "secret": secret, "timeout_ms": timeout_ms}));
             prop_assert!(StepKind::parse(&webhook).is_ok(), "{webhook:?}");

@@ -17,7 +17,7 @@ use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
 use crate::tenant::Tenant;
 
 /// How a storefront list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShopSort {
     Newest,
@@ -27,16 +27,6 @@ pub enum ShopSort {
 }
 
 impl ShopSort {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "newest" => Some(ShopSort::Newest),
-            "title" => Some(ShopSort::Title),
-            "price_asc" => Some(ShopSort::PriceAsc),
-            "price_desc" => Some(ShopSort::PriceDesc),
-            _ => None,
-        }
-    }
-
     fn name(self) -> &'static str {
         match self {
             ShopSort::Newest => "newest",

@@ -36,11 +36,22 @@ pub struct Condition {
 /// One alternative per operator group, since the operand's type follows the operator.
 impl utoipa::PartialSchema for Condition {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schemas::condition().into()
+        crate::schemas::condition(false).into()
     }
 }
 
 impl utoipa::ToSchema for Condition {}
+
+/// A condition as reads show it: whatever [`Condition`]s the server took.
+pub struct StoredCondition;
+
+impl utoipa::PartialSchema for StoredCondition {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schemas::condition(true).into()
+    }
+}
+
+impl utoipa::ToSchema for StoredCondition {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -285,6 +296,7 @@ pub struct Workflow {
     #[schema(example = "order.placed")]
     pub trigger: String,
     #[sqlx(json)]
+    #[schema(value_type = Vec<StoredCondition>)]
     pub conditions: Vec<Condition>,
     #[sqlx(json)]
     #[schema(value_type = Vec<StoredStep>)]
@@ -461,6 +473,8 @@ pub(crate) fn workflow_violations(draft: &WorkflowDraft, secrets: &[(usize, &'st
                 "invalid_operand",
                 "in takes a list; gt, gte, lt and lte take a number",
             );
+        } else if !crate::catalog::numbers_in_range(&condition.value) {
+            v.push(format!("/conditions/{i}/value"), "invalid_operand", "numbers are from -1e15 to 1e15");
         }
     }
     if draft.steps.is_empty() || draft.steps.len() > 20 {
@@ -624,12 +638,6 @@ pub enum RunStatus {
     /// A step used up its attempts; `POST …/retry` resumes from that step (as it does for a
     /// stopped run).
     Failed,
-}
-
-impl RunStatus {
-    pub fn parse(raw: &str) -> Option<Self> {
-        serde_json::from_value(Value::String(raw.to_owned())).ok()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]

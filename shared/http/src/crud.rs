@@ -10,10 +10,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::extract::{Json, Path, Query};
-use crate::openapi::{Doc, PAGE_PARAMS, page, patch, schema};
+use crate::extract::{Json, Path};
+use crate::list::{ListQuery, NoFilters, params as list_params};
+use crate::openapi::{Doc, page, patch, schema};
 use crate::problem::ApiError;
-use crate::rest::{IfMatch, PageParams, created, patched, versioned};
+use crate::rest::{IfMatch, created, patched, versioned};
 use crate::routes::{FunctionRoutes, Verb};
 use crate::staff::{Access, Staff};
 use crate::state::AppState;
@@ -46,7 +47,7 @@ impl FunctionRoutes {
             Verb::Get,
             collection,
             read,
-            doc(docs.list).query(PAGE_PARAMS).returns(200, page::<R>),
+            doc(docs.list).query(list_params::<NoFilters>).returns(200, page::<R>),
             list::<R>,
         )
         .staff(
@@ -73,10 +74,10 @@ impl FunctionRoutes {
 async fn list<R: Editable>(
     staff: Staff,
     State(state): State<AppState>,
-    Query(params): Query<PageParams>,
+    query: ListQuery<NoFilters>,
 ) -> Result<Json<Page<Value>>, ApiError> {
-    let (limit, cursor) = params.parse(&staff.tenant, &resource::list_ordering::<R>(), KeyKind::Time)?;
-    let page = resource::list::<R>(&state.db, &staff.tenant, limit, cursor.as_ref()).await?;
+    let cursor = query.cursor(&staff.tenant, &resource::list_ordering::<R>(), KeyKind::Time)?;
+    let page = resource::list::<R>(&state.db, &staff.tenant, query.limit, cursor.as_ref()).await?;
     Ok(Json(page.map(|row| resource::public_json(&row))))
 }
 

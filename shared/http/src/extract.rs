@@ -207,3 +207,37 @@ mod tests {
         assert!(!is_json("text/plain"));
     }
 }
+
+/// The `Idempotency-Key` header of a write that may be retried: 1–255 visible ASCII
+/// characters, or absent (`None`). Anything else is `400 invalid_idempotency_key`. Routes
+/// that require one say so with [`IdempotencyKey::required`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl IdempotencyKey {
+    /// The key, or `400 invalid_idempotency_key` when the route requires one and it is absent.
+    pub fn required(self) -> Result<String, ApiError> {
+        self.0.ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidIdempotencyKey, "this route requires an Idempotency-Key header")
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        value
+            .to_str()
+            .ok()
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .map(|k| IdempotencyKey(Some(k.to_owned())))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidIdempotencyKey,
+                    "Idempotency-Key is 1–255 visible ASCII characters",
+                )
+            })
+    }
+}

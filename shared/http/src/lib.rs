@@ -8,6 +8,7 @@ pub mod context;
 pub mod crud;
 pub mod extract;
 pub mod limits;
+pub mod list;
 pub mod openapi;
 pub mod ops;
 pub mod problem;

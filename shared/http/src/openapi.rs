@@ -77,19 +77,9 @@ pub fn patch<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
     schemas.add(&name, patch)
 }
 
-/// One query parameter of an operation.
-#[derive(Debug, Clone, Copy)]
-pub struct QueryParam {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub integer: bool,
-}
-
-/// `limit` and `cursor`, the parameters of every keyset list.
-pub const PAGE_PARAMS: &[QueryParam] = &[
-    QueryParam { name: "limit", description: "page size, 1–100 (default 25)", integer: true },
-    QueryParam { name: "cursor", description: "the next_cursor of the previous page", integer: false },
-];
+/// The query parameters of an operation, from the type that parses them
+/// (`crate::list::params::<F>` for a list).
+pub type ParamsFn = fn() -> Vec<utoipa::openapi::path::Parameter>;
 
 /// What the OpenAPI document says about one route.
 #[derive(Clone, Copy)]
@@ -101,7 +91,7 @@ pub struct Doc {
     pub merge_patch: bool,
     pub status: u16,
     pub response: Option<SchemaFn>,
-    pub query: &'static [QueryParam],
+    pub query: Option<ParamsFn>,
 }
 
 impl std::fmt::Debug for Doc {
@@ -120,7 +110,7 @@ impl Doc {
             merge_patch: false,
             status: 200,
             response: None,
-            query: &[],
+            query: None,
         }
     }
 
@@ -148,8 +138,9 @@ impl Doc {
         self
     }
 
-    pub const fn query(mut self, query: &'static [QueryParam]) -> Self {
-        self.query = query;
+    /// The operation's query parameters, e.g. `list::params::<ProductFilters>`.
+    pub const fn query(mut self, query: ParamsFn) -> Self {
+        self.query = Some(query);
         self
     }
 }
@@ -164,11 +155,19 @@ fn http_method(verb: Verb) -> HttpMethod {
     }
 }
 
-/// `{id}` segments of an axum path. `min_quantity` is a number; every other id is a UUID.
-fn path_params(path: &str) -> Vec<(&str, bool)> {
+/// The `{…}` segments of an axum path with their schemas: `min_quantity` is a number, a
+/// `handle` a handle (the storefront's product pages), every other one a UUID.
+fn path_params(path: &str) -> Vec<(&str, ObjectBuilder)> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| (name, name == "min_quantity"))
+        .map(|name| {
+            let schema = match name {
+                "min_quantity" => scalar(true),
+                "handle" => scalar(false).pattern(Some(kassa_domain::schemas::HANDLE)).max_length(Some(100)),
+                _ => scalar(false).format(Some(known(KnownFormat::Uuid))),
+            };
+            (name, schema)
+        })
         .collect()
 }
 
@@ -191,31 +190,28 @@ fn problem_response(description: &str, problem: RefOr<Schema>) -> utoipa::openap
         .build()
 }
 
-/// The OpenAPI 3.1 document of every documented route of `functions`.
+/// The OpenAPI 3.1 document of every documented route of `functions`: staff routes (bearer
+/// token) and public ones of a shop (no token).
 pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) -> OpenApi {
     let mut schemas = Schemas::default();
     let problem = schema::<Problem>(&mut schemas);
     let mut paths: BTreeMap<&str, Vec<(Verb, utoipa::openapi::path::Operation)>> = BTreeMap::new();
+    let mut any_staff = false;
     for spec in functions.iter().flat_map(FunctionRoutes::routes) {
-        let (Some(doc), Gate::Staff(_)) = (&spec.doc, spec.gate) else { continue };
+        let Some(doc) = &spec.doc else { continue };
+        let staff = match spec.gate {
+            Gate::Staff(_) => true,
+            Gate::Tenant => false,
+            Gate::Open => continue,
+        };
         let mut op = OperationBuilder::new().operation_id(Some(doc.operation_id)).summary(Some(doc.summary));
-        for (name, integer) in path_params(spec.path) {
-            let mut param =
+        for (name, schema) in path_params(spec.path) {
+            let param =
                 ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True);
-            let schema =
-                if integer { scalar(true) } else { scalar(false).format(Some(known(KnownFormat::Uuid))) };
-            param = param.schema(Some(schema));
-            op = op.parameter(param);
+            op = op.parameter(param.schema(Some(schema)));
         }
-        for q in doc.query {
-            op = op.parameter(
-                ParameterBuilder::new()
-                    .name(q.name)
-                    .parameter_in(ParameterIn::Query)
-                    .required(Required::False)
-                    .description(Some(q.description))
-                    .schema(Some(scalar(q.integer))),
-            );
+        for param in doc.query.map(|params| params()).unwrap_or_default() {
+            op = op.parameter(param);
         }
         if let Some(request) = doc.request {
             let content_type =
@@ -240,10 +236,26 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
                 "400",
                 problem_response("the request cannot be read (query, path, tenant)", problem.clone()),
             )
-            .response("401", problem_response("no valid bearer token", problem.clone()))
-            .response("403", problem_response("no role in this shop, or a role too weak", problem.clone()))
             .response("404", problem_response("no such shop or resource", problem.clone()))
             .response("500", problem_response("something failed on Kassa's side", problem.clone()));
+        if staff {
+            responses = responses
+                .response("401", problem_response("no valid bearer token", problem.clone()))
+                .response(
+                    "403",
+                    problem_response("no role in this shop, or a role too weak", problem.clone()),
+                );
+        } else {
+            responses = responses
+                .response(
+                    "304",
+                    ResponseBuilder::new().description("If-None-Match names the current ETag").build(),
+                )
+                .response(
+                    "429",
+                    problem_response("too many uncached requests from this address", problem.clone()),
+                );
+        }
         if spec.verb != Verb::Get {
             responses = responses
                 .response(
@@ -258,9 +270,11 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
                 .response("415", problem_response("the body is not JSON", problem.clone()))
                 .response("422", problem_response("the body is invalid; see errors", problem.clone()));
         }
-        op = op
-            .responses(responses.build())
-            .security(SecurityRequirement::new("zitadel", Vec::<String>::new()));
+        op = op.responses(responses.build());
+        if staff {
+            op = op.security(SecurityRequirement::new("zitadel", Vec::<String>::new()));
+            any_staff = true;
+        }
         paths.entry(spec.path).or_default().push((spec.verb, op.build()));
     }
     let mut builder = PathsBuilder::new();
@@ -271,10 +285,15 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
         }
         builder = builder.path(path, item);
     }
-    let mut components = ComponentsBuilder::new().security_scheme(
-        "zitadel",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-    );
+    let mut components = ComponentsBuilder::new();
+    if any_staff {
+        components = components.security_scheme(
+            "zitadel",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
     for (name, schema) in schemas.0 {
         components = components.schema(name, schema);
     }

@@ -5,10 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
-use kassa_domain::pagination::{self, Cursor, KeyKind};
-use kassa_domain::tenant::Tenant;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::extract::{Json, from_value};
@@ -122,34 +120,6 @@ fn apply_patch<D: Serialize + DeserializeOwned>(current: &D, patch: &Value) -> R
     let mut merged = serde_json::to_value(current).map_err(ApiError::internal)?;
     merge_patch(&mut merged, patch);
     from_value(merged)
-}
-
-/// `?limit=&cursor=` of a plain keyset list.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageParams {
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-impl PageParams {
-    /// The validated limit and cursor for `ordering` of `tenant`'s list, whose sort key is
-    /// of `kind`.
-    pub fn parse(
-        &self,
-        tenant: &Tenant,
-        ordering: &str,
-        kind: KeyKind,
-    ) -> Result<(i64, Option<Cursor>), ApiError> {
-        let limit = pagination::limit(self.limit).map_err(query_error)?;
-        let cursor = self
-            .cursor
-            .as_deref()
-            .map(|c| Cursor::decode(c, ordering, tenant.id, kind))
-            .transpose()
-            .map_err(query_error)?;
-        Ok((limit, cursor))
-    }
 }
 
 /// A refused query parameter: 400 with the reason.

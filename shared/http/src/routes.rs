@@ -89,6 +89,17 @@ impl FunctionRoutes {
         self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Tenant, doc: None }, handler)
     }
 
+    /// A documented public `GET path` for a resolved tenant (in the function's public
+    /// OpenAPI document); HEAD too.
+    pub fn public_get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        doc: Doc,
+        handler: H,
+    ) -> Self {
+        self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Tenant, doc: Some(doc) }, handler)
+    }
+
     /// A public `GET path` that needs no tenant.
     pub fn open_get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Open, doc: None }, handler)
