@@ -106,7 +106,9 @@ async fn upsert_prices(
     Path(id): Path<Uuid>,
     Json(upsert): Json<PriceUpsert>,
 ) -> Result<Json<PriceUpsertResult>, ApiError> {
-    Ok(Json(pricing::upsert_prices(&state.db, &staff.tenant, id, &upsert).await?))
+    let result = pricing::upsert_prices(&state.db, &staff.tenant, id, &upsert).await?;
+    state.cache.bump(staff.tenant.id).await;
+    Ok(Json(result))
 }
 
 async fn delete_price(
@@ -115,5 +117,6 @@ async fn delete_price(
     Path((id, variant_id, min_quantity)): Path<(Uuid, Uuid, i64)>,
 ) -> Result<StatusCode, ApiError> {
     pricing::delete_price(&state.db, &staff.tenant, id, variant_id, min_quantity).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -202,6 +202,7 @@ async fn create_product(
     Json(draft): Json<ProductDraft>,
 ) -> Result<Response, ApiError> {
     let product = products::create(&state.db, &staff.tenant, &draft).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(created(format!("/management/products/{}", product.id), &product, product.version))
 }
 
@@ -224,6 +225,7 @@ async fn update_product(
     let current = products::get(&state.db, &staff.tenant, id).await?;
     let draft = patched(if_match, "product", current.version, &ProductDraft::from(&current), &body)?;
     let product = products::update(&state.db, &staff.tenant, id, current.version, &draft).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(versioned(StatusCode::OK, &product, product.version))
 }
 
@@ -233,6 +235,7 @@ async fn delete_product(
     Path(id): Path<Uuid>,
 ) -> Result<Json<ProductDeletion>, ApiError> {
     let outcome = products::delete(&state.db, &staff.tenant, id).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(Json(ProductDeletion { id, outcome }))
 }
 
@@ -251,6 +254,7 @@ async fn create_variant(
     Json(draft): Json<VariantDraft>,
 ) -> Result<Response, ApiError> {
     let variant = variants::create(&state.db, &staff.tenant, id, &draft).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(created(format!("/management/products/{id}/variants/{}", variant.id), &variant, variant.version))
 }
 
@@ -273,6 +277,7 @@ async fn update_variant(
     let current = variants::get(&state.db, &staff.tenant, id, variant_id).await?;
     let draft = patched(if_match, "variant", current.version, &VariantDraft::from(&current), &body)?;
     let variant = variants::update(&state.db, &staff.tenant, id, variant_id, current.version, &draft).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(versioned(StatusCode::OK, &variant, variant.version))
 }
 
@@ -282,6 +287,7 @@ async fn delete_variant(
     Path((id, variant_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     variants::delete(&state.db, &staff.tenant, id, variant_id).await?;
+    state.cache.bump(staff.tenant.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -291,5 +297,7 @@ async fn adjust_stock(
     Path(id): Path<Uuid>,
     Json(adjustment): Json<StockAdjustment>,
 ) -> Result<Json<StockLevel>, ApiError> {
-    Ok(Json(variants::adjust_stock(&state.db, &staff.tenant, id, &adjustment).await?))
+    let level = variants::adjust_stock(&state.db, &staff.tenant, id, &adjustment).await?;
+    state.cache.bump(staff.tenant.id).await;
+    Ok(Json(level))
 }

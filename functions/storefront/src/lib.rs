@@ -88,7 +88,7 @@ pub async fn list_products(
             let audience = request.audience(&state.db, &tenant).await?;
             let page = storefront::list(&state.db, &tenant, &audience, query).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
-            Ok(Cached::json(&page, &audience.locale)?.expiring_at(changes))
+            Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?.expiring_at(changes))
         })
         .await?;
     Ok(respond(&tenant, &headers, cached, lookup))
@@ -111,7 +111,7 @@ pub async fn product(
             let audience = request.audience(&state.db, &tenant).await?;
             let product = storefront::product(&state.db, &tenant, &audience, &handle).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
-            Ok(Cached::json(&product, &audience.locale)?.expiring_at(changes))
+            Ok::<_, ApiError>(Cached::json(&product, &audience.locale)?.expiring_at(changes))
         })
         .await?;
     Ok(respond(&tenant, &headers, cached, lookup))

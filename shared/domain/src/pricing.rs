@@ -666,37 +666,86 @@ async fn prices_changed(
     Ok(list)
 }
 
-/// Hands a resource's create and update functions to [`Editable`].
-macro_rules! editable {
-    ($resource:ty, $draft:ty, $create:ident, $update:ident) => {
-        impl Editable for $resource {
-            type Draft = $draft;
+impl Editable for CustomerGroup {
+    type Draft = CustomerGroupDraft;
 
-            fn create(
-                pool: &PgPool,
-                tenant: &Tenant,
-                draft: &$draft,
-            ) -> impl Future<Output = Result<Self, DomainError>> + Send {
-                $create(pool, tenant, draft)
-            }
+    // A group's handle decides which B2B products and prices a shopper sees.
+    const SHOWN_IN_STOREFRONT: bool = true;
 
-            fn update(
-                pool: &PgPool,
-                tenant: &Tenant,
-                id: Uuid,
-                expected_version: i64,
-                draft: &$draft,
-            ) -> impl Future<Output = Result<Self, DomainError>> + Send {
-                $update(pool, tenant, id, expected_version, draft)
-            }
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &CustomerGroupDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        create_customer_group(pool, tenant, draft)
+    }
 
-            fn version(&self) -> i64 {
-                self.version
-            }
-        }
-    };
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &CustomerGroupDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        update_customer_group(pool, tenant, id, expected_version, draft)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
 }
 
-editable!(CustomerGroup, CustomerGroupDraft, create_customer_group, update_customer_group);
-editable!(SubscriptionPlan, SubscriptionPlanDraft, create_subscription_plan, update_subscription_plan);
-editable!(PriceList, PriceListDraft, create_price_list, update_price_list);
+impl Editable for SubscriptionPlan {
+    type Draft = SubscriptionPlanDraft;
+
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &SubscriptionPlanDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        create_subscription_plan(pool, tenant, draft)
+    }
+
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &SubscriptionPlanDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        update_subscription_plan(pool, tenant, id, expected_version, draft)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
+impl Editable for PriceList {
+    type Draft = PriceListDraft;
+
+    // Its prices, window and status decide what the group's shoppers pay.
+    const SHOWN_IN_STOREFRONT: bool = true;
+
+    fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &PriceListDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        create_price_list(pool, tenant, draft)
+    }
+
+    fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &PriceListDraft,
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        update_price_list(pool, tenant, id, expected_version, draft)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+}

@@ -61,6 +61,10 @@ pub trait Editable: Resource {
     ) -> impl Future<Output = Result<Self, DomainError>> + Send;
 
     fn version(&self) -> i64;
+
+    /// Whether the storefront shows what this resource holds (prices of a price list, a
+    /// customer group's handle): a write must then invalidate the storefront's cache.
+    const SHOWN_IN_STOREFRONT: bool = false;
 }
 
 pub async fn get<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<R, DomainError> {

@@ -41,9 +41,9 @@ use kassa_events::envelope::domain_type;
 use kassa_events::rabbitmq::{RabbitBus, Topology};
 use kassa_events::sqs::SqsBus;
 use kassa_events::{Envelope, Handled, RetryPolicy};
-use kassa_http::AppState;
-use kassa_http::cache::ResponseCache;
-use kassa_http::tenancy::TenantResolver;
+use kassa_runtime::Runtime;
+use kassa_runtime::cache::ResponseCache;
+use kassa_runtime::tenants::TenantResolver;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -103,7 +103,7 @@ pub enum EngineError {
 
 impl Engine {
     /// An engine on the state's database and cache, mailing through `SMTP_URL`.
-    pub fn new(state: &AppState) -> Result<Self, EngineError> {
+    pub fn new(state: &Runtime) -> Result<Self, EngineError> {
         let config = &state.config;
         let mailer = Mailer::new(config.smtp_url.expose(), &config.smtp_from)?;
         Self::with_parts(state, mailer, Backoff::new(config.workflow_retry_base))?
@@ -111,7 +111,7 @@ impl Engine {
     }
 
     /// An engine whose webhooks reach public addresses only.
-    pub fn with_parts(state: &AppState, mailer: Mailer, backoff: Backoff) -> Result<Self, EngineError> {
+    pub fn with_parts(state: &Runtime, mailer: Mailer, backoff: Backoff) -> Result<Self, EngineError> {
         Ok(Self {
             db: state.db.clone(),
             tenants: state.tenants.clone(),

@@ -88,6 +88,9 @@ async fn create<R: Editable>(
     Json(draft): Json<R::Draft>,
 ) -> Result<Response, ApiError> {
     let row = R::create(&state.db, &staff.tenant, &draft).await?;
+    if R::SHOWN_IN_STOREFRONT {
+        state.cache.bump(staff.tenant.id).await;
+    }
     Ok(created(format!("{collection}/{}", row.id()), &resource::public_json(&row), row.version()))
 }
 
@@ -110,6 +113,9 @@ async fn update<R: Editable>(
     let current = resource::get::<R>(&state.db, &staff.tenant, id).await?;
     let draft = patched(if_match, R::NAME, current.version(), &R::Draft::from(&current), &body)?;
     let row = R::update(&state.db, &staff.tenant, id, current.version(), &draft).await?;
+    if R::SHOWN_IN_STOREFRONT {
+        state.cache.bump(staff.tenant.id).await;
+    }
     Ok(versioned(StatusCode::OK, &resource::public_json(&row), row.version()))
 }
 
@@ -119,5 +125,8 @@ async fn delete<R: Editable>(
     Path(id): Path<Uuid>,
 ) -> Result<impl IntoResponse, ApiError> {
     resource::delete::<R>(&state.db, &staff.tenant, id).await?;
+    if R::SHOWN_IN_STOREFRONT {
+        state.cache.bump(staff.tenant.id).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,8 +2,6 @@
 //! extractors, tenant resolution, middleware and telemetry.
 
 pub mod auth;
-pub mod cache;
-pub mod config;
 pub mod context;
 pub mod crud;
 pub mod extract;
@@ -16,9 +14,10 @@ pub mod rest;
 pub mod routes;
 pub mod staff;
 pub mod state;
-pub mod telemetry;
 pub mod tenancy;
-pub mod valkey;
+
+// The runtime's modules, under their old paths (`kassa_http::cache::Cached`, …).
+pub use kassa_runtime::{Runtime, cache, config, telemetry, valkey};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -148,6 +148,12 @@ impl ApiError {
     }
 }
 
+impl From<kassa_runtime::cache::CacheError> for ApiError {
+    fn from(err: kassa_runtime::cache::CacheError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
         match err {

@@ -14,7 +14,7 @@ use kassa_domain::tenant::Tenant;
 use crate::auth::CurrentUser;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::tenancy::attach_tenant;
+use crate::tenancy::{TenantsForRequests, attach_tenant};
 use kassa_domain::ErrorCode;
 
 /// What a staff route requires of its caller.
@@ -64,8 +64,8 @@ pub fn authorize(user: CurrentUser, tenant: Arc<Tenant>, access: Access) -> Resu
     Ok(Staff { user: Arc::new(user), tenant, roles, actions })
 }
 
-/// Middleware for staff routes (see the module docs for the order of checks). After a
-/// successful write it bumps the tenant's catalog version, invalidating the storefront cache.
+/// Middleware for staff routes (see the module docs for the order of checks). Writes that
+/// change what the storefront shows bump the catalog version themselves, where they happen.
 pub async fn staff_gate(
     State((state, access)): State<(AppState, Access)>,
     mut request: Request,
@@ -77,13 +77,7 @@ pub async fn staff_gate(
     attach_tenant(&mut request, tenant.clone());
     let staff = authorize(user, tenant.clone(), access)?;
     request.extensions_mut().insert(staff);
-    let writes = request.method() != http::Method::GET && request.method() != http::Method::HEAD;
-    let response = next.run(request).await;
-    // A successful write has committed: answers cached before it must not be served again.
-    if writes && response.status().is_success() {
-        state.cache.bump(tenant.id).await;
-    }
-    Ok(response)
+    Ok(next.run(request).await)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Staff {

@@ -14,8 +14,16 @@ use kassa_domain::tenant::TenantId;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::problem::ApiError;
 use crate::valkey::Valkey;
+
+/// What the cache itself can fail with (beside the caller's own errors).
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot serialise the answer")]
+    Serialise(#[source] serde_json::Error),
+    #[error("single flight lost its computation")]
+    LostFlight,
+}
 
 /// How long the cache stays out of the way after Valkey failed.
 const BACKOFF: Duration = Duration::from_secs(1);
@@ -33,8 +41,8 @@ pub struct Cached {
 
 impl Cached {
     /// Serialises `value` and tags it with an ETag over the bytes.
-    pub fn json<T: Serialize>(value: &T, content_language: &str) -> Result<Self, ApiError> {
-        let body = Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?);
+    pub fn json<T: Serialize>(value: &T, content_language: &str) -> Result<Self, CacheError> {
+        let body = Bytes::from(serde_json::to_vec(value).map_err(CacheError::Serialise)?);
         Ok(Cached {
             etag: format!("\"{}\"", digest(&body)),
             content_language: content_language.to_owned(),
@@ -205,15 +213,16 @@ impl ResponseCache {
     }
 
     /// The cached answer for `key` of `tenant`, or `compute`'s, which is then cached.
-    pub async fn fetch<F, Fut>(
+    pub async fn fetch<F, Fut, E>(
         &self,
         tenant: TenantId,
         key: &str,
         compute: F,
-    ) -> Result<(Cached, Lookup), ApiError>
+    ) -> Result<(Cached, Lookup), E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Cached, ApiError>>,
+        Fut: Future<Output = Result<Cached, E>>,
+        E: From<CacheError>,
     {
         if self.enabled && now_ms() >= self.down_until.load(Ordering::Relaxed) && self.is_unbumped(tenant) {
             // Owe the tenant a bump: pay it before trusting any cached answer again.
@@ -244,10 +253,11 @@ impl ResponseCache {
     }
 
     /// Computes once for all concurrent callers of `key` in this process, and stores it.
-    async fn single_flight<F, Fut>(&self, key: String, compute: F) -> Result<Cached, ApiError>
+    async fn single_flight<F, Fut, E>(&self, key: String, compute: F) -> Result<Cached, E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Cached, ApiError>>,
+        Fut: Future<Output = Result<Cached, E>>,
+        E: From<CacheError>,
     {
         let flight = match self.inflight.lock() {
             Ok(mut inflight) => inflight.entry(key.clone()).or_default().clone(),
@@ -294,9 +304,7 @@ impl ResponseCache {
             (None, Some(err), _) => Err(err),
             // The leader failed; this caller computes on its own.
             (None, None, Some(compute)) => compute().await,
-            (None, None, None) => {
-                Err(ApiError::internal(anyhow::anyhow!("single flight lost its computation")))
-            }
+            (None, None, None) => Err(CacheError::LostFlight.into()),
         }
     }
 
