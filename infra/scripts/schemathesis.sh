@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Part of make test: schemathesis generates requests from /management/openapi.json and sends
-# them, with an owner's token, to a real `kassa serve` (its own database, the demo data and
-# the Zitadel stand-in). It fails on any 5xx and on any response that does not fit the
-# documented schema.
+# Part of make test: both OpenAPI documents (/management/openapi.json, /storefront/openapi.json)
+# must be valid OpenAPI 3.1; schemathesis generates requests from them and sends them (with an
+# owner's token for the management API) to a real `kassa serve` (its own database, the demo
+# data and the Zitadel stand-in). It fails on any 5xx and on any response that does not fit
+# the documented schema.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -37,6 +38,15 @@ wait_for_port "$PORT" "kassa serve" 30
 wait_for_port "$STANDIN_PORT" "the Zitadel stand-in" 20
 token=$(cd "$STANDIN_DIR" && node_modules/.bin/node token.mjs owner@demo "$ZITADEL_ISSUER" | tail -n 1)
 
+say "the OpenAPI documents are valid OpenAPI 3.1"
+"$VENV/bin/python" infra/scripts/validate_openapi.py \
+  "http://127.0.0.1:$PORT/management/openapi.json" "http://127.0.0.1:$PORT/storefront/openapi.json"
+say "schemathesis against http://127.0.0.1:$PORT/storefront/openapi.json ($EXAMPLES examples per operation)"
+"$VENV/bin/st" run "http://127.0.0.1:$PORT/storefront/openapi.json" \
+  --url "http://127.0.0.1:$PORT" -H "X-Tenant-ID: demo" \
+  --checks not_a_server_error,response_schema_conformance \
+  --max-examples "$EXAMPLES" --seed 20261125 --no-color \
+  --report junit --report-junit-path "$LOG/junit-storefront.xml" | tee "$LOG/output-storefront.txt"
 say "schemathesis against http://127.0.0.1:$PORT/management/openapi.json ($EXAMPLES examples per operation)"
 # Two gates: (1) no 5xx and responses as documented, failing the run; (2) every check
 # schemathesis has (`--checks all`), reported, failing the run only on a 5xx. The other

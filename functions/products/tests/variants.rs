@@ -117,6 +117,25 @@ async fn variant_input_is_validated_and_skus_are_unique_per_shop(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_attribute_number_too_large_to_read_back_is_refused_so_the_variant_stays_readable(pool: PgPool) {
+    let (app, issuer, demo, product) = app(pool).await;
+    let editor = app.staff(&issuer, &demo, "editor");
+    let variants = format!("/management/products/{product}/variants");
+    // Postgres keeps 1.7976931348623157e308 in jsonb, but serde cannot read it back: every
+    // read of the variant (and of its product's variants) would fail with a 500.
+    let mut huge = variant("MUG-HUGE", json!(1));
+    huge["attributes"] = json!({"weight": f64::MAX});
+    let problem =
+        editor.post(&variants, &huge).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["errors"][0]["pointer"], "/attributes/weight");
+    assert_eq!(problem["errors"][0]["code"], "invalid_attribute_value");
+    huge["attributes"] = json!({"weight": 1e15, "depth": -0.5});
+    editor.post(&variants, &huge).await.expect(StatusCode::CREATED);
+    let listed = editor.get(&variants).await.expect(StatusCode::OK);
+    assert_eq!(listed["items"][0]["attributes"]["weight"], json!(1e15));
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn stock_adjustments_are_guarded_and_recorded(pool: PgPool) {
     let (app, issuer, demo, product) = app(pool).await;
     let editor = app.staff(&issuer, &demo, "editor");

@@ -312,6 +312,7 @@ pub fn condition(stored: bool) -> Schema {
     let list = || ArrayBuilder::new().items(scalar());
     let any: RefOr<Schema> = if stored {
         ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
             .description(Some("`eq`, `ne`: the value to compare with (unused by `exists`)"))
             .into()
     } else {
