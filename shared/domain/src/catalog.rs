@@ -6,25 +6,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::currency::Currency;
-use crate::error::{Violation, Violations, invalid};
+use crate::error::{Violation, Violations};
 use crate::locale::Locale;
 use crate::tenant::Tenant;
+use crate::types::Handle;
 
-/// A URL-safe handle: lowercase letters, digits and inner hyphens, at most `max` long.
+/// A URL-safe handle: lowercase letters, digits and inner hyphens, at most `max` long (the
+/// rule is [`Handle::parse`]'s).
 pub fn check_handle(raw: &str, max: usize) -> Result<(), Violation> {
-    let ok = (1..=max).contains(&raw.len())
-        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !raw.starts_with('-')
-        && !raw.ends_with('-')
-        && !raw.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "invalid_handle",
-            format!("a handle is 1–{max} lowercase letters, digits and single inner hyphens"),
-        ))
-    }
+    Handle::parse(raw, max).map(drop)
 }
 
 /// Text in several languages, keyed by BCP 47 locale (`{"en": "Mug", "nl": "Mok"}`).

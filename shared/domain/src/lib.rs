@@ -22,6 +22,7 @@ pub mod schemas;
 pub mod storefront;
 pub mod taxes;
 pub mod tenant;
+pub mod types;
 pub mod variants;
 pub mod workflows;
 

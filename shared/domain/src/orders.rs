@@ -17,6 +17,7 @@ use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, Page};
 use crate::taxes::{check_country, line_tax, prices_include_tax};
 use crate::tenant::{Tenant, TenantId};
+use crate::types::{Email, Quantity};
 use crate::variants::StockLevel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
@@ -105,15 +106,9 @@ pub struct OrderDraft {
     pub lines: Vec<OrderLineDraft>,
 }
 
-pub(crate) fn check_email(v: &mut Violations, raw: &str) {
-    let ok = (3..=254).contains(&raw.len())
-        && raw.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',');
-    if !ok {
-        v.push("/customer_email", "invalid_email", "an email address such as anna@example.com");
-    }
+/// The customer's email, checked by [`Email::parse`]'s rule.
+pub(crate) fn check_email(v: &mut Violations, raw: &str) -> Option<Email> {
+    v.check("/customer_email", Email::parse(raw))
 }
 
 struct PricedVariant {
@@ -205,24 +200,27 @@ async fn insert(
     idempotency_key: Option<&str>,
 ) -> Result<Order, DomainError> {
     let mut v = Violations::default();
-    check_email(&mut v, draft.customer_email.trim());
-    check_country(&mut v, "/shipping_country", &draft.shipping_country);
+    let email = check_email(&mut v, &draft.customer_email);
+    let country = check_country(&mut v, "/shipping_country", &draft.shipping_country);
     let currency = draft.currency.as_deref().unwrap_or(&tenant.default_currency);
     let currency = v.check("/currency", crate::currency::Currency::parse(currency));
     if draft.lines.is_empty() || draft.lines.len() > 100 {
         v.push("/lines", "invalid_lines", "an order has 1–100 lines");
     }
+    let mut quantities = Vec::with_capacity(draft.lines.len());
     for (i, line) in draft.lines.iter().enumerate() {
-        if !(1..=10_000).contains(&line.quantity) {
-            v.push(format!("/lines/{i}/quantity"), "invalid_quantity", "a quantity is 1–10000");
-        }
+        quantities.push(v.check(&format!("/lines/{i}/quantity"), Quantity::parse(line.quantity)));
         if draft.lines[..i].iter().any(|l| l.variant_id == line.variant_id) {
             v.push(format!("/lines/{i}/variant_id"), "duplicate_line", "each variant appears on one line");
         }
     }
-    let Some(currency) = currency.filter(|_| v.is_empty()) else {
+    let (Some(currency), Some(email), Some(country)) = (currency, email, country) else {
         return Err(DomainError::Validation(v));
     };
+    let quantities: Vec<Quantity> = quantities.into_iter().flatten().collect();
+    if !v.is_empty() || quantities.len() != draft.lines.len() {
+        return Err(DomainError::Validation(v));
+    }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let ids: Vec<Uuid> = draft.lines.iter().map(|l| l.variant_id).collect();
     let rows: Vec<(Uuid, String, String, i64, String, String, bool)> = sqlx::query_as(
@@ -249,7 +247,8 @@ async fn insert(
         })
         .collect();
     let mut lines = Vec::with_capacity(draft.lines.len());
-    for (i, line) in draft.lines.iter().enumerate() {
+    // At most 100 lines (checked above), so positions count in i32 without a fallback.
+    for ((position, (i, line)), quantity) in (0i32..).zip(draft.lines.iter().enumerate()).zip(&quantities) {
         let pointer = format!("/lines/{i}/variant_id");
         match variants.iter().find(|variant| variant.id == line.variant_id) {
             None => v.push(pointer, "unknown_variant", "no variant with this id in this shop"),
@@ -262,16 +261,16 @@ async fn insert(
                 format!("the variant is priced in {}, the order is in {}", variant.currency, currency.code()),
             ),
             Some(variant) => {
-                let quantity = i32::try_from(line.quantity).unwrap_or(i32::MAX);
+                let quantity = quantity.get();
                 lines.push(OrderLine {
-                    position: i32::try_from(i).unwrap_or(i32::MAX),
+                    position,
                     variant_id: variant.id,
                     sku: variant.sku.clone(),
                     title: variant.title.clone(),
                     quantity,
                     unit_price_amount: variant.price_amount,
                     tax_class: variant.tax_class.clone(),
-                    line_amount: variant.price_amount.saturating_mul(line.quantity),
+                    line_amount: variant.price_amount.saturating_mul(i64::from(quantity)),
                     tax_rate_bp: None,
                     tax_amount: None,
                 })
@@ -301,8 +300,8 @@ async fn insert(
     .bind(id)
     .bind(tenant.id)
     .bind(number)
-    .bind(draft.customer_email.trim())
-    .bind(&draft.shipping_country)
+    .bind(&email)
+    .bind(&country)
     .bind(currency.code())
     .bind(prices_include_tax(tenant))
     .bind(subtotal)

@@ -9,12 +9,13 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::ErrorCode;
-use crate::catalog::{B2bSettings, Translations, check_handle, check_translations};
+use crate::catalog::{B2bSettings, Translations, check_translations};
 use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations, invalid};
 use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, KeyKind, Page};
 use crate::tenant::Tenant;
+use crate::types::Handle;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -118,9 +119,9 @@ const CONSTRAINTS: &[Constraint] = &[
 
 /// Checks a draft against the shop, and its references against the database, reporting
 /// every problem at once.
-async fn check(tx: &mut TenantTx, tenant: &Tenant, draft: &ProductDraft) -> Result<(), DomainError> {
+async fn check(tx: &mut TenantTx, tenant: &Tenant, draft: &ProductDraft) -> Result<Handle, DomainError> {
     let mut v = Violations::default();
-    v.check("/handle", check_handle(&draft.handle, 100));
+    let handle = v.check("/handle", Handle::parse(&draft.handle, 100));
     check_translations(&mut v, "/title", &draft.title, tenant, true, 500);
     check_translations(&mut v, "/description", &draft.description, tenant, false, 20_000);
     draft.b2b_settings.check(&mut v, "/b2b_settings");
@@ -152,7 +153,10 @@ async fn check(tx: &mut TenantTx, tenant: &Tenant, draft: &ProductDraft) -> Resu
             }
         }
     }
-    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+    match handle {
+        Some(handle) if v.is_empty() => Ok(handle),
+        _ => Err(DomainError::Validation(v)),
+    }
 }
 
 const COLUMNS: &str = "id, handle, title, description, status, b2b_settings, subscription_plan_id, tax_class, \
@@ -160,7 +164,7 @@ const COLUMNS: &str = "id, handle, title, description, status, b2b_settings, sub
 
 pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Result<Product, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    check(&mut tx, tenant, draft).await?;
+    let handle = check(&mut tx, tenant, draft).await?;
     let product: Product = sqlx::query_as(&format!(
         "insert into products (id, tenant_id, handle, title, description, status, b2b_settings,
                                subscription_plan_id, tax_class, first_activated_at)
@@ -169,7 +173,7 @@ pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Res
     ))
     .bind(Uuid::now_v7())
     .bind(tenant.id)
-    .bind(&draft.handle)
+    .bind(&handle)
     .bind(sqlx::types::Json(&draft.title))
     .bind(sqlx::types::Json(&draft.description))
     .bind(draft.status)
@@ -226,7 +230,7 @@ pub async fn update(
     draft: &ProductDraft,
 ) -> Result<Product, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    check(&mut tx, tenant, draft).await?;
+    let handle = check(&mut tx, tenant, draft).await?;
     let updated: Option<Product> = sqlx::query_as(&format!(
         "update products set handle = $3, title = $4, description = $5, status = $6, b2b_settings = $7,
                 subscription_plan_id = $8, tax_class = $9, version = version + 1,
@@ -236,7 +240,7 @@ pub async fn update(
     ))
     .bind(id)
     .bind(expected_version)
-    .bind(&draft.handle)
+    .bind(&handle)
     .bind(sqlx::types::Json(&draft.title))
     .bind(sqlx::types::Json(&draft.description))
     .bind(draft.status)

@@ -502,7 +502,7 @@ mod tests {
         fn tax_rates_generated_from_the_schema_pass(country in from(COUNTRY, 2..=2), class in from(TAX_CLASS, 1..=50)) {
             let draft = TaxRateDraft { country, tax_class: class, rate_bp: 2100 };
             prop_assert!(crate::taxes::check_rate(&draft).is_ok(), "{draft:?}");
-            no_violation(|v| check_country(v, "/c", &draft.country))?;
+            no_violation(|v| drop(check_country(v, "/c", &draft.country)))?;
         }
 
         #[test]
@@ -536,7 +536,7 @@ mod tests {
 
         #[test]
         fn emails_generated_from_the_schema_pass_the_email_check(raw in from(EMAIL, 3..=254)) {
-            no_violation(|v| crate::orders::check_email(v, &raw))?;
+            no_violation(|v| drop(crate::orders::check_email(v, &raw)))?;
         }
 
         #[test]

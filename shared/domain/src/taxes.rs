@@ -19,6 +19,7 @@ use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
+use crate::types::Country;
 
 /// `numerator / denominator` rounded half up (both non-negative, denominator positive).
 fn div_round_half_up(numerator: i128, denominator: i128) -> i128 {
@@ -96,16 +97,15 @@ impl Resource for TaxRate {
     }
 }
 
-/// Checks an ISO 3166-1 alpha-2 shape (two capital letters).
-pub fn check_country(v: &mut Violations, pointer: &str, raw: &str) {
-    if !(raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_uppercase())) {
-        v.push(pointer, "invalid_country", "a country is an ISO 3166-1 alpha-2 code such as NL");
-    }
+/// Checks an ISO 3166-1 alpha-2 shape (the rule is [`Country::parse`]'s).
+pub fn check_country(v: &mut Violations, pointer: &str, raw: &str) -> Option<Country> {
+    v.check(pointer, Country::parse(raw))
 }
 
-pub(crate) fn check_rate(draft: &TaxRateDraft) -> Result<(), DomainError> {
+/// The draft's country, once every field is valid.
+pub(crate) fn check_rate(draft: &TaxRateDraft) -> Result<Country, DomainError> {
     let mut v = Violations::default();
-    check_country(&mut v, "/country", &draft.country);
+    let country = check_country(&mut v, "/country", &draft.country);
     let class_ok = (1..=50).contains(&draft.tax_class.len())
         && draft
             .tax_class
@@ -117,14 +117,17 @@ pub(crate) fn check_rate(draft: &TaxRateDraft) -> Result<(), DomainError> {
     if !(0..=10_000).contains(&draft.rate_bp) {
         v.push("/rate_bp", "invalid_rate", "a rate is 0–10000 basis points");
     }
-    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+    match country {
+        Some(country) if v.is_empty() => Ok(country),
+        _ => Err(DomainError::Validation(v)),
+    }
 }
 
 impl Editable for TaxRate {
     type Draft = TaxRateDraft;
 
     async fn create(pool: &PgPool, tenant: &Tenant, draft: &TaxRateDraft) -> Result<Self, DomainError> {
-        check_rate(draft)?;
+        let country = check_rate(draft)?;
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;
         let row = sqlx::query_as(&format!(
             "insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, $3, $4, $5)
@@ -133,7 +136,7 @@ impl Editable for TaxRate {
         ))
         .bind(Uuid::now_v7())
         .bind(tenant.id)
-        .bind(&draft.country)
+        .bind(&country)
         .bind(&draft.tax_class)
         .bind(draft.rate_bp)
         .fetch_one(&mut *tx)
@@ -149,7 +152,7 @@ impl Editable for TaxRate {
         expected_version: i64,
         draft: &TaxRateDraft,
     ) -> Result<Self, DomainError> {
-        check_rate(draft)?;
+        let country = check_rate(draft)?;
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;
         let row = sqlx::query_as(&format!(
             "update tax_rates set country = $4, tax_class = $5, rate_bp = $6, version = version + 1
@@ -159,7 +162,7 @@ impl Editable for TaxRate {
         .bind(tenant.id)
         .bind(id)
         .bind(expected_version)
-        .bind(&draft.country)
+        .bind(&country)
         .bind(&draft.tax_class)
         .bind(draft.rate_bp)
         .fetch_optional(&mut *tx)

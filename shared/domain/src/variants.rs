@@ -13,6 +13,7 @@ use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::outbox::{self, Event};
 use crate::tenant::Tenant;
+use crate::types::Sku;
 
 /// A stored variant.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -94,6 +95,7 @@ const CONSTRAINTS: &[Constraint] = &[Constraint::Unique(
 
 /// A validated draft, with the currency in canonical form.
 pub(crate) struct Checked {
+    sku: Sku,
     currency: &'static str,
     stock: Option<i32>,
 }
@@ -103,10 +105,7 @@ pub const MAX_POSITION: i32 = 100_000;
 
 pub(crate) fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
     let mut v = Violations::default();
-    let sku_ok = (1..=100).contains(&draft.sku.len()) && draft.sku.chars().all(|c| c.is_ascii_graphic());
-    if !sku_ok {
-        v.push("/sku", "invalid_sku", "a SKU is 1–100 visible ASCII characters without spaces");
-    }
+    let sku = v.check("/sku", Sku::parse(&draft.sku));
     check_amount(&mut v, "/price/amount", draft.price.amount);
     let currency = check_currency(&mut v, "/price/currency", &draft.price.currency);
     let stock = match draft.stock {
@@ -123,8 +122,8 @@ pub(crate) fn check(draft: &VariantDraft) -> Result<Checked, DomainError> {
     if draft.position.is_some_and(|p| !(0..=MAX_POSITION).contains(&p)) {
         v.push("/position", "invalid_position", format!("a position is 0–{MAX_POSITION}"));
     }
-    match currency {
-        Some(currency) if v.is_empty() => Ok(Checked { currency: currency.code(), stock }),
+    match (sku, currency) {
+        (Some(sku), Some(currency)) if v.is_empty() => Ok(Checked { sku, currency: currency.code(), stock }),
         _ => Err(DomainError::Validation(v)),
     }
 }
@@ -166,7 +165,7 @@ pub async fn create(
     .bind(Uuid::now_v7())
     .bind(tenant.id)
     .bind(product_id)
-    .bind(&draft.sku)
+    .bind(&checked.sku)
     .bind(draft.price.amount)
     .bind(checked.currency)
     .bind(checked.stock)
@@ -242,7 +241,7 @@ pub async fn update(
     .bind(product_id)
     .bind(id)
     .bind(expected_version)
-    .bind(&draft.sku)
+    .bind(&checked.sku)
     .bind(draft.price.amount)
     .bind(checked.currency)
     .bind(checked.stock)
