@@ -83,11 +83,35 @@ fn nul_at(value: &serde_json::Value, pointer: String) -> Option<String> {
 }
 
 /// Reads a JSON value (e.g. a merged patch) into `T`, with the same 422 as [`parse_json`].
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+pub fn from_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    integral_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let pointer = json_pointer(err.path());
         shape_error(pointer, err.inner())
     })
+}
+
+/// The largest magnitude up to which every integer is exactly a JSON (IEEE 754 double) number.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// Writes integral numbers sent with a fraction (`3.0`, `1e3`) as integers: JSON Schema, and
+/// so the OpenAPI documents, call them integers, serde's integer fields would refuse them.
+/// Only exactly representable ones (|x| ≤ 2^53); a number field reads them the same either way.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(x) = n.as_f64().filter(|x| x.fract() == 0.0 && x.abs() <= EXACT_INTEGERS) {
+                // In range and integral (checked above), so the conversion is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = x as i64;
+                *n = serde_json::Number::from(integer);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// A 422 for JSON of the wrong shape, pointing at the field (an unknown field's own path).
@@ -192,6 +216,16 @@ mod tests {
         let response = err.into_response();
         let problem = response.extensions().get::<crate::problem::Problem>().unwrap();
         assert_eq!(problem.errors[0].pointer, "/name");
+    }
+
+    #[test]
+    fn integers_written_with_a_fraction_are_integers_as_json_schema_says() {
+        let item = parse_json::<Item>(br#"{"name":"a","tags":[3.0, 1e3, 0]}"#).unwrap();
+        assert_eq!(item.tags, [3, 1000, 0]);
+        let err = parse_json::<Item>(br#"{"name":"a","tags":[2.5]}"#).unwrap_err();
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let huge = parse_json::<serde_json::Value>(br#"[1e300, -0.0, 2.0]"#).unwrap();
+        assert_eq!(huge, serde_json::json!([1e300, 0, 2]), "beyond 2^53 a number stays as sent");
     }
 
     #[test]

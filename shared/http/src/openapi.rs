@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{
-    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
@@ -59,7 +60,8 @@ pub fn page<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
     schemas.add(&format!("{}Page", T::name()), RefOr::T(Schema::Object(page)))
 }
 
-/// A JSON merge patch of `T`: `T`'s fields, none required.
+/// A JSON merge patch of `T`: `T`'s fields, none required. A field `T` does not require may
+/// also be `null`, which removes it (RFC 7396), as if it had never been sent.
 pub fn patch<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
     let name = format!("{}Patch", T::name());
     let mut nested = Vec::new();
@@ -69,7 +71,22 @@ pub fn patch<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
     }
     let patch = match T::schema() {
         RefOr::T(Schema::Object(mut object)) => {
-            object.required.clear();
+            let required = std::mem::take(&mut object.required);
+            for (field, schema) in object.properties.iter_mut().filter(|(field, _)| !required.contains(field))
+            {
+                let null = ObjectBuilder::new().schema_type(Type::Null).description(Some(format!(
+                    "null removes `{field}` (RFC 7396), as if it had never been sent"
+                )));
+                let either = AnyOfBuilder::new().item(schema.clone()).item(null).build();
+                *schema = RefOr::T(Schema::AnyOf(either));
+            }
+            // An unknown field sent as null removes nothing and is taken; any other is refused.
+            if matches!(object.additional_properties.as_deref(), Some(AdditionalProperties::FreeForm(false)))
+            {
+                let null = ObjectBuilder::new().schema_type(Type::Null).build();
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::RefOr(RefOr::T(null.into()))));
+            }
             RefOr::T(Schema::Object(object))
         }
         other => other,
