@@ -40,9 +40,9 @@ pub const EVENT_TYPE: &str = r"^[a-z0-9_]{1,50}\.[a-z0-9_]{1,50}$";
 /// nor ending with a dot.
 pub const EMAIL: &str =
     r"^[!-+\-./0-9:;=?A-~]+@[!-+\-/0-9:;=?A-~][!-+\-./0-9:;=?A-~]*\.[!-+\-./0-9:;=?A-~]*[!-+\-/0-9:;=?A-~]$";
-/// A webhook URL: `http://` or `https://`, visible ASCII (a subset: the server takes any
-/// character but whitespace).
-pub const HTTP_URL: &str = r"^https?://[!-~]*$";
+/// A webhook URL: `http://` or `https://`, visible ASCII without `[` and `]` (a subset: the
+/// server takes any character but whitespace, so bracketed IPv6 hosts too).
+pub const HTTP_URL: &str = r"^https?://[!-Z\\^-~]*$";
 /// A JSON Pointer into an event's data, in printable ASCII (a subset: the server takes any
 /// 200 bytes).
 pub const POINTER: &str = r"^(/[ -~]*)?$";

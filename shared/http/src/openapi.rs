@@ -84,6 +84,13 @@ pub fn patch<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
             if matches!(object.additional_properties.as_deref(), Some(AdditionalProperties::FreeForm(false)))
             {
                 let null = ObjectBuilder::new().schema_type(Type::Null).build();
+                // No key holds a NUL: the body extractor refuses one anywhere.
+                object.property_names = Some(Box::new(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(kassa_domain::schemas::NO_NUL))
+                        .into(),
+                ));
                 object.additional_properties =
                     Some(Box::new(AdditionalProperties::RefOr(RefOr::T(null.into()))));
             }
