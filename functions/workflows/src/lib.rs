@@ -10,7 +10,7 @@ use kassa_domain::access::Action;
 use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus, Placed};
 use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::taxes::TaxRate;
-use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, STEP_TYPES, Workflow};
+use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, StepKind, Workflow};
 use kassa_http::crud::CrudDocs;
 use kassa_http::extract::IdempotencyKey;
 use kassa_http::list::{ListFilters, ListQuery, params as list_params};
@@ -144,14 +144,12 @@ pub struct StepType {
 }
 
 async fn step_types(_staff: Staff) -> Json<StepTypes> {
-    let items = STEP_TYPES
+    let items = StepKind::TYPES
         .iter()
-        .map(|(step_type, description)| StepType {
-            step_type,
-            description,
-            config_schema: workflows::config_schema(step_type)
-                .and_then(|schema| serde_json::to_value(schema).ok())
-                .unwrap_or_default(),
+        .map(|registered| StepType {
+            step_type: registered.name,
+            description: registered.description,
+            config_schema: serde_json::to_value((registered.config_schema)()).unwrap_or_default(),
         })
         .collect();
     Json(StepTypes { items })

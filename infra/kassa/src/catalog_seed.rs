@@ -28,7 +28,7 @@ use kassa_domain::pricing::{
     PriceUpsert,
 };
 use kassa_domain::products::{self, Product, ProductDraft, ProductStatus};
-use kassa_domain::resource;
+use kassa_domain::resource::{self, Editable};
 use kassa_domain::tenant::Tenant;
 use kassa_domain::variants::{self, VariantDraft};
 use kassa_domain::{DomainError, catalog::Money};
@@ -326,7 +326,7 @@ async fn group(
         return Ok(Some(group));
     }
     let draft = CustomerGroupDraft { handle: handle.to_owned(), name: name.to_owned() };
-    match pricing::create_customer_group(pool, tenant, &draft).await {
+    match CustomerGroup::create(pool, tenant, &draft).await {
         Ok(group) => {
             report.add(tenant, format!("customer group {handle}"));
             Ok(Some(group))
@@ -373,7 +373,7 @@ async fn seed_pricing(
         priority: 10,
         status: PriceListStatus::Active,
     };
-    let list = match pricing::create_price_list(pool, tenant, &draft).await {
+    let list = match PriceList::create(pool, tenant, &draft).await {
         Ok(list) => list,
         Err(error) if refused(&error) => {
             report.skip(tenant, what, error.to_string());

@@ -1,6 +1,7 @@
-//! What the plain catalog resources (customer groups, subscription plans, price lists)
-//! share: read one, list a keyset page by creation, delete, and record each write in the
-//! outbox. Each resource writes its own insert and update.
+//! What the plain resources (customer groups, subscription plans, price lists, tax rates,
+//! workflows) share: read one, list a keyset page by creation, delete, and record each write
+//! in the outbox. Each resource writes its own insert and update, with their SQL, in its
+//! [`Editable`] impl; `kassa_http::crud` serves all five routes from these.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -41,7 +42,9 @@ pub fn public_json<R: Resource>(row: &R) -> serde_json::Value {
     json
 }
 
-/// A resource clients write through a draft of its writable fields.
+/// A resource clients write through a draft of its writable fields. `create` and `update`
+/// are the resource's only write functions: each impl checks the draft and runs its SQL
+/// there, and finishes with [`created`] / [`updated`] (event and commit).
 pub trait Editable: Resource {
     type Draft: Serialize + serde::de::DeserializeOwned + for<'a> From<&'a Self> + Send + Sync;
 

@@ -33,14 +33,14 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     let draft =
         TenantDraft { domains: vec![format!("{handle}.example")], ..TenantDraft::new(handle, handle) };
     let tenant = tenant::create(pool, &NewTenant::parse(&draft).unwrap()).await.unwrap();
-    let group = pricing::create_customer_group(
+    let group = pricing::CustomerGroup::create(
         pool,
         &tenant,
         &pricing::CustomerGroupDraft { handle: "wholesale".into(), name: "Wholesale".into() },
     )
     .await
     .unwrap();
-    let plan = pricing::create_subscription_plan(
+    let plan = pricing::SubscriptionPlan::create(
         pool,
         &tenant,
         &serde_json::from_value(serde_json::json!({"name": "Monthly", "interval": "month"})).unwrap(),
@@ -61,7 +61,7 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
         "name": "Wholesale", "customer_group_id": group.id, "currency": "EUR",
     }))
     .unwrap();
-    let list = pricing::create_price_list(pool, &tenant, &list).await.unwrap();
+    let list = pricing::PriceList::create(pool, &tenant, &list).await.unwrap();
     let prices = pricing::PriceUpsert {
         prices: vec![pricing::ListPriceRow { variant_id: variant.id, amount: 800, min_quantity: 1 }],
     };

@@ -278,7 +278,10 @@ impl Engine {
             };
             let attempt = run.step_attempts + 1;
             let started_at = Utc::now();
-            let (mut tx, outcome) = match StepKind::parse(&step) {
+            let parsed = StepKind::parse(&step);
+            // Stock decides `in_stock` on the storefront.
+            let changes_stock = matches!(parsed, Ok(StepKind::DeductStock(_)));
+            let (mut tx, outcome) = match parsed {
                 Err(err) => {
                     (begin_tenant_tx(&self.db, tenant.id).await?, AttemptOutcome::Failed(err.to_string()))
                 }
@@ -312,8 +315,7 @@ impl Engine {
             )
             .await?;
             tx.commit().await?;
-            if step.step_type == "deduct_stock" && matches!(outcome, AttemptOutcome::Succeeded(_)) {
-                // Stock decides `in_stock` on the storefront.
+            if changes_stock && matches!(outcome, AttemptOutcome::Succeeded(_)) {
                 self.cache.bump(tenant.id).await;
             }
             match next {

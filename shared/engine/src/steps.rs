@@ -1,5 +1,7 @@
-//! What each step type does. Database steps run inside the transaction that also records
-//! the attempt; outside steps (email, webhook) run before it.
+//! What each step type does, by an exhaustive `match` on `StepKind` (the registry's
+//! variants, `kassa_domain::workflows::steps`). Database steps run inside the transaction
+//! that also records the attempt; outside steps (`StepType::external`: email, webhook) run
+//! before it.
 
 use kassa_domain::DomainError;
 use kassa_domain::catalog::Money;
@@ -40,7 +42,7 @@ pub async fn in_database(
         Err(message) => return Ok(AttemptOutcome::Failed(message)),
     };
     let outcome = match kind {
-        StepKind::DeductStock => match orders::deduct_stock(tx, tenant, order).await? {
+        StepKind::DeductStock(_) => match orders::deduct_stock(tx, tenant, order).await? {
             Deduction::Short { skus } => AttemptOutcome::Stopped(json!({
                 "outcome": "insufficient_stock",
                 "skus": skus,
@@ -48,7 +50,7 @@ pub async fn in_database(
             })),
             deduction => AttemptOutcome::Succeeded(serde_json::to_value(deduction).unwrap_or_default()),
         },
-        StepKind::CalculateTaxes => match orders::calculate_taxes(tx, tenant, order).await? {
+        StepKind::CalculateTaxes(_) => match orders::calculate_taxes(tx, tenant, order).await? {
             Ok(order) => AttemptOutcome::Succeeded(json!({
                 "tax_amount": order.tax_amount,
                 "total_amount": order.total_amount,
@@ -82,7 +84,9 @@ pub async fn external(engine: &Engine, kind: &StepKind, tenant: &Tenant, run: &C
                 Err(refused) => Err(refused),
             }
         }
-        _ => Err("not an outside step".to_owned()),
+        StepKind::DeductStock(_) | StepKind::CalculateTaxes(_) | StepKind::SetOrderStatus(_) => {
+            Err("not an outside step".to_owned())
+        }
     };
     match result {
         Ok(output) => AttemptOutcome::Succeeded(output),

@@ -1,5 +1,6 @@
 //! The five routes of a plain management resource (customer groups, subscription plans,
-//! price lists), written once: list, create, get, merge-patch update, delete.
+//! price lists, workflows, tax rates), written once: list, create, get, merge-patch update,
+//! delete. Writes call the resource's `Editable::create` / `update`, where its SQL is.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -447,7 +447,7 @@ impl CustomerGroupBuilder {
     }
 
     pub async fn create(self, db: &impl Db, tenant: &Tenant) -> CustomerGroup {
-        pricing::create_customer_group(db.pool(), tenant, &self.draft)
+        CustomerGroup::create(db.pool(), tenant, &self.draft)
             .await
             .unwrap_or_else(|e| panic!("customer group {} created: {e:?}", self.draft.handle))
     }
@@ -509,7 +509,7 @@ impl PriceListBuilder {
     }
 
     pub async fn create(self, db: &impl Db, tenant: &Tenant) -> PriceList {
-        let list = pricing::create_price_list(db.pool(), tenant, &self.draft)
+        let list = PriceList::create(db.pool(), tenant, &self.draft)
             .await
             .unwrap_or_else(|e| panic!("price list {} created: {e:?}", self.draft.name));
         if !self.prices.is_empty() {

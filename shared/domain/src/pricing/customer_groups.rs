@@ -1,0 +1,127 @@
+//! Customer groups: a handle shoppers are placed in (B2B), which price lists and B2B
+//! products are for.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::check_name;
+use crate::ErrorCode;
+use crate::catalog::check_handle;
+use crate::db::begin_tenant_tx;
+use crate::error::{Constraint, DomainError, Violations};
+use crate::resource::{self, Editable, Resource};
+use crate::tenant::Tenant;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CustomerGroup {
+    pub id: Uuid,
+    pub handle: String,
+    pub name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerGroupDraft {
+    #[schema(schema_with = crate::schemas::handle)]
+    pub handle: String,
+    #[schema(schema_with = crate::schemas::name)]
+    pub name: String,
+}
+
+impl From<&CustomerGroup> for CustomerGroupDraft {
+    fn from(g: &CustomerGroup) -> Self {
+        CustomerGroupDraft { handle: g.handle.clone(), name: g.name.clone() }
+    }
+}
+
+impl Resource for CustomerGroup {
+    const NAME: &'static str = "customer group";
+    const AGGREGATE: &'static str = "customer_group";
+    const TABLE: &'static str = "customer_groups";
+    const COLUMNS: &'static str = "id, handle, name, version, created_at, updated_at";
+    const CONSTRAINTS: &'static [Constraint] = &[
+        Constraint::Unique(
+            "customer_groups_handle_key",
+            ErrorCode::HandleTaken,
+            "another customer group uses this handle",
+        ),
+        Constraint::InUse(
+            "price_lists_customer_group_fkey",
+            ErrorCode::InUse,
+            "price lists still refer to this customer group",
+        ),
+    ];
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
+fn check_group(draft: &CustomerGroupDraft) -> Result<(), DomainError> {
+    let mut v = Violations::default();
+    v.check("/handle", check_handle(&draft.handle, 100));
+    check_name(&mut v, &draft.name);
+    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+}
+
+impl Editable for CustomerGroup {
+    type Draft = CustomerGroupDraft;
+
+    // A group's handle decides which B2B products and prices a shopper sees.
+    const SHOWN_IN_STOREFRONT: bool = true;
+
+    async fn create(pool: &PgPool, tenant: &Tenant, draft: &CustomerGroupDraft) -> Result<Self, DomainError> {
+        check_group(draft)?;
+        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+        let row = sqlx::query_as(&format!(
+            "insert into customer_groups (id, tenant_id, handle, name) values ($1, $2, $3, $4) returning {}",
+            Self::COLUMNS
+        ))
+        .bind(Uuid::now_v7())
+        .bind(tenant.id)
+        .bind(&draft.handle)
+        .bind(draft.name.trim())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
+        resource::created(tx, tenant, row).await
+    }
+
+    async fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &CustomerGroupDraft,
+    ) -> Result<Self, DomainError> {
+        check_group(draft)?;
+        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+        let row = sqlx::query_as(&format!(
+            "update customer_groups set handle = $4, name = $5, version = version + 1
+             where tenant_id = $1 and id = $2 and version = $3 returning {}",
+            Self::COLUMNS
+        ))
+        .bind(tenant.id)
+        .bind(id)
+        .bind(expected_version)
+        .bind(&draft.handle)
+        .bind(draft.name.trim())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
+        resource::updated(tx, tenant, id, row).await
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+}

@@ -1,0 +1,163 @@
+//! Subscription plans: how often a subscription product bills and its free trial.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::check_name;
+use crate::ErrorCode;
+use crate::db::begin_tenant_tx;
+use crate::error::{Constraint, DomainError, Violations};
+use crate::resource::{self, Editable, Resource};
+use crate::tenant::Tenant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SubscriptionPlan {
+    pub id: Uuid,
+    pub name: String,
+    pub interval: Interval,
+    pub interval_count: i32,
+    pub trial_days: i32,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionPlanDraft {
+    #[schema(schema_with = crate::schemas::name)]
+    pub name: String,
+    pub interval: Interval,
+    /// Bill every `interval_count` intervals (1–365).
+    #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 365)]
+    pub interval_count: i64,
+    /// Free days before the first charge (0–730).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 730)]
+    pub trial_days: i64,
+}
+
+impl From<&SubscriptionPlan> for SubscriptionPlanDraft {
+    fn from(p: &SubscriptionPlan) -> Self {
+        SubscriptionPlanDraft {
+            name: p.name.clone(),
+            interval: p.interval,
+            interval_count: i64::from(p.interval_count),
+            trial_days: i64::from(p.trial_days),
+        }
+    }
+}
+
+impl Resource for SubscriptionPlan {
+    const NAME: &'static str = "subscription plan";
+    const AGGREGATE: &'static str = "subscription_plan";
+    const TABLE: &'static str = "subscription_plans";
+    const COLUMNS: &'static str =
+        "id, name, interval, interval_count, trial_days, version, created_at, updated_at";
+    const CONSTRAINTS: &'static [Constraint] = &[Constraint::InUse(
+        "products_subscription_plan_fkey",
+        ErrorCode::InUse,
+        "products are still sold on this plan",
+    )];
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
+/// The checked interval count and trial days.
+fn check_plan(draft: &SubscriptionPlanDraft) -> Result<(i32, i32), DomainError> {
+    let mut v = Violations::default();
+    check_name(&mut v, &draft.name);
+    let count = i32::try_from(draft.interval_count).ok().filter(|n| (1..=365).contains(n));
+    if count.is_none() {
+        v.push("/interval_count", "out_of_range", "interval_count is 1–365");
+    }
+    let trial = i32::try_from(draft.trial_days).ok().filter(|n| (0..=730).contains(n));
+    if trial.is_none() {
+        v.push("/trial_days", "out_of_range", "trial_days is 0–730");
+    }
+    match (count, trial) {
+        (Some(count), Some(trial)) if v.is_empty() => Ok((count, trial)),
+        _ => Err(DomainError::Validation(v)),
+    }
+}
+
+impl Editable for SubscriptionPlan {
+    type Draft = SubscriptionPlanDraft;
+
+    async fn create(
+        pool: &PgPool,
+        tenant: &Tenant,
+        draft: &SubscriptionPlanDraft,
+    ) -> Result<Self, DomainError> {
+        let (count, trial) = check_plan(draft)?;
+        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+        let row = sqlx::query_as(&format!(
+            "insert into subscription_plans (id, tenant_id, name, interval, interval_count, trial_days)
+             values ($1, $2, $3, $4, $5, $6) returning {}",
+            Self::COLUMNS
+        ))
+        .bind(Uuid::now_v7())
+        .bind(tenant.id)
+        .bind(draft.name.trim())
+        .bind(draft.interval)
+        .bind(count)
+        .bind(trial)
+        .fetch_one(&mut *tx)
+        .await?;
+        resource::created(tx, tenant, row).await
+    }
+
+    async fn update(
+        pool: &PgPool,
+        tenant: &Tenant,
+        id: Uuid,
+        expected_version: i64,
+        draft: &SubscriptionPlanDraft,
+    ) -> Result<Self, DomainError> {
+        let (count, trial) = check_plan(draft)?;
+        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+        let row = sqlx::query_as(&format!(
+            "update subscription_plans set name = $4, interval = $5, interval_count = $6, trial_days = $7,
+                    version = version + 1
+             where tenant_id = $1 and id = $2 and version = $3 returning {}",
+            Self::COLUMNS
+        ))
+        .bind(tenant.id)
+        .bind(id)
+        .bind(expected_version)
+        .bind(draft.name.trim())
+        .bind(draft.interval)
+        .bind(count)
+        .bind(trial)
+        .fetch_optional(&mut *tx)
+        .await?;
+        resource::updated(tx, tenant, id, row).await
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
