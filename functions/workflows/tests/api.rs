@@ -499,6 +499,11 @@ fn the_openapi_document_gives_steps_an_optional_uuid_id() {
     let doc = kassa_http::openapi::document(&[kassa_workflows::routes()], "Kassa", "workflows");
     let doc = serde_json::to_value(doc).unwrap();
     let step = &doc["components"]["schemas"]["Step"];
-    assert_eq!(step["properties"]["id"]["format"], "uuid", "{step}");
-    assert!(!step["required"].as_array().unwrap().contains(&json!("id")), "{step}");
+    // One alternative per step type, each with the same optional id.
+    let alternatives = step["oneOf"].as_array().unwrap();
+    assert_eq!(alternatives.len(), kassa_domain::workflows::StepKind::TYPES.len(), "{step}");
+    for alternative in alternatives {
+        assert_eq!(alternative["properties"]["id"]["format"], "uuid", "{alternative}");
+        assert!(!alternative["required"].as_array().unwrap().contains(&json!("id")), "{alternative}");
+    }
 }
