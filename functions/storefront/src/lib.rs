@@ -18,7 +18,7 @@ use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, 
 use serde::Serialize;
 
 use crate::shop::{AudienceParams, ShopFilters, ShopRequest, ShopRoute, respond};
-use kassa_http::list::ListQuery;
+use kassa_http::list::{ListQuery, params as list_params};
 
 /// The function's routes, also read by the test that checks `template.yaml`.
 pub fn routes() -> FunctionRoutes {
@@ -32,16 +32,24 @@ pub fn routes() -> FunctionRoutes {
         .public_get(
             "/storefront/products",
             Doc::new("listShopProducts", "A page of the shop's active products, with facets on request")
+                .query(list_params::<ShopFilters>)
                 .returns(200, schema::<storefront::ShopPage>),
             list_products,
         )
         .public_get(
             "/storefront/products/{handle}",
             Doc::new("getShopProduct", "An active product's page: variants, prices, stock flags")
+                .query(audience_params)
                 .returns(200, schema::<storefront::ShopProduct>),
             product,
         )
         .open_get("/storefront/openapi.json", openapi::openapi_json)
+}
+
+/// The query parameters of a product page: who is asking.
+fn audience_params() -> Vec<utoipa::openapi::path::Parameter> {
+    use utoipa::IntoParams;
+    AudienceParams::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
 }
 
 pub fn router(state: AppState) -> Router {
