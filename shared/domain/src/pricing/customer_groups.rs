@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::check_name;
 use crate::ErrorCode;
-use crate::catalog::check_handle;
 use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
+use crate::types::Handle;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CustomerGroup {
@@ -66,11 +66,15 @@ impl Resource for CustomerGroup {
     }
 }
 
-fn check_group(draft: &CustomerGroupDraft) -> Result<(), DomainError> {
+/// The draft's handle, once every field is valid.
+fn check_group(draft: &CustomerGroupDraft) -> Result<Handle, DomainError> {
     let mut v = Violations::default();
-    v.check("/handle", check_handle(&draft.handle, 100));
+    let handle = v.check("/handle", Handle::parse(&draft.handle, 100));
     check_name(&mut v, &draft.name);
-    if v.is_empty() { Ok(()) } else { Err(DomainError::Validation(v)) }
+    match handle {
+        Some(handle) if v.is_empty() => Ok(handle),
+        _ => Err(DomainError::Validation(v)),
+    }
 }
 
 impl Editable for CustomerGroup {
@@ -80,7 +84,7 @@ impl Editable for CustomerGroup {
     const SHOWN_IN_STOREFRONT: bool = true;
 
     async fn create(pool: &PgPool, tenant: &Tenant, draft: &CustomerGroupDraft) -> Result<Self, DomainError> {
-        check_group(draft)?;
+        let handle = check_group(draft)?;
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;
         let row = sqlx::query_as(&format!(
             "insert into customer_groups (id, tenant_id, handle, name) values ($1, $2, $3, $4) returning {}",
@@ -88,7 +92,7 @@ impl Editable for CustomerGroup {
         ))
         .bind(Uuid::now_v7())
         .bind(tenant.id)
-        .bind(&draft.handle)
+        .bind(&handle)
         .bind(draft.name.trim())
         .fetch_one(&mut *tx)
         .await
@@ -103,7 +107,7 @@ impl Editable for CustomerGroup {
         expected_version: i64,
         draft: &CustomerGroupDraft,
     ) -> Result<Self, DomainError> {
-        check_group(draft)?;
+        let handle = check_group(draft)?;
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;
         let row = sqlx::query_as(&format!(
             "update customer_groups set handle = $4, name = $5, version = version + 1
@@ -113,7 +117,7 @@ impl Editable for CustomerGroup {
         .bind(tenant.id)
         .bind(id)
         .bind(expected_version)
-        .bind(&draft.handle)
+        .bind(&handle)
         .bind(draft.name.trim())
         .fetch_optional(&mut *tx)
         .await
