@@ -130,6 +130,28 @@ impl TestApp {
         StaffClient { app: self, tenant: tenant.handle.clone(), authorization: format!("Bearer {token}") }
     }
 
+    /// The OpenAPI document served at `path` (public: no token, no tenant), checked to be
+    /// OpenAPI 3.1 JSON, with its operations as `(METHOD, path)` pairs.
+    pub async fn openapi_document(
+        &self,
+        path: &str,
+    ) -> (serde_json::Value, std::collections::BTreeSet<(String, String)>) {
+        let response = self.get(path, &[]).await;
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        let doc = response.json();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+        let operations = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().unwrap().keys().map(|method| (method.to_uppercase(), path.clone()))
+            })
+            .collect();
+        (doc, operations)
+    }
+
     /// The outbox events of `tenant`, oldest first: `(event_type, aggregate_id, payload)`.
     pub async fn outbox(&self, tenant: &Tenant) -> Vec<(String, uuid::Uuid, serde_json::Value)> {
         sqlx::query_as(
