@@ -50,8 +50,12 @@ pub async fn measure(
     let worker = tokio::spawn(engine.consume_rabbitmq(rabbitmq_url.to_owned(), topology.clone()));
     let queue = format!("{}.worker-engine", topology.exchange);
     let started = Instant::now();
-    while RabbitBus::connect(rabbitmq_url, topology.clone()).await?.queue_length(&queue).await.is_err() {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(10), "the worker did not declare its queue");
+    // Until the worker consumes (it binds its queue first), a published event could be lost.
+    while !matches!(
+        RabbitBus::connect(rabbitmq_url, topology.clone()).await?.consumer_count(&queue).await,
+        Ok(n) if n > 0
+    ) {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(10), "the worker did not start consuming");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let relay = tokio::spawn(kassa_events::relay::run(db.clone(), rabbitmq_url.to_owned(), topology));

@@ -108,8 +108,12 @@ async fn worker(engine: Engine, topology: &Topology) -> tokio::task::JoinHandle<
     let queue = format!("{}.worker-engine", topology.exchange);
     let started = Instant::now();
     // A passive declare of a missing queue closes its channel: probe on a fresh connection.
-    while RabbitBus::connect(&url, topology.clone()).await.unwrap().queue_length(&queue).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the worker did not declare its queue");
+    // Until the worker consumes (it binds its queue first), a published event could be lost.
+    while !matches!(
+        RabbitBus::connect(&url, topology.clone()).await.unwrap().consumer_count(&queue).await,
+        Ok(n) if n > 0
+    ) {
+        assert!(started.elapsed() < Duration::from_secs(10), "the worker did not start consuming");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     task

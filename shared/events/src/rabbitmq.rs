@@ -80,6 +80,14 @@ impl RabbitBus {
         Ok(self.channel.queue_declare(queue.into(), passive, FieldTable::default()).await?.message_count())
     }
 
+    /// How many consumers `queue` has (a passive declare; an error if the queue is missing).
+    /// A consumer is started after its queue is bound, so a count above zero means events
+    /// published from now on reach it.
+    pub async fn consumer_count(&self, queue: &str) -> Result<u32, BusError> {
+        let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
+        Ok(self.channel.queue_declare(queue.into(), passive, FieldTable::default()).await?.consumer_count())
+    }
+
     pub fn exchange(&self) -> &str {
         &self.topology.exchange
     }
