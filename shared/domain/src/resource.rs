@@ -189,6 +189,35 @@ pub async fn updated<R: Resource>(
     Ok(row)
 }
 
+/// A resource's insert or guarded update, with its arguments bound (`… returning COLUMNS`).
+pub type WriteQuery<'q, R> = sqlx::query::QueryAs<'q, sqlx::Postgres, R, sqlx::postgres::PgArguments>;
+
+/// Runs a resource's insert in a tenant transaction: its constraints become client errors,
+/// the `<aggregate>.created` event is recorded, and it commits.
+pub async fn insert<R: Resource>(
+    pool: &PgPool,
+    tenant: &Tenant,
+    query: WriteQuery<'_, R>,
+) -> Result<R, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row = query.fetch_one(&mut *tx).await.map_err(|e| DomainError::from_constraint(e, R::CONSTRAINTS))?;
+    created(tx, tenant, row).await
+}
+
+/// Runs a resource's guarded update (`… where id = … and version = …`) in a tenant
+/// transaction: no row matched is a 404 or 412, otherwise `<aggregate>.updated` and commit.
+pub async fn update<R: Resource>(
+    pool: &PgPool,
+    tenant: &Tenant,
+    id: Uuid,
+    query: WriteQuery<'_, R>,
+) -> Result<R, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row =
+        query.fetch_optional(&mut *tx).await.map_err(|e| DomainError::from_constraint(e, R::CONSTRAINTS))?;
+    updated(tx, tenant, id, row).await
+}
+
 /// Finishes an insert: records it and commits.
 pub async fn created<R: Resource>(mut tx: TenantTx, tenant: &Tenant, row: R) -> Result<R, DomainError> {
     recorded(&mut tx, tenant, "created", &row).await?;

@@ -15,7 +15,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::ErrorCode;
-use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
@@ -128,21 +127,18 @@ impl Editable for TaxRate {
 
     async fn create(pool: &PgPool, tenant: &Tenant, draft: &TaxRateDraft) -> Result<Self, DomainError> {
         let country = check_rate(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, $3, $4, $5)
              returning {}",
             Self::COLUMNS
-        ))
-        .bind(Uuid::now_v7())
-        .bind(tenant.id)
-        .bind(&country)
-        .bind(&draft.tax_class)
-        .bind(draft.rate_bp)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
-        resource::created(tx, tenant, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(Uuid::now_v7())
+            .bind(tenant.id)
+            .bind(&country)
+            .bind(&draft.tax_class)
+            .bind(draft.rate_bp);
+        resource::insert(pool, tenant, query).await
     }
 
     async fn update(
@@ -153,22 +149,19 @@ impl Editable for TaxRate {
         draft: &TaxRateDraft,
     ) -> Result<Self, DomainError> {
         let country = check_rate(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "update tax_rates set country = $4, tax_class = $5, rate_bp = $6, version = version + 1
              where tenant_id = $1 and id = $2 and version = $3 returning {}",
             Self::COLUMNS
-        ))
-        .bind(tenant.id)
-        .bind(id)
-        .bind(expected_version)
-        .bind(&country)
-        .bind(&draft.tax_class)
-        .bind(draft.rate_bp)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
-        resource::updated(tx, tenant, id, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(tenant.id)
+            .bind(id)
+            .bind(expected_version)
+            .bind(&country)
+            .bind(&draft.tax_class)
+            .bind(draft.rate_bp);
+        resource::update(pool, tenant, id, query).await
     }
 
     fn version(&self) -> i64 {

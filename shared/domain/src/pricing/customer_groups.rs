@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use super::check_name;
 use crate::ErrorCode;
-use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
@@ -85,19 +84,13 @@ impl Editable for CustomerGroup {
 
     async fn create(pool: &PgPool, tenant: &Tenant, draft: &CustomerGroupDraft) -> Result<Self, DomainError> {
         let handle = check_group(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "insert into customer_groups (id, tenant_id, handle, name) values ($1, $2, $3, $4) returning {}",
             Self::COLUMNS
-        ))
-        .bind(Uuid::now_v7())
-        .bind(tenant.id)
-        .bind(&handle)
-        .bind(draft.name.trim())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
-        resource::created(tx, tenant, row).await
+        );
+        let query =
+            sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant.id).bind(&handle).bind(draft.name.trim());
+        resource::insert(pool, tenant, query).await
     }
 
     async fn update(
@@ -108,21 +101,18 @@ impl Editable for CustomerGroup {
         draft: &CustomerGroupDraft,
     ) -> Result<Self, DomainError> {
         let handle = check_group(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "update customer_groups set handle = $4, name = $5, version = version + 1
              where tenant_id = $1 and id = $2 and version = $3 returning {}",
             Self::COLUMNS
-        ))
-        .bind(tenant.id)
-        .bind(id)
-        .bind(expected_version)
-        .bind(&handle)
-        .bind(draft.name.trim())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
-        resource::updated(tx, tenant, id, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(tenant.id)
+            .bind(id)
+            .bind(expected_version)
+            .bind(&handle)
+            .bind(draft.name.trim());
+        resource::update(pool, tenant, id, query).await
     }
 
     fn version(&self) -> i64 {

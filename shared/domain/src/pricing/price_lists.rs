@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use super::check_name;
 use crate::catalog::check_currency;
-use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
@@ -123,26 +122,23 @@ impl Editable for PriceList {
 
     async fn create(pool: &PgPool, tenant: &Tenant, draft: &PriceListDraft) -> Result<Self, DomainError> {
         let currency = check_price_list(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "insert into price_lists (id, tenant_id, name, customer_group_id, currency, starts_at, ends_at, priority,
                                       status)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {}",
             Self::COLUMNS
-        ))
-        .bind(Uuid::now_v7())
-        .bind(tenant.id)
-        .bind(draft.name.trim())
-        .bind(draft.customer_group_id)
-        .bind(currency)
-        .bind(draft.starts_at)
-        .bind(draft.ends_at)
-        .bind(draft.priority)
-        .bind(draft.status)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
-        resource::created(tx, tenant, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(Uuid::now_v7())
+            .bind(tenant.id)
+            .bind(draft.name.trim())
+            .bind(draft.customer_group_id)
+            .bind(currency)
+            .bind(draft.starts_at)
+            .bind(draft.ends_at)
+            .bind(draft.priority)
+            .bind(draft.status);
+        resource::insert(pool, tenant, query).await
     }
 
     async fn update(
@@ -153,27 +149,24 @@ impl Editable for PriceList {
         draft: &PriceListDraft,
     ) -> Result<Self, DomainError> {
         let currency = check_price_list(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "update price_lists set name = $4, customer_group_id = $5, currency = $6, starts_at = $7, ends_at = $8,
                     priority = $9, status = $10, version = version + 1
              where tenant_id = $1 and id = $2 and version = $3 returning {}",
             Self::COLUMNS
-        ))
-        .bind(tenant.id)
-        .bind(id)
-        .bind(expected_version)
-        .bind(draft.name.trim())
-        .bind(draft.customer_group_id)
-        .bind(currency)
-        .bind(draft.starts_at)
-        .bind(draft.ends_at)
-        .bind(draft.priority)
-        .bind(draft.status)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
-        resource::updated(tx, tenant, id, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(tenant.id)
+            .bind(id)
+            .bind(expected_version)
+            .bind(draft.name.trim())
+            .bind(draft.customer_group_id)
+            .bind(currency)
+            .bind(draft.starts_at)
+            .bind(draft.ends_at)
+            .bind(draft.priority)
+            .bind(draft.status);
+        resource::update(pool, tenant, id, query).await
     }
 
     fn version(&self) -> i64 {

@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::check_name;
 use crate::ErrorCode;
-use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource};
 use crate::tenant::Tenant;
@@ -113,21 +112,19 @@ impl Editable for SubscriptionPlan {
         draft: &SubscriptionPlanDraft,
     ) -> Result<Self, DomainError> {
         let (count, trial) = check_plan(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "insert into subscription_plans (id, tenant_id, name, interval, interval_count, trial_days)
              values ($1, $2, $3, $4, $5, $6) returning {}",
             Self::COLUMNS
-        ))
-        .bind(Uuid::now_v7())
-        .bind(tenant.id)
-        .bind(draft.name.trim())
-        .bind(draft.interval)
-        .bind(count)
-        .bind(trial)
-        .fetch_one(&mut *tx)
-        .await?;
-        resource::created(tx, tenant, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(Uuid::now_v7())
+            .bind(tenant.id)
+            .bind(draft.name.trim())
+            .bind(draft.interval)
+            .bind(count)
+            .bind(trial);
+        resource::insert(pool, tenant, query).await
     }
 
     async fn update(
@@ -138,23 +135,21 @@ impl Editable for SubscriptionPlan {
         draft: &SubscriptionPlanDraft,
     ) -> Result<Self, DomainError> {
         let (count, trial) = check_plan(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = sqlx::query_as(&format!(
+        let sql = format!(
             "update subscription_plans set name = $4, interval = $5, interval_count = $6, trial_days = $7,
                     version = version + 1
              where tenant_id = $1 and id = $2 and version = $3 returning {}",
             Self::COLUMNS
-        ))
-        .bind(tenant.id)
-        .bind(id)
-        .bind(expected_version)
-        .bind(draft.name.trim())
-        .bind(draft.interval)
-        .bind(count)
-        .bind(trial)
-        .fetch_optional(&mut *tx)
-        .await?;
-        resource::updated(tx, tenant, id, row).await
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(tenant.id)
+            .bind(id)
+            .bind(expected_version)
+            .bind(draft.name.trim())
+            .bind(draft.interval)
+            .bind(count)
+            .bind(trial);
+        resource::update(pool, tenant, id, query).await
     }
 
     fn version(&self) -> i64 {
