@@ -2,14 +2,19 @@
 //! what the test cares about by name, and writes through the domain's own functions (so
 //! validation, events and defaults are the platform's), returning the stored rows:
 //!
-//! ```ignore
+//! ```no_run
+//! # use kassa_testkit::TestApp;
+//! # use kassa_testkit::builders::{OrderBuilder, ProductBuilder, VariantBuilder};
+//! # async fn example(app: &TestApp, tenant: &kassa_domain::tenant::Tenant) {
 //! let mug = ProductBuilder::new("mug")
 //!     .title("Mug")
 //!     .active()
 //!     .variant(VariantBuilder::new("MUG").price(1000).stock(3))
-//!     .create(&app, &tenant)
+//!     .create(app, tenant)
 //!     .await;
-//! let order = OrderBuilder::new().line(mug.variant().id, 2).place(&app, &tenant).await;
+//! let order = OrderBuilder::new().line(mug.variant().id, 2).place(app, tenant).await;
+//! # let _ = order;
+//! # }
 //! ```
 //!
 //! `create` takes a [`TestApp`] (writing as the service, as the platform does) or a plain
