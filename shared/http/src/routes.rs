@@ -100,6 +100,18 @@ impl FunctionRoutes {
         self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Tenant, doc: Some(doc) }, handler)
     }
 
+    /// A documented public route of any method for a resolved tenant (storefront writes:
+    /// customers, carts); the handler decides who the caller is (cart or customer token).
+    pub fn public<H: Handler<T, AppState>, T: 'static>(
+        self,
+        verb: Verb,
+        path: &'static str,
+        doc: Doc,
+        handler: H,
+    ) -> Self {
+        self.add(RouteSpec { verb, path, gate: Gate::Tenant, doc: Some(doc) }, handler)
+    }
+
     /// A public `GET path` that needs no tenant.
     pub fn open_get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Open, doc: None }, handler)
