@@ -10,7 +10,6 @@ use kassa_domain::pricing::{
     self, CustomerGroup, ListPriceRow, PRICES_ORDERING, PriceList, PriceUpsert, PriceUpsertResult,
     SubscriptionPlan,
 };
-use kassa_http::crud::CrudDocs;
 use kassa_http::list::{ListQuery, NoFilters, params as list_params};
 use kassa_http::openapi::{Doc, page, schema};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
@@ -23,42 +22,9 @@ const ACCESS: (Access, Access) =
 pub fn routes() -> FunctionRoutes {
     let (read, write) = ACCESS;
     FunctionRoutes::new("pricing")
-        .crud::<CustomerGroup>(
-            "/management/customer-groups",
-            "/management/customer-groups/{id}",
-            ACCESS,
-            CrudDocs {
-                list: ("listCustomerGroups", "List customer groups"),
-                create: ("createCustomerGroup", "Create a customer group"),
-                get: ("getCustomerGroup", "Get a customer group"),
-                update: ("updateCustomerGroup", "Update a customer group (JSON merge patch)"),
-                delete: ("deleteCustomerGroup", "Delete a customer group no price list uses"),
-            },
-        )
-        .crud::<SubscriptionPlan>(
-            "/management/subscription-plans",
-            "/management/subscription-plans/{id}",
-            ACCESS,
-            CrudDocs {
-                list: ("listSubscriptionPlans", "List subscription plans"),
-                create: ("createSubscriptionPlan", "Create a subscription plan"),
-                get: ("getSubscriptionPlan", "Get a subscription plan"),
-                update: ("updateSubscriptionPlan", "Update a subscription plan (JSON merge patch)"),
-                delete: ("deleteSubscriptionPlan", "Delete a subscription plan no product uses"),
-            },
-        )
-        .crud::<PriceList>(
-            "/management/price-lists",
-            "/management/price-lists/{id}",
-            ACCESS,
-            CrudDocs {
-                list: ("listPriceLists", "List price lists"),
-                create: ("createPriceList", "Create a price list for a customer group"),
-                get: ("getPriceList", "Get a price list"),
-                update: ("updatePriceList", "Update a price list (JSON merge patch)"),
-                delete: ("deletePriceList", "Delete a price list and its prices"),
-            },
-        )
+        .crud::<CustomerGroup>("/management/customer-groups", ACCESS)
+        .crud::<SubscriptionPlan>("/management/subscription-plans", ACCESS)
+        .crud::<PriceList>("/management/price-lists", ACCESS)
         .staff(
             Verb::Get,
             "/management/price-lists/{id}/prices",

@@ -11,7 +11,6 @@ use kassa_domain::orders::{self, Order, OrderDraft, OrderStatus, Placed};
 use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::taxes::TaxRate;
 use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, StepKind, Workflow};
-use kassa_http::crud::CrudDocs;
 use kassa_http::extract::IdempotencyKey;
 use kassa_http::list::{ListFilters, ListQuery, params as list_params};
 use kassa_http::openapi::{Doc, page, schema};
@@ -34,21 +33,7 @@ pub fn routes() -> FunctionRoutes {
     use Verb::{Get, Post};
     let (workflows_read, workflows_write) = WORKFLOWS;
     FunctionRoutes::new("workflows")
-        .crud::<Workflow>(
-            "/management/workflows",
-            "/management/workflows/{id}",
-            WORKFLOWS,
-            CrudDocs {
-                list: ("listWorkflows", "List workflows with their trigger event type"),
-                create: ("createWorkflow", "Create a workflow: trigger, conditions and steps"),
-                get: ("getWorkflow", "Get a workflow"),
-                update: (
-                    "updateWorkflow",
-                    "Update a workflow (JSON merge patch); running runs keep their steps",
-                ),
-                delete: ("deleteWorkflow", "Delete a workflow and its runs"),
-            },
-        )
+        .crud::<Workflow>("/management/workflows", WORKFLOWS)
         .staff(
             Get,
             "/management/workflow-step-types",
@@ -82,18 +67,7 @@ pub fn routes() -> FunctionRoutes {
                 .returns(202, schema::<Run>),
             retry_run,
         )
-        .crud::<TaxRate>(
-            "/management/tax-rates",
-            "/management/tax-rates/{id}",
-            TAX_RATES,
-            CrudDocs {
-                list: ("listTaxRates", "List tax rates (country × tax class)"),
-                create: ("createTaxRate", "Add a tax rate"),
-                get: ("getTaxRate", "Get a tax rate"),
-                update: ("updateTaxRate", "Update a tax rate (JSON merge patch)"),
-                delete: ("deleteTaxRate", "Delete a tax rate"),
-            },
-        )
+        .crud::<TaxRate>("/management/tax-rates", TAX_RATES)
         .staff(
             Get,
             "/management/orders",

@@ -15,9 +15,11 @@ use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, Page};
 use crate::tenant::Tenant;
 
-pub trait Resource: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin {
-    /// For messages: "customer group".
+pub trait Resource: for<'r> FromRow<'r, PgRow> + Serialize + Send + Sync + Unpin {
+    /// For messages and documentation: "customer group".
     const NAME: &'static str;
+    /// [`Resource::NAME`] in the plural, for lists: "customer groups".
+    const PLURAL: &'static str;
     /// For events: `customer_group` → `customer_group.created`.
     const AGGREGATE: &'static str;
     const TABLE: &'static str;
@@ -43,16 +45,35 @@ pub fn public_json<R: Resource>(row: &R) -> serde_json::Value {
 }
 
 /// A resource clients write through a draft of its writable fields. `create` and `update`
-/// are the resource's only write functions: each impl checks the draft and runs its SQL
-/// there, and finishes with [`created`] / [`updated`] (event and commit).
+/// are the resource's only write functions. By default they run the statements
+/// [`insert_sql`] and [`update_sql`] build from the table and [`Editable::WRITES`], with the
+/// values [`Editable::bind_draft`] checks and binds, and finish with [`created`] /
+/// [`updated`] (event and commit); a resource whose update must read the row first
+/// (workflows keep their webhook secrets) writes its own.
 pub trait Editable: Resource {
     type Draft: Serialize + serde::de::DeserializeOwned + for<'a> From<&'a Self> + Send + Sync;
+
+    /// The columns a draft writes, in the order [`Editable::bind_draft`] binds their values.
+    const WRITES: &'static [&'static str];
+
+    /// Checks the draft (every violation at once) and binds the values of
+    /// [`Editable::WRITES`], in that order, after the ones the statement already has.
+    fn bind_draft<'q>(
+        draft: &'q Self::Draft,
+        query: WriteQuery<'q, Self>,
+    ) -> Result<WriteQuery<'q, Self>, DomainError>;
 
     fn create(
         pool: &PgPool,
         tenant: &Tenant,
         draft: &Self::Draft,
-    ) -> impl Future<Output = Result<Self, DomainError>> + Send;
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        async move {
+            let sql = insert_sql::<Self>();
+            let query = Self::bind_draft(draft, sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant.id))?;
+            insert(pool, tenant, query).await
+        }
+    }
 
     /// Replaces the writable fields if the row is still at `expected_version`.
     fn update(
@@ -61,13 +82,56 @@ pub trait Editable: Resource {
         id: Uuid,
         expected_version: i64,
         draft: &Self::Draft,
-    ) -> impl Future<Output = Result<Self, DomainError>> + Send;
+    ) -> impl Future<Output = Result<Self, DomainError>> + Send {
+        async move {
+            let sql = update_sql::<Self>();
+            let query = Self::bind_draft(draft, guarded(&sql, tenant, id, expected_version))?;
+            update(pool, tenant, id, query).await
+        }
+    }
 
     fn version(&self) -> i64;
 
     /// Whether the storefront shows what this resource holds (prices of a price list, a
     /// customer group's handle): a write must then invalidate the storefront's cache.
     const SHOWN_IN_STOREFRONT: bool = false;
+}
+
+/// `insert into <table> (id, tenant_id, <WRITES>) values ($1, $2, …) returning <COLUMNS>`:
+/// bind the new id and the tenant, then [`Editable::bind_draft`].
+pub fn insert_sql<R: Editable>() -> String {
+    let values: Vec<String> = (1..=R::WRITES.len() + 2).map(|n| format!("${n}")).collect();
+    format!(
+        "insert into {} (id, tenant_id, {}) values ({}) returning {}",
+        R::TABLE,
+        R::WRITES.join(", "),
+        values.join(", "),
+        R::COLUMNS
+    )
+}
+
+/// `update <table> set <WRITES> = $4, …, version = version + 1 where tenant_id = $1 and
+/// id = $2 and version = $3 returning <COLUMNS>`: start from [`guarded`], then
+/// [`Editable::bind_draft`].
+pub fn update_sql<R: Editable>() -> String {
+    let set: Vec<String> = R::WRITES.iter().zip(4..).map(|(column, n)| format!("{column} = ${n}")).collect();
+    format!(
+        "update {} set {}, version = version + 1 where tenant_id = $1 and id = $2 and version = $3 \
+         returning {}",
+        R::TABLE,
+        set.join(", "),
+        R::COLUMNS
+    )
+}
+
+/// [`update_sql`] with its guard bound: the tenant, the row's id and the expected version.
+pub fn guarded<'q, R: Editable>(
+    sql: &'q str,
+    tenant: &Tenant,
+    id: Uuid,
+    expected_version: i64,
+) -> WriteQuery<'q, R> {
+    sqlx::query_as(sql).bind(tenant.id).bind(id).bind(expected_version)
 }
 
 pub async fn get<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<R, DomainError> {

@@ -11,12 +11,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::ErrorCode;
 use crate::error::{Constraint, DomainError, Violations};
-use crate::resource::{self, Editable, Resource};
+use crate::resource::{Editable, Resource, WriteQuery};
 use crate::tenant::Tenant;
 use crate::types::Country;
 
@@ -78,6 +77,7 @@ impl From<&TaxRate> for TaxRateDraft {
 
 impl Resource for TaxRate {
     const NAME: &'static str = "tax rate";
+    const PLURAL: &'static str = "tax rates";
     const AGGREGATE: &'static str = "tax_rate";
     const TABLE: &'static str = "tax_rates";
     const COLUMNS: &'static str = "id, country::text, tax_class, rate_bp, version, created_at, updated_at";
@@ -125,43 +125,14 @@ pub(crate) fn check_rate(draft: &TaxRateDraft) -> Result<Country, DomainError> {
 impl Editable for TaxRate {
     type Draft = TaxRateDraft;
 
-    async fn create(pool: &PgPool, tenant: &Tenant, draft: &TaxRateDraft) -> Result<Self, DomainError> {
-        let country = check_rate(draft)?;
-        let sql = format!(
-            "insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, $3, $4, $5)
-             returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(Uuid::now_v7())
-            .bind(tenant.id)
-            .bind(&country)
-            .bind(&draft.tax_class)
-            .bind(draft.rate_bp);
-        resource::insert(pool, tenant, query).await
-    }
+    const WRITES: &'static [&'static str] = &["country", "tax_class", "rate_bp"];
 
-    async fn update(
-        pool: &PgPool,
-        tenant: &Tenant,
-        id: Uuid,
-        expected_version: i64,
-        draft: &TaxRateDraft,
-    ) -> Result<Self, DomainError> {
+    fn bind_draft<'q>(
+        draft: &'q TaxRateDraft,
+        query: WriteQuery<'q, Self>,
+    ) -> Result<WriteQuery<'q, Self>, DomainError> {
         let country = check_rate(draft)?;
-        let sql = format!(
-            "update tax_rates set country = $4, tax_class = $5, rate_bp = $6, version = version + 1
-             where tenant_id = $1 and id = $2 and version = $3 returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(tenant.id)
-            .bind(id)
-            .bind(expected_version)
-            .bind(&country)
-            .bind(&draft.tax_class)
-            .bind(draft.rate_bp);
-        resource::update(pool, tenant, id, query).await
+        Ok(query.bind(country).bind(&draft.tax_class).bind(draft.rate_bp))
     }
 
     fn version(&self) -> i64 {

@@ -1,12 +1,12 @@
 //! The five routes of a plain management resource (customer groups, subscription plans,
 //! price lists, workflows, tax rates), written once: list, create, get, merge-patch update,
-//! delete. Writes call the resource's `Editable::create` / `update`, where its SQL is.
+//! delete. Writes call the resource's `Editable::create` / `update`.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use kassa_domain::pagination::{KeyKind, Page};
-use kassa_domain::resource::{self, Editable};
+use kassa_domain::resource::{self, Editable, Resource};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,56 +20,71 @@ use crate::routes::{FunctionRoutes, Verb};
 use crate::staff::{Access, Staff};
 use crate::state::AppState;
 
-/// Operation ids and summaries of a resource's five routes.
-pub struct CrudDocs {
-    pub list: (&'static str, &'static str),
-    pub create: (&'static str, &'static str),
-    pub get: (&'static str, &'static str),
-    pub update: (&'static str, &'static str),
-    pub delete: (&'static str, &'static str),
-}
-
 impl FunctionRoutes {
-    /// Adds `GET`/`POST collection` and `GET`/`PATCH`/`DELETE item` for `R`; reads need
-    /// `read`, writes `write`.
-    pub fn crud<R>(
-        self,
-        collection: &'static str,
-        item: &'static str,
-        (read, write): (Access, Access),
-        docs: CrudDocs,
-    ) -> Self
+    /// Adds `GET`/`POST collection` and `GET`/`PATCH`/`DELETE collection/{id}` for `R`; reads
+    /// need `read`, writes `write`. Operation ids and summaries are named after the resource
+    /// ([`docs`]).
+    pub fn crud<R>(self, collection: &'static str, (read, write): (Access, Access)) -> Self
     where
         R: Editable + ToSchema + Sync + 'static,
         R::Draft: ToSchema + 'static,
     {
-        let doc = |(id, summary): (&'static str, &'static str)| Doc::new(id, summary);
+        let item = format!("{collection}/{{id}}");
+        let [list_doc, create_doc, get_doc, update_doc, delete_doc] = docs::<R>();
         self.staff(
             Verb::Get,
             collection,
             read,
-            doc(docs.list).query(list_params::<NoFilters>).returns(200, page::<R>),
+            list_doc.query(list_params::<NoFilters>).returns(200, page::<R>),
             list::<R>,
         )
         .staff(
             Verb::Post,
             collection,
             write,
-            doc(docs.create).body(schema::<R::Draft>).returns(201, schema::<R>),
+            create_doc.body(schema::<R::Draft>).returns(201, schema::<R>),
             move |staff: Staff, state: State<AppState>, body: Json<R::Draft>| {
                 create::<R>(collection, staff, state, body)
             },
         )
-        .staff(Verb::Get, item, read, doc(docs.get).returns(200, schema::<R>), get::<R>)
+        .staff(Verb::Get, item.clone(), read, get_doc.returns(200, schema::<R>), get::<R>)
         .staff(
             Verb::Patch,
-            item,
+            item.clone(),
             write,
-            doc(docs.update).merge_patch(patch::<R::Draft>).returns(200, schema::<R>),
+            update_doc.merge_patch(patch::<R::Draft>).returns(200, schema::<R>),
             update::<R>,
         )
-        .staff(Verb::Delete, item, write, doc(docs.delete).no_content(), delete::<R>)
+        .staff(Verb::Delete, item, write, delete_doc.no_content(), delete::<R>)
     }
+}
+
+/// The list, create, get, update and delete operations of `R`, named after it: for tax rates
+/// `listTaxRates` "List tax rates", `createTaxRate` "Create a tax rate", `getTaxRate`,
+/// `updateTaxRate` and `deleteTaxRate`.
+fn docs<R: Resource>() -> [Doc; 5] {
+    let (one, many) = (pascal_case(R::NAME), pascal_case(R::PLURAL));
+    let article = if R::NAME.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let doc =
+        |verb: &str, noun: &str, summary: String| Doc::named(format!("{verb}{noun}").into(), summary.into());
+    [
+        doc("list", &many, format!("List {}", R::PLURAL)),
+        doc("create", &one, format!("Create {article} {}", R::NAME)),
+        doc("get", &one, format!("Get {article} {}", R::NAME)),
+        doc("update", &one, format!("Update {article} {} (JSON merge patch)", R::NAME)),
+        doc("delete", &one, format!("Delete {article} {}", R::NAME)),
+    ]
+}
+
+/// "customer groups" → "CustomerGroups".
+fn pascal_case(words: &str) -> String {
+    words
+        .split(' ')
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase()).into_iter().chain(chars)
+        })
+        .collect()
 }
 
 async fn list<R: Editable>(

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 description of the management API, generated from the same route table
 //! that builds the routers: every staff route carries a [`Doc`] naming its schemas.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use utoipa::ToSchema;
@@ -106,10 +107,10 @@ pub fn patch<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
 pub type ParamsFn = fn() -> Vec<utoipa::openapi::path::Parameter>;
 
 /// What the OpenAPI document says about one route.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Doc {
-    pub operation_id: &'static str,
-    pub summary: &'static str,
+    pub operation_id: Cow<'static, str>,
+    pub summary: Cow<'static, str>,
     pub request: Option<SchemaFn>,
     /// The request is a JSON merge patch (`application/merge-patch+json`).
     pub merge_patch: bool,
@@ -127,6 +128,12 @@ impl std::fmt::Debug for Doc {
 impl Doc {
     /// An operation answering `200` with no documented body yet.
     pub const fn new(operation_id: &'static str, summary: &'static str) -> Self {
+        Doc::named(Cow::Borrowed(operation_id), Cow::Borrowed(summary))
+    }
+
+    /// Like [`Doc::new`], with an operation id and summary built at run time (the generic
+    /// CRUD routes name theirs after the resource).
+    pub const fn named(operation_id: Cow<'static, str>, summary: Cow<'static, str>) -> Self {
         Doc {
             operation_id,
             summary,
@@ -228,8 +235,10 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
             Gate::Tenant => false,
             Gate::Open => continue,
         };
-        let mut op = OperationBuilder::new().operation_id(Some(doc.operation_id)).summary(Some(doc.summary));
-        for (name, schema) in path_params(spec.path) {
+        let mut op = OperationBuilder::new()
+            .operation_id(Some(doc.operation_id.clone()))
+            .summary(Some(doc.summary.clone()));
+        for (name, schema) in path_params(&spec.path) {
             let param =
                 ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True);
             op = op.parameter(param.schema(Some(schema)));
@@ -299,7 +308,7 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
             op = op.security(SecurityRequirement::new("zitadel", Vec::<String>::new()));
             any_staff = true;
         }
-        paths.entry(spec.path).or_default().push((spec.verb, op.build()));
+        paths.entry(spec.path.as_str()).or_default().push((spec.verb, op.build()));
     }
     let mut builder = PathsBuilder::new();
     for (path, operations) in paths {

@@ -61,7 +61,7 @@ pub enum Gate {
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub verb: Verb,
-    pub path: &'static str,
+    pub path: String,
     pub gate: Gate,
     pub doc: Option<Doc>,
 }
@@ -86,7 +86,7 @@ impl FunctionRoutes {
 
     /// A public `GET path` for a resolved tenant; HEAD too.
     pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Tenant, doc: None }, handler)
+        self.add(Verb::Get, path, Gate::Tenant, None, handler)
     }
 
     /// A documented public `GET path` for a resolved tenant (in the function's public
@@ -97,7 +97,7 @@ impl FunctionRoutes {
         doc: Doc,
         handler: H,
     ) -> Self {
-        self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Tenant, doc: Some(doc) }, handler)
+        self.add(Verb::Get, path, Gate::Tenant, Some(doc), handler)
     }
 
     /// A documented public route of any method for a resolved tenant (storefront writes:
@@ -109,12 +109,12 @@ impl FunctionRoutes {
         doc: Doc,
         handler: H,
     ) -> Self {
-        self.add(RouteSpec { verb, path, gate: Gate::Tenant, doc: Some(doc) }, handler)
+        self.add(verb, path, Gate::Tenant, Some(doc), handler)
     }
 
     /// A public `GET path` that needs no tenant.
     pub fn open_get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(RouteSpec { verb: Verb::Get, path, gate: Gate::Open, doc: None }, handler)
+        self.add(Verb::Get, path, Gate::Open, None, handler)
     }
 
     /// A documented staff route: the caller's token and role in the tenant are checked
@@ -122,16 +122,24 @@ impl FunctionRoutes {
     pub fn staff<H: Handler<T, AppState>, T: 'static>(
         self,
         verb: Verb,
-        path: &'static str,
+        path: impl Into<String>,
         access: Access,
         doc: Doc,
         handler: H,
     ) -> Self {
-        self.add(RouteSpec { verb, path, gate: Gate::Staff(access), doc: Some(doc) }, handler)
+        self.add(verb, path, Gate::Staff(access), Some(doc), handler)
     }
 
-    fn add<H: Handler<T, AppState>, T: 'static>(mut self, spec: RouteSpec, handler: H) -> Self {
-        let method_router = on(spec.verb.filter(), handler);
+    fn add<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        verb: Verb,
+        path: impl Into<String>,
+        gate: Gate,
+        doc: Option<Doc>,
+        handler: H,
+    ) -> Self {
+        let spec = RouteSpec { verb, path: path.into(), gate, doc };
+        let method_router = on(verb.filter(), handler);
         self.routes.push((spec, method_router));
         self
     }
@@ -158,7 +166,7 @@ impl FunctionRoutes {
                 Gate::Staff(access) => method_router
                     .route_layer(middleware::from_fn_with_state((state.clone(), access), staff_gate)),
             };
-            router.route(spec.path, method_router)
+            router.route(&spec.path, method_router)
         });
         router
             .route_layer(middleware::from_fn(move |request: Request, next: Next| async move {

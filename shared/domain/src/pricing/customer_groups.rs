@@ -3,14 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::check_name;
 use crate::ErrorCode;
 use crate::error::{Constraint, DomainError, Violations};
-use crate::resource::{self, Editable, Resource};
-use crate::tenant::Tenant;
+use crate::resource::{Editable, Resource, WriteQuery};
 use crate::types::Handle;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -40,6 +38,7 @@ impl From<&CustomerGroup> for CustomerGroupDraft {
 
 impl Resource for CustomerGroup {
     const NAME: &'static str = "customer group";
+    const PLURAL: &'static str = "customer groups";
     const AGGREGATE: &'static str = "customer_group";
     const TABLE: &'static str = "customer_groups";
     const COLUMNS: &'static str = "id, handle, name, version, created_at, updated_at";
@@ -82,37 +81,14 @@ impl Editable for CustomerGroup {
     // A group's handle decides which B2B products and prices a shopper sees.
     const SHOWN_IN_STOREFRONT: bool = true;
 
-    async fn create(pool: &PgPool, tenant: &Tenant, draft: &CustomerGroupDraft) -> Result<Self, DomainError> {
-        let handle = check_group(draft)?;
-        let sql = format!(
-            "insert into customer_groups (id, tenant_id, handle, name) values ($1, $2, $3, $4) returning {}",
-            Self::COLUMNS
-        );
-        let query =
-            sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant.id).bind(&handle).bind(draft.name.trim());
-        resource::insert(pool, tenant, query).await
-    }
+    const WRITES: &'static [&'static str] = &["handle", "name"];
 
-    async fn update(
-        pool: &PgPool,
-        tenant: &Tenant,
-        id: Uuid,
-        expected_version: i64,
-        draft: &CustomerGroupDraft,
-    ) -> Result<Self, DomainError> {
+    fn bind_draft<'q>(
+        draft: &'q CustomerGroupDraft,
+        query: WriteQuery<'q, Self>,
+    ) -> Result<WriteQuery<'q, Self>, DomainError> {
         let handle = check_group(draft)?;
-        let sql = format!(
-            "update customer_groups set handle = $4, name = $5, version = version + 1
-             where tenant_id = $1 and id = $2 and version = $3 returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(tenant.id)
-            .bind(id)
-            .bind(expected_version)
-            .bind(&handle)
-            .bind(draft.name.trim());
-        resource::update(pool, tenant, id, query).await
+        Ok(query.bind(handle).bind(draft.name.trim()))
     }
 
     fn version(&self) -> i64 {

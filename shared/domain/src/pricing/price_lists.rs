@@ -3,14 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::check_name;
 use crate::catalog::check_currency;
 use crate::error::{Constraint, DomainError, Violations};
-use crate::resource::{self, Editable, Resource};
-use crate::tenant::Tenant;
+use crate::resource::{Editable, Resource, WriteQuery};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -79,6 +77,7 @@ impl From<&PriceList> for PriceListDraft {
 
 impl Resource for PriceList {
     const NAME: &'static str = "price list";
+    const PLURAL: &'static str = "price lists";
     const AGGREGATE: &'static str = "price_list";
     const TABLE: &'static str = "price_lists";
     const COLUMNS: &'static str = "id, name, customer_group_id, currency::text as currency, starts_at, ends_at, priority, status, \
@@ -120,53 +119,22 @@ impl Editable for PriceList {
     // Its prices, window and status decide what the group's shoppers pay.
     const SHOWN_IN_STOREFRONT: bool = true;
 
-    async fn create(pool: &PgPool, tenant: &Tenant, draft: &PriceListDraft) -> Result<Self, DomainError> {
-        let currency = check_price_list(draft)?;
-        let sql = format!(
-            "insert into price_lists (id, tenant_id, name, customer_group_id, currency, starts_at, ends_at, priority,
-                                      status)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(Uuid::now_v7())
-            .bind(tenant.id)
-            .bind(draft.name.trim())
-            .bind(draft.customer_group_id)
-            .bind(currency)
-            .bind(draft.starts_at)
-            .bind(draft.ends_at)
-            .bind(draft.priority)
-            .bind(draft.status);
-        resource::insert(pool, tenant, query).await
-    }
+    const WRITES: &'static [&'static str] =
+        &["name", "customer_group_id", "currency", "starts_at", "ends_at", "priority", "status"];
 
-    async fn update(
-        pool: &PgPool,
-        tenant: &Tenant,
-        id: Uuid,
-        expected_version: i64,
-        draft: &PriceListDraft,
-    ) -> Result<Self, DomainError> {
+    fn bind_draft<'q>(
+        draft: &'q PriceListDraft,
+        query: WriteQuery<'q, Self>,
+    ) -> Result<WriteQuery<'q, Self>, DomainError> {
         let currency = check_price_list(draft)?;
-        let sql = format!(
-            "update price_lists set name = $4, customer_group_id = $5, currency = $6, starts_at = $7, ends_at = $8,
-                    priority = $9, status = $10, version = version + 1
-             where tenant_id = $1 and id = $2 and version = $3 returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(tenant.id)
-            .bind(id)
-            .bind(expected_version)
+        Ok(query
             .bind(draft.name.trim())
             .bind(draft.customer_group_id)
             .bind(currency)
             .bind(draft.starts_at)
             .bind(draft.ends_at)
             .bind(draft.priority)
-            .bind(draft.status);
-        resource::update(pool, tenant, id, query).await
+            .bind(draft.status))
     }
 
     fn version(&self) -> i64 {

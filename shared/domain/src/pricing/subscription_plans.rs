@@ -2,14 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::check_name;
 use crate::ErrorCode;
 use crate::error::{Constraint, DomainError, Violations};
-use crate::resource::{self, Editable, Resource};
-use crate::tenant::Tenant;
+use crate::resource::{Editable, Resource, WriteQuery};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -66,6 +64,7 @@ impl From<&SubscriptionPlan> for SubscriptionPlanDraft {
 
 impl Resource for SubscriptionPlan {
     const NAME: &'static str = "subscription plan";
+    const PLURAL: &'static str = "subscription plans";
     const AGGREGATE: &'static str = "subscription_plan";
     const TABLE: &'static str = "subscription_plans";
     const COLUMNS: &'static str =
@@ -106,50 +105,14 @@ fn check_plan(draft: &SubscriptionPlanDraft) -> Result<(i32, i32), DomainError> 
 impl Editable for SubscriptionPlan {
     type Draft = SubscriptionPlanDraft;
 
-    async fn create(
-        pool: &PgPool,
-        tenant: &Tenant,
-        draft: &SubscriptionPlanDraft,
-    ) -> Result<Self, DomainError> {
-        let (count, trial) = check_plan(draft)?;
-        let sql = format!(
-            "insert into subscription_plans (id, tenant_id, name, interval, interval_count, trial_days)
-             values ($1, $2, $3, $4, $5, $6) returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(Uuid::now_v7())
-            .bind(tenant.id)
-            .bind(draft.name.trim())
-            .bind(draft.interval)
-            .bind(count)
-            .bind(trial);
-        resource::insert(pool, tenant, query).await
-    }
+    const WRITES: &'static [&'static str] = &["name", "interval", "interval_count", "trial_days"];
 
-    async fn update(
-        pool: &PgPool,
-        tenant: &Tenant,
-        id: Uuid,
-        expected_version: i64,
-        draft: &SubscriptionPlanDraft,
-    ) -> Result<Self, DomainError> {
+    fn bind_draft<'q>(
+        draft: &'q SubscriptionPlanDraft,
+        query: WriteQuery<'q, Self>,
+    ) -> Result<WriteQuery<'q, Self>, DomainError> {
         let (count, trial) = check_plan(draft)?;
-        let sql = format!(
-            "update subscription_plans set name = $4, interval = $5, interval_count = $6, trial_days = $7,
-                    version = version + 1
-             where tenant_id = $1 and id = $2 and version = $3 returning {}",
-            Self::COLUMNS
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(tenant.id)
-            .bind(id)
-            .bind(expected_version)
-            .bind(draft.name.trim())
-            .bind(draft.interval)
-            .bind(count)
-            .bind(trial);
-        resource::update(pool, tenant, id, query).await
+        Ok(query.bind(draft.name.trim()).bind(draft.interval).bind(count).bind(trial))
     }
 
     fn version(&self) -> i64 {

@@ -12,7 +12,7 @@ use super::steps::{DEFAULT_MAX_ATTEMPTS, Step, StepKind, StoredStep};
 use crate::ErrorCode;
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
-use crate::resource::{self, Editable, Resource};
+use crate::resource::{self, Editable, Resource, WriteQuery};
 use crate::tenant::{Tenant, TenantId};
 
 /// A condition on the event's data: `pointer` (a JSON Pointer into the event's `data`)
@@ -139,6 +139,7 @@ impl From<&Workflow> for WorkflowDraft {
 
 impl Resource for Workflow {
     const NAME: &'static str = "workflow";
+    const PLURAL: &'static str = "workflows";
     const AGGREGATE: &'static str = "workflow";
     const TABLE: &'static str = "workflows";
     const COLUMNS: &'static str =
@@ -298,40 +299,28 @@ pub(crate) fn workflow_violations(draft: &WorkflowDraft, secrets: &[(usize, &'st
     v
 }
 
-async fn insert_workflow(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    draft: &WorkflowDraft,
-) -> Result<Workflow, DomainError> {
-    let mut steps = draft.steps.clone();
-    assign_step_ids(&mut steps);
-    sqlx::query_as(&format!(
-        "insert into workflows (id, tenant_id, name, trigger, conditions, steps, enabled)
-         values ($1, $2, $3, $4, $5, $6, $7) returning {}",
-        Workflow::COLUMNS
-    ))
-    .bind(Uuid::now_v7())
-    .bind(tenant)
-    .bind(draft.name.trim())
-    .bind(&draft.trigger)
-    .bind(sqlx::types::Json(&draft.conditions))
-    .bind(sqlx::types::Json(&steps))
-    .bind(draft.enabled)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(|e| DomainError::from_constraint(e, Workflow::CONSTRAINTS))
-}
-
 impl Editable for Workflow {
     type Draft = WorkflowDraft;
 
-    async fn create(pool: &PgPool, tenant: &Tenant, draft: &WorkflowDraft) -> Result<Self, DomainError> {
+    const WRITES: &'static [&'static str] = &["name", "trigger", "conditions", "steps", "enabled"];
+
+    /// Steps without an id get one.
+    fn bind_draft<'q>(
+        draft: &'q WorkflowDraft,
+        query: WriteQuery<'q, Self>,
+    ) -> Result<WriteQuery<'q, Self>, DomainError> {
         check_workflow(draft)?;
-        let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-        let row = insert_workflow(&mut tx, tenant.id, draft).await?;
-        resource::created(tx, tenant, row).await
+        let mut steps = draft.steps.clone();
+        assign_step_ids(&mut steps);
+        Ok(query
+            .bind(draft.name.trim())
+            .bind(&draft.trigger)
+            .bind(sqlx::types::Json(&draft.conditions))
+            .bind(sqlx::types::Json(steps))
+            .bind(draft.enabled))
     }
 
+    /// Webhook steps that send [`REDACTED`] keep their stored secret ([`keep_secrets`]).
     async fn update(
         pool: &PgPool,
         tenant: &Tenant,
@@ -349,28 +338,14 @@ impl Editable for Workflow {
                 .await?;
         let mut draft = draft.clone();
         let refused = keep_secrets(&mut draft, current.as_deref().map_or(&[], |steps| steps.as_slice()));
-        let v = workflow_violations(&draft, &refused);
-        if !v.is_empty() {
-            return Err(DomainError::Validation(v));
+        if !refused.is_empty() {
+            return Err(DomainError::Validation(workflow_violations(&draft, &refused)));
         }
-        assign_step_ids(&mut draft.steps);
-        let row = sqlx::query_as(&format!(
-            "update workflows set name = $4, trigger = $5, conditions = $6, steps = $7, enabled = $8,
-               version = version + 1
-             where tenant_id = $1 and id = $2 and version = $3 returning {}",
-            Workflow::COLUMNS
-        ))
-        .bind(tenant.id)
-        .bind(id)
-        .bind(expected_version)
-        .bind(draft.name.trim())
-        .bind(&draft.trigger)
-        .bind(sqlx::types::Json(&draft.conditions))
-        .bind(sqlx::types::Json(&draft.steps))
-        .bind(draft.enabled)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| DomainError::from_constraint(e, Workflow::CONSTRAINTS))?;
+        let sql = resource::update_sql::<Self>();
+        let row = Self::bind_draft(&draft, resource::guarded(&sql, tenant, id, expected_version))?
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| DomainError::from_constraint(e, Self::CONSTRAINTS))?;
         resource::updated(tx, tenant, id, row).await
     }
 
@@ -411,7 +386,12 @@ pub async fn add_default_workflows(tx: &mut TenantTx, tenant: TenantId) -> Resul
             .await?;
     // Part of provisioning the shop, like the tenant row itself: no event.
     if !exists {
-        insert_workflow(tx, tenant, &draft).await?;
+        let sql = resource::insert_sql::<Workflow>();
+        let query = sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant);
+        let _: Workflow = Workflow::bind_draft(&draft, query)?
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| DomainError::from_constraint(e, Workflow::CONSTRAINTS))?;
     }
     Ok(())
 }
