@@ -12,10 +12,11 @@ use kassa_domain::products::{self, ProductDraft};
 use kassa_domain::relay;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft};
 use kassa_events::Envelope;
-use kassa_events::sqs::{self, SqsBus};
+use kassa_events::sqs::{self, SqsBus, SqsError};
 use kassa_events::{Handled, RetryPolicy};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 async fn bus(max_receives: u32) -> (Arc<SqsBus>, String) {
@@ -45,6 +46,30 @@ async fn relay_all(pool: &PgPool, bus: &SqsBus) -> usize {
             n => total += n,
         }
     }
+}
+
+/// Consumes `bus` in a task: each event's product handle goes to the receiver, then
+/// `outcome` (given the handle) says how handling it ends.
+fn consume_handles<F, Fut>(
+    bus: &Arc<SqsBus>,
+    outcome: F,
+) -> (JoinHandle<Result<(), SqsError>>, mpsc::UnboundedReceiver<String>)
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Handled> + Send + 'static,
+{
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let consumer = bus.clone();
+    let task = tokio::spawn(async move {
+        consumer
+            .consume(RetryPolicy { max_attempts: 3, delay: Duration::ZERO }, |envelope: Envelope| {
+                let handle = envelope.data["data"]["handle"].as_str().unwrap_or("").to_owned();
+                let _ = sender.send(handle.clone());
+                outcome(handle)
+            })
+            .await
+    });
+    (task, receiver)
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -95,20 +120,8 @@ async fn a_poison_event_lands_in_the_sqs_dead_letter_queue_while_the_others_flow
         write(&pool, &demo, handle).await;
     }
     assert_eq!(relay_all(&pool, &bus).await, 4);
-    let (sender, mut receiver) = mpsc::unbounded_channel::<String>();
-    let consumer = bus.clone();
-    let task = tokio::spawn(async move {
-        consumer
-            .consume(RetryPolicy { max_attempts: 3, delay: Duration::ZERO }, |envelope: Envelope| {
-                let sender = sender.clone();
-                async move {
-                    let handle = envelope.data["data"]["handle"].as_str().unwrap_or("").to_owned();
-                    let poison = handle == "poison";
-                    let _ = sender.send(handle);
-                    if poison { Handled::Failed("always fails".into()) } else { Handled::Done }
-                }
-            })
-            .await
+    let (task, mut receiver) = consume_handles(&bus, |handle| async move {
+        if handle == "poison" { Handled::Failed("always fails".into()) } else { Handled::Done }
     });
     let mut seen: HashMap<String, usize> = HashMap::new();
     while seen.get("poison").copied().unwrap_or(0) < 3 || seen.len() < 4 {
@@ -130,24 +143,12 @@ async fn an_sqs_event_of_another_aggregate_is_handled_while_one_hangs(pool: PgPo
     write(&pool, &demo, "slow").await;
     write(&pool, &demo, "quick").await;
     assert_eq!(relay_all(&pool, &bus).await, 2);
-    let (sender, mut receiver) = mpsc::unbounded_channel::<String>();
-    let consumer = bus.clone();
-    let task = tokio::spawn(async move {
-        consumer
-            .consume(RetryPolicy { max_attempts: 3, delay: Duration::ZERO }, |envelope: Envelope| {
-                let sender = sender.clone();
-                async move {
-                    let handle = envelope.data["data"]["handle"].as_str().unwrap_or("").to_owned();
-                    let slow = handle == "slow";
-                    let _ = sender.send(handle);
-                    if slow {
-                        // A receiver that never answers.
-                        std::future::pending::<()>().await;
-                    }
-                    Handled::Done
-                }
-            })
-            .await
+    let (task, mut receiver) = consume_handles(&bus, |handle| async move {
+        if handle == "slow" {
+            // A receiver that never answers.
+            std::future::pending::<()>().await;
+        }
+        Handled::Done
     });
     let mut seen = Vec::new();
     while !seen.contains(&"quick".to_owned()) {
