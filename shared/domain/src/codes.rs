@@ -53,6 +53,7 @@ pub enum ErrorCode {
     DomainTaken,
     ZitadelOrgTaken,
     InUse,
+    CartBusy,
     InsufficientStock,
     StockUntracked,
     IdempotencyKeyReused,
@@ -112,6 +113,7 @@ impl ErrorCode {
         ErrorCode::DomainTaken,
         ErrorCode::ZitadelOrgTaken,
         ErrorCode::InUse,
+        ErrorCode::CartBusy,
         ErrorCode::InsufficientStock,
         ErrorCode::StockUntracked,
         ErrorCode::IdempotencyKeyReused,
@@ -196,6 +198,7 @@ impl ErrorCode {
                 ("zitadel_org_taken", 409, "another shop is bound to this Zitadel organisation")
             }
             InUse => ("in_use", 409, "other records still refer to this one"),
+            CartBusy => ("cart_busy", 409, "too many requests changed the cart at once; retry"),
             InsufficientStock => ("insufficient_stock", 409, "the adjustment would take stock below zero"),
             StockUntracked => ("stock_untracked", 409, "the variant's stock is not tracked"),
             IdempotencyKeyReused => {
@@ -326,6 +329,7 @@ mod tests {
                 | ErrorCode::DomainTaken
                 | ErrorCode::ZitadelOrgTaken
                 | ErrorCode::InUse
+                | ErrorCode::CartBusy
                 | ErrorCode::InsufficientStock
                 | ErrorCode::StockUntracked
                 | ErrorCode::IdempotencyKeyReused
@@ -342,6 +346,6 @@ mod tests {
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 52);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 53);
     }
 }

@@ -4,6 +4,7 @@
 //! No HTTP and no Lambda here: the functions and the local server put a face on it.
 
 pub mod access;
+pub mod carts;
 pub mod catalog;
 pub mod codes;
 pub mod currency;

@@ -1,11 +1,11 @@
 //! Price resolution: which price a customer pays for a variant, as one pure function.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A price-list price that may apply, with what decides whether and how it applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ListPrice {
     pub price_list_id: Uuid,
     pub customer_group_id: Uuid,

@@ -30,6 +30,15 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Where carts and storefront idempotency records are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartStore {
+    /// Valkey at `VALKEY_URL` (the default).
+    Valkey,
+    /// The DynamoDB table `CARTS_TABLE` (on the AWS emulator at `AWS_ENDPOINT_URL` locally).
+    DynamoDb,
+}
+
 /// Where the outbox is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventBus {
@@ -83,6 +92,11 @@ pub struct Config {
     pub storefront_miss_window: Duration,
     /// `EVENT_BUS`: `rabbitmq` (default), `sqs` or `off`.
     pub event_bus: EventBus,
+    /// `CART_STORE`: `valkey` (default) or `dynamodb`: where carts and the storefront's
+    /// Idempotency-Key records live.
+    pub cart_store: CartStore,
+    /// `CARTS_TABLE`: the DynamoDB table of carts and idempotency records (default `kassa-carts`).
+    pub carts_table: String,
     /// `SMTP_URL`: where workflow emails go, e.g. `smtp://127.0.0.1:1025` (the local sink,
     /// the default) or `smtps://user:password@email-smtp.eu-west-1.amazonaws.com`.
     pub smtp_url: Secret,
@@ -205,6 +219,21 @@ impl Config {
             }
         };
 
+        let cart_store = match get("CART_STORE").as_deref() {
+            None | Some("valkey") => CartStore::Valkey,
+            Some("dynamodb") => CartStore::DynamoDb,
+            Some(other) => {
+                errors.push(format!("CART_STORE must be 'valkey' or 'dynamodb', got '{other}'"));
+                CartStore::Valkey
+            }
+        };
+        let carts_table = get("CARTS_TABLE").unwrap_or_else(|| "kassa-carts".to_owned());
+        if !(3..=255).contains(&carts_table.len())
+            || !carts_table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            errors.push(format!("CARTS_TABLE must be a DynamoDB table name, got '{carts_table}'"));
+        }
+
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "Kassa <no-reply@kassa.localhost>".to_owned());
         if !smtp_from.contains('@') {
             errors.push(format!(
@@ -246,6 +275,8 @@ impl Config {
                     storefront_cache,
                     storefront_cache_ttl: Duration::from_secs(cache_ttl),
                     event_bus,
+                    cart_store,
+                    carts_table,
                     smtp_url,
                     smtp_from,
                     webhook_private_networks,

@@ -1,0 +1,325 @@
+//! The carts function: a shopper's cart under `/storefront/carts`, for the shop named by the
+//! Host or `X-Tenant-ID`. An anonymous cart is opened by the secret cart token its creation
+//! answered with (header `Cart-Token`); a signed-in customer's cart by the customer's token.
+//! Carts live in the cart store (`CART_STORE`: Valkey or DynamoDB, `kassa-store`); prices,
+//! taxes and totals are computed from the catalog on every answer.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use http::StatusCode;
+use http::request::Parts;
+use kassa_domain::DomainError;
+use kassa_domain::carts::{self, Buyer, Cart, CartView, DetailsPatch, Owner};
+use kassa_domain::tenant::Tenant;
+use kassa_http::openapi::{Doc, schema};
+use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Verb};
+use kassa_store::{AnyStore, Idempotent, token};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The header that carries an anonymous cart's token.
+pub const CART_TOKEN: &str = "cart-token";
+
+/// The function's routes, also read by the template and OpenAPI tests.
+pub fn routes() -> FunctionRoutes {
+    use Verb::{Delete, Get, Patch, Post};
+    FunctionRoutes::new("carts")
+        .public(
+            Post,
+            "/storefront/carts",
+            Doc::new(
+                "createCart",
+                "A new cart: anonymous (answered with its secret cart_token, to send as Cart-Token on every \
+                 later call) or, with a customer token, the customer's",
+            )
+            .body(schema::<NewCart>)
+            .returns(201, schema::<CreatedCart>),
+            Idempotent(create),
+        )
+        .public(
+            Get,
+            "/storefront/carts/{id}",
+            Doc::new("getCart", "A cart, priced now (Cart-Token or the owner's customer token)")
+                .returns(200, schema::<CartView>),
+            get,
+        )
+        .public(
+            Patch,
+            "/storefront/carts/{id}",
+            Doc::new("updateCart", "Set or clear (null) the email, shipping country and addresses")
+                .body(schema::<DetailsPatch>)
+                .returns(200, schema::<CartView>),
+            update,
+        )
+        .public(
+            Post,
+            "/storefront/carts/{id}/lines",
+            Doc::new(
+                "addCartLine",
+                "Add units of a variant (summed into its line if the cart has one); stock and B2B rules are \
+                 checked, problems point at the line (/lines/{index}/…)",
+            )
+            .body(schema::<NewLine>)
+            .returns(200, schema::<CartView>),
+            Idempotent(add_line),
+        )
+        .public(
+            Patch,
+            "/storefront/carts/{id}/lines/{line_id}",
+            Doc::new("updateCartLine", "Change a line's quantity (stock and B2B rules checked)")
+                .body(schema::<LineChange>)
+                .returns(200, schema::<CartView>),
+            change_line,
+        )
+        .public(
+            Delete,
+            "/storefront/carts/{id}/lines/{line_id}",
+            Doc::new("removeCartLine", "Remove a line").returns(200, schema::<CartView>),
+            remove_line,
+        )
+}
+
+pub fn router(state: AppState) -> Router {
+    routes().into_router(state)
+}
+
+/// `POST /storefront/carts`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCart {
+    /// Lines to start with (at most 100).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub lines: Vec<NewLine>,
+}
+
+/// A line to add: a variant of the shop and how many units.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    pub variant_id: Uuid,
+    #[schema(minimum = 1, maximum = 10000)]
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineChange {
+    #[schema(minimum = 1, maximum = 10000)]
+    pub quantity: i64,
+}
+
+/// A new cart and, for an anonymous one, its secret token (shown once; Kassa keeps only its
+/// SHA-256).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedCart {
+    pub cart_token: Option<String>,
+    pub cart: CartView,
+}
+
+/// Who calls: the presented cart token and the signed-in customer, if any.
+pub struct Caller {
+    token: Option<String>,
+    customer: Option<Customer>,
+}
+
+struct Customer {
+    id: Uuid,
+    group_ids: Vec<Uuid>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        // A token that is no printable ASCII cannot be one Kassa made: it opens nothing.
+        let token = parts
+            .headers
+            .get(CART_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| (1..=100).contains(&t.len()))
+            .map(str::to_owned);
+        Ok(Caller { token, customer: None })
+    }
+}
+
+impl Caller {
+    /// Whether the caller may open `cart`: its token, or its owner.
+    fn opens(&self, cart: &Cart) -> bool {
+        match &cart.owner {
+            Owner::Anonymous { token_sha256 } => {
+                self.token.as_deref().is_some_and(|t| token::matches(t, token_sha256))
+            }
+            Owner::Customer { customer_id } => self.customer.as_ref().is_some_and(|c| c.id == *customer_id),
+        }
+    }
+
+    async fn buyer(&self, state: &AppState, tenant: &Tenant) -> Result<Buyer, ApiError> {
+        let groups = self.customer.as_ref().map(|c| c.group_ids.as_slice()).unwrap_or_default();
+        Ok(carts::buyer(&state.db, tenant, groups).await?)
+    }
+
+    /// The caller's cart `id`; another's, or none, is `404` (the same answer, so a cart's
+    /// existence does not show).
+    async fn cart(&self, store: &AnyStore, tenant: &Tenant, id: Uuid) -> Result<Cart, ApiError> {
+        kassa_store::carts::get(store, tenant.id, id)
+            .await?
+            .filter(|cart| self.opens(cart))
+            .ok_or_else(|| DomainError::NotFound { resource: "cart" }.into())
+    }
+
+    /// Changes the caller's cart `id`, checking again that it opens it.
+    async fn change<T>(
+        &self,
+        store: &AnyStore,
+        tenant: &Tenant,
+        id: Uuid,
+        mut change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
+    ) -> Result<Cart, ApiError> {
+        let (cart, _) = kassa_store::carts::update(store, tenant.id, id, |cart| {
+            if !self.opens(cart) {
+                return Err(DomainError::NotFound { resource: "cart" });
+            }
+            change(cart)
+        })
+        .await
+        .map_err(ApiError::from)?;
+        Ok(cart)
+    }
+}
+
+async fn priced(state: &AppState, tenant: &Tenant, cart: &Cart, buyer: &Buyer) -> Result<CartView, ApiError> {
+    Ok(carts::view(&state.db, tenant, cart, buyer).await?)
+}
+
+/// `POST /storefront/carts`.
+pub async fn create(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    store: AnyStore,
+    caller: Caller,
+    Json(new): Json<NewCart>,
+) -> Result<Response, ApiError> {
+    let buyer = caller.buyer(&state, &tenant).await?;
+    let (owner, cart_token) = match &caller.customer {
+        Some(customer) => (Owner::Customer { customer_id: customer.id }, None),
+        None => {
+            let (token, hash) = token::new_token().map_err(|_| ApiError::internal(random_failed()))?;
+            (Owner::Anonymous { token_sha256: hash }, Some(token))
+        }
+    };
+    let mut cart = Cart::new(owner, &tenant.default_currency, Utc::now());
+    if new.lines.len() > carts::MAX_LINES {
+        return Err(too_many_lines().into());
+    }
+    let ids: Vec<Uuid> = new.lines.iter().map(|l| l.variant_id).collect();
+    let catalog = carts::load_catalog(&state.db, &tenant, &ids, &buyer).await?;
+    for line in &new.lines {
+        let variant = catalog.iter().find(|c| c.variant_id == line.variant_id);
+        cart.add(variant, line.variant_id, line.quantity, &buyer)?;
+    }
+    kassa_store::carts::insert(&store, tenant.id, &mut cart).await?;
+    if let Some(customer) = &caller.customer {
+        kassa_store::carts::set_customer_cart(&store, tenant.id, customer.id, cart.id).await?;
+    }
+    let view = priced(&state, &tenant, &cart, &buyer).await?;
+    Ok((StatusCode::CREATED, Json(CreatedCart { cart_token, cart: view })).into_response())
+}
+
+fn random_failed() -> std::io::Error {
+    std::io::Error::other("the system random source failed")
+}
+
+fn too_many_lines() -> DomainError {
+    let mut v = kassa_domain::Violations::default();
+    v.push("/lines", "too_many_lines", format!("a cart holds at most {} lines", carts::MAX_LINES));
+    DomainError::Validation(v)
+}
+
+/// `GET /storefront/carts/{id}`.
+pub async fn get(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    store: AnyStore,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CartView>, ApiError> {
+    let cart = caller.cart(&store, &tenant, id).await?;
+    kassa_store::carts::touch(&store, tenant.id, &cart).await.map_err(ApiError::from)?;
+    let buyer = caller.buyer(&state, &tenant).await?;
+    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+}
+
+/// `PATCH /storefront/carts/{id}`.
+pub async fn update(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    store: AnyStore,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<DetailsPatch>,
+) -> Result<Json<CartView>, ApiError> {
+    let details = patch.check()?;
+    let cart = caller
+        .change(&store, &tenant, id, |cart| {
+            cart.apply(&details);
+            Ok(())
+        })
+        .await?;
+    let buyer = caller.buyer(&state, &tenant).await?;
+    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+}
+
+/// `POST /storefront/carts/{id}/lines`.
+pub async fn add_line(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    store: AnyStore,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(line): Json<NewLine>,
+) -> Result<Json<CartView>, ApiError> {
+    caller.cart(&store, &tenant, id).await?;
+    let buyer = caller.buyer(&state, &tenant).await?;
+    let catalog = carts::load_catalog(&state.db, &tenant, &[line.variant_id], &buyer).await?;
+    let cart = caller
+        .change(&store, &tenant, id, |cart| cart.add(catalog.first(), line.variant_id, line.quantity, &buyer))
+        .await?;
+    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+}
+
+/// `PATCH /storefront/carts/{id}/lines/{line_id}`.
+pub async fn change_line(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    store: AnyStore,
+    caller: Caller,
+    Path((id, line_id)): Path<(Uuid, Uuid)>,
+    Json(change): Json<LineChange>,
+) -> Result<Json<CartView>, ApiError> {
+    let current = caller.cart(&store, &tenant, id).await?;
+    let variant_id = current.line(line_id)?.variant_id;
+    let buyer = caller.buyer(&state, &tenant).await?;
+    let catalog = carts::load_catalog(&state.db, &tenant, &[variant_id], &buyer).await?;
+    let cart = caller
+        .change(&store, &tenant, id, |cart| {
+            cart.set_quantity(line_id, catalog.first(), change.quantity, &buyer)
+        })
+        .await?;
+    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+}
+
+/// `DELETE /storefront/carts/{id}/lines/{line_id}`.
+pub async fn remove_line(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    store: AnyStore,
+    caller: Caller,
+    Path((id, line_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<CartView>, ApiError> {
+    let cart = caller.change(&store, &tenant, id, |cart| cart.remove(line_id)).await?;
+    let buyer = caller.buyer(&state, &tenant).await?;
+    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+}
