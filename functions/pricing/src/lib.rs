@@ -10,8 +10,8 @@ use kassa_domain::pricing::{
     self, CustomerGroup, ListPriceRow, PRICES_ORDERING, PriceList, PriceUpsert, PriceUpsertResult,
     SubscriptionPlan,
 };
-use kassa_http::list::{ListQuery, NoFilters, params as list_params};
-use kassa_http::openapi::{Doc, page, schema};
+use kassa_http::list::{ListQuery, NoFilters};
+use kassa_http::openapi::{Doc, schema};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
 use uuid::Uuid;
 
@@ -29,9 +29,7 @@ pub fn routes() -> FunctionRoutes {
             Verb::Get,
             "/management/price-lists/{id}/prices",
             read,
-            Doc::new("listPrices", "List a price list's prices")
-                .query(list_params::<NoFilters>)
-                .returns(200, page::<ListPriceRow>),
+            Doc::new("listPrices", "List a price list's prices").lists::<NoFilters, ListPriceRow>(),
             list_prices,
         )
         .staff(

@@ -11,8 +11,8 @@ use kassa_domain::products::{
     self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductSortKey, ProductStatus,
 };
 use kassa_domain::variants::{self, StockAdjustment, StockLevel, Variant, VariantDraft};
-use kassa_http::list::{ListFilters, ListQuery, params as list_params};
-use kassa_http::openapi::{Doc, page, patch, schema};
+use kassa_http::list::{ListFilters, ListQuery};
+use kassa_http::openapi::{Doc, schema};
 use kassa_http::rest::{IfMatch, created, patched, query_error, versioned};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
 use serde::{Deserialize, Serialize};
@@ -62,17 +62,14 @@ pub fn routes() -> FunctionRoutes {
             PRODUCTS,
             READ,
             Doc::new("listProducts", "List products; filter attributes with attr[name]=value")
-                .query(list_params::<ProductFilters>)
-                .returns(200, page::<Product>),
+                .lists::<ProductFilters, Product>(),
             list_products,
         )
         .staff(
             Post,
             PRODUCTS,
             WRITE,
-            Doc::new("createProduct", "Create a product")
-                .body(schema::<ProductDraft>)
-                .returns(201, schema::<Product>),
+            Doc::new("createProduct", "Create a product").creates::<ProductDraft, Product>(),
             create_product,
         )
         .staff(
@@ -90,8 +87,7 @@ pub fn routes() -> FunctionRoutes {
                 "updateProduct",
                 "Update a product (JSON merge patch; If-Match for optimistic concurrency)",
             )
-            .merge_patch(patch::<ProductDraft>)
-            .returns(200, schema::<Product>),
+            .patches::<ProductDraft, Product>(),
             update_product,
         )
         .staff(
@@ -113,9 +109,7 @@ pub fn routes() -> FunctionRoutes {
             Post,
             VARIANTS,
             WRITE,
-            Doc::new("createVariant", "Add a variant")
-                .body(schema::<VariantDraft>)
-                .returns(201, schema::<Variant>),
+            Doc::new("createVariant", "Add a variant").creates::<VariantDraft, Variant>(),
             create_variant,
         )
         .staff(
@@ -130,8 +124,7 @@ pub fn routes() -> FunctionRoutes {
             VARIANT,
             WRITE,
             Doc::new("updateVariant", "Update a variant (JSON merge patch)")
-                .merge_patch(patch::<VariantDraft>)
-                .returns(200, schema::<Variant>),
+                .patches::<VariantDraft, Variant>(),
             update_variant,
         )
         .staff(

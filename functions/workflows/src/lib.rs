@@ -12,8 +12,8 @@ use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::taxes::TaxRate;
 use kassa_domain::workflows::{self, Run, RunDetail, RunFilter, RunStatus, StepKind, Workflow};
 use kassa_http::extract::IdempotencyKey;
-use kassa_http::list::{ListFilters, ListQuery, params as list_params};
-use kassa_http::openapi::{Doc, page, schema};
+use kassa_http::list::{ListFilters, ListQuery};
+use kassa_http::openapi::{Doc, schema};
 use kassa_http::rest::created;
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
 use serde::{Deserialize, Serialize};
@@ -46,9 +46,7 @@ pub fn routes() -> FunctionRoutes {
             Get,
             "/management/workflow-runs",
             workflows_read,
-            Doc::new("listWorkflowRuns", "List workflow runs, newest first")
-                .query(list_params::<RunFilters>)
-                .returns(200, page::<Run>),
+            Doc::new("listWorkflowRuns", "List workflow runs, newest first").lists::<RunFilters, Run>(),
             list_runs,
         )
         .staff(
@@ -72,9 +70,7 @@ pub fn routes() -> FunctionRoutes {
             Get,
             "/management/orders",
             ORDERS_READ,
-            Doc::new("listOrders", "List orders, newest first")
-                .query(list_params::<OrderFilters>)
-                .returns(200, page::<Order>),
+            Doc::new("listOrders", "List orders, newest first").lists::<OrderFilters, Order>(),
             list_orders,
         )
         .staff(
@@ -85,8 +81,7 @@ pub fn routes() -> FunctionRoutes {
                 "placeOrder",
                 "Place a manual order (emits order.placed); send an Idempotency-Key to retry safely",
             )
-            .body(schema::<OrderDraft>)
-            .returns(201, schema::<Order>),
+            .creates::<OrderDraft, Order>(),
             place_order,
         )
         .staff(

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::extract::{Json, Path};
-use crate::list::{ListQuery, NoFilters, params as list_params};
-use crate::openapi::{Doc, page, patch, schema};
+use crate::list::{ListQuery, NoFilters};
+use crate::openapi::{Doc, schema};
 use crate::problem::ApiError;
 use crate::rest::{IfMatch, created, patched, versioned};
 use crate::routes::{FunctionRoutes, Verb};
@@ -31,31 +31,19 @@ impl FunctionRoutes {
     {
         let item = format!("{collection}/{{id}}");
         let [list_doc, create_doc, get_doc, update_doc, delete_doc] = docs::<R>();
-        self.staff(
-            Verb::Get,
-            collection,
-            read,
-            list_doc.query(list_params::<NoFilters>).returns(200, page::<R>),
-            list::<R>,
-        )
-        .staff(
-            Verb::Post,
-            collection,
-            write,
-            create_doc.body(schema::<R::Draft>).returns(201, schema::<R>),
-            move |staff: Staff, state: State<AppState>, body: Json<R::Draft>| {
-                create::<R>(collection, staff, state, body)
-            },
-        )
-        .staff(Verb::Get, item.clone(), read, get_doc.returns(200, schema::<R>), get::<R>)
-        .staff(
-            Verb::Patch,
-            item.clone(),
-            write,
-            update_doc.merge_patch(patch::<R::Draft>).returns(200, schema::<R>),
-            update::<R>,
-        )
-        .staff(Verb::Delete, item, write, delete_doc.no_content(), delete::<R>)
+        self.staff(Verb::Get, collection, read, list_doc.lists::<NoFilters, R>(), list::<R>)
+            .staff(
+                Verb::Post,
+                collection,
+                write,
+                create_doc.creates::<R::Draft, R>(),
+                move |staff: Staff, state: State<AppState>, body: Json<R::Draft>| {
+                    create::<R>(collection, staff, state, body)
+                },
+            )
+            .staff(Verb::Get, item.clone(), read, get_doc.returns(200, schema::<R>), get::<R>)
+            .staff(Verb::Patch, item.clone(), write, update_doc.patches::<R::Draft, R>(), update::<R>)
+            .staff(Verb::Delete, item, write, delete_doc.no_content(), delete::<R>)
     }
 }
 

@@ -17,6 +17,7 @@ use utoipa::openapi::{
     RefOr, Required, ResponseBuilder, ResponsesBuilder,
 };
 
+use crate::list::{ListFilters, params as list_params};
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::routes::{FunctionRoutes, Gate, Verb};
 
@@ -117,6 +118,19 @@ pub struct Doc {
     pub status: u16,
     pub response: Option<SchemaFn>,
     pub query: Option<ParamsFn>,
+    /// Whether a storefront route takes a shopper's access token.
+    pub shopper: ShopperToken,
+}
+
+/// How a public (storefront) route treats `Authorization: Bearer <customer access token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopperToken {
+    /// Not read.
+    None,
+    /// Anonymous without it; with it, answered for that customer (a bad token is a 401).
+    Optional,
+    /// Required (401 without).
+    Required,
 }
 
 impl std::fmt::Debug for Doc {
@@ -142,7 +156,20 @@ impl Doc {
             status: 200,
             response: None,
             query: None,
+            shopper: ShopperToken::None,
         }
+    }
+
+    /// The route needs a signed-in shopper's access token.
+    pub const fn signed_in(mut self) -> Self {
+        self.shopper = ShopperToken::Required;
+        self
+    }
+
+    /// The route answers anonymous shoppers and, with their access token, signed-in ones.
+    pub const fn shopper_optional(mut self) -> Self {
+        self.shopper = ShopperToken::Optional;
+        self
     }
 
     pub const fn body(mut self, request: SchemaFn) -> Self {
@@ -173,6 +200,21 @@ impl Doc {
     pub const fn query(mut self, query: ParamsFn) -> Self {
         self.query = Some(query);
         self
+    }
+
+    /// A keyset list: `F`'s query parameters (besides `limit` and `cursor`), a page of `T`.
+    pub fn lists<F: ListFilters, T: ToSchema>(self) -> Self {
+        self.query(list_params::<F>).returns(200, page::<T>)
+    }
+
+    /// A create: a `D` in the body, `201 Created` with the `T` made.
+    pub fn creates<D: ToSchema, T: ToSchema>(self) -> Self {
+        self.body(schema::<D>).returns(201, schema::<T>)
+    }
+
+    /// An update: a JSON merge patch of `D` in the body, the updated `T`.
+    pub fn patches<D: ToSchema, T: ToSchema>(self) -> Self {
+        self.merge_patch(patch::<D>).returns(200, schema::<T>)
     }
 }
 
@@ -228,6 +270,7 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
     let problem = schema::<Problem>(&mut schemas);
     let mut paths: BTreeMap<&str, Vec<(Verb, utoipa::openapi::path::Operation)>> = BTreeMap::new();
     let mut any_staff = false;
+    let mut any_shopper = false;
     for spec in functions.iter().flat_map(FunctionRoutes::routes) {
         let Some(doc) = &spec.doc else { continue };
         let staff = match spec.gate {
@@ -271,6 +314,12 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
             )
             .response("404", problem_response("no such shop or resource", problem.clone()))
             .response("500", problem_response("something failed on Kassa's side", problem.clone()));
+        if !staff && doc.shopper != ShopperToken::None {
+            responses = responses.response(
+                "401",
+                problem_response("a customer token that is invalid, expired or signed out", problem.clone()),
+            );
+        }
         if staff {
             responses = responses
                 .response("401", problem_response("no valid bearer token", problem.clone()))
@@ -308,6 +357,19 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
             op = op.security(SecurityRequirement::new("zitadel", Vec::<String>::new()));
             any_staff = true;
         }
+        match doc.shopper {
+            ShopperToken::None => {}
+            ShopperToken::Optional => {
+                op = op
+                    .security(SecurityRequirement::default())
+                    .security(SecurityRequirement::new("customerToken", Vec::<String>::new()));
+                any_shopper = true;
+            }
+            ShopperToken::Required => {
+                op = op.security(SecurityRequirement::new("customerToken", Vec::<String>::new()));
+                any_shopper = true;
+            }
+        }
         paths.entry(spec.path.as_str()).or_default().push((spec.verb, op.build()));
     }
     let mut builder = PathsBuilder::new();
@@ -324,6 +386,18 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
             "zitadel",
             SecurityScheme::Http(
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+    if any_shopper {
+        components = components.security_scheme(
+            "customerToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /storefront/customers/sign-in"))
+                    .build(),
             ),
         );
     }
