@@ -3,17 +3,13 @@
 
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::{Issuer, ProductBuilder, StaffClient, TestApp, VariantBuilder};
+use kassa_testkit::{Issuer, ProductBuilder, StaffClient, TestApp, VariantBuilder, problem_errors};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant, Tenant) {
-    let issuer = Issuer::start().await;
-    let app = TestApp::with_config(pool, issuer.config(), kassa_pricing::router);
-    let demo = app.tenant("demo").await;
-    let other = app.tenant("other").await;
-    (app, issuer, demo, other)
+    TestApp::with_two_shops(pool, kassa_pricing::router).await
 }
 
 async fn id_of(response: kassa_testkit::TestResponse) -> String {
@@ -135,9 +131,7 @@ async fn price_lists_refer_only_to_this_shops_customer_groups(pool: PgPool) {
         .post("/management/price-lists", &window)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let pointers: Vec<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
-    assert_eq!(pointers, ["/currency", "/ends_at"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/currency", "/ends_at"]);
     // The group is in use now.
     editor
         .delete(&format!("/management/customer-groups/{group}"))
@@ -176,9 +170,10 @@ async fn prices_are_upserted_in_bulk_all_or_nothing_with_per_row_errors(pool: Pg
     ]});
     let problem =
         editor.post(&prices, &bad).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let pointers: Vec<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
-    assert_eq!(pointers, ["/prices/2/amount", "/prices/2/min_quantity", "/prices/3", "/prices/1/variant_id"]);
+    assert_eq!(
+        problem_errors(&problem, "pointer"),
+        ["/prices/2/amount", "/prices/2/min_quantity", "/prices/3", "/prices/1/variant_id"]
+    );
 
     let too_many: Vec<Value> =
         (0..1001).map(|n| json!({"variant_id": ours[0], "amount": 1, "min_quantity": n + 1})).collect();

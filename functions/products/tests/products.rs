@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::TestApp;
 use kassa_testkit::issuer::Issuer;
+use kassa_testkit::{TestApp, problem_errors};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -19,10 +19,7 @@ struct Shop {
 }
 
 async fn shop(pool: PgPool) -> Shop {
-    let issuer = Issuer::start().await;
-    let app = TestApp::with_config(pool, issuer.config(), kassa_products::router);
-    let demo = app.tenant("demo").await;
-    let other = app.tenant("other").await;
+    let (app, issuer, demo, other) = TestApp::with_two_shops(pool, kassa_products::router).await;
     Shop { app, issuer, demo, other }
 }
 
@@ -77,8 +74,7 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_written(pool: Pg
         .post("/management/products", &bad)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let pointers: HashSet<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let pointers: HashSet<&str> = problem_errors(&problem, "pointer").into_iter().collect();
     let expected: HashSet<&str> = [
         "/handle",
         "/title/en",

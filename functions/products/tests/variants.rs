@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::{Issuer, TestApp};
+use kassa_testkit::{Issuer, TestApp, problem_errors};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -86,10 +86,8 @@ async fn variant_input_is_validated_and_skus_are_unique_per_shop(pool: PgPool) {
     });
     let problem =
         editor.post(&variants, &bad).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let pointers: Vec<&str> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     assert_eq!(
-        pointers,
+        problem_errors(&problem, "pointer"),
         ["/sku", "/price/amount", "/price/currency", "/stock", "/attributes/Color", "/attributes/size"]
     );
     editor

@@ -12,19 +12,23 @@ use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::Envelope;
 use kassa_testkit::smtp::SmtpSink;
 use kassa_testkit::webhook::SilentReceiver;
-use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder};
+use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder, batch_item_failures};
 use kassa_worker_engine::handle;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-fn engine(app: &TestApp, smtp: &SmtpSink) -> Engine {
+/// The engine of an app without routes, mailing to a fresh SMTP sink.
+fn worker(pool: &PgPool) -> (TestApp, SmtpSink, Engine) {
+    let app = TestApp::new(pool.clone(), |_| Router::new());
+    let smtp = SmtpSink::start();
     let mailer = Mailer::new(&smtp.url(), "Shop <orders@shop.test>").unwrap();
-    Engine::with_parts(&app.state, mailer, Backoff::new(Duration::from_millis(10)))
+    let engine = Engine::with_parts(&app.state, mailer, Backoff::new(Duration::from_millis(10)))
         .unwrap()
         .with_private_networks(true) // the silent receiver listens on 127.0.0.1
-        .unwrap()
+        .unwrap();
+    (app, smtp, engine)
 }
 
 /// A shop with NL tax rates and a product in stock; returns the variant.
@@ -77,15 +81,6 @@ fn batch(events: &[OutboxEvent]) -> Value {
     json!({ "Records": records })
 }
 
-fn failures(answer: &Value) -> Vec<&str> {
-    answer["batchItemFailures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap())
-        .collect()
-}
-
 async fn runs(owner: &PgPool, shop: &Tenant, status: Option<&str>) -> i64 {
     sqlx::query_scalar(
         "select count(*) from workflow_runs where tenant_id = $1 and ($2::text is null or status = $2)",
@@ -99,10 +94,8 @@ async fn runs(owner: &PgPool, shop: &Tenant, status: Option<&str>) -> i64 {
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_forged_order_placed_sent_straight_to_sqs_is_acknowledged_without_effect(pool: PgPool) {
-    let app = TestApp::new(pool.clone(), |_| Router::new());
+    let (app, smtp, engine) = worker(&pool);
     let owner = &pool;
-    let smtp = SmtpSink::start();
-    let engine = engine(&app, &smtp);
     let (demo, mug) = shop(&app, owner, "demo").await;
     let genuine = place(&app, owner, &demo, mug).await;
 
@@ -113,14 +106,14 @@ async fn a_forged_order_placed_sent_straight_to_sqs_is_acknowledged_without_effe
     let retyped = OutboxEvent { event_type: "order.paid".to_owned(), ..genuine.clone() };
     let forged = batch(&[made_up, altered, retyped]);
     let answer = handle(&engine, LambdaEvent::new(forged, Context::default())).await.unwrap();
-    assert!(failures(&answer).is_empty(), "acknowledged, not delivered again: {answer}");
+    assert!(batch_item_failures(&answer).is_empty(), "acknowledged, not delivered again: {answer}");
     assert_eq!(runs(owner, &demo, None).await, 0, "no run started");
     assert!(smtp.messages().is_empty(), "no mail sent");
     assert_eq!(engine.forged_events(), 3);
 
     // The genuine event, whose id two forgeries carried, still runs.
     let answer = handle(&engine, LambdaEvent::new(batch(&[genuine]), Context::default())).await.unwrap();
-    assert!(failures(&answer).is_empty());
+    assert!(batch_item_failures(&answer).is_empty());
     assert_eq!(runs(owner, &demo, Some("succeeded")).await, 1);
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(engine.forged_events(), 3, "a genuine event passes");
@@ -128,10 +121,8 @@ async fn a_forged_order_placed_sent_straight_to_sqs_is_acknowledged_without_effe
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_sqs_batch_runs_another_shops_order_while_a_shops_messages_hang_on_a_silent_webhook(pool: PgPool) {
-    let app = TestApp::new(pool.clone(), |_| Router::new());
+    let (app, smtp, engine) = worker(&pool);
     let owner = &pool;
-    let smtp = SmtpSink::start();
-    let engine = engine(&app, &smtp);
     let (other, other_mug) = shop(&app, owner, "other").await;
     let (demo, demo_mug) = shop(&app, owner, "demo").await;
     // A receiver that accepts and never answers.

@@ -10,7 +10,7 @@ use kassa_domain::relay::OutboxEvent;
 use kassa_engine::{Backoff, Engine, Mailer};
 use kassa_events::Envelope;
 use kassa_testkit::smtp::SmtpSink;
-use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder};
+use kassa_testkit::{OrderBuilder, ProductBuilder, TestApp, VariantBuilder, batch_item_failures};
 use kassa_worker_engine::handle;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -20,15 +20,6 @@ fn recorded_batch() -> Value {
     let raw =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/worker-engine-sqs.json"));
     serde_json::from_str(&raw.unwrap()).unwrap()
-}
-
-fn failures(answer: &Value) -> Vec<&str> {
-    answer["batchItemFailures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap())
-        .collect()
 }
 
 fn engine(app: &TestApp, smtp: &SmtpSink) -> Engine {
@@ -48,7 +39,7 @@ async fn a_recorded_batch_reports_only_the_bad_message_and_the_rest_of_its_group
 
     let answer = handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
     assert_eq!(
-        failures(&answer),
+        batch_item_failures(&answer),
         ["0d4a4c0e-7b55-4b8c-9a61-0c1f2e3d4a02", "0d4a4c0e-7b55-4b8c-9a61-0c1f2e3d4a03"]
     );
 }
@@ -83,7 +74,7 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
     record["body"] = Value::String(serde_json::to_string(&Envelope::from(&event)).unwrap());
     batch["Records"] = json!([record.clone(), record]);
     let answer = handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
-    assert!(failures(&answer).is_empty());
+    assert!(batch_item_failures(&answer).is_empty());
 
     let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
         .bind(variant)

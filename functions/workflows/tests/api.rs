@@ -6,17 +6,13 @@
 use http::StatusCode;
 use kassa_domain::products::ProductStatus;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::{Issuer, ProductBuilder, StaffClient, TestApp, VariantBuilder};
+use kassa_testkit::{Issuer, ProductBuilder, StaffClient, TestApp, VariantBuilder, problem_errors};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn app(pool: PgPool) -> (TestApp, Issuer, Tenant, Tenant) {
-    let issuer = Issuer::start().await;
-    let app = TestApp::with_config(pool, issuer.config(), kassa_workflows::router);
-    let demo = app.tenant("demo").await;
-    let other = app.tenant("other").await;
-    (app, issuer, demo, other)
+    TestApp::with_two_shops(pool, kassa_workflows::router).await
 }
 
 /// POSTs `body` and expects a 422 validation problem.
@@ -25,10 +21,6 @@ async fn refused(client: &StaffClient<'_>, uri: &str, body: &Value) -> Value {
 }
 
 /// One field of every error of a validation problem.
-fn fields<'a>(problem: &'a Value, field: &str) -> Vec<&'a str> {
-    problem["errors"].as_array().unwrap().iter().map(|e| e[field].as_str().unwrap()).collect()
-}
-
 /// "Product MUG-1", active, selling MUG-1 at €12.50 with 9 in stock.
 fn mug() -> ProductBuilder {
     ProductBuilder::selling(VariantBuilder::new("MUG-1").price(1_250).stock(9))
@@ -69,7 +61,7 @@ async fn a_workflow_with_bad_steps_is_refused_at_every_pointer_and_nothing_is_wr
         ],
     });
     let problem = refused(&owner, "/management/workflows", &bad).await;
-    let pointers = fields(&problem, "pointer");
+    let pointers = problem_errors(&problem, "pointer");
     assert_eq!(
         pointers,
         [
@@ -166,7 +158,7 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
                                {"variant_id": foreign, "quantity": 1},
                                {"variant_id": foreign, "quantity": 1}]});
     let problem = refused(&owner, "/management/orders", &bad).await;
-    let pointers = fields(&problem, "pointer");
+    let pointers = problem_errors(&problem, "pointer");
     assert_eq!(
         pointers,
         ["/customer_email", "/shipping_country", "/lines/0/quantity", "/lines/2/variant_id"]
@@ -174,13 +166,13 @@ async fn an_order_that_cannot_be_priced_is_refused_line_by_line_and_nothing_is_w
     let priced = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
                         "lines": [{"variant_id": draft_product, "quantity": 1}, {"variant_id": foreign, "quantity": 1}]});
     let problem = refused(&owner, "/management/orders", &priced).await;
-    assert_eq!(fields(&problem, "code"), ["not_for_sale", "unknown_variant"]);
+    assert_eq!(problem_errors(&problem, "code"), ["not_for_sale", "unknown_variant"]);
     let cup = ProductBuilder::selling(VariantBuilder::new("CUP-1").price(700).untracked());
     let cup = cup.create(&app, &demo).await.variant().id;
     let euros = json!({"customer_email": "anna@example.com", "shipping_country": "NL", "currency": "USD",
                        "lines": [{"variant_id": cup, "quantity": 1}]});
     let problem = refused(&owner, "/management/orders", &euros).await;
-    assert_eq!(fields(&problem, "code"), ["currency_mismatch"]);
+    assert_eq!(problem_errors(&problem, "code"), ["currency_mismatch"]);
     assert_eq!(app.outbox(&demo).await.len(), before + 2, "only the fixture's product and variant events");
     let count: i64 = sqlx::query_scalar("select count(*) from orders").fetch_one(&app.owner).await.unwrap();
     assert_eq!(count, 0);
@@ -197,7 +189,7 @@ async fn tax_rates_are_unique_per_country_and_class_and_runs_can_be_listed_and_r
     owner.post("/management/tax-rates", &rate).await.problem(StatusCode::CONFLICT, "tax_rate_exists");
     let bad = json!({"country": "Netherlands", "tax_class": "Standard!", "rate_bp": 20000});
     let problem = refused(&owner, "/management/tax-rates", &bad).await;
-    assert_eq!(fields(&problem, "pointer"), ["/country", "/tax_class", "/rate_bp"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/country", "/tax_class", "/rate_bp"]);
 
     // A run, as the engine would have started it.
     let variant = mug().create(&app, &demo).await.variant().id;
@@ -328,7 +320,7 @@ async fn webhook_secrets_are_never_shown_and_survive_updates_that_send_them_back
     let fresh = json!({"name": "Other", "trigger": "order.placed",
                        "steps": [{"type": "http_request", "config": {"url": "https://erp.example/hook", "secret": "********"}}]});
     let problem = refused(&owner, "/management/workflows", &fresh).await;
-    assert_eq!(fields(&problem, "pointer"), ["/steps/0/config"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/steps/0/config"]);
 }
 
 /// The steps as stored, secrets and all.
@@ -369,8 +361,8 @@ async fn changing_a_webhook_url_while_sending_back_the_redacted_secret_is_refuse
         .patch(&uri, &json!({"steps": steps}), None)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(fields(&problem, "pointer"), ["/steps/1/config/secret"]);
-    assert_eq!(fields(&problem, "code"), ["secret_required"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/steps/1/config/secret"]);
+    assert_eq!(problem_errors(&problem, "code"), ["secret_required"]);
     assert!(!problem.to_string().contains(secret));
     // Without the secret at all, or as a step of its own (no id) at the old position: refused too.
     steps[1]["config"].as_object_mut().unwrap().remove("secret");
@@ -378,14 +370,14 @@ async fn changing_a_webhook_url_while_sending_back_the_redacted_secret_is_refuse
         .patch(&uri, &json!({"steps": steps}), None)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(fields(&problem, "pointer"), ["/steps/1/config/secret"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/steps/1/config/secret"]);
     let positional =
         json!([{"type": "deduct_stock"}, webhook("https://attacker.example/collect", "********")]);
     let problem = owner
         .patch(&uri, &json!({"steps": positional}), None)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(fields(&problem, "pointer"), ["/steps/1/config/secret"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/steps/1/config/secret"]);
     // Another id sent back with the redaction (the webhook's URL, a stranger's id): refused.
     let mut stolen = read["steps"].clone();
     stolen[1]["id"] = json!(Uuid::now_v7());
@@ -414,8 +406,8 @@ async fn changing_a_webhook_url_while_sending_back_the_redacted_secret_is_refuse
         .patch(&uri, &json!({"steps": twins}), None)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(fields(&problem, "pointer"), ["/steps/1/id"]);
-    assert_eq!(fields(&problem, "code"), ["duplicate_step_id"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/steps/1/id"]);
+    assert_eq!(problem_errors(&problem, "code"), ["duplicate_step_id"]);
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -456,7 +448,7 @@ async fn reordering_steps_keeps_each_webhook_secret_with_its_own_step(pool: PgPo
         .patch(&uri, &json!({"steps": swapped}), None)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(fields(&problem, "pointer"), ["/steps/0/config/secret", "/steps/2/config/secret"]);
+    assert_eq!(problem_errors(&problem, "pointer"), ["/steps/0/config/secret", "/steps/2/config/secret"]);
     assert_eq!(stored_steps(&app, &id).await, stored);
 }
 

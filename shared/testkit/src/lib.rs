@@ -87,6 +87,19 @@ impl TestApp {
         Self { state, owner, router }
     }
 
+    /// A staff API of `routes` with its token issuer and two shops, `demo` and `other` (the
+    /// other is for isolation checks), each made by [`TestApp::tenant`].
+    pub async fn with_two_shops(
+        pool: PgPool,
+        routes: impl FnOnce(AppState) -> Router,
+    ) -> (TestApp, Issuer, Tenant, Tenant) {
+        let issuer = Issuer::start().await;
+        let app = TestApp::with_config(pool, issuer.config(), routes);
+        let demo = app.tenant("demo").await;
+        let other = app.tenant("other").await;
+        (app, issuer, demo, other)
+    }
+
     /// Creates a tenant `handle` served on `<handle>.shop.test`, with locales en and nl,
     /// whose staff are the Zitadel organisation `org-<handle>` ([`TenantBuilder`]'s defaults).
     pub async fn tenant(&self, handle: &str) -> Tenant {
@@ -248,4 +261,21 @@ impl TestResponse {
         assert_eq!(body["request_id"].as_str(), self.header("x-request-id"), "request_id matches the header");
         body
     }
+}
+
+/// One field (`pointer`, `code` or `message`) of each entry of a validation problem's
+/// `errors`, in order.
+pub fn problem_errors<'a>(problem: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    problem["errors"].as_array().unwrap().iter().map(|e| e[field].as_str().unwrap()).collect()
+}
+
+/// The message ids a Lambda SQS batch answer reports as failed (`batchItemFailures`), which
+/// SQS delivers again.
+pub fn batch_item_failures(answer: &serde_json::Value) -> Vec<&str> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect()
 }
