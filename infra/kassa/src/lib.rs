@@ -19,6 +19,7 @@ pub fn functions() -> Vec<FunctionRoutes> {
         kassa_products::routes(),
         kassa_pricing::routes(),
         kassa_workflows::routes(),
+        kassa_carts::routes(),
     ]
 }
 

@@ -189,6 +189,12 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     let pool = sqlx::PgPool::connect(url).await.context("cannot connect to DATABASE_OWNER_URL")?;
     kassa_domain::db::MIGRATOR.run(&pool).await.context("migrations failed")?;
     println!("migrations applied");
+    if config.cart_store == kassa_http::config::CartStore::DynamoDb {
+        let store =
+            kassa_store::DynamoStore::shared(config.aws_endpoint_url.as_deref(), &config.carts_table).await;
+        store.ensure_table().await.context("cannot create the DynamoDB carts table")?;
+        println!("DynamoDB table {} is ready", config.carts_table);
+    }
     match config.database_login() {
         Some((user, Some(password))) if user == kassa_domain::db::SERVICE_ROLE => {
             // ALTER ROLE takes no parameters; a quoted literal (standard strings) is safe.
