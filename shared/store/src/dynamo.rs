@@ -126,7 +126,11 @@ impl DynamoStore {
 
     /// The raw `expires_at` attribute of `key` (seconds since the epoch), expired or not.
     pub async fn stored_expiry(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        let item = self
+        Ok(self.item(key).await?.and_then(|item| number(item.get(TTL_ATTRIBUTE))))
+    }
+
+    async fn item(&self, key: &str) -> Result<Option<Item>, StoreError> {
+        let found = self
             .client
             .get_item()
             .table_name(&*self.table)
@@ -135,9 +139,11 @@ impl DynamoStore {
             .send()
             .await
             .map_err(failed)?;
-        Ok(item.item().and_then(|i| number(i.get(TTL_ATTRIBUTE))))
+        Ok(found.item)
     }
 }
+
+type Item = std::collections::HashMap<String, AttributeValue>;
 
 fn number(value: Option<&AttributeValue>) -> Option<i64> {
     value.and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
@@ -145,16 +151,7 @@ fn number(value: Option<&AttributeValue>) -> Option<i64> {
 
 impl KvStore for DynamoStore {
     async fn get(&self, key: &str) -> Result<Option<Record>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&*self.table)
-            .key(PARTITION_KEY, AttributeValue::S(key.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(failed)?;
-        let Some(item) = item.item() else { return Ok(None) };
+        let Some(item) = self.item(key).await? else { return Ok(None) };
         let expires_at = number(item.get(TTL_ATTRIBUTE)).and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
         let version = number(item.get("v")).and_then(|v| u64::try_from(v).ok());
         let doc = item.get("doc").and_then(|d| d.as_s().ok());

@@ -48,6 +48,17 @@ on_both_stores!(
     merging_moves_lines_into_the_customers_cart_and_deletes_the_anonymous_one,
 );
 
+#[tokio::test]
+async fn the_dynamodb_table_expires_carts_by_their_ttl_attribute() {
+    let store = dynamo().await;
+    assert_eq!(store.ttl_attribute().await.unwrap().as_deref(), Some("expires_at"));
+    let tenant = tenant();
+    let (mut cart, _) = anonymous_cart();
+    carts::insert(&store, tenant, &mut cart).await.unwrap();
+    let key = kassa_store::key(tenant, "cart", &cart.id.to_string());
+    assert_eq!(store.stored_expiry(&key).await.unwrap(), Some(cart.expires_at.timestamp()));
+}
+
 fn tenant() -> TenantId {
     TenantId::from(Uuid::now_v7())
 }
