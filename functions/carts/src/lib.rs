@@ -17,6 +17,9 @@ use kassa_http::openapi::{Doc, schema};
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Verb};
 use kassa_store::{AnyStore, Idempotent, token};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use uuid::Uuid;
 
 /// The header that carries an anonymous cart's token.
@@ -34,6 +37,7 @@ pub fn routes() -> FunctionRoutes {
                 "A new cart: anonymous (answered with its secret cart_token, to send as Cart-Token on every \
                  later call) or, with a customer token, the customer's",
             )
+            .query(idempotency_header)
             .body(schema::<NewCart>)
             .returns(201, schema::<CreatedCart>),
             Idempotent(create),
@@ -42,6 +46,7 @@ pub fn routes() -> FunctionRoutes {
             Get,
             "/storefront/carts/{id}",
             Doc::new("getCart", "A cart, priced now (Cart-Token or the owner's customer token)")
+                .query(cart_token_header)
                 .returns(200, schema::<CartView>),
             get,
         )
@@ -49,6 +54,7 @@ pub fn routes() -> FunctionRoutes {
             Patch,
             "/storefront/carts/{id}",
             Doc::new("updateCart", "Set or clear (null) the email, shipping country and addresses")
+                .query(cart_token_header)
                 .body(schema::<DetailsPatch>)
                 .returns(200, schema::<CartView>),
             update,
@@ -61,6 +67,7 @@ pub fn routes() -> FunctionRoutes {
                 "Add units of a variant (summed into its line if the cart has one); stock and B2B rules are \
                  checked, problems point at the line (/lines/{index}/…)",
             )
+            .query(cart_token_and_idempotency_headers)
             .body(schema::<NewLine>)
             .returns(200, schema::<CartView>),
             Idempotent(add_line),
@@ -69,6 +76,7 @@ pub fn routes() -> FunctionRoutes {
             Patch,
             "/storefront/carts/{id}/lines/{line_id}",
             Doc::new("updateCartLine", "Change a line's quantity (stock and B2B rules checked)")
+                .query(cart_token_header)
                 .body(schema::<LineChange>)
                 .returns(200, schema::<CartView>),
             change_line,
@@ -76,9 +84,47 @@ pub fn routes() -> FunctionRoutes {
         .public(
             Delete,
             "/storefront/carts/{id}/lines/{line_id}",
-            Doc::new("removeCartLine", "Remove a line").returns(200, schema::<CartView>),
+            Doc::new("removeCartLine", "Remove a line")
+                .query(cart_token_header)
+                .returns(200, schema::<CartView>),
             remove_line,
         )
+}
+
+fn header(name: &str, pattern: &str, description: &str) -> Parameter {
+    let schema = ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern));
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// `Cart-Token`: what opens an anonymous cart (the owner's customer token opens theirs).
+fn cart_token_header() -> Vec<Parameter> {
+    vec![header(
+        "Cart-Token",
+        r"^[A-Za-z0-9_-]{43}$",
+        "The cart_token its creation answered with (43 base64url characters); another cart's token, or \
+         none, answers 404 as if the cart did not exist",
+    )]
+}
+
+/// `Idempotency-Key`: a retried POST runs once.
+fn idempotency_header() -> Vec<Parameter> {
+    vec![header(
+        "Idempotency-Key",
+        r"^[!-~]{1,255}$",
+        "1–255 visible ASCII characters: the same key and body within 24 h replay the first answer \
+         (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, \
+         idempotency_key_race",
+    )]
+}
+
+fn cart_token_and_idempotency_headers() -> Vec<Parameter> {
+    [cart_token_header(), idempotency_header()].concat()
 }
 
 pub fn router(state: AppState) -> Router {
