@@ -69,7 +69,14 @@ Errors are RFC 9457 problem documents with a stable `code`.";
 
 /// Every function whose routes are in the management API.
 pub fn management_functions() -> Vec<FunctionRoutes> {
-    vec![kassa_products::routes(), kassa_pricing::routes(), kassa_workflows::routes(), routes()]
+    let staff_customers = kassa_customers::routes().filter(|r| matches!(r.gate, kassa_http::Gate::Staff(_)));
+    vec![
+        kassa_products::routes(),
+        kassa_pricing::routes(),
+        kassa_workflows::routes(),
+        staff_customers,
+        routes(),
+    ]
 }
 
 /// `GET /management/openapi.json`: the OpenAPI 3.1 document, built once per process.

@@ -14,7 +14,7 @@ use kassa_domain::storefront;
 use kassa_http::cache::Cached;
 use kassa_http::limits::{self, ClientIp};
 use kassa_http::openapi::{Doc, schema};
-use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Query};
+use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Query, Shopper};
 use serde::Serialize;
 
 use crate::shop::{AudienceParams, ShopFilters, ShopRequest, ShopRoute, respond};
@@ -33,14 +33,16 @@ pub fn routes() -> FunctionRoutes {
             "/storefront/products",
             Doc::new("listShopProducts", "A page of the shop's active products, with facets on request")
                 .query(list_params::<ShopFilters>)
-                .returns(200, schema::<storefront::ShopPage>),
+                .returns(200, schema::<storefront::ShopPage>)
+                .shopper_optional(),
             list_products,
         )
         .public_get(
             "/storefront/products/{handle}",
             Doc::new("getShopProduct", "An active product's page: variants, prices, stock flags")
                 .query(audience_params)
-                .returns(200, schema::<storefront::ShopProduct>),
+                .returns(200, schema::<storefront::ShopProduct>)
+                .shopper_optional(),
             product,
         )
         .open_get("/storefront/openapi.json", openapi::openapi_json)
@@ -83,10 +85,11 @@ pub async fn list_products(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     client: ClientIp,
+    shopper: Option<Shopper>,
     headers: HeaderMap,
     list: ListQuery<ShopFilters>,
 ) -> Result<Response, ApiError> {
-    let request = ShopRequest::for_list(&tenant, &headers, list)?;
+    let request = ShopRequest::for_list(&tenant, &headers, shopper.as_ref(), list)?;
     let query =
         request.list.as_ref().ok_or_else(|| ApiError::internal(anyhow!("a list without parameters")))?;
     let (cached, lookup) = state
@@ -99,7 +102,7 @@ pub async fn list_products(
             Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?.expiring_at(changes))
         })
         .await?;
-    Ok(respond(&tenant, &headers, cached, lookup))
+    Ok(respond(&tenant, &request, &headers, cached, lookup))
 }
 
 /// `GET /storefront/products/{handle}`: a product page with its variants.
@@ -109,9 +112,10 @@ pub async fn product(
     client: ClientIp,
     headers: HeaderMap,
     Path(handle): Path<String>,
+    shopper: Option<Shopper>,
     Query(params): Query<AudienceParams>,
 ) -> Result<Response, ApiError> {
-    let request = ShopRequest::for_product(&tenant, &headers, params)?;
+    let request = ShopRequest::for_product(&tenant, &headers, shopper.as_ref(), params)?;
     let (cached, lookup) = state
         .cache
         .fetch(tenant.id, &request.cache_key(ShopRoute::Product, Some(&handle)), || async {
@@ -122,5 +126,5 @@ pub async fn product(
             Ok::<_, ApiError>(Cached::json(&product, &audience.locale)?.expiring_at(changes))
         })
         .await?;
-    Ok(respond(&tenant, &headers, cached, lookup))
+    Ok(respond(&tenant, &request, &headers, cached, lookup))
 }

@@ -7,15 +7,22 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use utoipa::openapi::OpenApi;
 
-const DESCRIPTION: &str = "The public, read-only API of a Kassa shop, for its storefront. No token is needed: \
+const DESCRIPTION: &str = "The public API of a Kassa shop, for its storefront. No token is needed to read: \
 the shop is named by `X-Tenant-ID` (its id or handle) or by calling the API on one of the shop's domains. \
+Shoppers sign up and sign in under `/storefront/customers`; with their access token \
+(`Authorization: Bearer …`) product reads are priced and filtered for their customer groups and answered \
+`Cache-Control: private`. \
 Product reads carry a strong `ETag` (send it as `If-None-Match` for a `304`), `Cache-Control`, `Content-Language` \
 (the locale chosen from `?locale=` or `Accept-Language`) and `X-Cache: hit|miss|bypass`. \
 Errors are RFC 9457 problem documents with a stable `code`.";
 
 /// The storefront's OpenAPI document.
 pub fn document() -> OpenApi {
-    kassa_http::openapi::document(&[crate::routes()], "Kassa storefront API", DESCRIPTION)
+    kassa_http::openapi::document(
+        &[crate::routes(), kassa_customers::routes().filter(|r| r.gate == kassa_http::Gate::Tenant)],
+        "Kassa storefront API",
+        DESCRIPTION,
+    )
 }
 
 /// `GET /storefront/openapi.json`: the document, built once per process.

@@ -1,5 +1,6 @@
-//! What a storefront request asks for: locale (query or Accept-Language), currency,
-//! customer group and list parameters — normalised, so equal questions share a cache key.
+//! What a storefront request asks for: locale (query or Accept-Language), currency, the
+//! signed-in shopper's customer groups (from the access token, never from the URL) and list
+//! parameters — normalised, so equal questions share a cache key.
 
 use std::collections::BTreeSet;
 
@@ -9,13 +10,14 @@ use kassa_domain::ErrorCode;
 use kassa_domain::currency::Currency;
 use kassa_domain::storefront::{self, Audience, ShopQuery, ShopSort};
 use kassa_domain::tenant::Tenant;
-use kassa_http::ApiError;
 use kassa_http::cache::{Cached, Lookup};
 use kassa_http::list::{ListFilters, ListQuery};
 use kassa_http::rest::query_error;
+use kassa_http::{ApiError, Shopper};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 /// The most characters of `q`, attribute filters (`attr[…]`) with their values, and facets a
 /// storefront list takes: each distinct combination costs a Postgres query and a cache entry.
@@ -32,7 +34,9 @@ pub const MAX_ATTRIBUTE_TEXT: usize = 100;
 pub struct ShopRequest {
     pub locale: String,
     pub currency: String,
-    pub group: Option<String>,
+    /// The audience: the signed-in shopper's customer group ids, sorted (empty when
+    /// anonymous). Never the customer: everyone in the same groups shares the answer.
+    pub groups: Vec<Uuid>,
     /// The list parameters (list routes only).
     pub list: Option<ShopQuery>,
 }
@@ -72,7 +76,8 @@ pub fn negotiate(tenant: &Tenant, accept_language: Option<&str>) -> Option<Strin
     })
 }
 
-/// Who is asking, on every storefront read: `locale`, `currency`, `customer_group`.
+/// Who is asking, on every storefront read: `locale` and `currency`. (Customer groups come
+/// from the shopper's access token.)
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -83,9 +88,6 @@ pub struct AudienceParams {
     /// An ISO 4217 code (default: the shop's currency).
     #[param(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
-    /// Prices and visibility of this customer group.
-    #[param(max_length = 100)]
-    pub customer_group: Option<String>,
 }
 
 /// The filters of `GET /storefront/products` (besides `limit`, `cursor` and `attr[name]=…`).
@@ -111,8 +113,6 @@ pub struct ShopFilters {
     pub locale: Option<String>,
     #[param(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
-    #[param(max_length = 100)]
-    pub customer_group: Option<String>,
 }
 
 impl ListFilters for ShopFilters {
@@ -125,25 +125,24 @@ impl ShopRequest {
     pub fn for_product(
         tenant: &Tenant,
         headers: &HeaderMap,
+        shopper: Option<&Shopper>,
         params: AudienceParams,
     ) -> Result<Self, ApiError> {
-        let (locale, currency, group) = audience(tenant, headers, params)?;
-        Ok(ShopRequest { locale, currency, group, list: None })
+        let (locale, currency) = audience(tenant, headers, params)?;
+        Ok(ShopRequest { locale, currency, groups: groups(shopper), list: None })
     }
 
     /// A product list's request, within the limits above.
     pub fn for_list(
         tenant: &Tenant,
         headers: &HeaderMap,
+        shopper: Option<&Shopper>,
         list: ListQuery<ShopFilters>,
     ) -> Result<Self, ApiError> {
         let filters = &list.filters;
-        let audience_params = AudienceParams {
-            locale: filters.locale.clone(),
-            currency: filters.currency.clone(),
-            customer_group: filters.customer_group.clone(),
-        };
-        let (locale, currency, group) = audience(tenant, headers, audience_params)?;
+        let audience_params =
+            AudienceParams { locale: filters.locale.clone(), currency: filters.currency.clone() };
+        let (locale, currency) = audience(tenant, headers, audience_params)?;
         let attributes = list.attributes.clone();
         if attributes.len() > MAX_ATTRIBUTE_FILTERS
             || attributes.values().any(|v| v.len() > MAX_ATTRIBUTE_VALUES)
@@ -193,7 +192,7 @@ impl ShopRequest {
             q,
             facets,
         };
-        Ok(ShopRequest { locale, currency, group, list: Some(query) })
+        Ok(ShopRequest { locale, currency, groups: groups(shopper), list: Some(query) })
     }
 
     /// The cache key of this request on `route` (a product page names its `handle`): the
@@ -213,35 +212,33 @@ impl ShopRequest {
         serde_json::to_string(&Key { route, handle, request: self }).unwrap_or_default()
     }
 
-    /// Who is asking: the customer group's id is looked up (only when computing an answer).
+    /// Whether the answer depends on who is signed in (then it is `Cache-Control: private`).
+    pub fn is_private(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
+    /// Who is asking: the groups' handles are looked up (only when computing an answer).
     pub async fn audience(&self, pool: &PgPool, tenant: &Tenant) -> Result<Audience, ApiError> {
-        let group = match &self.group {
-            None => None,
-            Some(handle) => {
-                let id = storefront::customer_group_id(pool, tenant, handle).await?.ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::UnknownCustomerGroup,
-                        format!("no customer group '{handle}' exists"),
-                    )
-                })?;
-                Some((id, handle.clone()))
-            }
-        };
         Ok(Audience {
             locale: self.locale.clone(),
             currency: self.currency.clone(),
-            group,
+            groups: storefront::customer_groups(pool, tenant, &self.groups).await?,
             at: chrono::Utc::now(),
         })
     }
 }
 
-/// Locale (the shop's best match), currency (canonical) and customer group handle.
+/// The shopper's customer groups (sorted, no repeats), none when anonymous.
+fn groups(shopper: Option<&Shopper>) -> Vec<Uuid> {
+    shopper.map(|s| s.group_ids.clone()).unwrap_or_default()
+}
+
+/// Locale (the shop's best match) and currency (canonical).
 fn audience(
     tenant: &Tenant,
     headers: &HeaderMap,
     params: AudienceParams,
-) -> Result<(String, String, Option<String>), ApiError> {
+) -> Result<(String, String), ApiError> {
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let locale = params
         .locale
@@ -252,15 +249,18 @@ fn audience(
         None => tenant.default_currency.clone(),
         Some(raw) => Currency::parse(&raw).map_err(query_error)?.code().to_owned(),
     };
-    if let Some(handle) = &params.customer_group {
-        kassa_domain::catalog::check_handle(handle, 100).map_err(query_error)?;
-    }
-    Ok((locale, currency, params.customer_group))
+    Ok((locale, currency))
 }
 
 /// The HTTP answer for a (cached) response: `Cache-Control` from the shop's settings, the
 /// strong ETag (304 when the client has it), the language and what it varies on.
-pub fn respond(tenant: &Tenant, request: &HeaderMap, cached: Cached, lookup: Lookup) -> Response {
+pub fn respond(
+    tenant: &Tenant,
+    shop_request: &ShopRequest,
+    request: &HeaderMap,
+    cached: Cached,
+    lookup: Lookup,
+) -> Response {
     let setting = |name: &str, default: u64| {
         tenant
             .settings
@@ -269,8 +269,11 @@ pub fn respond(tenant: &Tenant, request: &HeaderMap, cached: Cached, lookup: Loo
             .and_then(|v| v.as_u64())
             .unwrap_or(default)
     };
+    // A signed-in shopper's answer carries their groups' prices: browsers may keep it,
+    // shared caches must not.
     let cache_control = format!(
-        "public, max-age={}, stale-while-revalidate={}",
+        "{}, max-age={}, stale-while-revalidate={}",
+        if shop_request.is_private() { "private" } else { "public" },
         setting("max_age", 60),
         setting("stale_while_revalidate", 300)
     );
@@ -293,7 +296,7 @@ pub fn respond(tenant: &Tenant, request: &HeaderMap, cached: Cached, lookup: Loo
     set(header::ETAG, &cached.etag);
     set(header::CACHE_CONTROL, &cache_control);
     set(header::CONTENT_LANGUAGE, &cached.content_language);
-    set(header::VARY, "Accept-Language, X-Tenant-ID");
+    set(header::VARY, "Accept-Language, X-Tenant-ID, Authorization");
     set(header::HeaderName::from_static("x-cache"), lookup.as_str());
     response
 }
@@ -317,7 +320,7 @@ mod tests {
 
     fn parse(tenant: &Tenant, params: &[(String, String)]) -> Result<ShopRequest, ApiError> {
         let list = kassa_http::list::parse::<ShopFilters>(params.to_vec())?;
-        ShopRequest::for_list(tenant, &HeaderMap::new(), list)
+        ShopRequest::for_list(tenant, &HeaderMap::new(), None, list)
     }
 
     fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -333,7 +336,8 @@ mod tests {
         assert_ne!(smuggled, plain);
         assert_ne!(smuggled.cache_key(ShopRoute::Products, None), plain.cache_key(ShopRoute::Products, None));
         // A handle with a separator in it is no other route's key either.
-        let product = ShopRequest::for_product(&demo, &HeaderMap::new(), AudienceParams::default()).unwrap();
+        let product =
+            ShopRequest::for_product(&demo, &HeaderMap::new(), None, AudienceParams::default()).unwrap();
         assert_ne!(
             product.cache_key(ShopRoute::Product, Some("mug\",\"route\":\"products")),
             product.cache_key(ShopRoute::Products, None)

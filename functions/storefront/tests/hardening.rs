@@ -16,8 +16,8 @@ use kassa_domain::tenant::{Tenant, TenantKey};
 use kassa_http::AppState;
 use kassa_http::tenancy::TenantResolver;
 use kassa_testkit::{
-    CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants, TestApp,
-    TestResponse, VariantBuilder, test_config,
+    CustomerBuilder, CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants,
+    TestApp, TestResponse, VariantBuilder, test_config,
 };
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -267,8 +267,16 @@ async fn a_cached_group_price_expires_when_its_price_list_window_opens(pool: PgP
         .create(&s.app, &s.demo)
         .await;
 
+    let buyer =
+        CustomerBuilder::new("buyer@example.com").in_group(wholesale.id).signed_in(&s.app, &s.demo).await;
     let price = async || {
-        let response = s.get("/storefront/products/mug?customer_group=wholesale").await;
+        let response = s
+            .app
+            .get(
+                "/storefront/products/mug",
+                &[("x-tenant-id", "demo"), ("authorization", &buyer.authorization)],
+            )
+            .await;
         (
             response.header("x-cache").map(str::to_owned),
             response.json()["variants"][0]["price"]["amount"].clone(),

@@ -9,8 +9,8 @@ use http::StatusCode;
 use kassa_domain::tenant::Tenant;
 use kassa_http::AppState;
 use kassa_testkit::{
-    CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants, StaffClient,
-    TestApp, TestResponse, VariantBuilder, test_config,
+    CustomerBuilder, CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants,
+    SignedIn, StaffClient, TestApp, TestResponse, VariantBuilder, test_config,
 };
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -151,7 +151,7 @@ async fn an_unchanged_answer_is_a_304_and_a_changed_one_has_a_new_etag(pool: PgP
     let etag = first.header("etag").unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong ETag: {etag}");
     assert_eq!(first.header("cache-control"), Some("public, max-age=60, stale-while-revalidate=300"));
-    assert_eq!(first.header("vary"), Some("Accept-Language, X-Tenant-ID"));
+    assert_eq!(first.header("vary"), Some("Accept-Language, X-Tenant-ID, Authorization"));
     assert_eq!(first.header("content-language"), Some("en"));
 
     let again = s.get("/storefront/products/mug", &[("if-none-match", &etag)]).await;
@@ -226,11 +226,20 @@ async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPoo
     list(expired.id).ends_at("2020-01-01T00:00:00Z").price(variant, 1, 100).create(app, demo).await;
 
     let page = async |query: &str| s.get(&format!("/storefront/products/mug{query}"), &[]).await;
+    let buyer = CustomerBuilder::new("buyer@example.com").in_group(wholesale.id).signed_in(app, demo).await;
+    let lapsed = CustomerBuilder::new("lapsed@example.com").in_group(expired.id).signed_in(app, demo).await;
+    let as_customer = async |who: &SignedIn, query: &str| {
+        let response = s
+            .get(&format!("/storefront/products/mug{query}"), &[("authorization", &who.authorization)])
+            .await;
+        assert_eq!(response.header("cache-control").map(|c| c.starts_with("private")), Some(true));
+        response
+    };
     let base = page("").await.json();
     assert_eq!(base["variants"][0]["price"], json!({"amount": 1000, "currency": "EUR", "source": "base"}));
     assert!(base["variants"][0].get("tier_prices").is_none());
 
-    let b2b = page("?customer_group=wholesale").await.json();
+    let b2b = as_customer(&buyer, "").await.json();
     assert_eq!(
         b2b["variants"][0]["price"],
         json!({"amount": 800, "currency": "EUR", "source": "price_list", "price_list_id": current.id})
@@ -239,12 +248,12 @@ async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPoo
     assert_eq!(b2b["price_from"]["amount"], 800);
 
     assert_eq!(
-        page("?customer_group=expired").await.json()["variants"][0]["price"]["source"],
+        as_customer(&lapsed, "").await.json()["variants"][0]["price"]["source"],
         "base",
         "a list outside its window does not apply"
     );
     assert_eq!(
-        page("?customer_group=wholesale&currency=usd").await.json()["variants"][0]["price"],
+        as_customer(&buyer, "?currency=usd").await.json()["variants"][0]["price"],
         json!({"amount": 950, "currency": "USD", "source": "price_list", "price_list_id": usd.id})
     );
     assert_eq!(
@@ -252,7 +261,9 @@ async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPoo
         Value::Null,
         "no USD price without the list"
     );
-    page("?customer_group=nobody").await.problem(StatusCode::BAD_REQUEST, "unknown_customer_group");
+    // The URL cannot pick a group any more: the parameter is unknown.
+    page("?customer_group=wholesale").await.problem(StatusCode::BAD_REQUEST, "invalid_query");
+    assert_eq!(page("").await.header("cache-control").map(|c| c.starts_with("public")), Some(true));
     page("?currency=EURO").await.problem(StatusCode::BAD_REQUEST, "unknown_currency");
 }
 

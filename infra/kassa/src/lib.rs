@@ -20,6 +20,7 @@ pub fn functions() -> Vec<FunctionRoutes> {
         kassa_pricing::routes(),
         kassa_workflows::routes(),
         kassa_carts::routes(),
+        kassa_customers::routes(),
     ]
 }
 

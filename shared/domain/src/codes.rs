@@ -31,13 +31,16 @@ pub enum ErrorCode {
     UnsupportedLocale,
     UnknownCurrency,
     InvalidHandle,
-    UnknownCustomerGroup,
     QueryTooLong,
     TooManyFilters,
     TooManyFacets,
     // 401 / 403
     MissingToken,
     InvalidToken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    EmailNotVerified,
+    AccountBlocked,
     TenantAccessDenied,
     InsufficientRole,
     // 404 / 405
@@ -59,6 +62,7 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     IdempotencyKeyRace,
     RunNotRetryable,
+    TooManyAddresses,
     // 412 / 413 / 415 / 422 / 429
     VersionConflict,
     PayloadTooLarge,
@@ -66,6 +70,7 @@ pub enum ErrorCode {
     InvalidBody,
     ValidationFailed,
     InvalidPatch,
+    InvalidCode,
     RateLimited,
     // 5xx
     InternalError,
@@ -94,12 +99,15 @@ impl ErrorCode {
         ErrorCode::UnsupportedLocale,
         ErrorCode::UnknownCurrency,
         ErrorCode::InvalidHandle,
-        ErrorCode::UnknownCustomerGroup,
         ErrorCode::QueryTooLong,
         ErrorCode::TooManyFilters,
         ErrorCode::TooManyFacets,
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidRefreshToken,
+        ErrorCode::EmailNotVerified,
+        ErrorCode::AccountBlocked,
         ErrorCode::TenantAccessDenied,
         ErrorCode::InsufficientRole,
         ErrorCode::NotFound,
@@ -119,12 +127,14 @@ impl ErrorCode {
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::IdempotencyKeyRace,
         ErrorCode::RunNotRetryable,
+        ErrorCode::TooManyAddresses,
         ErrorCode::VersionConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::InvalidBody,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidPatch,
+        ErrorCode::InvalidCode,
         ErrorCode::RateLimited,
         ErrorCode::InternalError,
         ErrorCode::NotReady,
@@ -167,7 +177,6 @@ impl ErrorCode {
             UnsupportedLocale => ("unsupported_locale", 400, "a locale that is not one of the shop's"),
             UnknownCurrency => ("unknown_currency", 400, "a currency that is no ISO 4217 code"),
             InvalidHandle => ("invalid_handle", 400, "a handle parameter that is no lowercase slug"),
-            UnknownCustomerGroup => ("unknown_customer_group", 400, "no customer group has this handle"),
             QueryTooLong => ("query_too_long", 400, "q is longer than 100 characters"),
             TooManyFilters => {
                 ("too_many_filters", 400, "more than 5 attr[…] filters, or more than 20 values in one")
@@ -177,6 +186,20 @@ impl ErrorCode {
             InvalidToken => {
                 ("invalid_token", 401, "a bearer token that is malformed, expired, unsigned or not for Kassa")
             }
+            InvalidCredentials => (
+                "invalid_credentials",
+                401,
+                "the email or password is wrong (an unknown email answers the same)",
+            ),
+            InvalidRefreshToken => (
+                "invalid_refresh_token",
+                401,
+                "a refresh token that is unknown, expired, revoked or used before (reuse revokes its session)",
+            ),
+            EmailNotVerified => {
+                ("email_not_verified", 403, "the password is right but the email is not verified yet")
+            }
+            AccountBlocked => ("account_blocked", 403, "the shop has blocked this customer account"),
             TenantAccessDenied => {
                 ("tenant_access_denied", 403, "the caller holds no role in this shop's organisation")
             }
@@ -212,6 +235,7 @@ impl ErrorCode {
             RunNotRetryable => {
                 ("run_not_retryable", 409, "only failed or stopped workflow runs can be retried")
             }
+            TooManyAddresses => ("too_many_addresses", 409, "an address book holds at most 20 addresses"),
             VersionConflict => {
                 ("version_conflict", 412, "If-Match names another version; current_version says which")
             }
@@ -222,9 +246,14 @@ impl ErrorCode {
                 ("validation_failed", 422, "invalid values; errors lists every one with its JSON Pointer")
             }
             InvalidPatch => ("invalid_patch", 422, "a merge patch that is not a JSON object"),
-            RateLimited => {
-                ("rate_limited", 429, "too many storefront cache misses from one address; see Retry-After")
+            InvalidCode => {
+                ("invalid_code", 422, "the mailed code is wrong, expired or used up; request a new one")
             }
+            RateLimited => (
+                "rate_limited",
+                429,
+                "too many storefront cache misses or failed sign-ins from one address or for one account; see Retry-After",
+            ),
             InternalError => {
                 ("internal_error", 500, "logged with its cause; the client gets the request id only")
             }
@@ -310,12 +339,15 @@ mod tests {
                 | ErrorCode::UnsupportedLocale
                 | ErrorCode::UnknownCurrency
                 | ErrorCode::InvalidHandle
-                | ErrorCode::UnknownCustomerGroup
                 | ErrorCode::QueryTooLong
                 | ErrorCode::TooManyFilters
                 | ErrorCode::TooManyFacets
                 | ErrorCode::MissingToken
                 | ErrorCode::InvalidToken
+                | ErrorCode::InvalidCredentials
+                | ErrorCode::InvalidRefreshToken
+                | ErrorCode::EmailNotVerified
+                | ErrorCode::AccountBlocked
                 | ErrorCode::TenantAccessDenied
                 | ErrorCode::InsufficientRole
                 | ErrorCode::NotFound
@@ -335,17 +367,19 @@ mod tests {
                 | ErrorCode::IdempotencyKeyReused
                 | ErrorCode::IdempotencyKeyRace
                 | ErrorCode::RunNotRetryable
+                | ErrorCode::TooManyAddresses
                 | ErrorCode::VersionConflict
                 | ErrorCode::PayloadTooLarge
                 | ErrorCode::UnsupportedMediaType
                 | ErrorCode::InvalidBody
                 | ErrorCode::ValidationFailed
                 | ErrorCode::InvalidPatch
+                | ErrorCode::InvalidCode
                 | ErrorCode::RateLimited
                 | ErrorCode::InternalError
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 53);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 58);
     }
 }

@@ -8,6 +8,7 @@ pub mod carts;
 pub mod catalog;
 pub mod codes;
 pub mod currency;
+pub mod customers;
 pub mod db;
 pub mod error;
 pub mod locale;

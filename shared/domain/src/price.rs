@@ -39,8 +39,8 @@ pub struct ResolvedPrice {
 /// What is being priced.
 #[derive(Debug, Clone, Copy)]
 pub struct PriceRequest<'a> {
-    /// The customer's group, if any: only its lists apply.
-    pub customer_group_id: Option<Uuid>,
+    /// The customer's groups (none for an anonymous shopper): only their lists apply.
+    pub customer_group_ids: &'a [Uuid],
     pub quantity: i64,
     pub at: DateTime<Utc>,
     /// The currency to pay in.
@@ -51,7 +51,7 @@ impl ListPrice {
     /// Whether this list price applies to the request.
     pub fn applies(&self, request: &PriceRequest<'_>) -> bool {
         self.active
-            && request.customer_group_id == Some(self.customer_group_id)
+            && request.customer_group_ids.contains(&self.customer_group_id)
             && self.currency == request.currency
             && self.starts_at.is_none_or(|starts| starts <= request.at)
             && self.ends_at.is_none_or(|ends| request.at < ends)

@@ -51,9 +51,17 @@ impl ShopSort {
 pub struct Audience {
     pub locale: String,
     pub currency: String,
-    /// The shopper's customer group (id and handle), if any.
-    pub group: Option<(Uuid, String)>,
+    /// The signed-in shopper's customer groups (id and handle), sorted by id; none for an
+    /// anonymous shopper. Never the customer: answers are shared by everyone in these groups.
+    pub groups: Vec<(Uuid, String)>,
     pub at: DateTime<Utc>,
+}
+
+impl Audience {
+    /// The ids of the shopper's customer groups, sorted.
+    pub fn group_ids(&self) -> Vec<Uuid> {
+        self.groups.iter().map(|(id, _)| *id).collect()
+    }
 }
 
 /// A storefront list request, validated and normalised: two requests that ask the same
@@ -212,8 +220,9 @@ impl VariantRow {
                 amount: l.amount,
             })
             .collect();
+        let group_ids = audience.group_ids();
         let request = |quantity| PriceRequest {
-            customer_group_id: audience.group.as_ref().map(|(id, _)| *id),
+            customer_group_ids: &group_ids,
             quantity,
             at: audience.at,
             currency: &audience.currency,
@@ -250,7 +259,6 @@ fn cheapest(variants: &[ShopVariant]) -> Option<ShopPrice> {
 /// The select list shared by lists and product pages: text in the audience's locale, and
 /// the product's variants with the list prices of the audience's group.
 fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
-    let group = audience.group.as_ref().map(|(id, _)| *id);
     b.push("select p.id, p.handle, p.tax_class, p.b2b_settings, coalesce(p.title ->> ")
         .push_bind(audience.locale.clone())
         .push(", p.title ->> ")
@@ -270,9 +278,10 @@ fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience
                      'priority', pl.priority, 'min_quantity', plp.min_quantity, 'amount', plp.amount)), '[]')
                    from price_list_prices plp
                    join price_lists pl on pl.tenant_id = plp.tenant_id and pl.id = plp.price_list_id
-                   where plp.tenant_id = v.tenant_id and plp.variant_id = v.id and pl.customer_group_id = ",
+                   where plp.tenant_id = v.tenant_id and plp.variant_id = v.id and pl.customer_group_id = any(",
         )
-        .push_bind(group)
+        .push_bind(audience.group_ids())
+        .push(")")
         .push(
             ")) order by v.position, v.id), '[]')
               from product_variants v where v.tenant_id = p.tenant_id and v.product_id = p.id) as variants",
@@ -284,12 +293,12 @@ fn push_visible(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &
     b.push(" from products p where p.tenant_id = ")
         .push_bind(tenant.id)
         .push(" and p.status = 'active' and (p.b2b_settings -> 'visible_to_customer_groups' is null or ");
-    match &audience.group {
-        Some((_, handle)) => {
-            b.push("p.b2b_settings -> 'visible_to_customer_groups' ? ").push_bind(handle.clone())
-        }
-        None => b.push("false"),
-    };
+    if audience.groups.is_empty() {
+        b.push("false");
+    } else {
+        let handles: Vec<String> = audience.groups.iter().map(|(_, handle)| handle.clone()).collect();
+        b.push("p.b2b_settings -> 'visible_to_customer_groups' ?| ").push_bind(handles);
+    }
     b.push(")");
 }
 
@@ -493,14 +502,16 @@ pub async fn next_price_change(
     tenant: &Tenant,
     audience: &Audience,
 ) -> Result<Option<DateTime<Utc>>, DomainError> {
-    let Some((group, _)) = &audience.group else { return Ok(None) };
+    if audience.groups.is_empty() {
+        return Ok(None);
+    }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let next = sqlx::query_scalar(
         "select min(t) from price_lists, lateral (values (starts_at), (ends_at)) as w(t)
-         where tenant_id = $1 and customer_group_id = $2 and status = 'active' and t > $3",
+         where tenant_id = $1 and customer_group_id = any($2) and status = 'active' and t > $3",
     )
     .bind(tenant.id)
-    .bind(group)
+    .bind(audience.group_ids())
     .bind(audience.at)
     .fetch_one(&mut *tx)
     .await?;
@@ -508,18 +519,24 @@ pub async fn next_price_change(
     Ok(next)
 }
 
-/// The id of a customer group by its handle.
-pub async fn customer_group_id(
+/// The customer groups among `ids` that exist in the shop, with their handles, sorted by id
+/// (a group deleted since a token was issued simply stops applying).
+pub async fn customer_groups(
     pool: &PgPool,
     tenant: &Tenant,
-    handle: &str,
-) -> Result<Option<Uuid>, DomainError> {
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, DomainError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let id = sqlx::query_scalar("select id from customer_groups where tenant_id = $1 and handle = $2")
-        .bind(tenant.id)
-        .bind(handle)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let groups = sqlx::query_as(
+        "select id, handle from customer_groups where tenant_id = $1 and id = any($2) order by id",
+    )
+    .bind(tenant.id)
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(groups)
 }

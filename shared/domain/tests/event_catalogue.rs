@@ -133,6 +133,19 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
         .unwrap();
     workflows::retry(pool, shop, runs[0]).await.unwrap();
 
+    // A shopper signs up; staff change them.
+    let email = kassa_domain::types::Email::parse("anna@example.com").unwrap();
+    let signed_up =
+        kassa_domain::customers::accounts::sign_up(pool, shop, &email, "$argon2id$x", ("Anna", ""))
+            .await
+            .unwrap();
+    let kassa_domain::customers::SignUp::New(customer) = signed_up else {
+        panic!("a new customer: {signed_up:?}")
+    };
+    let patch =
+        kassa_domain::customers::CustomerPatch { customer_group_ids: Some(vec![]), ..Default::default() };
+    kassa_domain::customers::update(pool, shop, customer, &patch).await.unwrap();
+
     // And the deletions.
     resource::delete::<Workflow>(pool, shop, workflow.id).await.unwrap();
     resource::delete::<TaxRate>(pool, shop, rate.id).await.unwrap();

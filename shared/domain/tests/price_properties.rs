@@ -40,25 +40,29 @@ fn list_price() -> impl Strategy<Value = ListPrice> {
         })
 }
 
-fn request_parts() -> impl Strategy<Value = (Option<u128>, i64, i64, usize)> {
-    (proptest::option::of(prop::sample::select(GROUPS.to_vec())), 1i64..25, -60i64..60, 0usize..2)
+/// The shopper's groups (none, either or both), quantity, hour and currency index.
+fn request_parts() -> impl Strategy<Value = (Vec<Uuid>, i64, i64, usize)> {
+    (prop::sample::subsequence(GROUPS.to_vec(), 0..=2), 1i64..25, -60i64..60, 0usize..2)
+        .prop_map(|(groups, q, h, c)| (groups.into_iter().map(Uuid::from_u128).collect(), q, h, c))
 }
 
 proptest! {
     #[test]
     fn the_price_is_the_best_applicable_tier_or_the_base(
         candidates in proptest::collection::vec(list_price(), 0..12),
-        (group, quantity, hour, currency) in request_parts(),
+        (groups, quantity, hour, currency) in request_parts(),
         base in 0i64..10_000,
     ) {
         let request = PriceRequest {
-            customer_group_id: group.map(Uuid::from_u128),
+            customer_group_ids: &groups,
             quantity,
             at: moment(hour),
             currency: CURRENCIES[currency],
         };
         let resolved = resolve_price(base, "EUR", &candidates, &request);
         let applicable: Vec<&ListPrice> = candidates.iter().filter(|c| c.applies(&request)).collect();
+        // Only the lists of the shopper's own groups ever apply.
+        prop_assert!(applicable.iter().all(|c| groups.contains(&c.customer_group_id)));
         match applicable.is_empty() {
             true => {
                 // No list applies: the base price, and only in the base currency.
@@ -99,7 +103,7 @@ proptest! {
         hour in -60i64..60,
         base in 0i64..10_000,
     ) {
-        let request = PriceRequest { customer_group_id: None, quantity, at: moment(hour), currency: "EUR" };
+        let request = PriceRequest { customer_group_ids: &[], quantity, at: moment(hour), currency: "EUR" };
         let resolved = resolve_price(base, "EUR", &candidates, &request).unwrap();
         prop_assert_eq!(resolved.source, PriceSource::Base);
         prop_assert_eq!(resolved.amount, base);
@@ -111,7 +115,7 @@ proptest! {
         hour in -60i64..60,
     ) {
         let request = PriceRequest {
-            customer_group_id: Some(candidate.customer_group_id),
+            customer_group_ids: &[candidate.customer_group_id],
             quantity: 1_000,
             at: moment(hour),
             currency: &candidate.currency.clone(),
@@ -138,7 +142,8 @@ fn a_higher_tier_beats_a_higher_priority() {
     };
     let candidates = [price(1, 10, 1, 900), price(2, 0, 10, 800), price(3, 0, 10, 850)];
     let at = moment(0);
-    let request = |quantity| PriceRequest { customer_group_id: Some(group), quantity, at, currency: "EUR" };
+    let groups = [group];
+    let request = |quantity| PriceRequest { customer_group_ids: &groups, quantity, at, currency: "EUR" };
     assert_eq!(resolve_price(1000, "EUR", &candidates, &request(5)).unwrap().amount, 900);
     let ten = resolve_price(1000, "EUR", &candidates, &request(10)).unwrap();
     assert_eq!((ten.amount, ten.source), (800, PriceSource::PriceList { price_list_id: Uuid::from_u128(2) }));

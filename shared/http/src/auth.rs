@@ -54,6 +54,18 @@ impl From<AuthError> for ApiError {
     }
 }
 
+/// The token of `Authorization: Bearer <token>`.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(AuthError::MissingToken)?;
+    let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err(AuthError::MalformedHeader),
+    }
+}
+
 /// A key from the JWKS with the one algorithm it may verify.
 #[derive(Clone)]
 struct VerifyingKey {
@@ -231,15 +243,7 @@ impl Authenticator {
 
     /// The caller of a request with `Authorization: Bearer <token>`.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<CurrentUser, AuthError> {
-        let value = headers.get(header::AUTHORIZATION).ok_or(AuthError::MissingToken)?;
-        let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
-        let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-                token.trim()
-            }
-            _ => return Err(AuthError::MalformedHeader),
-        };
-        self.validate(token).await
+        self.validate(bearer_token(headers)?).await
     }
 
     pub async fn validate(&self, token: &str) -> Result<CurrentUser, AuthError> {

@@ -12,12 +12,13 @@ pub mod ops;
 pub mod problem;
 pub mod rest;
 pub mod routes;
+pub mod shopper;
 pub mod staff;
 pub mod state;
 pub mod tenancy;
 
 // The runtime's modules, under their old paths (`kassa_http::cache::Cached`, …).
-pub use kassa_runtime::{Runtime, cache, config, telemetry, valkey};
+pub use kassa_runtime::{Runtime, cache, config, mail, telemetry, valkey};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +28,7 @@ pub use config::{Config, ConfigError};
 pub use extract::{Json, Path, Query};
 pub use problem::{ApiError, Problem};
 pub use routes::{FunctionRoutes, Gate, RouteSpec, Verb};
+pub use shopper::Shopper;
 pub use staff::{Access, Staff};
 pub use state::AppState;
 pub use tenancy::CurrentTenant;

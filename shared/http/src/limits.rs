@@ -63,11 +63,82 @@ pub async fn storefront_miss(state: &AppState, client: ClientIp) -> Result<(), A
     }
 }
 
+/// Failed sign-ins one account may have per [`SIGN_IN_WINDOW`] before sign-in is refused
+/// (429) for the rest of the window, and failed sign-ins one client IP may cause over all
+/// accounts. A success clears the account's count.
+pub const SIGN_IN_FAILURES_PER_ACCOUNT: u64 = 5;
+pub const SIGN_IN_FAILURES_PER_IP: u64 = 30;
+pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The counters of failed sign-ins that apply to one attempt: the account's (by shop and
+/// email, hashed) and the client IP's.
+#[derive(Debug, Clone)]
+pub struct SignInLimit {
+    counters: Vec<(String, u64)>,
+}
+
+impl SignInLimit {
+    /// `account` identifies the account within the platform (e.g. a digest of shop and email).
+    pub fn new(account: &str, client: ClientIp) -> Self {
+        let mut counters = vec![(format!("kassa:rl:signin:acct:{account}"), SIGN_IN_FAILURES_PER_ACCOUNT)];
+        if let Some(ip) = client.0 {
+            counters.push((format!("kassa:rl:signin:ip:{ip}"), SIGN_IN_FAILURES_PER_IP));
+        }
+        Self { counters }
+    }
+
+    /// `Err(429)` with `Retry-After` when a counter has reached its limit.
+    pub async fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        for (key, limit) in &self.counters {
+            let mut invocation = state.limits.peek.prepare_invoke();
+            invocation.key(key);
+            match state.valkey.invoke::<(u64, i64)>(&invocation).await {
+                Ok((count, ttl_ms)) if count >= *limit => {
+                    let retry_after =
+                        Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)).as_secs().max(1);
+                    return Err(ApiError::new(
+                        ErrorCode::RateLimited,
+                        format!("too many failed sign-ins; retry in {retry_after} s"),
+                    )
+                    .with_header(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after)));
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "sign-in limit unavailable; not enforced"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a failed attempt on every counter.
+    pub async fn failed(&self, state: &AppState) {
+        for (key, _) in &self.counters {
+            let mut invocation = state.limits.count.prepare_invoke();
+            invocation.key(key).arg(SIGN_IN_WINDOW.as_millis() as u64);
+            if let Err(err) = state.valkey.invoke::<(u64, i64)>(&invocation).await {
+                tracing::warn!(error = %err, "cannot count a failed sign-in");
+            }
+        }
+    }
+
+    /// A successful sign-in clears the account's counter (not the IP's).
+    pub async fn succeeded(&self, state: &AppState) {
+        if let Some((key, _)) = self.counters.first() {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(key);
+            if let Err(err) = state.valkey.query::<()>(&cmd).await {
+                tracing::warn!(error = %err, "cannot clear a sign-in counter");
+            }
+        }
+    }
+}
+
 /// The scripts behind the limits, loaded once per process.
 #[derive(Debug)]
 pub struct Limits {
     /// `INCR` the window's counter, start its expiry on the first hit: `{count, ttl ms}`.
     count: redis::Script,
+    /// A counter's value and remaining time: `{count, ttl ms}` (`{0, -2}` when absent).
+    peek: redis::Script,
 }
 
 impl Default for Limits {
@@ -78,6 +149,11 @@ impl Default for Limits {
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}
+",
+            ),
+            peek: redis::Script::new(
+                r"
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}
 ",
             ),
         }

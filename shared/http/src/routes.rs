@@ -144,6 +144,14 @@ impl FunctionRoutes {
         self
     }
 
+    /// Only the routes `keep` accepts: for a document covering part of a function (the
+    /// customers function's staff routes are in the management API, its public ones in the
+    /// storefront's).
+    pub fn filter(mut self, keep: impl Fn(&RouteSpec) -> bool) -> Self {
+        self.routes.retain(|(spec, _)| keep(spec));
+        self
+    }
+
     pub fn name(&self) -> &'static str {
         self.name
     }

@@ -14,12 +14,15 @@ use sqlx::PgPool;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::limits::Limits;
+use crate::shopper::CustomerTokens;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub runtime: Runtime,
     pub auth: Arc<Authenticator>,
     pub limits: Arc<Limits>,
+    /// The keys of shoppers' access tokens.
+    pub customer_tokens: Arc<CustomerTokens>,
 }
 
 impl Deref for AppState {
@@ -43,7 +46,8 @@ impl AppState {
 
     pub fn with_runtime(runtime: Runtime) -> Result<Self, StateError> {
         let auth = Authenticator::new(&runtime.config).map_err(StateError::Http)?;
-        Ok(Self { runtime, auth: Arc::new(auth), limits: Arc::new(Limits::default()) })
+        let customer_tokens = Arc::new(CustomerTokens::new(&runtime.config));
+        Ok(Self { runtime, auth: Arc::new(auth), limits: Arc::new(Limits::default()), customer_tokens })
     }
 
     /// Assembles a state from its parts (tests swap in an authenticator of their own).
@@ -54,10 +58,12 @@ impl AppState {
         tenants: TenantResolver,
         auth: Authenticator,
     ) -> Self {
+        let customer_tokens = Arc::new(CustomerTokens::new(&config));
         Self {
             runtime: Runtime::from_parts(config, db, valkey, tenants),
             auth: Arc::new(auth),
             limits: Arc::new(Limits::default()),
+            customer_tokens,
         }
     }
 }

@@ -108,6 +108,16 @@ pub struct Config {
     /// `WORKFLOW_RETRY_BASE_MS`: a failed workflow step waits this long before its second
     /// attempt, doubling for each further one (at most 5 minutes).
     pub workflow_retry_base: Duration,
+    /// `CUSTOMER_TOKEN_KEYS`: the keys that sign shoppers' access tokens, `kid=secret` pairs
+    /// separated by commas (each secret at least 32 characters, no commas). The first signs;
+    /// every one verifies, so a new key is rolled in first-but-one, promoted to first once
+    /// every instance has it, and the old one dropped after the access-token lifetime —
+    /// nobody is signed out. Outside Lambda a development key is the default.
+    pub customer_token_keys: Vec<(String, Secret)>,
+    /// `CUSTOMER_ACCESS_TOKEN_TTL_SECS`: how long a shopper's access token lives (default 900).
+    pub customer_access_ttl: Duration,
+    /// `CUSTOMER_REFRESH_TOKEN_TTL_DAYS`: how long a refresh token lives unused (default 30).
+    pub customer_refresh_ttl: Duration,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -165,6 +175,10 @@ impl Config {
         let storefront_cache_ttl = parsed("STOREFRONT_CACHE_TTL_SECS", "600", "a positive number of seconds");
         let workflow_retry_base_ms =
             parsed("WORKFLOW_RETRY_BASE_MS", "2000", "a positive number of milliseconds");
+        let customer_access_ttl =
+            parsed("CUSTOMER_ACCESS_TOKEN_TTL_SECS", "900", "a positive number of seconds");
+        let customer_refresh_days =
+            parsed("CUSTOMER_REFRESH_TOKEN_TTL_DAYS", "30", "a positive number of days");
         let miss_window = parsed("STOREFRONT_MISS_WINDOW_SECS", "60", "a positive number of seconds");
         let miss_limit_raw = get("STOREFRONT_MISS_LIMIT").unwrap_or_else(|| "600".to_owned());
         let storefront_miss_limit = miss_limit_raw.parse::<u64>().unwrap_or_else(|_| {
@@ -183,6 +197,24 @@ impl Config {
             Some(other) => {
                 errors.push(format!("LOG_FORMAT must be 'json' or 'pretty', got '{other}'"));
                 LogFormat::Pretty
+            }
+        };
+        let customer_token_keys = match get("CUSTOMER_TOKEN_KEYS") {
+            None if in_lambda => {
+                errors.push("CUSTOMER_TOKEN_KEYS must be set (kid=secret pairs) inside Lambda".to_owned());
+                Vec::new()
+            }
+            None => vec![("dev".to_owned(), Secret("kassa-development-only-customer-token-key".to_owned()))],
+            Some(raw) => {
+                let keys = parse_token_keys(&raw);
+                if keys.is_none() {
+                    errors.push(
+                        "CUSTOMER_TOKEN_KEYS must be kid=secret pairs separated by commas, distinct \
+                         kids of 1-32 letters, digits, '-' or '_', secrets of at least 32 characters"
+                            .to_owned(),
+                    );
+                }
+                keys.unwrap_or_default()
             }
         };
         let zitadel_issuer = get("ZITADEL_ISSUER")
@@ -283,6 +315,11 @@ impl Config {
                     workflow_retry_base: Duration::from_millis(retry_ms),
                     storefront_miss_limit,
                     storefront_miss_window: Duration::from_secs(miss_window.unwrap_or(60)),
+                    customer_token_keys,
+                    customer_access_ttl: Duration::from_secs(customer_access_ttl.unwrap_or(900)),
+                    customer_refresh_ttl: Duration::from_secs(
+                        customer_refresh_days.unwrap_or(30).saturating_mul(86_400),
+                    ),
                 })
             }
             _ => Err(ConfigError(errors)),
@@ -297,6 +334,21 @@ impl Config {
         let user = percent_decode(url.username());
         Some((user, url.password().map(percent_decode)))
     }
+}
+
+/// `kid=secret,kid=secret`: distinct, well-formed kids and long enough secrets, or `None`.
+fn parse_token_keys(raw: &str) -> Option<Vec<(String, Secret)>> {
+    let mut keys: Vec<(String, Secret)> = Vec::new();
+    for pair in raw.split(',') {
+        let (kid, secret) = pair.trim().split_once('=')?;
+        let kid_ok = (1..=32).contains(&kid.len())
+            && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !kid_ok || secret.len() < 32 || keys.iter().any(|(k, _)| k == kid) {
+            return None;
+        }
+        keys.push((kid.to_owned(), Secret(secret.to_owned())));
+    }
+    (!keys.is_empty()).then_some(keys)
 }
 
 fn percent_decode(raw: &str) -> String {
@@ -363,8 +415,35 @@ mod tests {
 
     #[test]
     fn logs_are_json_inside_lambda() {
-        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront")]).unwrap();
+        let key = ("CUSTOMER_TOKEN_KEYS", "k1=0123456789abcdef0123456789abcdef");
+        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key]).unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn inside_lambda_customer_token_keys_have_no_default() {
+        let err = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront")]).unwrap_err();
+        assert!(err.to_string().contains("CUSTOMER_TOKEN_KEYS"), "{err}");
+    }
+
+    #[test]
+    fn customer_token_keys_are_kid_secret_pairs_the_first_signing() {
+        let long = "0123456789abcdef0123456789abcdef";
+        let keys = config(&[("CUSTOMER_TOKEN_KEYS", &format!("new={long}x, old={long}"))])
+            .unwrap()
+            .customer_token_keys;
+        assert_eq!(keys.iter().map(|(kid, _)| kid.as_str()).collect::<Vec<_>>(), ["new", "old"]);
+        assert_eq!(keys[0].1.expose(), format!("{long}x"));
+        for bad in [
+            "nokid".to_owned(),
+            format!("k1={}", &long[..31]),
+            format!("k1={long},k1={long}"),
+            format!("bad kid={long}"),
+            format!("k1={long},"),
+        ] {
+            let err = config(&[("CUSTOMER_TOKEN_KEYS", &bad)]).unwrap_err();
+            assert!(err.to_string().contains("CUSTOMER_TOKEN_KEYS"), "{bad}: {err}");
+        }
     }
 
     #[test]

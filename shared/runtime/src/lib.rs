@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod mail;
 pub mod telemetry;
 pub mod tenants;
 pub mod valkey;

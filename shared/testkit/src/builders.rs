@@ -21,6 +21,7 @@
 //! [`PgPool`].
 
 use kassa_domain::catalog::{B2bSettings, Money, Translations};
+use kassa_domain::customers::{accounts, passwords};
 use kassa_domain::orders::{self, Order, OrderDraft, OrderLineDraft};
 use kassa_domain::pricing::{
     self, CustomerGroup, CustomerGroupDraft, ListPriceRow, PriceList, PriceListDraft, PriceListStatus,
@@ -455,6 +456,81 @@ impl CustomerGroupBuilder {
         CustomerGroup::create(db.pool(), tenant, &self.draft)
             .await
             .unwrap_or_else(|e| panic!("customer group {} created: {e:?}", self.draft.handle))
+    }
+}
+
+/// A shopper of one shop: by default verified, with [`CustomerBuilder::PASSWORD`], in no
+/// customer group.
+#[derive(Debug, Clone)]
+pub struct CustomerBuilder {
+    email: String,
+    password: String,
+    names: (String, String),
+    groups: Vec<Uuid>,
+}
+
+/// A customer signed in the way the customers function signs one in: a session, and an
+/// access token minted with the app's keys.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub customer_id: Uuid,
+    pub session_id: Uuid,
+    /// `Bearer <access token>`, for the `authorization` header.
+    pub authorization: String,
+}
+
+impl CustomerBuilder {
+    pub const PASSWORD: &'static str = "correct horse battery";
+
+    pub fn new(email: &str) -> Self {
+        Self {
+            email: email.to_owned(),
+            password: Self::PASSWORD.to_owned(),
+            names: ("Anna".to_owned(), "Jansen".to_owned()),
+            groups: Vec::new(),
+        }
+    }
+
+    pub fn password(mut self, password: &str) -> Self {
+        self.password = password.to_owned();
+        self
+    }
+
+    pub fn name(mut self, first: &str, last: &str) -> Self {
+        self.names = (first.to_owned(), last.to_owned());
+        self
+    }
+
+    pub fn in_group(mut self, group: Uuid) -> Self {
+        self.groups.push(group);
+        self
+    }
+
+    /// The customer's id.
+    pub async fn create(self, db: &impl Db, tenant: &Tenant) -> Uuid {
+        let email = kassa_domain::types::Email::parse(&self.email).expect("a valid email");
+        let hash = passwords::hash(&self.password).expect("the password hashes");
+        let names = (self.names.0.as_str(), self.names.1.as_str());
+        accounts::create_verified(db.pool(), tenant, &email, &hash, names, &self.groups)
+            .await
+            .unwrap_or_else(|e| panic!("customer {} created: {e:?}", self.email))
+    }
+
+    /// Creates the customer and signs them in.
+    pub async fn signed_in(self, app: &TestApp, tenant: &Tenant) -> SignedIn {
+        let customer_id = self.create(app, tenant).await;
+        let refresh = Uuid::new_v4().to_string();
+        let session = accounts::start_session(
+            &app.state.db,
+            tenant,
+            customer_id,
+            refresh.as_bytes(),
+            chrono::Duration::days(1),
+        )
+        .await
+        .expect("a session starts");
+        let token = app.state.customer_tokens.mint(tenant.id, &session).expect("a token is minted");
+        SignedIn { customer_id, session_id: session.id, authorization: format!("Bearer {}", token.token) }
     }
 }
 

@@ -11,8 +11,8 @@ pub mod webhook;
 use axum::Router;
 use axum::body::Body;
 pub use builders::{
-    CustomerGroupBuilder, OrderBuilder, PriceListBuilder, ProductBuilder, ProductWithVariants, TenantBuilder,
-    VariantBuilder, WorkflowBuilder,
+    CustomerBuilder, CustomerGroupBuilder, OrderBuilder, PriceListBuilder, ProductBuilder,
+    ProductWithVariants, SignedIn, TenantBuilder, VariantBuilder, WorkflowBuilder,
 };
 use http::{HeaderMap, Method, Request, StatusCode};
 pub use issuer::Issuer;

@@ -12,7 +12,7 @@
 //! becomes a CloudEvent; stored rows, stored workflows and their triggers keep the domain name
 //! and need no migration.
 
-use crate::{orders, pricing, products, taxes, variants, workflows};
+use crate::{customers, orders, pricing, products, taxes, variants, workflows};
 
 /// One event type of the catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +68,18 @@ pub const CATALOGUE: &[EventKind] = &[
         "variant",
         "staff adjust a variant's stock, or a workflow's `deduct_stock` step deducts an order's lines (one event per line whose stock is tracked)",
         type_name::<variants::StockLevel>,
+    ),
+    kind(
+        "customer.created",
+        "customer",
+        "a shopper signs up (unverified until the mailed code is redeemed)",
+        type_name::<customers::Customer>,
+    ),
+    kind(
+        "customer.updated",
+        "customer",
+        "staff or the customer change the profile, staff change the groups, block or unblock",
+        type_name::<customers::Customer>,
     ),
     kind(
         "customer_group.created",
