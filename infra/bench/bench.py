@@ -19,11 +19,16 @@ def to_ms(value):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url, headers):
+def wrk(url, headers, script=None, script_args=()):
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
     for header in headers:
         args += ["-H", header]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    if script:
+        args += ["-s", script]
+    args.append(url)
+    if script_args:
+        args += ["--", *script_args]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))

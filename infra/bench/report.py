@@ -1,6 +1,6 @@
 """Prints the `make bench` table from the two wrk runs, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json coldstart_ms relay_json workflows_json NAME=BYTES ...
+    python3 report.py cached.json uncached.json coldstart_ms relay_json workflows_json [rows:STORE=carts.json ...] NAME=BYTES ...
 """
 
 import datetime
@@ -15,8 +15,12 @@ def main():
     coldstart = float(sys.argv[3])
     relay = json.loads(sys.argv[4])
     workflows = json.loads(sys.argv[5])
-    sizes = dict(arg.split("=", 1) for arg in sys.argv[6:])
+    pairs = dict(arg.split("=", 1) for arg in sys.argv[6:])
+    sizes = {name: size for name, size in pairs.items() if not name.startswith("rows:")}
     rows = {**cached["rows"], **uncached["rows"]}
+    for name, path in pairs.items():
+        if name.startswith("rows:"):
+            rows.update(json.load(open(path))["rows"])
     health = rows["/health"]["rps"]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"Kassa storefront bench — {datetime.date.today()} — {os.cpu_count()} cores ({cpu}), "

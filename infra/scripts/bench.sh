@@ -2,6 +2,7 @@
 # make bench: a benchmark, not a test. Builds release binaries, seeds a `bench` shop with
 # 10,000 products x 3 variants, drives the storefront with wrk (32 connections) with the
 # Valkey cache on and off, measures Lambda-style cold starts of the storefront function and
+# cart create / add line / get cart on each cart store (Valkey, DynamoDB on the emulator),
 # the outbox → RabbitMQ consumer latency and the order → "On order placed" latency, and
 # prints one table.
 set -euo pipefail
@@ -14,7 +15,7 @@ say "building release binaries"
 # aws-lc's jitter entropy source costs start-up time and is not needed on Lambda.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
   -p kassa-cli -p kassa-storefront -p kassa-management -p kassa-products -p kassa-pricing \
-  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay
+  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay -p kassa-carts
 bin=$TARGET_DIR/release
 out=$STATE_DIR/bench
 mkdir -p "$out"
@@ -52,6 +53,20 @@ serve off
 python3 infra/bench/bench.py "$base" "$pid" uncached "$out/uncached.json" >/dev/null
 stop
 
+say "carts on each store: cart create, add line, get cart"
+ensure_aws_emulator
+# Three variants with untracked stock, so adding lines never runs out.
+variants=$(psql "$DATABASE_OWNER_URL" -Atc \
+  "update product_variants set stock = null where sku like 'PRODUCT-4242-%' returning id" | grep -v '^UPDATE' | paste -sd, -)
+CART_STORE=dynamodb "$bin/kassa" migrate >/dev/null
+cart_rows=()
+for store in valkey dynamodb; do
+  CART_STORE=$store serve on
+  python3 infra/bench/carts.py "$base" "$store" "$variants" "$out/carts-$store.json" >/dev/null
+  stop
+  cart_rows+=("rows:$store=$out/carts-$store.json")
+done
+
 say "cold starts of the storefront function"
 cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tenant.json 20 \
   "DATABASE_URL=$DATABASE_URL" "VALKEY_URL=$VALKEY_URL" LOG_FORMAT=json)
@@ -64,8 +79,8 @@ ensure_smtp_sink
 workflows=$(DATABASE_URL=$DATABASE_OWNER_URL RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
 
 sizes=()
-for f in storefront management products pricing workflows worker-engine outbox-relay; do
+for f in storefront management products pricing workflows carts worker-engine outbox-relay; do
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo
-python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "$relay" "$workflows" "${sizes[@]}" | tee "$out/report.txt"
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "$relay" "$workflows" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"
