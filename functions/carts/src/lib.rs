@@ -5,7 +5,7 @@
 //! taxes and totals are computed from the catalog on every answer.
 
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use http::StatusCode;
@@ -14,6 +14,7 @@ use kassa_domain::DomainError;
 use kassa_domain::carts::{self, Buyer, Cart, CartView, DetailsPatch, Owner};
 use kassa_domain::tenant::Tenant;
 use kassa_http::openapi::{Doc, schema};
+use kassa_http::shopper::Shopper;
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Verb};
 use kassa_store::{AnyStore, Idempotent, token};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,7 @@ pub fn routes() -> FunctionRoutes {
                 "A new cart: anonymous (answered with its secret cart_token, to send as Cart-Token on every \
                  later call) or, with a customer token, the customer's",
             )
+            .shopper_optional()
             .query(idempotency_header)
             .body(schema::<NewCart>)
             .returns(201, schema::<CreatedCart>),
@@ -46,6 +48,7 @@ pub fn routes() -> FunctionRoutes {
             Get,
             "/storefront/carts/{id}",
             Doc::new("getCart", "A cart, priced now (Cart-Token or the owner's customer token)")
+                .shopper_optional()
                 .query(cart_token_header)
                 .returns(200, schema::<CartView>),
             get,
@@ -54,6 +57,7 @@ pub fn routes() -> FunctionRoutes {
             Patch,
             "/storefront/carts/{id}",
             Doc::new("updateCart", "Set or clear (null) the email, shipping country and addresses")
+                .shopper_optional()
                 .query(cart_token_header)
                 .body(schema::<DetailsPatch>)
                 .returns(200, schema::<CartView>),
@@ -67,6 +71,7 @@ pub fn routes() -> FunctionRoutes {
                 "Add units of a variant (summed into its line if the cart has one); stock and B2B rules are \
                  checked, problems point at the line (/lines/{index}/…)",
             )
+            .shopper_optional()
             .query(cart_token_and_idempotency_headers)
             .body(schema::<NewLine>)
             .returns(200, schema::<CartView>),
@@ -76,6 +81,7 @@ pub fn routes() -> FunctionRoutes {
             Patch,
             "/storefront/carts/{id}/lines/{line_id}",
             Doc::new("updateCartLine", "Change a line's quantity (stock and B2B rules checked)")
+                .shopper_optional()
                 .query(cart_token_header)
                 .body(schema::<LineChange>)
                 .returns(200, schema::<CartView>),
@@ -85,6 +91,7 @@ pub fn routes() -> FunctionRoutes {
             Delete,
             "/storefront/carts/{id}/lines/{line_id}",
             Doc::new("removeCartLine", "Remove a line")
+                .shopper_optional()
                 .query(cart_token_header)
                 .returns(200, schema::<CartView>),
             remove_line,
@@ -179,7 +186,7 @@ struct Customer {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // A token that is no printable ASCII cannot be one Kassa made: it opens nothing.
         let token = parts
             .headers
@@ -187,7 +194,11 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .filter(|t| (1..=100).contains(&t.len()))
             .map(str::to_owned);
-        Ok(Caller { token, customer: None })
+        // A customer token of this shop, if sent (a bad one is a 401, never anonymous).
+        let shopper =
+            <Shopper as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        let customer = shopper.map(|s| Customer { id: s.customer_id, group_ids: s.group_ids });
+        Ok(Caller { token, customer })
     }
 }
 

@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 use http::{Method, StatusCode};
 use kassa_domain::catalog::B2bSettings;
 use kassa_domain::tenant::Tenant;
+use kassa_testkit::builders::CustomerBuilder;
 use kassa_testkit::{
     CustomerGroupBuilder, PriceListBuilder, ProductBuilder, TestApp, VariantBuilder, test_config,
 };
@@ -32,6 +33,8 @@ on_both_stores!(
     a_cart_holds_at_most_a_hundred_lines,
     b2b_rules_and_stock_are_422s_pointing_at_the_line,
     an_idempotency_key_replays_refuses_another_body_and_runs_once_under_concurrency,
+    a_signed_in_customers_cart_is_theirs_and_priced_for_their_groups,
+    signing_in_merges_the_anonymous_cart_into_the_customers,
 );
 
 async fn app(pool: PgPool, store: &str) -> TestApp {
@@ -301,7 +304,7 @@ async fn an_idempotency_key_replays_refuses_another_body_and_runs_once_under_con
     shopper
         .call(Method::POST, "/storefront/carts", Some(&other), &key)
         .await
-        .problem(StatusCode::CONFLICT, "idempotency_key_reused");
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
 
     // Adding a line twice under one key adds it once.
     let owner = Shopper {
@@ -338,4 +341,126 @@ async fn an_idempotency_key_replays_refuses_another_body_and_runs_once_under_con
         .await
         .expect(StatusCode::OK);
     assert_eq!(cart["lines"][0]["quantity"], 4, "the raced add ran once");
+}
+
+async fn a_signed_in_customers_cart_is_theirs_and_priced_for_their_groups(app: TestApp) {
+    let tenant = app.tenant("shop-a").await;
+    let wholesale = CustomerGroupBuilder::new("wholesale").create(&app, &tenant).await;
+    let mug = ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).untracked())
+        .create(&app, &tenant)
+        .await;
+    let pallet = ProductBuilder::selling(VariantBuilder::new("PALLET").price(9_000).untracked())
+        .b2b(B2bSettings {
+            visible_to_customer_groups: Some(vec!["wholesale".to_owned()]),
+            ..B2bSettings::default()
+        })
+        .create(&app, &tenant)
+        .await;
+    let list = PriceListBuilder::new("wholesale", wholesale.id)
+        .price(mug.variant().id, 1, 800)
+        .price(mug.variant().id, 10, 600)
+        .create(&app, &tenant)
+        .await;
+    let trader =
+        CustomerBuilder::new("trader@example.com").in_group(wholesale.id).signed_in(&app, &tenant).await;
+    let other = CustomerBuilder::new("other@example.com").signed_in(&app, &tenant).await;
+    let as_trader = [("authorization", trader.authorization.as_str())];
+    let shopper = Shopper::new(&app, &tenant);
+
+    let created = shopper
+        .call(Method::POST, "/storefront/carts", Some(&json!({})), &as_trader)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(created["cart_token"], Value::Null, "a customer's cart needs no cart token");
+    assert_eq!(created["cart"]["customer_id"], trader.customer_id.to_string());
+    let cart_uri = format!("/storefront/carts/{}", id(&created["cart"]));
+    let lines = format!("{cart_uri}/lines");
+    let cart = shopper
+        .call(
+            Method::POST,
+            &lines,
+            Some(&json!({"variant_id": mug.variant().id, "quantity": 10})),
+            &as_trader,
+        )
+        .await
+        .expect(StatusCode::OK);
+    // The group's tier for 10 units, and the list that priced it.
+    assert_eq!(cart["lines"][0]["unit_price_amount"], 600);
+    assert_eq!(cart["lines"][0]["price_source"], "price_list");
+    assert_eq!(cart["lines"][0]["price_list_id"], list.id.to_string());
+    // A product only the group sees is for sale to its members.
+    let cart = shopper
+        .call(
+            Method::POST,
+            &lines,
+            Some(&json!({"variant_id": pallet.variant().id, "quantity": 1})),
+            &as_trader,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(cart["subtotal_amount"], 6_000 + 9_000);
+
+    // Nobody else opens it: another customer, an anonymous caller, a bad token (401).
+    let as_other = [("authorization", other.authorization.as_str())];
+    shopper.call(Method::GET, &cart_uri, None, &as_other).await.problem(StatusCode::NOT_FOUND, "not_found");
+    shopper.call(Method::GET, &cart_uri, None, &[]).await.problem(StatusCode::NOT_FOUND, "not_found");
+    shopper
+        .call(Method::GET, &cart_uri, None, &[("authorization", "Bearer nonsense")])
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    shopper.call(Method::GET, &cart_uri, None, &as_trader).await.expect(StatusCode::OK);
+}
+
+async fn signing_in_merges_the_anonymous_cart_into_the_customers(app: TestApp) {
+    let tenant = app.tenant("shop-a").await;
+    let mug =
+        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(5)).create(&app, &tenant).await;
+    let cap = ProductBuilder::selling(VariantBuilder::new("CAP").price(500).untracked())
+        .create(&app, &tenant)
+        .await;
+    let anna = CustomerBuilder::new("anna@example.com").signed_in(&app, &tenant).await;
+    let as_anna = [("authorization", anna.authorization.as_str())];
+    let shopper = Shopper::new(&app, &tenant);
+    let owned = shopper
+        .call(
+            Method::POST,
+            "/storefront/carts",
+            Some(&json!({"lines": [{"variant_id": mug.variant().id, "quantity": 3}]})),
+            &as_anna,
+        )
+        .await
+        .expect(StatusCode::CREATED);
+
+    let mut anonymous = Shopper::new(&app, &tenant);
+    let cart = anonymous.create().await;
+    let lines = format!("/storefront/carts/{}/lines", id(&cart));
+    anonymous
+        .call(Method::POST, &lines, Some(&json!({"variant_id": mug.variant().id, "quantity": 4})), &[])
+        .await
+        .expect(StatusCode::OK);
+    anonymous
+        .call(Method::POST, &lines, Some(&json!({"variant_id": cap.variant().id, "quantity": 2})), &[])
+        .await
+        .expect(StatusCode::OK);
+
+    let cart_id: uuid::Uuid = id(&cart).parse().unwrap();
+    let token = anonymous.token.clone().unwrap();
+    let merged =
+        kassa_store::carts::merge_at_sign_in(&app.state, &tenant, cart_id, &token, anna.customer_id, &[])
+            .await
+            .unwrap();
+    assert_eq!(merged.cart.id.to_string(), id(&owned["cart"]));
+    let quantities: Vec<(uuid::Uuid, i32)> =
+        merged.cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
+    // 3 + 4 mugs is more than the 5 in stock: the most there is.
+    assert_eq!(quantities, [(mug.variant().id, 5), (cap.variant().id, 2)]);
+    anonymous
+        .call(Method::GET, &format!("/storefront/carts/{}", id(&cart)), None, &[])
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    let mine = shopper
+        .call(Method::GET, &format!("/storefront/carts/{}", merged.cart.id), None, &as_anna)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(mine["subtotal_amount"], 5 * 1_000 + 2 * 500);
 }
