@@ -12,6 +12,8 @@ the shop is named by `X-Tenant-ID` (its id or handle) or by calling the API on o
 Shoppers sign up and sign in under `/storefront/customers`; with their access token \
 (`Authorization: Bearer …`) product reads are priced and filtered for their customer groups and answered \
 `Cache-Control: private`. \
+Carts live under `/storefront/carts`: an anonymous cart is opened by the `Cart-Token` its creation answered \
+with, a customer's by their access token; prices and taxes are computed by the server on every answer. \
 Product reads carry a strong `ETag` (send it as `If-None-Match` for a `304`), `Cache-Control`, `Content-Language` \
 (the locale chosen from `?locale=` or `Accept-Language`) and `X-Cache: hit|miss|bypass`. \
 Errors are RFC 9457 problem documents with a stable `code`.";
@@ -19,7 +21,11 @@ Errors are RFC 9457 problem documents with a stable `code`.";
 /// The storefront's OpenAPI document.
 pub fn document() -> OpenApi {
     kassa_http::openapi::document(
-        &[crate::routes(), kassa_customers::routes().filter(|r| r.gate == kassa_http::Gate::Tenant)],
+        &[
+            crate::routes(),
+            kassa_customers::routes().filter(|r| r.gate == kassa_http::Gate::Tenant),
+            kassa_carts::routes(),
+        ],
         "Kassa storefront API",
         DESCRIPTION,
     )

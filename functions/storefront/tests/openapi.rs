@@ -31,7 +31,7 @@ async fn the_storefront_openapi_document_covers_every_public_route_and_nothing_e
             assert_eq!(responses.contains_key("401"), !schemes.is_empty(), "{method} {path}");
         }
     }
-    let functions = [routes(), kassa_customers::routes()];
+    let functions = [routes(), kassa_customers::routes(), kassa_carts::routes()];
     let routed: BTreeSet<(String, String)> = functions
         .iter()
         .flat_map(|f| f.routes())
@@ -40,6 +40,17 @@ async fn the_storefront_openapi_document_covers_every_public_route_and_nothing_e
         .collect();
     assert_eq!(documented, routed);
     assert!(routed.contains(&("POST".into(), "/storefront/customers/sign-in".into())));
+    assert!(routed.contains(&("POST".into(), "/storefront/carts/{id}/lines".into())));
+    // Carts say which headers open them and make a POST run once.
+    let add_line = &doc["paths"]["/storefront/carts/{id}/lines"]["post"]["parameters"];
+    let headers: BTreeSet<&str> = add_line
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "header")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(headers, BTreeSet::from(["Cart-Token", "Idempotency-Key"]));
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert_eq!(schemes.keys().collect::<Vec<_>>(), ["customerToken"]);
     // Product reads take the token optionally: anonymous or signed in.
