@@ -35,6 +35,8 @@ cat >&2 <<BANNER
                curl -H "Authorization: Bearer \$TOKEN" http://demo.localhost:$port/management/me
     orders     POST /management/orders places one; "On order placed" deducts stock, calculates
                taxes and emails the customer (SMTP sink $SMTP_URL: make mails lists them)
+    shoppers   shopper@demo.shop (no group), wholesale@demo.shop, vip@demo.shop; password
+               demo-shopper-pass: POST /storefront/customers/sign-in, then Authorization: Bearer
   Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,
     admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
   Stop with Ctrl-C.

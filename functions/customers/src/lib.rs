@@ -36,6 +36,7 @@ use kassa_http::shopper::revoke_sessions;
 use kassa_http::{
     Access, ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Shopper, Staff, Verb,
 };
+use kassa_store::Idempotent;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -64,7 +65,7 @@ pub fn routes() -> FunctionRoutes {
             )
             .body(schema::<SignUpRequest>)
             .returns(202, schema::<Accepted>),
-            sign_up,
+            Idempotent(sign_up),
         )
         .public(
             Post,
@@ -72,7 +73,7 @@ pub fn routes() -> FunctionRoutes {
             Doc::new("verifyEmail", "Redeem the mailed verification code; signs the customer in")
                 .body(schema::<CodeRequest>)
                 .returns(200, schema::<Tokens>),
-            verify_email,
+            Idempotent(verify_email),
         )
         .public(
             Post,
@@ -80,7 +81,7 @@ pub fn routes() -> FunctionRoutes {
             Doc::new("signIn", "Sign in with email and password")
                 .body(schema::<SignInRequest>)
                 .returns(200, schema::<Tokens>),
-            sign_in,
+            Idempotent(sign_in),
         )
         .public(
             Post,
@@ -91,7 +92,7 @@ pub fn routes() -> FunctionRoutes {
             )
             .body(schema::<RefreshRequest>)
             .returns(200, schema::<Tokens>),
-            refresh,
+            Idempotent(refresh),
         )
         .public(
             Post,
@@ -99,7 +100,7 @@ pub fn routes() -> FunctionRoutes {
             Doc::new("signOut", "End this session: its access and refresh tokens stop working")
                 .no_content()
                 .signed_in(),
-            sign_out,
+            Idempotent(sign_out),
         )
         .public(
             Post,
@@ -110,7 +111,7 @@ pub fn routes() -> FunctionRoutes {
             )
             .body(schema::<EmailRequest>)
             .returns(202, schema::<Accepted>),
-            request_reset,
+            Idempotent(request_reset),
         )
         .public(
             Post,
@@ -118,7 +119,7 @@ pub fn routes() -> FunctionRoutes {
             Doc::new("resetPassword", "Set a new password with the mailed code; ends every session")
                 .body(schema::<ResetRequest>)
                 .no_content(),
-            reset_password,
+            Idempotent(reset_password),
         )
         .public(
             Get,
@@ -150,7 +151,7 @@ pub fn routes() -> FunctionRoutes {
                 .body(schema::<AddressDraft>)
                 .returns(201, schema::<Address>)
                 .signed_in(),
-            add_address,
+            Idempotent(add_address),
         )
         .public(
             Put,
@@ -252,6 +253,17 @@ pub struct SignInRequest {
     pub email: String,
     #[schema(min_length = 1, max_length = 128)]
     pub password: String,
+    /// The shopper's anonymous cart: merged into the customer's cart (or becoming it).
+    pub cart: Option<CartToMerge>,
+}
+
+/// An anonymous cart and the token that opens it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartToMerge {
+    pub id: Uuid,
+    #[schema(min_length = 1, max_length = 100)]
+    pub token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -303,6 +315,10 @@ pub struct Tokens {
     pub expires_in: u64,
     pub refresh_token: String,
     pub customer: Customer,
+    /// Sign-in with an anonymous cart: the customer's cart after the merge (`null` when
+    /// no cart was sent or the token did not open it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cart_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -376,6 +392,7 @@ async fn tokens(
         expires_in: access.expires_in,
         refresh_token,
         customer,
+        cart_id: None,
     })
 }
 
@@ -510,7 +527,25 @@ pub async fn sign_in(
             "verify the address first: redeem the mailed code, or sign up again for a new one",
         ));
     }
-    Ok(Json(start_session(&state, &tenant, account.customer_id).await?))
+    let mut tokens = start_session(&state, &tenant, account.customer_id).await?;
+    if let Some(cart) = body.cart {
+        let groups = &tokens.customer.customer_group_ids;
+        match kassa_store::carts::merge_at_sign_in(
+            &state,
+            &tenant,
+            cart.id,
+            &cart.token,
+            account.customer_id,
+            groups,
+        )
+        .await
+        {
+            Ok(merged) => tokens.cart_id = Some(merged.cart.id),
+            // The sign-in stands; the cart stays where it was (a wrong token opens nothing).
+            Err(err) => tracing::info!(code = err.code(), "the anonymous cart was not merged at sign-in"),
+        }
+    }
+    Ok(Json(tokens))
 }
 
 /// `POST /storefront/customers/token`.

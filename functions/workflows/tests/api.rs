@@ -265,7 +265,7 @@ async fn an_order_sent_twice_with_one_idempotency_key_is_placed_once(pool: PgPoo
     owner
         .call(http::Method::POST, "/management/orders", Some(&other), &key)
         .await
-        .problem(StatusCode::CONFLICT, "idempotency_key_reused");
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
     owner
         .call(http::Method::POST, "/management/orders", Some(&draft), &[("idempotency-key", "")])
         .await

@@ -98,8 +98,52 @@ pub async fn seed_demo_reporting(pool: &PgPool) -> Result<DemoSeed, DomainError>
     }
     if let Some(demo) = tenants.first() {
         crate::catalog_seed::seed_catalog(pool, demo, &mut report).await?;
+        seed_shoppers(pool, demo, &mut report).await?;
     }
     Ok(DemoSeed { tenants, report })
+}
+
+/// The demo shoppers' password (printed by `make dev`, like the staff users').
+pub const SHOPPER_PASSWORD: &str = "demo-shopper-pass";
+
+/// The demo shop's shoppers: one in no group, one in `wholesale`, one in `vip` (verified, with
+/// [`SHOPPER_PASSWORD`]). An existing account with the address is left as it is.
+pub const DEMO_SHOPPERS: [(&str, Option<&str>); 3] =
+    [("shopper@demo.shop", None), ("wholesale@demo.shop", Some("wholesale")), ("vip@demo.shop", Some("vip"))];
+
+async fn seed_shoppers(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport) -> Result<(), DomainError> {
+    use kassa_domain::customers::{accounts, passwords};
+    for (address, group) in DEMO_SHOPPERS {
+        let email =
+            kassa_domain::types::Email::parse(address).map_err(|v| DomainError::Unexpected(v.message))?;
+        if accounts::credentials(pool, tenant, &email).await?.is_some() {
+            continue;
+        }
+        let groups = match group {
+            None => Vec::new(),
+            Some(handle) => {
+                match kassa_domain::resource::find::<kassa_domain::pricing::CustomerGroup>(
+                    pool, tenant, "handle", handle,
+                )
+                .await?
+                {
+                    Some(found) => vec![found.id],
+                    None => {
+                        report.skip(
+                            tenant,
+                            format!("shopper {address}"),
+                            format!("it has no customer group {handle}"),
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        let hash = passwords::hash(SHOPPER_PASSWORD).map_err(DomainError::Unexpected)?;
+        accounts::create_verified(pool, tenant, &email, &hash, ("Demo", "Shopper"), &groups).await?;
+        report.add(tenant, format!("shopper {address}"));
+    }
+    Ok(())
 }
 
 /// Shop set-up like a new tenant's own: no events.

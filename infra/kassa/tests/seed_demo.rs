@@ -174,3 +174,46 @@ async fn seeding_again_after_staff_renamed_deleted_and_reused_demo_data_adds_onl
     assert_eq!(shop.status, StatusCode::OK, "{}", String::from_utf8_lossy(&shop.body));
     assert!(!shop.json()["items"].as_array().unwrap().is_empty());
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_demo_shoppers_sign_in_and_see_their_groups_prices(pool: PgPool) {
+    let issuer = Issuer::start().await;
+    let app = TestApp::with_config(pool.clone(), issuer.config(), local_routes);
+    seed::seed_demo(&pool).await.unwrap();
+    // Seeding again keeps them (and their passwords) as they are.
+    let again = seed::seed_demo_reporting(&pool).await.unwrap();
+    assert!(again.report.added.iter().all(|a| !a.contains("shopper")), "{:?}", again.report.added);
+    let mut prices = Vec::new();
+    for (email, _) in seed::DEMO_SHOPPERS {
+        let tokens = app
+            .call(
+                http::Method::POST,
+                "/storefront/customers/sign-in",
+                &[("x-tenant-id", "demo")],
+                Some(&json!({"email": email, "password": seed::SHOPPER_PASSWORD})),
+            )
+            .await
+            .expect(StatusCode::OK);
+        let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+        let page = app
+            .get(
+                "/storefront/products/natural-plant-pot",
+                &[("x-tenant-id", "demo"), ("authorization", &bearer)],
+            )
+            .await
+            .expect(StatusCode::OK);
+        prices.push((
+            email,
+            page["variants"][0]["price"]["amount"].as_i64().unwrap(),
+            page["variants"][0]["price"]["source"].clone(),
+        ));
+    }
+    let base = prices[0].1;
+    assert_eq!(prices[0].2, "base");
+    assert_eq!(
+        (prices[1].1, prices[1].2.clone()),
+        (base * 8 / 10, json!("price_list")),
+        "wholesale: 20 % off"
+    );
+    assert_eq!(prices[2].2, "base", "vip has no price list in the demo data");
+}

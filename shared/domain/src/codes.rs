@@ -124,7 +124,6 @@ impl ErrorCode {
         ErrorCode::CartBusy,
         ErrorCode::InsufficientStock,
         ErrorCode::StockUntracked,
-        ErrorCode::IdempotencyKeyReused,
         ErrorCode::IdempotencyKeyRace,
         ErrorCode::RunNotRetryable,
         ErrorCode::TooManyAddresses,
@@ -134,6 +133,7 @@ impl ErrorCode {
         ErrorCode::InvalidBody,
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidPatch,
+        ErrorCode::IdempotencyKeyReused,
         ErrorCode::InvalidCode,
         ErrorCode::RateLimited,
         ErrorCode::InternalError,
@@ -225,7 +225,7 @@ impl ErrorCode {
             InsufficientStock => ("insufficient_stock", 409, "the adjustment would take stock below zero"),
             StockUntracked => ("stock_untracked", 409, "the variant's stock is not tracked"),
             IdempotencyKeyReused => {
-                ("idempotency_key_reused", 409, "the Idempotency-Key was used for another request")
+                ("idempotency_key_reused", 422, "the Idempotency-Key was used for a request with another body")
             }
             IdempotencyKeyRace => (
                 "idempotency_key_race",
