@@ -26,11 +26,11 @@ def main():
     print(f"Kassa storefront bench — {datetime.date.today()} — {os.cpu_count()} cores ({cpu}), "
           f"{platform.system()} {platform.release()}; wrk 32 connections, 10 s per row; 10,000 products x 3 variants")
     print()
-    print(f"| {'case':<30} | {'req/s':>10} | {'p50 ms':>8} | {'p99 ms':>8} | {'vs /health':>10} |")
-    print(f"|{'-' * 32}|{'-' * 12}|{'-' * 10}|{'-' * 10}|{'-' * 12}|")
+    print(f"| {'case':<38} | {'req/s':>10} | {'p50 ms':>8} | {'p99 ms':>8} | {'vs /health':>10} |")
+    print(f"|{'-' * 40}|{'-' * 12}|{'-' * 10}|{'-' * 10}|{'-' * 12}|")
     for name, row in rows.items():
         ratio = row["rps"] / health * 100
-        print(f"| {name:<30} | {row['rps']:>10.0f} | {row['p50']:>8.2f} | {row['p99']:>8.2f} | {ratio:>9.0f} % |")
+        print(f"| {name:<38} | {row['rps']:>10.0f} | {row['p50']:>8.2f} | {row['p99']:>8.2f} | {ratio:>9.0f} % |")
     print()
     rss = max(cached["peak_rss_kb"], uncached["peak_rss_kb"]) / 1024
     print(f"peak RSS of kassa serve: {rss:.1f} MiB (cached run {cached['peak_rss_kb'] / 1024:.1f} MiB, "

@@ -3,6 +3,7 @@
 # 10,000 products x 3 variants, drives the storefront with wrk (32 connections) with the
 # Valkey cache on and off, measures Lambda-style cold starts of the storefront function and
 # cart create / add line / get cart on each cart store (Valkey, DynamoDB on the emulator),
+# shopper sign-in and cached reads during a sign-in storm,
 # the outbox → RabbitMQ consumer latency and the order → "On order placed" latency, and
 # prints one table.
 set -euo pipefail
@@ -15,7 +16,7 @@ say "building release binaries"
 # aws-lc's jitter entropy source costs start-up time and is not needed on Lambda.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
   -p kassa-cli -p kassa-storefront -p kassa-management -p kassa-products -p kassa-pricing \
-  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay -p kassa-carts
+  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay -p kassa-carts -p kassa-customers
 bin=$TARGET_DIR/release
 out=$STATE_DIR/bench
 mkdir -p "$out"
@@ -67,6 +68,12 @@ for store in valkey dynamodb; do
   cart_rows+=("rows:$store=$out/carts-$store.json")
 done
 
+say "shoppers: sign-in, a signed-in cached read, cached reads during a sign-in storm"
+serve on
+python3 infra/bench/shoppers.py "$base" 32 bench-shopper-pass "$out/shoppers.json" >/dev/null
+stop
+cart_rows+=("rows:shoppers=$out/shoppers.json")
+
 say "cold starts of the storefront function"
 cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tenant.json 20 \
   "DATABASE_URL=$DATABASE_URL" "VALKEY_URL=$VALKEY_URL" LOG_FORMAT=json)
@@ -79,7 +86,7 @@ ensure_smtp_sink
 workflows=$(DATABASE_URL=$DATABASE_OWNER_URL RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
 
 sizes=()
-for f in storefront management products pricing workflows carts worker-engine outbox-relay; do
+for f in storefront management products pricing workflows carts customers worker-engine outbox-relay; do
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo

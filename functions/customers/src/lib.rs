@@ -355,8 +355,23 @@ fn checked_password(password: &str) -> Result<(), ApiError> {
     passwords::check(password).map_err(|violation| invalid("/password", violation.code, &violation.message))
 }
 
-/// Runs argon2 on the blocking pool.
+/// Password hashes computed at once per process: half the cores (at least one). A sign-in
+/// storm queues here instead of taking every core from the storefront reads served by the
+/// same process (`kassa serve`; a Lambda instance serves one request at a time anyway).
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    })
+}
+
+/// Runs argon2 on the blocking pool (never on the async runtime's threads), in a hashing slot.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing slots closed: {e}")))?;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing task: {e}")))

@@ -79,11 +79,37 @@ pub async fn seed_bench(
         progress(done, products);
     }
     seed_price_list(pool, &tenant).await?;
+    seed_shoppers(pool, &tenant).await?;
     // Fresh statistics, as a live database has them (autovacuum would get there later).
     sqlx::query("analyze products, product_variants, product_prices, price_list_prices, price_lists")
         .execute(pool)
         .await?;
     Ok(tenant)
+}
+
+/// The bench shop's shoppers: `shopper-<n>@bench.test` (n = 0..SHOPPERS), every even one in
+/// `wholesale`, all with [`SHOPPER_PASSWORD`]; existing ones are kept.
+pub const SHOPPERS: usize = 32;
+pub const SHOPPER_PASSWORD: &str = "bench-shopper-pass";
+
+async fn seed_shoppers(pool: &PgPool, tenant: &Tenant) -> Result<(), DomainError> {
+    use kassa_domain::customers::{accounts, passwords};
+    let wholesale: Option<uuid::Uuid> = kassa_domain::resource::find::<kassa_domain::pricing::CustomerGroup>(
+        pool,
+        tenant,
+        "handle",
+        "wholesale",
+    )
+    .await?
+    .map(|g| g.id);
+    let hash = passwords::hash(SHOPPER_PASSWORD).map_err(DomainError::Unexpected)?;
+    for n in 0..SHOPPERS {
+        let email = kassa_domain::types::Email::parse(&format!("shopper-{n}@bench.test"))
+            .map_err(|v| DomainError::Unexpected(v.message))?;
+        let groups: Vec<uuid::Uuid> = wholesale.filter(|_| n % 2 == 0).into_iter().collect();
+        accounts::create_verified(pool, tenant, &email, &hash, ("Bench", "Shopper"), &groups).await?;
+    }
+    Ok(())
 }
 
 /// Customer group `wholesale` with one price list: 15 % off every variant.

@@ -224,9 +224,11 @@ impl ErrorCode {
             CartBusy => ("cart_busy", 409, "too many requests changed the cart at once; retry"),
             InsufficientStock => ("insufficient_stock", 409, "the adjustment would take stock below zero"),
             StockUntracked => ("stock_untracked", 409, "the variant's stock is not tracked"),
-            IdempotencyKeyReused => {
-                ("idempotency_key_reused", 422, "the Idempotency-Key was used for a request with another body")
-            }
+            IdempotencyKeyReused => (
+                "idempotency_key_reused",
+                422,
+                "the Idempotency-Key was used for a request with another body",
+            ),
             IdempotencyKeyRace => (
                 "idempotency_key_race",
                 409,
