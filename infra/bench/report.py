@@ -41,6 +41,12 @@ def main():
     print(f"order commit -> On order placed finished (relay, RabbitMQ, worker; stock, taxes, email to the "
           f"SMTP sink; {workflows['orders']} orders, one per 100 ms): "
           f"p50 {workflows['p50']:.2f} ms, p99 {workflows['p99']:.2f} ms, max {workflows['max']:.2f} ms")
+    for name, path in pairs.items():
+        timing = json.load(open(path)).get("enumeration_timing") if name.startswith("rows:") else None
+        for route, cases in (timing or {}).items():
+            known, unknown = cases["known"], cases["unknown"]
+            print(f"{route}, known vs unknown address: median {known['median_ms']:.1f} vs {unknown['median_ms']:.1f} ms, "
+                  f"statuses {known['statuses']} vs {unknown['statuses']}")
     print("stripped release binaries: " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
 
 

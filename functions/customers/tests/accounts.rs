@@ -334,3 +334,39 @@ async fn a_shopper_keeps_a_profile_and_an_address_book_of_their_own(pool: PgPool
         .problem(StatusCode::CONFLICT, "too_many_addresses");
     assert_eq!(w.as_customer(Method::DELETE, &uri, &token(&anna), None).await.status, StatusCode::NO_CONTENT);
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn one_address_guessing_across_many_accounts_is_limited_too(pool: PgPool) {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    let w = world(pool).await;
+    // A documentation address of its own per run: the counter lives in the shared Valkey.
+    let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, (uuid::Uuid::new_v4().as_u128() % 250) as u8 + 1));
+    let from_ip = |email: String, password: &str| {
+        http::Request::post("/storefront/customers/sign-in")
+            .header("x-tenant-id", "demo")
+            .header("content-type", "application/json")
+            .extension(ConnectInfo(SocketAddr::new(ip, 50_000)))
+            .body(Body::from(json!({"email": email, "password": password}).to_string()))
+            .unwrap()
+    };
+    let mut redis =
+        redis::Client::open(std::env::var("VALKEY_URL").unwrap_or("redis://127.0.0.1:6379".into()))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+    let _: () =
+        redis::cmd("DEL").arg(format!("kassa:rl:signin:ip:{ip}")).query_async(&mut redis).await.unwrap();
+    for n in 0..kassa_http::limits::SIGN_IN_FAILURES_PER_IP {
+        let response = w.app.send(from_ip(format!("guess-{n}@example.com"), "wrong password")).await;
+        response.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    CustomerBuilder::new("real@example.com").create(&w.app, &w.demo).await;
+    let limited = w.app.send(from_ip("real@example.com".into(), CustomerBuilder::PASSWORD)).await;
+    limited.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // The same account from another address still signs in.
+    w.sign_in("demo", "real@example.com", CustomerBuilder::PASSWORD).await.expect(StatusCode::OK);
+}

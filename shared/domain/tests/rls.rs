@@ -89,6 +89,26 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     let wait = std::time::Duration::from_secs(1);
     workflows::record_attempt(&mut tx, &run, 1, chrono::Utc::now(), &outcome, wait).await.unwrap();
     tx.commit().await.unwrap();
+    // A shopper in the group, with an address, a session (and its refresh token) and a code.
+    use kassa_domain::customers::{accounts, addresses};
+    let email = kassa_domain::types::Email::parse("anna@example.com").unwrap();
+    let customer =
+        accounts::create_verified(pool, &tenant, &email, "$argon2id$x", ("Anna", "J"), &[group.id])
+            .await
+            .unwrap();
+    let address = serde_json::from_value(
+        serde_json::json!({"first_name": "Anna", "last_name": "J", "line1": "Damrak 1",
+        "postal_code": "1012", "city": "Amsterdam", "country": "NL"}),
+    )
+    .unwrap();
+    addresses::add(pool, &tenant, customer, &address).await.unwrap();
+    accounts::start_session(pool, &tenant, customer, handle.as_bytes(), chrono::Duration::days(1))
+        .await
+        .unwrap();
+    let purpose = accounts::CodePurpose::VerifyEmail;
+    accounts::issue_code(pool, &tenant, customer, purpose, b"digest", chrono::Duration::minutes(5))
+        .await
+        .unwrap();
     tenant
 }
 
