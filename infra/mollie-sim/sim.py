@@ -472,7 +472,8 @@ class Store:
             if outcome == "open":
                 return
             self.set_status(payment, outcome, method)
-        self.notify(payment)
+        if outcome in WEBHOOK_PAYMENT_STATUSES:
+            self.notify(payment)
 
     # refunds
 
