@@ -10,7 +10,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 KASSA_VALKEY_PORT=${KASSA_VALKEY_PORT:-6380}
 STANDIN_DIR=$ROOT/infra/zitadel-standin
 ZITADEL_STANDIN_PORT=${ZITADEL_STANDIN_PORT:-9011}
-PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5 openapi-spec-validator==0.9.0 'moto[server]==5.2.5' aiosmtpd==1.4.6)
+PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5 openapi-spec-validator==0.9.0 'moto[server]==5.2.5' aiosmtpd==1.4.6 mollie-api-python==4.0.0)
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -165,6 +165,22 @@ ensure_smtp_sink() {
     wait_for_port "$port" "the SMTP sink" 20
   fi
   export SMTP_URL=${SMTP_URL:-smtp://127.0.0.1:$port}
+}
+
+# The Mollie simulator (infra/mollie-sim, standard-library Python) on MOLLIE_SIM_PORT with a
+# demo test key; payments live in its memory until it stops. Exports MOLLIE_API_URL and
+# MOLLIE_SIM_KEY.
+ensure_mollie_sim() {
+  local port=${MOLLIE_SIM_PORT:-9012}
+  export MOLLIE_SIM_KEY=${MOLLIE_SIM_KEY:-test_kassademo0000000000000000000000}
+  if ! port_open "$port"; then
+    say "starting the Mollie simulator on http://127.0.0.1:$port/v2"
+    mkdir -p "$STATE_DIR"
+    nohup python3 "$ROOT/infra/mollie-sim/sim.py" serve --port "$port" --key "$MOLLIE_SIM_KEY" \
+      >"$STATE_DIR/mollie-sim.log" 2>&1 &
+    wait_for_port "$port" "the Mollie simulator" 20
+  fi
+  export MOLLIE_API_URL=${MOLLIE_API_URL:-http://127.0.0.1:$port/v2}
 }
 
 ensure_aws_emulator() {

@@ -8,6 +8,7 @@ cd "$ROOT"
 ensure_services
 ensure_aws_emulator
 ensure_smtp_sink
+ensure_mollie_sim
 ensure_zitadel_standin
 # Kassa serves as kassa_service (no superuser, no BYPASSRLS, owns nothing; `kassa migrate`
 # creates it); only migrations run as the owner.
@@ -37,6 +38,8 @@ cat >&2 <<BANNER
                taxes and emails the customer (SMTP sink $SMTP_URL: make mails lists them)
     shoppers   shopper@demo.shop (no group), wholesale@demo.shop, vip@demo.shop; password
                demo-shopper-pass: POST /storefront/customers/sign-in, then Authorization: Bearer
+  Mollie simulator MOLLIE_API_URL=$MOLLIE_API_URL (key $MOLLIE_SIM_KEY; pick the outcome at each
+    payment's _links.checkout.href; webhooks retried like Mollie; infra/mollie-sim/README.md)
   Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,
     admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
   Stop with Ctrl-C.

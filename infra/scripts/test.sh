@@ -21,6 +21,8 @@ say "cargo test (Valkey at $VALKEY_URL)"
 cargo test --workspace --locked
 say "schemathesis against the running management API"
 infra/scripts/schemathesis.sh
+say "Mollie simulator contract test (Mollie's Python client against infra/mollie-sim)"
+"$VENV/bin/python" infra/mollie-sim/contract_test.py
 say "cfn-lint and sam validate --lint"
 "$VENV/bin/cfn-lint" template.yaml
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 --template-file template.yaml
