@@ -5,6 +5,7 @@
 
 pub mod builders;
 pub mod issuer;
+pub mod mollie;
 pub mod smtp;
 pub mod webhook;
 

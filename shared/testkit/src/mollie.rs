@@ -1,0 +1,196 @@
+//! The Mollie simulator for tests: `infra/mollie-sim/sim.py` (standard-library Python, run by
+//! the project virtualenv's python that `make test` installs) on a free port, killed on drop.
+//! Point the code under test at [`MollieSim::url`] (what `MOLLIE_API_URL` holds), register
+//! the shop's key with [`MollieSim::add_key`], and play the customer with [`MollieSim::pay`].
+//! What it covers: `infra/mollie-sim/README.md`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::{free_port, wait_for_port};
+
+/// What the customer picks at the hosted checkout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Paid,
+    /// Pay-later methods only (e.g. a payment created with `"method": "klarna"`).
+    Authorized,
+    Failed,
+    Canceled,
+    Expired,
+    /// No webhook (Mollie calls none for pending).
+    Pending,
+    /// Back to the shop without paying: nothing changes, no webhook.
+    Open,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Paid => "paid",
+            Outcome::Authorized => "authorized",
+            Outcome::Failed => "failed",
+            Outcome::Canceled => "canceled",
+            Outcome::Expired => "expired",
+            Outcome::Pending => "pending",
+            Outcome::Open => "open",
+        }
+    }
+}
+
+/// One webhook call the simulator made (each retry is its own delivery).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    pub payment_id: String,
+    pub url: String,
+    /// 1 for the first call, 2 for the first retry, …
+    pub attempt: u64,
+    /// The receiver's HTTP status; `None` when it could not be reached.
+    pub status: Option<u16>,
+}
+
+pub struct MollieSim {
+    child: Child,
+    pub port: u16,
+    http: reqwest::Client,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl MollieSim {
+    /// The simulator with its defaults: webhooks retried 5 times from 200 ms, doubling;
+    /// open payments expire after 15 minutes.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The simulator with extra `sim.py serve` options, e.g.
+    /// `&["--webhook-retries", "2", "--webhook-backoff-ms", "20", "--expiry-seconds", "2"]`.
+    pub fn start_with(options: &[&str]) -> Self {
+        let venv = std::env::var_os("KASSA_VENV").map(PathBuf::from).unwrap_or_else(|| root().join(".venv"));
+        let python = venv.join("bin/python");
+        assert!(python.exists(), "no virtualenv at {}: run make test (it creates it)", venv.display());
+        let port = free_port();
+        let child = Command::new(python)
+            .arg(root().join("infra/mollie-sim/sim.py"))
+            .args(["serve", "--port", &port.to_string()])
+            .args(options)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "the Mollie simulator");
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { child, port, http }
+    }
+
+    /// The API base, what `MOLLIE_API_URL` holds: `http://127.0.0.1:<port>/v2`.
+    pub fn url(&self) -> String {
+        format!("{}/v2", self.base_url())
+    }
+
+    /// `http://127.0.0.1:<port>`: the checkout pages and the simulator's own `/_sim/` endpoints.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A fresh test-mode key (`test_` and 30 letters or digits), not yet registered.
+    pub fn new_test_key() -> String {
+        format!("test_{}", &uuid::Uuid::new_v4().simple().to_string()[..30])
+    }
+
+    /// Registers `key` (`test_…` or `live_…`, 30 or more letters or digits): its own account,
+    /// whose payments no other key sees.
+    pub async fn add_key(&self, key: &str) {
+        let response = self
+            .http
+            .post(format!("{}/_sim/keys", self.base_url()))
+            .json(&json!({"key": key}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_eq!(status, reqwest::StatusCode::CREATED, "add_key: {}", response.text().await.unwrap());
+    }
+
+    /// Submits the payment's hosted checkout form with `outcome`, as the customer's browser
+    /// does, and returns where the browser is sent (the payment's `redirectUrl`, or its
+    /// `cancelUrl` when canceled and one was given). Panics if the outcome is not possible
+    /// now (the payment is no longer open, or `authorized` for a method that is not pay-later).
+    pub async fn pay(&self, payment_id: &str, outcome: Outcome) -> String {
+        let response = self
+            .http
+            .post(format!("{}/checkout/{payment_id}", self.base_url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("outcome={}", outcome.as_str()))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "pay: {}", response.text().await.unwrap());
+        location.unwrap_or_default()
+    }
+
+    /// Every webhook call made for `payment_id` so far, oldest first.
+    pub async fn webhooks(&self, payment_id: &str) -> Vec<WebhookDelivery> {
+        let body: Value = self
+            .http
+            .get(format!("{}/_sim/webhooks?paymentId={payment_id}", self.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| WebhookDelivery {
+                payment_id: d["paymentId"].as_str().unwrap().to_owned(),
+                url: d["url"].as_str().unwrap().to_owned(),
+                attempt: d["attempt"].as_u64().unwrap(),
+                status: d["status"].as_u64().map(|s| u16::try_from(s).unwrap()),
+            })
+            .collect()
+    }
+
+    /// Moves a refund on (`processing`, `refunded`, `failed`, …) as Mollie's back office
+    /// would; `processing`, `refunded` and `failed` call the payment's webhook.
+    pub async fn set_refund_status(&self, payment_id: &str, refund_id: &str, status: &str) {
+        let response = self
+            .http
+            .post(format!("{}/_sim/payments/{payment_id}/refunds/{refund_id}", self.base_url()))
+            .json(&json!({"status": status}))
+            .send()
+            .await
+            .unwrap();
+        let code = response.status();
+        assert_eq!(code, reqwest::StatusCode::OK, "set_refund_status: {}", response.text().await.unwrap());
+    }
+
+    /// The next `count` API calls (any key) answer `status` with a Mollie error body, as when
+    /// Mollie is down (e.g. 503); the checkout and `/_sim/` endpoints are unaffected.
+    pub async fn fail_next(&self, count: usize, status: u16) {
+        let response = self
+            .http
+            .post(format!("{}/_sim/faults", self.base_url()))
+            .json(&json!({"status": status, "count": count}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+    }
+}
+
+impl Drop for MollieSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
