@@ -180,6 +180,9 @@ ensure_mollie_sim() {
       >"$STATE_DIR/mollie-sim.log" 2>&1 &
     wait_for_port "$port" "the Mollie simulator" 20
   fi
+  # Register the key with whichever simulator answers (one left running keeps its payments).
+  python3 -c 'import json, sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], json.dumps({"key": sys.argv[2]}).encode(), {"Content-Type": "application/json"}), timeout=5)' \
+    "http://127.0.0.1:$port/_sim/keys" "$MOLLIE_SIM_KEY" 2>/dev/null || die "127.0.0.1:$port is not the Mollie simulator (set MOLLIE_SIM_PORT)"
   export MOLLIE_API_URL=${MOLLIE_API_URL:-http://127.0.0.1:$port/v2}
 }
 
