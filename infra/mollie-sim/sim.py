@@ -1034,7 +1034,7 @@ def serve(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See infra/mollie-sim/README.md.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="run the simulator")
+    run = commands.add_parser("serve", help="run the simulator", description="Serve the Mollie API (under /v2), the hosted checkout (/checkout/tr_…) and the test endpoints (/_sim/…) on HOST:PORT.")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=9012)
     run.add_argument("--key", action="append", default=[],

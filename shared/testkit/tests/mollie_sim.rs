@@ -139,3 +139,43 @@ async fn the_simulator_refuses_wrong_decimals_an_unknown_key_and_answers_injecte
     assert_eq!(create(key.clone(), "1000").send().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(create(key, "1000").send().await.unwrap().status(), StatusCode::CREATED, "one fault only");
 }
+
+#[tokio::test]
+async fn an_unpaid_payment_expires_on_time_and_its_webhook_is_called_without_anyone_asking() {
+    let sim = MollieSim::start_with(&["--expiry-seconds", "1"]);
+    let key = MollieSim::new_test_key();
+    sim.add_key(&key).await;
+    let (webhook_url, calls) = receiver().await;
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/payments", sim.url()))
+        .bearer_auth(&key)
+        .json(&json!({
+            "amount": {"currency": "EUR", "value": "1.00"},
+            "description": "Never paid",
+            "redirectUrl": "https://shop.example/r",
+            "webhookUrl": webhook_url,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    wait_until("the expired webhook", || !calls.lock().unwrap().is_empty()).await;
+    assert_eq!(calls.lock().unwrap()[0].1, format!("id={id}"));
+    let expired: Value = http
+        .get(format!("{}/payments/{id}", sim.url()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(expired["status"], "expired");
+    assert!(expired["expiredAt"].is_string());
+    assert!(expired["_links"]["checkout"].is_null(), "no checkout once expired");
+}
