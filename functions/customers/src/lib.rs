@@ -223,15 +223,15 @@ pub fn router(state: AppState) -> Router {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
-    #[schema(min_length = 3, max_length = 254)]
+    #[schema(schema_with = kassa_domain::schemas::email)]
     pub email: String,
     /// 10–128 characters.
     #[schema(min_length = 10, max_length = 128)]
     pub password: String,
-    #[schema(max_length = 100)]
+    #[schema(schema_with = kassa_domain::schemas::person_name)]
     #[serde(default)]
     pub first_name: String,
-    #[schema(max_length = 100)]
+    #[schema(schema_with = kassa_domain::schemas::person_name)]
     #[serde(default)]
     pub last_name: String,
 }
@@ -239,7 +239,7 @@ pub struct SignUpRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    #[schema(min_length = 3, max_length = 254)]
+    #[schema(schema_with = kassa_domain::schemas::email)]
     pub email: String,
     /// The six digits from the mail.
     #[schema(pattern = "^[0-9]{6}$")]
@@ -249,7 +249,7 @@ pub struct CodeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
-    #[schema(min_length = 3, max_length = 254)]
+    #[schema(schema_with = kassa_domain::schemas::email)]
     pub email: String,
     #[schema(min_length = 1, max_length = 128)]
     pub password: String,
@@ -276,14 +276,14 @@ pub struct RefreshRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
-    #[schema(min_length = 3, max_length = 254)]
+    #[schema(schema_with = kassa_domain::schemas::email)]
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    #[schema(min_length = 3, max_length = 254)]
+    #[schema(schema_with = kassa_domain::schemas::email)]
     pub email: String,
     #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,

@@ -283,6 +283,12 @@ async fn a_shopper_keeps_a_profile_and_an_address_book_of_their_own(pool: PgPool
         .await
         .expect(StatusCode::OK);
     assert_eq!((me["last_name"].as_str(), me["phone"].as_str()), (Some("de Vries"), Some("+31 20 123")));
+    // Absent keeps, null clears.
+    let me = w
+        .as_customer(Method::PATCH, "/storefront/customers/me", &token(&anna), Some(json!({"phone": null})))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!((me["last_name"].as_str(), me["phone"].clone()), (Some("de Vries"), Value::Null));
     w.as_customer(
         Method::PATCH,
         "/storefront/customers/me",

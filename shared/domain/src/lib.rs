@@ -30,3 +30,12 @@ pub mod workflows;
 
 pub use codes::ErrorCode;
 pub use error::{DomainError, Violation, Violations};
+
+/// For merge-patch fields (`#[serde(default, deserialize_with = "kassa_domain::present")]`
+/// on an `Option<Option<T>>`): absent is `None` (keep), `null` is `Some(None)` (clear), a
+/// value is `Some(Some(v))`. Plain serde would read `null` as absent.
+pub fn present<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -68,6 +68,32 @@ fn text(max: usize, description: &str) -> Schema {
     string(TEXT).min_length(Some(1)).max_length(Some(max)).description(Some(description)).into()
 }
 
+/// A person's or a postal address's text: not blank, no control characters (what
+/// `char::is_control` refuses).
+pub const PERSONAL: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$";
+
+fn personal(max: usize, description: &str) -> Schema {
+    string(PERSONAL).min_length(Some(1)).max_length(Some(max)).description(Some(description)).into()
+}
+
+/// A first or last name, a city: 1–100 characters.
+pub fn person_name() -> Schema {
+    personal(100, "1–100 characters, not blank, no control characters")
+}
+
+/// An address line, company or region: 1–200 characters.
+pub fn address_line() -> Schema {
+    personal(200, "1–200 characters, not blank, no control characters")
+}
+
+pub fn postal_code() -> Schema {
+    personal(20, "1–20 characters, not blank")
+}
+
+pub fn phone() -> Schema {
+    personal(40, "1–40 characters, not blank")
+}
+
 /// The name of a customer group, subscription plan, price list or workflow.
 pub fn name() -> Schema {
     text(200, "1–200 characters, not blank")
@@ -487,6 +513,21 @@ mod tests {
         #[test]
         fn handles_generated_from_the_schema_are_valid_handles(raw in from(HANDLE, 1..=100)) {
             prop_assert!(check_handle(&raw, 100).is_ok(), "{raw:?}");
+        }
+
+        #[test]
+        fn addresses_generated_from_the_schema_pass_the_address_check(
+            name in from(PERSONAL, 1..=100),
+            line in from(PERSONAL, 1..=200),
+            postal in from(PERSONAL, 1..=20),
+            country in from(COUNTRY, 2..=2),
+        ) {
+            let draft = crate::customers::AddressDraft {
+                first_name: name.clone(), last_name: name.clone(), company: Some(line.clone()),
+                line1: line.clone(), line2: None, postal_code: postal, city: name.clone(),
+                region: Some(name), country, phone: None,
+            };
+            no_violation(|v| draft.check("", v))?;
         }
 
         #[test]

@@ -236,26 +236,19 @@ impl Cart {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DetailsPatch {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::present")]
     #[schema(schema_with = crate::schemas::email, nullable)]
     pub email: Option<Option<String>>,
     /// Decides the tax rates.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::present")]
     #[schema(schema_with = crate::schemas::country, nullable)]
     pub shipping_country: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::present")]
     #[schema(value_type = Option<Address>, nullable)]
     pub shipping_address: Option<Option<Address>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::present")]
     #[schema(value_type = Option<Address>, nullable)]
     pub billing_address: Option<Option<Address>>,
-}
-
-/// A field that is present (`null` included) is `Some`.
-fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A checked [`DetailsPatch`].

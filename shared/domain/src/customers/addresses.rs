@@ -34,26 +34,26 @@ pub struct Address {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressDraft {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub last_name: String,
-    #[schema(max_length = 200)]
+    #[schema(schema_with = crate::schemas::address_line)]
     pub company: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = crate::schemas::address_line)]
     pub line1: String,
-    #[schema(max_length = 200)]
+    #[schema(schema_with = crate::schemas::address_line)]
     pub line2: Option<String>,
-    #[schema(min_length = 1, max_length = 20)]
+    #[schema(schema_with = crate::schemas::postal_code)]
     pub postal_code: String,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub city: String,
-    #[schema(max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
-    #[schema(pattern = "^[A-Z]{2}$")]
+    #[schema(schema_with = crate::schemas::country)]
     pub country: String,
-    #[schema(max_length = 40)]
+    #[schema(schema_with = crate::schemas::phone)]
     pub phone: Option<String>,
 }
 

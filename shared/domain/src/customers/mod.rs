@@ -52,12 +52,13 @@ const SELECT: &str = "select c.id, c.email, c.first_name, c.last_name, c.phone,
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
-    #[schema(max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub first_name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub last_name: Option<String>,
     /// `null` removes it.
-    #[schema(max_length = 40)]
+    #[serde(default, deserialize_with = "crate::present")]
+    #[schema(schema_with = crate::schemas::phone, nullable)]
     pub phone: Option<Option<String>>,
 }
 
@@ -65,11 +66,12 @@ pub struct ProfilePatch {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
-    #[schema(max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub first_name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(schema_with = crate::schemas::person_name)]
     pub last_name: Option<String>,
-    #[schema(max_length = 40)]
+    #[serde(default, deserialize_with = "crate::present")]
+    #[schema(schema_with = crate::schemas::phone, nullable)]
     pub phone: Option<Option<String>>,
     /// The complete set of the customer's groups (replaces the current one).
     #[schema(max_items = 20)]
