@@ -191,7 +191,9 @@ ensure_aws_emulator() {
   if ! port_open 4566; then
     say "starting the AWS emulator (moto) on 127.0.0.1:4566"
     mkdir -p "$STATE_DIR"
-    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p 4566 >"$STATE_DIR/moto.log" 2>&1 &
+    # moto with DynamoDB calls one at a time: its conditional writes are not atomic otherwise
+    # (infra/scripts/moto_server.py says why).
+    nohup "$VENV/bin/python" "$ROOT/infra/scripts/moto_server.py" -H 127.0.0.1 -p 4566 >"$STATE_DIR/moto.log" 2>&1 &
     wait_for_port 4566 "the AWS emulator" 30
   fi
   export AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}

@@ -37,7 +37,12 @@ on_both_stores!(
 );
 
 async fn app(pool: PgPool, store: &str) -> TestApp {
-    let config = test_config(&[("CART_STORE", store), ("CARTS_TABLE", "kassa-carts-test")]);
+    // Valkey holds the carts here: a loaded test machine must not make a slow answer a 500.
+    let config = test_config(&[
+        ("CART_STORE", store),
+        ("CARTS_TABLE", "kassa-carts-test"),
+        ("VALKEY_TIMEOUT_MS", "2000"),
+    ]);
     if store == "dynamodb" {
         let dynamo =
             kassa_store::DynamoStore::shared(config.aws_endpoint_url.as_deref(), "kassa-carts-test").await;
