@@ -213,6 +213,17 @@ impl Caller {
         }
     }
 
+    /// `cart` priced for the caller.
+    async fn answer(
+        &self,
+        state: &AppState,
+        tenant: &Tenant,
+        cart: &Cart,
+    ) -> Result<Json<CartView>, ApiError> {
+        let buyer = self.buyer(state, tenant).await?;
+        Ok(Json(priced(state, tenant, cart, &buyer).await?))
+    }
+
     async fn buyer(&self, state: &AppState, tenant: &Tenant) -> Result<Buyer, ApiError> {
         let groups = self.customer.as_ref().map(|c| c.group_ids.as_slice()).unwrap_or_default();
         Ok(carts::buyer(&state.db, tenant, groups).await?)
@@ -281,7 +292,7 @@ pub async fn create(
     if let Some(customer) = &caller.customer {
         kassa_store::carts::set_customer_cart(&store, tenant.id, customer.id, cart.id).await?;
     }
-    let view = priced(&state, &tenant, &cart, &buyer).await?;
+    let view = carts::view_with(&state.db, &tenant, &cart, &buyer, catalog).await?;
     Ok((StatusCode::CREATED, Json(CreatedCart { cart_token, cart: view })).into_response())
 }
 
@@ -305,8 +316,7 @@ pub async fn get(
 ) -> Result<Json<CartView>, ApiError> {
     let cart = caller.cart(&store, &tenant, id).await?;
     kassa_store::carts::touch(&store, tenant.id, &cart).await.map_err(ApiError::from)?;
-    let buyer = caller.buyer(&state, &tenant).await?;
-    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+    caller.answer(&state, &tenant, &cart).await
 }
 
 /// `PATCH /storefront/carts/{id}`.
@@ -325,8 +335,7 @@ pub async fn update(
             Ok(())
         })
         .await?;
-    let buyer = caller.buyer(&state, &tenant).await?;
-    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+    caller.answer(&state, &tenant, &cart).await
 }
 
 /// `POST /storefront/carts/{id}/lines`.
@@ -338,13 +347,17 @@ pub async fn add_line(
     Path(id): Path<Uuid>,
     Json(line): Json<NewLine>,
 ) -> Result<Json<CartView>, ApiError> {
-    caller.cart(&store, &tenant, id).await?;
+    let current = caller.cart(&store, &tenant, id).await?;
     let buyer = caller.buyer(&state, &tenant).await?;
-    let catalog = carts::load_catalog(&state.db, &tenant, &[line.variant_id], &buyer).await?;
+    // The rows of the cart's variants and the new one in one read: the check and the answer use them.
+    let mut ids: Vec<Uuid> = current.lines.iter().map(|l| l.variant_id).collect();
+    ids.push(line.variant_id);
+    let catalog = carts::load_catalog(&state.db, &tenant, &ids, &buyer).await?;
+    let variant = catalog.iter().find(|c| c.variant_id == line.variant_id);
     let cart = caller
-        .change(&store, &tenant, id, |cart| cart.add(catalog.first(), line.variant_id, line.quantity, &buyer))
+        .change(&store, &tenant, id, |cart| cart.add(variant, line.variant_id, line.quantity, &buyer))
         .await?;
-    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+    Ok(Json(carts::view_with(&state.db, &tenant, &cart, &buyer, catalog).await?))
 }
 
 /// `PATCH /storefront/carts/{id}/lines/{line_id}`.
@@ -359,13 +372,13 @@ pub async fn change_line(
     let current = caller.cart(&store, &tenant, id).await?;
     let variant_id = current.line(line_id)?.variant_id;
     let buyer = caller.buyer(&state, &tenant).await?;
-    let catalog = carts::load_catalog(&state.db, &tenant, &[variant_id], &buyer).await?;
+    let ids: Vec<Uuid> = current.lines.iter().map(|l| l.variant_id).collect();
+    let catalog = carts::load_catalog(&state.db, &tenant, &ids, &buyer).await?;
+    let variant = catalog.iter().find(|c| c.variant_id == variant_id);
     let cart = caller
-        .change(&store, &tenant, id, |cart| {
-            cart.set_quantity(line_id, catalog.first(), change.quantity, &buyer)
-        })
+        .change(&store, &tenant, id, |cart| cart.set_quantity(line_id, variant, change.quantity, &buyer))
         .await?;
-    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+    Ok(Json(carts::view_with(&state.db, &tenant, &cart, &buyer, catalog).await?))
 }
 
 /// `DELETE /storefront/carts/{id}/lines/{line_id}`.
@@ -377,6 +390,5 @@ pub async fn remove_line(
     Path((id, line_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<CartView>, ApiError> {
     let cart = caller.change(&store, &tenant, id, |cart| cart.remove(line_id)).await?;
-    let buyer = caller.buyer(&state, &tenant).await?;
-    Ok(Json(priced(&state, &tenant, &cart, &buyer).await?))
+    caller.answer(&state, &tenant, &cart).await
 }

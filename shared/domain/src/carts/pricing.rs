@@ -337,8 +337,25 @@ pub async fn view(
     cart: &Cart,
     buyer: &Buyer,
 ) -> Result<CartView, DomainError> {
-    let ids: Vec<Uuid> = cart.lines.iter().map(|l| l.variant_id).collect();
-    let catalog = load_catalog(pool, tenant, &ids, buyer).await?;
+    view_with(pool, tenant, cart, buyer, Vec::new()).await
+}
+
+/// [`view`], reusing the catalog rows a change already loaded (only the rows of variants it
+/// lacks are read).
+pub async fn view_with(
+    pool: &PgPool,
+    tenant: &Tenant,
+    cart: &Cart,
+    buyer: &Buyer,
+    mut catalog: Vec<CatalogVariant>,
+) -> Result<CartView, DomainError> {
+    let missing: Vec<Uuid> = cart
+        .lines
+        .iter()
+        .map(|l| l.variant_id)
+        .filter(|id| !catalog.iter().any(|c| c.variant_id == *id))
+        .collect();
+    catalog.extend(load_catalog(pool, tenant, &missing, buyer).await?);
     let rates = match &cart.shipping_country {
         Some(country) => Some(tax_rates(pool, tenant, country).await?),
         None => None,
