@@ -15,6 +15,7 @@ pub mod locale;
 pub mod orders;
 pub mod outbox;
 pub mod pagination;
+pub mod payments;
 pub mod price;
 pub mod pricing;
 pub mod products;

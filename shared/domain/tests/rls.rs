@@ -109,6 +109,13 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     accounts::issue_code(pool, &tenant, customer, purpose, b"digest", chrono::Duration::minutes(5))
         .await
         .unwrap();
+    // Payment settings: the domain stores whatever ciphertext it is given.
+    use kassa_domain::payments::{Sealed, SettingsDraft, settings};
+    let draft: SettingsDraft =
+        serde_json::from_value(serde_json::json!({"api_key": "test_abcdefghijklmnopqrstuvwxyz0123"}))
+            .unwrap();
+    let sealed = Sealed { kid: "fixture".into(), nonce: vec![0; 12], ciphertext: vec![7; 51] };
+    settings::save(pool, &tenant, &draft.parse().unwrap(), &sealed).await.unwrap();
     tenant
 }
 

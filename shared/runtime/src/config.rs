@@ -22,6 +22,26 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A 256-bit key (AES-256-GCM key-encryption keys): `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+impl SecretKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     /// JSON lines: for Lambda, CloudWatch and any log shipper.
@@ -118,6 +138,15 @@ pub struct Config {
     pub customer_access_ttl: Duration,
     /// `CUSTOMER_REFRESH_TOKEN_TTL_DAYS`: how long a refresh token lives unused (default 30).
     pub customer_refresh_ttl: Duration,
+    /// `PAYMENT_KEY_ENCRYPTION_KEYS`: the AES-256-GCM keys that encrypt shops' payment
+    /// provider API keys at rest, `kid=<base64 of 32 bytes>` pairs separated by commas. The
+    /// first encrypts; every one decrypts, so a new key goes first and the old one stays until
+    /// every stored key was re-encrypted (README, "Payment settings"). Outside Lambda a
+    /// development key is the default; inside Lambda it must be set.
+    pub payment_key_encryption_keys: Vec<(String, SecretKey)>,
+    /// `MOLLIE_API_URL`: Mollie's API base (default `https://api.mollie.com/v2`; the
+    /// simulator's `http://127.0.0.1:9012/v2` locally).
+    pub mollie_api_url: String,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -217,6 +246,35 @@ impl Config {
                 keys.unwrap_or_default()
             }
         };
+        let payment_key_encryption_keys = match get("PAYMENT_KEY_ENCRYPTION_KEYS") {
+            None if in_lambda => {
+                errors.push(
+                    "PAYMENT_KEY_ENCRYPTION_KEYS must be set (kid=base64 key pairs) inside Lambda".to_owned(),
+                );
+                Vec::new()
+            }
+            None => vec![("dev".to_owned(), SecretKey(*b"kassa-development-only-kek-32byt"))],
+            Some(raw) => {
+                let keys = parse_encryption_keys(&raw);
+                if keys.is_none() {
+                    errors.push(
+                        "PAYMENT_KEY_ENCRYPTION_KEYS must be kid=key pairs separated by commas, distinct \
+                         kids of 1-32 letters, digits, '-' or '_', each key 32 bytes in standard base64"
+                            .to_owned(),
+                    );
+                }
+                keys.unwrap_or_default()
+            }
+        };
+        let mollie_api_url = get("MOLLIE_API_URL")
+            .unwrap_or_else(|| "https://api.mollie.com/v2".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if reqwest::Url::parse(&mollie_api_url)
+            .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
+        {
+            errors.push(format!("MOLLIE_API_URL must be an http(s) URL, got '{mollie_api_url}'"));
+        }
         let zitadel_issuer = get("ZITADEL_ISSUER")
             .unwrap_or_else(|| "http://127.0.0.1:9011".to_owned())
             .trim_end_matches('/')
@@ -320,6 +378,8 @@ impl Config {
                     customer_refresh_ttl: Duration::from_secs(
                         customer_refresh_days.unwrap_or(30).saturating_mul(86_400),
                     ),
+                    payment_key_encryption_keys,
+                    mollie_api_url,
                 })
             }
             _ => Err(ConfigError(errors)),
@@ -347,6 +407,24 @@ fn parse_token_keys(raw: &str) -> Option<Vec<(String, Secret)>> {
             return None;
         }
         keys.push((kid.to_owned(), Secret(secret.to_owned())));
+    }
+    (!keys.is_empty()).then_some(keys)
+}
+
+/// `kid=base64,kid=base64`: distinct, well-formed kids, each key exactly 32 bytes.
+fn parse_encryption_keys(raw: &str) -> Option<Vec<(String, SecretKey)>> {
+    use base64::Engine;
+    let mut keys: Vec<(String, SecretKey)> = Vec::new();
+    for pair in raw.split(',') {
+        let (kid, encoded) = pair.trim().split_once('=')?;
+        let kid_ok = (1..=32).contains(&kid.len())
+            && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let key: [u8; 32] =
+            base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?.try_into().ok()?;
+        if !kid_ok || keys.iter().any(|(k, _)| k == kid) {
+            return None;
+        }
+        keys.push((kid.to_owned(), SecretKey(key)));
     }
     (!keys.is_empty()).then_some(keys)
 }
@@ -416,7 +494,8 @@ mod tests {
     #[test]
     fn logs_are_json_inside_lambda() {
         let key = ("CUSTOMER_TOKEN_KEYS", "k1=0123456789abcdef0123456789abcdef");
-        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key]).unwrap();
+        let kek = ("PAYMENT_KEY_ENCRYPTION_KEYS", "k1=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key, kek]).unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
     }
 
@@ -443,6 +522,48 @@ mod tests {
         ] {
             let err = config(&[("CUSTOMER_TOKEN_KEYS", &bad)]).unwrap_err();
             assert!(err.to_string().contains("CUSTOMER_TOKEN_KEYS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn payment_key_encryption_keys_are_kid_and_32_base64_bytes_the_first_encrypting() {
+        use base64::Engine;
+        let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        let keys = config(&[("PAYMENT_KEY_ENCRYPTION_KEYS", &format!("k2={}, k1={}", b64(2), b64(1)))])
+            .unwrap()
+            .payment_key_encryption_keys;
+        assert_eq!(keys.iter().map(|(kid, _)| kid.as_str()).collect::<Vec<_>>(), ["k2", "k1"]);
+        assert_eq!(keys[0].1.expose(), &[2u8; 32]);
+        let short = base64::engine::general_purpose::STANDARD.encode([1u8; 31]);
+        for bad in [
+            "nokid".to_owned(),
+            format!("k1={short}"),
+            "k1=not base64!".to_owned(),
+            format!("k1={},k1={}", b64(1), b64(2)),
+            format!("bad kid={}", b64(1)),
+        ] {
+            let err = config(&[("PAYMENT_KEY_ENCRYPTION_KEYS", &bad)]).unwrap_err();
+            assert!(err.to_string().contains("PAYMENT_KEY_ENCRYPTION_KEYS"), "{bad}: {err}");
+            assert!(!err.to_string().contains(&b64(1)), "the error repeats no key: {err}");
+        }
+        assert!(!format!("{keys:?}").contains("2, 2"), "keys are redacted in Debug");
+        assert_eq!(config(&[]).unwrap().payment_key_encryption_keys.len(), 1, "a development default");
+        let err = config(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "checkout"),
+            ("CUSTOMER_TOKEN_KEYS", "k1=0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("PAYMENT_KEY_ENCRYPTION_KEYS"), "{err}");
+    }
+
+    #[test]
+    fn mollie_api_url_defaults_to_mollie_and_must_be_http() {
+        assert_eq!(config(&[]).unwrap().mollie_api_url, "https://api.mollie.com/v2");
+        let sim = config(&[("MOLLIE_API_URL", "http://127.0.0.1:9012/v2/")]).unwrap();
+        assert_eq!(sim.mollie_api_url, "http://127.0.0.1:9012/v2");
+        for bad in ["api.mollie.com", "ftp://x/v2"] {
+            let err = config(&[("MOLLIE_API_URL", bad)]).unwrap_err();
+            assert!(err.to_string().contains("MOLLIE_API_URL"), "{bad}: {err}");
         }
     }
 

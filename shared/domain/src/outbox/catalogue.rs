@@ -12,7 +12,7 @@
 //! becomes a CloudEvent; stored rows, stored workflows and their triggers keep the domain name
 //! and need no migration.
 
-use crate::{customers, orders, pricing, products, taxes, variants, workflows};
+use crate::{customers, orders, payments, pricing, products, taxes, variants, workflows};
 
 /// One event type of the catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -185,6 +185,12 @@ pub const CATALOGUE: &[EventKind] = &[
         "workflow_run",
         "a person retries a failed or stopped run (`POST /management/workflow-runs/{id}/retry`); wakes a worker",
         type_name::<workflows::Run>,
+    ),
+    kind(
+        "payment_settings.updated",
+        "payment_settings",
+        "staff save the shop's Mollie settings (data: mode, the key's last four characters, profile, methods; never the key)",
+        type_name::<payments::PaymentSettings>,
     ),
 ];
 
