@@ -75,6 +75,7 @@ pub fn management_functions() -> Vec<FunctionRoutes> {
         kassa_pricing::routes(),
         kassa_workflows::routes(),
         staff_customers,
+        kassa_checkout::routes(),
         routes(),
     ]
 }

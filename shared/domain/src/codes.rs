@@ -71,9 +71,11 @@ pub enum ErrorCode {
     ValidationFailed,
     InvalidPatch,
     InvalidCode,
+    PaymentKeyRejected,
     RateLimited,
     // 5xx
     InternalError,
+    PaymentProviderUnavailable,
     NotReady,
 }
 
@@ -135,8 +137,10 @@ impl ErrorCode {
         ErrorCode::InvalidPatch,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::InvalidCode,
+        ErrorCode::PaymentKeyRejected,
         ErrorCode::RateLimited,
         ErrorCode::InternalError,
+        ErrorCode::PaymentProviderUnavailable,
         ErrorCode::NotReady,
     ];
 
@@ -251,6 +255,11 @@ impl ErrorCode {
             InvalidCode => {
                 ("invalid_code", 422, "the mailed code is wrong, expired or used up; request a new one")
             }
+            PaymentKeyRejected => (
+                "payment_key_rejected",
+                422,
+                "Mollie does not accept the API key (unknown, revoked or of another account)",
+            ),
             RateLimited => (
                 "rate_limited",
                 429,
@@ -259,6 +268,11 @@ impl ErrorCode {
             InternalError => {
                 ("internal_error", 500, "logged with its cause; the client gets the request id only")
             }
+            PaymentProviderUnavailable => (
+                "payment_provider_unavailable",
+                503,
+                "Mollie could not be reached or failed; nothing was changed, retry later",
+            ),
             NotReady => ("not_ready", 503, "/ready: Postgres or Valkey does not answer; checks says which"),
         }
     }
@@ -377,11 +391,13 @@ mod tests {
                 | ErrorCode::ValidationFailed
                 | ErrorCode::InvalidPatch
                 | ErrorCode::InvalidCode
+                | ErrorCode::PaymentKeyRejected
                 | ErrorCode::RateLimited
                 | ErrorCode::InternalError
+                | ErrorCode::PaymentProviderUnavailable
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 58);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 60);
     }
 }
