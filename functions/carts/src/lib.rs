@@ -244,9 +244,21 @@ impl Caller {
         store: &AnyStore,
         tenant: &Tenant,
         id: Uuid,
+        change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
+    ) -> Result<Cart, ApiError> {
+        self.change_read(store, tenant, id, None, change).await
+    }
+
+    /// [`Caller::change`] starting from the cart the handler just read.
+    async fn change_read<T>(
+        &self,
+        store: &AnyStore,
+        tenant: &Tenant,
+        id: Uuid,
+        read: Option<Cart>,
         mut change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
     ) -> Result<Cart, ApiError> {
-        let (cart, _) = kassa_store::carts::update(store, tenant.id, id, |cart| {
+        let (cart, _) = kassa_store::carts::update_read(store, tenant.id, id, read, |cart| {
             if !self.opens(cart) {
                 return Err(DomainError::NotFound { resource: "cart" });
             }
@@ -355,7 +367,9 @@ pub async fn add_line(
     let catalog = carts::load_catalog(&state.db, &tenant, &ids, &buyer).await?;
     let variant = catalog.iter().find(|c| c.variant_id == line.variant_id);
     let cart = caller
-        .change(&store, &tenant, id, |cart| cart.add(variant, line.variant_id, line.quantity, &buyer))
+        .change_read(&store, &tenant, id, Some(current), |cart| {
+            cart.add(variant, line.variant_id, line.quantity, &buyer)
+        })
         .await?;
     Ok(Json(carts::view_with(&state.db, &tenant, &cart, &buyer, catalog).await?))
 }
@@ -376,7 +390,9 @@ pub async fn change_line(
     let catalog = carts::load_catalog(&state.db, &tenant, &ids, &buyer).await?;
     let variant = catalog.iter().find(|c| c.variant_id == variant_id);
     let cart = caller
-        .change(&store, &tenant, id, |cart| cart.set_quantity(line_id, variant, change.quantity, &buyer))
+        .change_read(&store, &tenant, id, Some(current), |cart| {
+            cart.set_quantity(line_id, variant, change.quantity, &buyer)
+        })
         .await?;
     Ok(Json(carts::view_with(&state.db, &tenant, &cart, &buyer, catalog).await?))
 }

@@ -65,10 +65,26 @@ pub async fn update<T>(
     store: &impl KvStore,
     tenant: TenantId,
     id: Uuid,
+    change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
+) -> Result<(Cart, T), CartError> {
+    update_read(store, tenant, id, None, change).await
+}
+
+/// [`update`], starting from `read`, the cart as the caller just read it (saving a read when
+/// nobody wrote since; otherwise the write fails and the change is re-applied as usual).
+pub async fn update_read<T>(
+    store: &impl KvStore,
+    tenant: TenantId,
+    id: Uuid,
+    mut read: Option<Cart>,
     mut change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
 ) -> Result<(Cart, T), CartError> {
     for attempt in 0..MAX_ATTEMPTS {
-        let Some(mut cart) = get(store, tenant, id).await? else {
+        let current = match read.take().filter(|cart| cart.id == id) {
+            Some(cart) => Some(cart),
+            None => get(store, tenant, id).await?,
+        };
+        let Some(mut cart) = current else {
             return Err(DomainError::NotFound { resource: "cart" }.into());
         };
         let read = cart.version;
