@@ -226,3 +226,14 @@ proptest! {
         prop_assert_eq!(view.lines.len(), cart.lines.len());
     }
 }
+
+#[test]
+fn a_cart_lives_seven_days_after_its_last_use_and_reads_extend_it_at_most_hourly() {
+    let mut cart = cart();
+    assert_eq!(cart.expires_at - cart.created_at, Duration::days(7));
+    assert!(!cart.wants_touch(at() + Duration::minutes(59)), "a read within the hour writes nothing");
+    assert!(cart.wants_touch(at() + Duration::minutes(61)));
+    cart.touch(at() + Duration::days(3));
+    assert_eq!(cart.expires_at, at() + Duration::days(10));
+    assert_eq!(cart.updated_at, at() + Duration::days(3));
+}
