@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use http::{Method, StatusCode};
 use kassa_domain::catalog::B2bSettings;
 use kassa_domain::tenant::Tenant;
-use kassa_testkit::builders::CustomerBuilder;
+use kassa_testkit::builders::{CartBuilder, CustomerBuilder};
 use kassa_testkit::{
     CustomerGroupBuilder, PriceListBuilder, ProductBuilder, TestApp, VariantBuilder, test_config,
 };
@@ -197,10 +197,15 @@ async fn fifty_parallel_adds_on_one_cart_keep_every_line(app: TestApp) {
 async fn a_cart_token_opens_its_own_cart_only_and_a_shop_sees_only_its_carts(app: TestApp) {
     let (shop_a, shop_b) = (app.tenant("shop-a").await, app.tenant("shop-b").await);
     let mut anna = Shopper::new(&app, &shop_a);
-    let mut ben = Shopper::new(&app, &shop_a);
     let annas = anna.create().await;
-    let bens = ben.create().await;
+    let mug = ProductBuilder::selling(VariantBuilder::new("MUG").untracked()).create(&app, &shop_a).await;
+    let ben = CartBuilder::new().line(mug.variant().id, 1).create(&app, &shop_a).await;
+    let bens = json!({"id": ben.cart.id});
     let uri = |cart: &Value| format!("/storefront/carts/{}", id(cart));
+    // Ben's own token opens his cart.
+    let as_ben = [("cart-token", ben.token.as_deref().unwrap())];
+    let seen = app.call(Method::GET, &uri(&bens), &[("x-tenant-id", "shop-a"), as_ben[0]], None).await;
+    assert_eq!(seen.expect(StatusCode::OK)["lines"][0]["variant_id"], mug.variant().id.to_string());
     anna.call(Method::GET, &uri(&annas), None, &[]).await.expect(StatusCode::OK);
     anna.call(Method::GET, &uri(&bens), None, &[]).await.problem(StatusCode::NOT_FOUND, "not_found");
     anna.call(Method::PATCH, &uri(&bens), Some(&json!({"email": "x@example.com"})), &[])

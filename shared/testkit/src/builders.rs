@@ -20,6 +20,7 @@
 //! `create` takes a [`TestApp`] (writing as the service, as the platform does) or a plain
 //! [`PgPool`].
 
+use kassa_domain::carts::{self as carts_domain, Cart, Owner};
 use kassa_domain::catalog::{B2bSettings, Money, Translations};
 use kassa_domain::customers::{accounts, passwords};
 use kassa_domain::orders::{self, Order, OrderDraft, OrderLineDraft};
@@ -600,5 +601,75 @@ impl PriceListBuilder {
                 .unwrap_or_else(|e| panic!("prices of {} upserted: {e:?}", self.draft.name));
         }
         list
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Carts
+
+/// A cart in the app's cart store (`CART_STORE`): by default anonymous and empty; its lines
+/// pass the domain's rules (stock, B2B settings) as if a shopper added them.
+#[derive(Debug, Clone, Default)]
+pub struct CartBuilder {
+    customer: Option<Uuid>,
+    lines: Vec<(Uuid, i64)>,
+    shipping_country: Option<String>,
+}
+
+/// A stored cart and, for an anonymous one, the token that opens it.
+#[derive(Debug, Clone)]
+pub struct BuiltCart {
+    pub cart: Cart,
+    pub token: Option<String>,
+}
+
+impl CartBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Owned by this customer (and their current cart), not anonymous.
+    pub fn owned_by(mut self, customer: Uuid) -> Self {
+        self.customer = Some(customer);
+        self
+    }
+
+    pub fn line(mut self, variant: Uuid, quantity: i64) -> Self {
+        self.lines.push((variant, quantity));
+        self
+    }
+
+    pub fn ship_to(mut self, country: &str) -> Self {
+        self.shipping_country = Some(country.to_owned());
+        self
+    }
+
+    pub async fn create(self, app: &TestApp, tenant: &Tenant) -> BuiltCart {
+        let store = kassa_store::AnyStore::for_state(&app.state).await.expect("the cart store is configured");
+        let buyer = carts_domain::buyer(&app.state.db, tenant, &[]).await.expect("a buyer");
+        let (owner, token) = match self.customer {
+            Some(customer_id) => (Owner::Customer { customer_id }, None),
+            None => {
+                let (token, hash) = kassa_store::token::new_token().expect("a token");
+                (Owner::Anonymous { token_sha256: hash }, Some(token))
+            }
+        };
+        let mut cart = Cart::new(owner, &tenant.default_currency, chrono::Utc::now());
+        cart.shipping_country = self.shipping_country;
+        let ids: Vec<Uuid> = self.lines.iter().map(|(id, _)| *id).collect();
+        let catalog =
+            carts_domain::load_catalog(&app.state.db, tenant, &ids, &buyer).await.expect("catalog rows");
+        for (variant, quantity) in self.lines {
+            let row = catalog.iter().find(|c| c.variant_id == variant);
+            cart.add(row, variant, quantity, &buyer)
+                .unwrap_or_else(|e| panic!("line {variant} added: {e:?}"));
+        }
+        kassa_store::carts::insert(&store, tenant.id, &mut cart).await.expect("cart stored");
+        if let Some(customer) = self.customer {
+            kassa_store::carts::set_customer_cart(&store, tenant.id, customer, cart.id)
+                .await
+                .expect("cart owned");
+        }
+        BuiltCart { cart, token }
     }
 }
