@@ -7,26 +7,10 @@ use http::{Method, StatusCode};
 use kassa_domain::catalog::B2bSettings;
 use kassa_domain::tenant::Tenant;
 use kassa_testkit::builders::{CartBuilder, CustomerBuilder};
-use kassa_testkit::{
-    CustomerGroupBuilder, PriceListBuilder, ProductBuilder, TestApp, VariantBuilder, test_config,
-};
+use kassa_testkit::{CustomerGroupBuilder, PriceListBuilder, ProductBuilder, TestApp, VariantBuilder};
 use serde_json::{Value, json};
-use sqlx::PgPool;
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod valkey_store {
-            $( #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-               async fn $name(pool: sqlx::PgPool) { super::$name(super::app(pool, "valkey").await).await } )*
-        }
-        mod dynamodb_store {
-            $( #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-               async fn $name(pool: sqlx::PgPool) { super::$name(super::app(pool, "dynamodb").await).await } )*
-        }
-    };
-}
-
-on_both_stores!(
+kassa_testkit::on_both_cart_stores!(kassa_carts::router;
     a_cart_round_trip_is_priced_and_taxed_on_the_server,
     fifty_parallel_adds_on_one_cart_keep_every_line,
     a_cart_token_opens_its_own_cart_only_and_a_shop_sees_only_its_carts,
@@ -36,21 +20,6 @@ on_both_stores!(
     a_signed_in_customers_cart_is_theirs_and_priced_for_their_groups,
     signing_in_merges_the_anonymous_cart_into_the_customers,
 );
-
-async fn app(pool: PgPool, store: &str) -> TestApp {
-    // Valkey holds the carts here: a loaded test machine must not make a slow answer a 500.
-    let config = test_config(&[
-        ("CART_STORE", store),
-        ("CARTS_TABLE", "kassa-carts-test"),
-        ("VALKEY_TIMEOUT_MS", "2000"),
-    ]);
-    if store == "dynamodb" {
-        let dynamo =
-            kassa_store::DynamoStore::shared(config.aws_endpoint_url.as_deref(), "kassa-carts-test").await;
-        dynamo.ensure_table().await.unwrap();
-    }
-    TestApp::with_config(pool, config, kassa_carts::router)
-}
 
 /// A client of one shop holding (after `create`) one cart's token.
 struct Shopper<'a> {

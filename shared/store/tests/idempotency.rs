@@ -13,42 +13,18 @@ use http::StatusCode;
 use http_body_util::BodyExt;
 use kassa_domain::tenant::Tenant;
 use kassa_store::idempotency::once;
-use kassa_testkit::{TestApp, test_config};
-use sqlx::PgPool;
+use kassa_testkit::TestApp;
 use tokio::sync::oneshot;
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod valkey_store {
-            $( #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-               async fn $name(pool: sqlx::PgPool) { super::$name(super::app(pool, "valkey").await).await } )*
-        }
-        mod dynamodb_store {
-            $( #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-               async fn $name(pool: sqlx::PgPool) { super::$name(super::app(pool, "dynamodb").await).await } )*
-        }
-    };
-}
-
-on_both_stores!(
+kassa_testkit::on_both_cart_stores!(super::no_routes;
     a_duplicate_while_the_first_runs_is_a_409_and_after_it_a_replay,
     an_answer_of_500_is_not_kept_so_a_retry_runs,
     a_key_of_one_shop_replays_nothing_in_another,
 );
 
-async fn app(pool: PgPool, store: &str) -> TestApp {
-    // Valkey holds the carts here: a loaded test machine must not make a slow answer a 500.
-    let config = test_config(&[
-        ("CART_STORE", store),
-        ("CARTS_TABLE", "kassa-carts-test"),
-        ("VALKEY_TIMEOUT_MS", "2000"),
-    ]);
-    if store == "dynamodb" {
-        let dynamo =
-            kassa_store::DynamoStore::shared(config.aws_endpoint_url.as_deref(), "kassa-carts-test").await;
-        dynamo.ensure_table().await.unwrap();
-    }
-    TestApp::with_config(pool, config, |_| axum::Router::new())
+/// The idempotency tests call `once` directly: the app only brings the state.
+fn no_routes(_: kassa_http::AppState) -> axum::Router {
+    axum::Router::new()
 }
 
 fn request(tenant: &Tenant, key: &str, body: &str) -> Request {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod builders;
+pub mod cart_stores;
 pub mod issuer;
 pub mod mollie;
 pub mod smtp;
