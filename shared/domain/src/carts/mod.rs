@@ -18,7 +18,8 @@ use crate::error::{DomainError, Violations};
 use crate::types::{Country, Email, Quantity};
 
 pub use pricing::{
-    Buyer, CartView, CatalogVariant, LineView, PricingContext, buyer, load_catalog, price, tax_rates, view, view_with,
+    Buyer, CartView, CatalogVariant, LineView, PricingContext, buyer, load_catalog, price, tax_rates, view,
+    view_with,
 };
 
 /// A cart holds at most this many lines.
