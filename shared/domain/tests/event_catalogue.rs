@@ -146,6 +146,13 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
         kassa_domain::customers::CustomerPatch { customer_group_ids: Some(vec![]), ..Default::default() };
     kassa_domain::customers::update(pool, shop, customer, &patch).await.unwrap();
 
+    // The shop saves its payment settings (the key sealed by the caller).
+    let draft: kassa_domain::payments::settings::SettingsDraft =
+        serde_json::from_value(json!({"api_key": format!("test_{}", "a".repeat(30))})).unwrap();
+    let sealed =
+        kassa_domain::payments::Sealed { kid: "k1".into(), nonce: vec![0; 12], ciphertext: vec![1; 51] };
+    kassa_domain::payments::settings::save(pool, shop, &draft.parse().unwrap(), &sealed).await.unwrap();
+
     // And the deletions.
     resource::delete::<Workflow>(pool, shop, workflow.id).await.unwrap();
     resource::delete::<TaxRate>(pool, shop, rate.id).await.unwrap();
