@@ -22,7 +22,7 @@ use http::StatusCode;
 use kassa_domain::access::Action;
 use kassa_domain::customers::accounts::{self, CodePurpose, Redeem, RefreshOutcome, Session, SignUp};
 use kassa_domain::customers::{
-    self, Address, AddressDraft, Customer, CustomerPatch, CustomerQuery, ProfilePatch,
+    self, Address, Customer, CustomerPatch, CustomerQuery, PostalAddress, ProfilePatch,
 };
 use kassa_domain::customers::{addresses, passwords};
 use kassa_domain::pagination::{KeyKind, Page};
@@ -148,7 +148,7 @@ pub fn routes() -> FunctionRoutes {
             Post,
             ADDRESSES,
             Doc::new("addMyAddress", "Add an address (at most 20)")
-                .body(schema::<AddressDraft>)
+                .body(schema::<PostalAddress>)
                 .returns(201, schema::<Address>)
                 .signed_in(),
             Idempotent(add_address),
@@ -157,7 +157,7 @@ pub fn routes() -> FunctionRoutes {
             Put,
             ADDRESS,
             Doc::new("replaceMyAddress", "Replace an address")
-                .body(schema::<AddressDraft>)
+                .body(schema::<PostalAddress>)
                 .returns(200, schema::<Address>)
                 .signed_in(),
             replace_address,
@@ -668,7 +668,7 @@ pub async fn add_address(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     shopper: Shopper,
-    Json(body): Json<AddressDraft>,
+    Json(body): Json<PostalAddress>,
 ) -> Result<Response, ApiError> {
     let address = addresses::add(&state.db, &tenant, shopper.customer_id, &body).await?;
     Ok((StatusCode::CREATED, Json(address)).into_response())
@@ -679,7 +679,7 @@ pub async fn replace_address(
     State(state): State<AppState>,
     shopper: Shopper,
     Path(id): Path<Uuid>,
-    Json(body): Json<AddressDraft>,
+    Json(body): Json<PostalAddress>,
 ) -> Result<Json<Address>, ApiError> {
     Ok(Json(addresses::replace(&state.db, &tenant, shopper.customer_id, id, &body).await?))
 }

@@ -206,6 +206,33 @@ async fn signing_in_with_an_anonymous_cart_makes_it_the_customers_and_a_wrong_to
         .get(&format!("/storefront/carts/{owned}"), &[("x-tenant-id", "demo"), ("authorization", &bearer)])
         .await;
     assert_eq!(cart_now.expect(StatusCode::OK)["lines"][0]["quantity"], 2);
+    // An address-book entry is a cart address as it is: one postal address type.
+    let address = json!({"first_name": "Anna", "last_name": "de Vries", "line1": "Damrak 1",
+                         "postal_code": "1012 LG", "city": "Amsterdam", "country": "NL"});
+    let saved = app
+        .call(
+            Method::POST,
+            "/storefront/customers/me/addresses",
+            &[("x-tenant-id", "demo"), ("authorization", &bearer)],
+            Some(&address),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let mut entry = saved.clone();
+    for generated in ["id", "created_at", "updated_at"] {
+        entry.as_object_mut().unwrap().remove(generated);
+    }
+    entry.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/storefront/carts/{owned}"),
+            &[("x-tenant-id", "demo"), ("authorization", &bearer)],
+            Some(&json!({"shipping_address": entry, "shipping_country": "NL"})),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(patched["shipping_address"], address);
     // The customer had no cart: the anonymous one became theirs, and its token opens it no more.
     assert_eq!(owned, cart);
     let old = app

@@ -522,7 +522,7 @@ mod tests {
             postal in from(PERSONAL, 1..=20),
             country in from(COUNTRY, 2..=2),
         ) {
-            let draft = crate::customers::AddressDraft {
+            let draft = crate::customers::PostalAddress {
                 first_name: name.clone(), last_name: name.clone(), company: Some(line.clone()),
                 line1: line.clone(), line2: None, postal_code: postal, city: name.clone(),
                 region: Some(name), country, phone: None,

@@ -48,52 +48,9 @@ pub struct Line {
     pub quantity: i32,
 }
 
-/// A postal address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Address {
-    #[schema(schema_with = crate::schemas::name)]
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::schemas::name)]
-    pub company: Option<String>,
-    #[schema(schema_with = crate::schemas::name)]
-    pub line1: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::schemas::name)]
-    pub line2: Option<String>,
-    #[schema(schema_with = crate::schemas::name)]
-    pub postal_code: String,
-    #[schema(schema_with = crate::schemas::name)]
-    pub city: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::schemas::name)]
-    pub region: Option<String>,
-    #[schema(schema_with = crate::schemas::country)]
-    pub country: String,
-}
-
-impl Address {
-    fn check(&self, v: &mut Violations, pointer: &str) {
-        let texts = [
-            ("name", Some(&self.name)),
-            ("company", self.company.as_ref()),
-            ("line1", Some(&self.line1)),
-            ("line2", self.line2.as_ref()),
-            ("postal_code", Some(&self.postal_code)),
-            ("city", Some(&self.city)),
-            ("region", self.region.as_ref()),
-        ];
-        for (field, text) in texts {
-            if let Some(text) = text
-                && (text.trim().is_empty() || text.chars().count() > 200)
-            {
-                v.push(format!("{pointer}/{field}"), "invalid_text", "1–200 characters, not blank");
-            }
-        }
-        v.check(&format!("{pointer}/country"), Country::parse(&self.country));
-    }
-}
+/// A cart's shipping and billing address: the same postal address a customer's address
+/// book holds.
+pub use crate::customers::PostalAddress;
 
 /// A cart as stored. `version` counts its changes: a store writes a change only over the
 /// version it read.
@@ -108,9 +65,9 @@ pub struct Cart {
     #[serde(default)]
     pub shipping_country: Option<String>,
     #[serde(default)]
-    pub shipping_address: Option<Address>,
+    pub shipping_address: Option<PostalAddress>,
     #[serde(default)]
-    pub billing_address: Option<Address>,
+    pub billing_address: Option<PostalAddress>,
     pub lines: Vec<Line>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -245,11 +202,11 @@ pub struct DetailsPatch {
     #[schema(schema_with = crate::schemas::country, nullable)]
     pub shipping_country: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::present")]
-    #[schema(value_type = Option<Address>, nullable)]
-    pub shipping_address: Option<Option<Address>>,
+    #[schema(value_type = Option<PostalAddress>, nullable)]
+    pub shipping_address: Option<Option<PostalAddress>>,
     #[serde(default, deserialize_with = "crate::present")]
-    #[schema(value_type = Option<Address>, nullable)]
-    pub billing_address: Option<Option<Address>>,
+    #[schema(value_type = Option<PostalAddress>, nullable)]
+    pub billing_address: Option<Option<PostalAddress>>,
 }
 
 /// A checked [`DetailsPatch`].
@@ -257,8 +214,8 @@ pub struct DetailsPatch {
 pub struct Details {
     email: Option<Option<String>>,
     shipping_country: Option<Option<String>>,
-    shipping_address: Option<Option<Address>>,
-    billing_address: Option<Option<Address>>,
+    shipping_address: Option<Option<PostalAddress>>,
+    billing_address: Option<Option<PostalAddress>>,
 }
 
 impl DetailsPatch {
@@ -280,7 +237,7 @@ impl DetailsPatch {
             [("/shipping_address", &self.shipping_address), ("/billing_address", &self.billing_address)]
         {
             if let Some(Some(address)) = address {
-                address.check(&mut v, pointer);
+                address.check(pointer, &mut v);
             }
         }
         if !v.is_empty() {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Address, Cart};
+use super::{Cart, PostalAddress};
 use crate::catalog::B2bSettings;
 use crate::db::begin_tenant_tx;
 use crate::error::DomainError;
@@ -205,8 +205,8 @@ pub struct CartView {
     pub currency: String,
     pub email: Option<String>,
     pub shipping_country: Option<String>,
-    pub shipping_address: Option<Address>,
-    pub billing_address: Option<Address>,
+    pub shipping_address: Option<PostalAddress>,
+    pub billing_address: Option<PostalAddress>,
     pub lines: Vec<LineView>,
     pub prices_include_tax: bool,
     /// Sum of the available lines' amounts, in minor units of `currency`.

@@ -30,34 +30,39 @@ pub struct Address {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A postal address as a shopper sends it (also a cart's shipping and billing address).
+/// A postal address as a shopper sends it: an address-book entry, a cart's shipping and
+/// billing address (one type for both, so an address moves between them unchanged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AddressDraft {
+pub struct PostalAddress {
     #[schema(schema_with = crate::schemas::person_name)]
     pub first_name: String,
     #[schema(schema_with = crate::schemas::person_name)]
     pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::schemas::address_line)]
     pub company: Option<String>,
     #[schema(schema_with = crate::schemas::address_line)]
     pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::schemas::address_line)]
     pub line2: Option<String>,
     #[schema(schema_with = crate::schemas::postal_code)]
     pub postal_code: String,
     #[schema(schema_with = crate::schemas::person_name)]
     pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::schemas::person_name)]
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
     #[schema(schema_with = crate::schemas::country)]
     pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::schemas::phone)]
     pub phone: Option<String>,
 }
 
-impl AddressDraft {
+impl PostalAddress {
     /// Every violation, with pointers under `prefix` (e.g. `/shipping_address`).
     pub fn check(&self, prefix: &str, v: &mut Violations) {
         let mut text = |field: &str, value: Option<&str>, min: usize, max: usize| {
@@ -107,7 +112,7 @@ pub async fn add(
     pool: &PgPool,
     tenant: &Tenant,
     customer_id: Uuid,
-    draft: &AddressDraft,
+    draft: &PostalAddress,
 ) -> Result<Address, DomainError> {
     draft.validated()?;
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
@@ -156,7 +161,7 @@ pub async fn replace(
     tenant: &Tenant,
     customer_id: Uuid,
     id: Uuid,
-    draft: &AddressDraft,
+    draft: &PostalAddress,
 ) -> Result<Address, DomainError> {
     draft.validated()?;
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;

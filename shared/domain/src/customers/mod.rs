@@ -21,7 +21,7 @@ use crate::pagination::{Cursor, Page};
 use crate::tenant::Tenant;
 
 pub use accounts::{Credentials, RefreshOutcome, Session, SignUp};
-pub use addresses::{Address, AddressDraft};
+pub use addresses::{Address, PostalAddress};
 
 /// A customer as staff and the customer see it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow, utoipa::ToSchema)]
