@@ -53,6 +53,7 @@ pub enum ErrorCode {
     SkuTaken,
     NameTaken,
     TaxRateExists,
+    ShippingCountryTaken,
     DomainTaken,
     ZitadelOrgTaken,
     InUse,
@@ -120,6 +121,7 @@ impl ErrorCode {
         ErrorCode::SkuTaken,
         ErrorCode::NameTaken,
         ErrorCode::TaxRateExists,
+        ErrorCode::ShippingCountryTaken,
         ErrorCode::DomainTaken,
         ErrorCode::ZitadelOrgTaken,
         ErrorCode::InUse,
@@ -220,6 +222,9 @@ impl ErrorCode {
             SkuTaken => ("sku_taken", 409, "another variant of the shop uses this SKU"),
             NameTaken => ("name_taken", 409, "another record of the shop uses this name"),
             TaxRateExists => ("tax_rate_exists", 409, "the shop has a rate for this country and tax class"),
+            ShippingCountryTaken => {
+                ("shipping_country_taken", 409, "another shipping zone of the shop has this country")
+            }
             DomainTaken => ("domain_taken", 409, "another shop is served on this domain"),
             ZitadelOrgTaken => {
                 ("zitadel_org_taken", 409, "another shop is bound to this Zitadel organisation")
@@ -374,6 +379,7 @@ mod tests {
                 | ErrorCode::SkuTaken
                 | ErrorCode::NameTaken
                 | ErrorCode::TaxRateExists
+                | ErrorCode::ShippingCountryTaken
                 | ErrorCode::DomainTaken
                 | ErrorCode::ZitadelOrgTaken
                 | ErrorCode::InUse
@@ -398,6 +404,6 @@ mod tests {
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 60);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 61);
     }
 }

@@ -22,6 +22,7 @@ pub mod products;
 pub mod relay;
 pub mod resource;
 pub mod schemas;
+pub mod shipping;
 pub mod storefront;
 pub mod taxes;
 pub mod tenant;

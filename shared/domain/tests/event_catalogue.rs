@@ -146,6 +146,24 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
         kassa_domain::customers::CustomerPatch { customer_group_ids: Some(vec![]), ..Default::default() };
     kassa_domain::customers::update(pool, shop, customer, &patch).await.unwrap();
 
+    // A shipping zone and one of its rates.
+    use kassa_domain::shipping::{ShippingRate, ShippingZone};
+    let zone_draft = draft(json!({"name": "Benelux", "countries": ["NL", "BE"]}));
+    let zone = ShippingZone::create(pool, shop, &zone_draft).await.unwrap();
+    let zone = ShippingZone::update(
+        pool,
+        shop,
+        zone.id,
+        zone.version,
+        &draft(json!({"name": "Benelux", "countries": ["NL", "BE", "LU"]})),
+    )
+    .await
+    .unwrap();
+    let rate_draft = draft(json!({"zone_id": zone.id, "name": "Standard", "currency": "EUR", "amount": 495}));
+    let shipping = ShippingRate::create(pool, shop, &rate_draft).await.unwrap();
+    let rate_draft = draft(json!({"zone_id": zone.id, "name": "Standard", "currency": "EUR", "amount": 595}));
+    ShippingRate::update(pool, shop, shipping.id, shipping.version, &rate_draft).await.unwrap();
+
     // The shop saves its payment settings (the key sealed by the caller).
     let draft: kassa_domain::payments::settings::SettingsDraft =
         serde_json::from_value(json!({"api_key": format!("test_{}", "a".repeat(30))})).unwrap();
@@ -156,6 +174,8 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
     // And the deletions.
     resource::delete::<Workflow>(pool, shop, workflow.id).await.unwrap();
     resource::delete::<TaxRate>(pool, shop, rate.id).await.unwrap();
+    resource::delete::<ShippingRate>(pool, shop, shipping.id).await.unwrap();
+    resource::delete::<ShippingZone>(pool, shop, zone.id).await.unwrap();
     resource::delete::<PriceList>(pool, shop, list.id).await.unwrap();
     resource::delete::<CustomerGroup>(pool, shop, group.id).await.unwrap();
     resource::delete::<SubscriptionPlan>(pool, shop, plan.id).await.unwrap();

@@ -116,6 +116,13 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
             .unwrap();
     let sealed = Sealed { kid: "fixture".into(), nonce: vec![0; 12], ciphertext: vec![7; 51] };
     settings::save(pool, &tenant, &draft.parse().unwrap(), &sealed).await.unwrap();
+    // A shipping zone (and so its country rows) with a rate.
+    use kassa_domain::shipping::{ShippingRate, ShippingZone};
+    let zone =
+        serde_json::from_value(serde_json::json!({"name": "Benelux", "countries": ["NL", "BE"]})).unwrap();
+    let zone = ShippingZone::create(pool, &tenant, &zone).await.unwrap();
+    let rate = serde_json::json!({"zone_id": zone.id, "name": "Standard", "currency": "EUR", "amount": 495});
+    ShippingRate::create(pool, &tenant, &serde_json::from_value(rate).unwrap()).await.unwrap();
     tenant
 }
 

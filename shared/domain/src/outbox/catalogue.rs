@@ -12,7 +12,7 @@
 //! becomes a CloudEvent; stored rows, stored workflows and their triggers keep the domain name
 //! and need no migration.
 
-use crate::{customers, orders, payments, pricing, products, taxes, variants, workflows};
+use crate::{customers, orders, payments, pricing, products, shipping, taxes, variants, workflows};
 
 /// One event type of the catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +137,42 @@ pub const CATALOGUE: &[EventKind] = &[
         "tax_rate",
         "a tax rate is deleted (data: its last state)",
         type_name::<taxes::TaxRate>,
+    ),
+    kind(
+        "shipping_zone.created",
+        "shipping_zone",
+        "a shipping zone is created",
+        type_name::<shipping::ShippingZone>,
+    ),
+    kind(
+        "shipping_zone.updated",
+        "shipping_zone",
+        "a shipping zone's name or countries change",
+        type_name::<shipping::ShippingZone>,
+    ),
+    kind(
+        "shipping_zone.deleted",
+        "shipping_zone",
+        "a shipping zone is deleted (data: its last state)",
+        type_name::<shipping::ShippingZone>,
+    ),
+    kind(
+        "shipping_rate.created",
+        "shipping_rate",
+        "a shipping rate is created",
+        type_name::<shipping::ShippingRate>,
+    ),
+    kind(
+        "shipping_rate.updated",
+        "shipping_rate",
+        "a shipping rate's fields change",
+        type_name::<shipping::ShippingRate>,
+    ),
+    kind(
+        "shipping_rate.deleted",
+        "shipping_rate",
+        "a shipping rate is deleted (data: its last state)",
+        type_name::<shipping::ShippingRate>,
     ),
     kind(
         "order.placed",
