@@ -5,17 +5,15 @@
 //! taxes and totals are computed from the catalog on every answer.
 
 use axum::Router;
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use http::StatusCode;
-use http::request::Parts;
 use kassa_domain::DomainError;
-use kassa_domain::carts::{self, Buyer, Cart, CartView, DetailsPatch, Owner};
-use kassa_domain::tenant::Tenant;
+use kassa_domain::carts::{self, Cart, CartView, DetailsPatch, Owner};
 use kassa_http::openapi::{Doc, schema};
-use kassa_http::shopper::Shopper;
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Verb};
+use kassa_store::caller::Caller;
 use kassa_store::{AnyStore, Idempotent, token};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::Required;
@@ -23,8 +21,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use uuid::Uuid;
 
-/// The header that carries an anonymous cart's token.
-pub const CART_TOKEN: &str = "cart-token";
+pub use kassa_store::caller::CART_TOKEN;
 
 /// The function's routes, also read by the template and OpenAPI tests.
 pub fn routes() -> FunctionRoutes {
@@ -172,108 +169,6 @@ pub struct CreatedCart {
     pub cart: CartView,
 }
 
-/// Who calls: the presented cart token and the signed-in customer, if any.
-pub struct Caller {
-    token: Option<String>,
-    customer: Option<Customer>,
-}
-
-struct Customer {
-    id: Uuid,
-    group_ids: Vec<Uuid>,
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // A token that is no printable ASCII cannot be one Kassa made: it opens nothing.
-        let token = parts
-            .headers
-            .get(CART_TOKEN)
-            .and_then(|v| v.to_str().ok())
-            .filter(|t| (1..=100).contains(&t.len()))
-            .map(str::to_owned);
-        // A customer token of this shop, if sent (a bad one is a 401, never anonymous).
-        let shopper =
-            <Shopper as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await?;
-        let customer = shopper.map(|s| Customer { id: s.customer_id, group_ids: s.group_ids });
-        Ok(Caller { token, customer })
-    }
-}
-
-impl Caller {
-    /// Whether the caller may open `cart`: its token, or its owner.
-    fn opens(&self, cart: &Cart) -> bool {
-        match &cart.owner {
-            Owner::Anonymous { token_sha256 } => {
-                self.token.as_deref().is_some_and(|t| token::matches(t, token_sha256))
-            }
-            Owner::Customer { customer_id } => self.customer.as_ref().is_some_and(|c| c.id == *customer_id),
-        }
-    }
-
-    /// `cart` priced for the caller.
-    async fn answer(
-        &self,
-        state: &AppState,
-        tenant: &Tenant,
-        cart: &Cart,
-    ) -> Result<Json<CartView>, ApiError> {
-        let buyer = self.buyer(state, tenant).await?;
-        Ok(Json(priced(state, tenant, cart, &buyer).await?))
-    }
-
-    async fn buyer(&self, state: &AppState, tenant: &Tenant) -> Result<Buyer, ApiError> {
-        let groups = self.customer.as_ref().map(|c| c.group_ids.as_slice()).unwrap_or_default();
-        Ok(carts::buyer(&state.db, tenant, groups).await?)
-    }
-
-    /// The caller's cart `id`; another's, or none, is `404` (the same answer, so a cart's
-    /// existence does not show).
-    async fn cart(&self, store: &AnyStore, tenant: &Tenant, id: Uuid) -> Result<Cart, ApiError> {
-        kassa_store::carts::get(store, tenant.id, id)
-            .await?
-            .filter(|cart| self.opens(cart))
-            .ok_or_else(|| DomainError::NotFound { resource: "cart" }.into())
-    }
-
-    /// Changes the caller's cart `id`, checking again that it opens it.
-    async fn change<T>(
-        &self,
-        store: &AnyStore,
-        tenant: &Tenant,
-        id: Uuid,
-        change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
-    ) -> Result<Cart, ApiError> {
-        self.change_read(store, tenant, id, None, change).await
-    }
-
-    /// [`Caller::change`] starting from the cart the handler just read.
-    async fn change_read<T>(
-        &self,
-        store: &AnyStore,
-        tenant: &Tenant,
-        id: Uuid,
-        read: Option<Cart>,
-        mut change: impl FnMut(&mut Cart) -> Result<T, DomainError>,
-    ) -> Result<Cart, ApiError> {
-        let (cart, _) = kassa_store::carts::update_read(store, tenant.id, id, read, |cart| {
-            if !self.opens(cart) {
-                return Err(DomainError::NotFound { resource: "cart" });
-            }
-            change(cart)
-        })
-        .await
-        .map_err(ApiError::from)?;
-        Ok(cart)
-    }
-}
-
-async fn priced(state: &AppState, tenant: &Tenant, cart: &Cart, buyer: &Buyer) -> Result<CartView, ApiError> {
-    Ok(carts::view(&state.db, tenant, cart, buyer).await?)
-}
-
 /// `POST /storefront/carts`.
 pub async fn create(
     CurrentTenant(tenant): CurrentTenant,
@@ -283,7 +178,7 @@ pub async fn create(
     Json(new): Json<NewCart>,
 ) -> Result<Response, ApiError> {
     let buyer = caller.buyer(&state, &tenant).await?;
-    let (owner, cart_token) = match &caller.customer {
+    let (owner, cart_token) = match caller.customer() {
         Some(customer) => (Owner::Customer { customer_id: customer.id }, None),
         None => {
             let (token, hash) = token::new_token().map_err(|_| ApiError::internal(random_failed()))?;
@@ -301,7 +196,7 @@ pub async fn create(
         cart.add(variant, line.variant_id, line.quantity, &buyer)?;
     }
     kassa_store::carts::insert(&store, tenant.id, &mut cart).await?;
-    if let Some(customer) = &caller.customer {
+    if let Some(customer) = caller.customer() {
         kassa_store::carts::set_customer_cart(&store, tenant.id, customer.id, cart.id).await?;
     }
     let view = carts::view_with(&state.db, &tenant, &cart, &buyer, catalog).await?;

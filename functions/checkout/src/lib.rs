@@ -13,9 +13,11 @@ use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Staff, Verb};
 use kassa_mollie::{MollieClient, MollieError};
 use kassa_runtime::secrets::Keyring;
 
+pub mod storefront;
+
 /// The function's routes, also read by the template and OpenAPI tests.
 pub fn routes() -> FunctionRoutes {
-    use Verb::{Get, Put};
+    use Verb::{Get, Post, Put};
     const SETTINGS: &str = "/management/payment-settings";
     FunctionRoutes::new("checkout")
         .staff(
@@ -41,6 +43,19 @@ pub fn routes() -> FunctionRoutes {
             .body(schema::<SettingsDraft>)
             .returns(200, schema::<PaymentSettings>),
             put_settings,
+        )
+        .public(
+            Post,
+            "/storefront/checkout",
+            Doc::new(
+                "checkout",
+                "Check out a cart (Cart-Token or the owner's customer token; Idempotency-Key required): an order \
+                 pending payment with its stock reserved, and Mollie's checkout URL to send the shopper to",
+            )
+            .shopper_optional()
+            .body(schema::<storefront::CheckoutRequest>)
+            .returns(201, schema::<storefront::CheckoutStarted>),
+            storefront::checkout,
         )
 }
 

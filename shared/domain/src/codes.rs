@@ -59,6 +59,8 @@ pub enum ErrorCode {
     InUse,
     CartBusy,
     InsufficientStock,
+    OutOfStock,
+    PaymentsNotConfigured,
     StockUntracked,
     IdempotencyKeyReused,
     IdempotencyKeyRace,
@@ -73,6 +75,7 @@ pub enum ErrorCode {
     InvalidPatch,
     InvalidCode,
     PaymentKeyRejected,
+    UnsupportedPaymentCurrency,
     RateLimited,
     // 5xx
     InternalError,
@@ -127,6 +130,8 @@ impl ErrorCode {
         ErrorCode::InUse,
         ErrorCode::CartBusy,
         ErrorCode::InsufficientStock,
+        ErrorCode::OutOfStock,
+        ErrorCode::PaymentsNotConfigured,
         ErrorCode::StockUntracked,
         ErrorCode::IdempotencyKeyRace,
         ErrorCode::RunNotRetryable,
@@ -140,6 +145,7 @@ impl ErrorCode {
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::InvalidCode,
         ErrorCode::PaymentKeyRejected,
+        ErrorCode::UnsupportedPaymentCurrency,
         ErrorCode::RateLimited,
         ErrorCode::InternalError,
         ErrorCode::PaymentProviderUnavailable,
@@ -232,6 +238,16 @@ impl ErrorCode {
             InUse => ("in_use", 409, "other records still refer to this one"),
             CartBusy => ("cart_busy", 409, "too many requests changed the cart at once; retry"),
             InsufficientStock => ("insufficient_stock", 409, "the adjustment would take stock below zero"),
+            OutOfStock => (
+                "out_of_stock",
+                409,
+                "checkout: a line wants more units than are available; nothing was reserved (errors names the line)",
+            ),
+            PaymentsNotConfigured => (
+                "payments_not_configured",
+                409,
+                "checkout: the shop has not saved its payment settings yet, so nothing can be paid",
+            ),
             StockUntracked => ("stock_untracked", 409, "the variant's stock is not tracked"),
             IdempotencyKeyReused => (
                 "idempotency_key_reused",
@@ -264,6 +280,11 @@ impl ErrorCode {
                 "payment_key_rejected",
                 422,
                 "Mollie does not accept the API key (unknown, revoked or of another account)",
+            ),
+            UnsupportedPaymentCurrency => (
+                "unsupported_payment_currency",
+                422,
+                "checkout: Mollie does not accept the cart's currency; nothing was ordered or sent to Mollie",
             ),
             RateLimited => (
                 "rate_limited",
@@ -385,6 +406,8 @@ mod tests {
                 | ErrorCode::InUse
                 | ErrorCode::CartBusy
                 | ErrorCode::InsufficientStock
+                | ErrorCode::OutOfStock
+                | ErrorCode::PaymentsNotConfigured
                 | ErrorCode::StockUntracked
                 | ErrorCode::IdempotencyKeyReused
                 | ErrorCode::IdempotencyKeyRace
@@ -398,12 +421,13 @@ mod tests {
                 | ErrorCode::InvalidPatch
                 | ErrorCode::InvalidCode
                 | ErrorCode::PaymentKeyRejected
+                | ErrorCode::UnsupportedPaymentCurrency
                 | ErrorCode::RateLimited
                 | ErrorCode::InternalError
                 | ErrorCode::PaymentProviderUnavailable
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 61);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 64);
     }
 }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod carts;
 pub mod catalog;
+pub mod checkout;
 pub mod codes;
 pub mod currency;
 pub mod customers;

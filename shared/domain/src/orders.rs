@@ -24,12 +24,20 @@ use crate::variants::StockLevel;
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// Checked out, waiting for the payment; its stock is reserved.
+    PendingPayment,
     Placed,
     /// Something needs a person (e.g. stock ran out); see `status_reason`.
     NeedsAttention,
     Processing,
     Completed,
     Cancelled,
+    /// The payment failed; the reservation was released.
+    PaymentFailed,
+    /// The shopper canceled the payment; the reservation was released.
+    Canceled,
+    /// The payment expired unpaid; the reservation was released.
+    Expired,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -147,6 +147,10 @@ pub struct Config {
     /// `MOLLIE_API_URL`: Mollie's API base (default `https://api.mollie.com/v2`; the
     /// simulator's `http://127.0.0.1:9012/v2` locally).
     pub mollie_api_url: String,
+    /// `PUBLIC_BASE_URL`: where the internet reaches this deployment's API (no trailing
+    /// slash); Mollie's webhooks go to `{PUBLIC_BASE_URL}/webhooks/mollie/{shop}`. Default
+    /// `http://127.0.0.1:8080` for `make dev`.
+    pub public_base_url: String,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -275,6 +279,15 @@ impl Config {
         {
             errors.push(format!("MOLLIE_API_URL must be an http(s) URL, got '{mollie_api_url}'"));
         }
+        let public_base_url = get("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if reqwest::Url::parse(&public_base_url)
+            .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
+        {
+            errors.push(format!("PUBLIC_BASE_URL must be an http(s) URL, got '{public_base_url}'"));
+        }
         let zitadel_issuer = get("ZITADEL_ISSUER")
             .unwrap_or_else(|| "http://127.0.0.1:9011".to_owned())
             .trim_end_matches('/')
@@ -380,6 +393,7 @@ impl Config {
                     ),
                     payment_key_encryption_keys,
                     mollie_api_url,
+                    public_base_url,
                 })
             }
             _ => Err(ConfigError(errors)),

@@ -8,6 +8,7 @@
 //! in another. Only functions that keep carts or idempotency records depend on this crate
 //! (it brings the DynamoDB SDK).
 
+pub mod caller;
 pub mod carts;
 pub mod dynamo;
 pub mod idempotency;
