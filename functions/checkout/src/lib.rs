@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use kassa_domain::access::Action;
 use kassa_domain::payments::{ApiKey, PaymentSettings, SettingsDraft, settings};
+use kassa_domain::shipping::{ShippingRate, ShippingZone};
 use kassa_domain::{ErrorCode, Violation};
 use kassa_http::openapi::{Doc, schema};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Staff, Verb};
@@ -19,7 +20,12 @@ pub mod storefront;
 pub fn routes() -> FunctionRoutes {
     use Verb::{Get, Post, Put};
     const SETTINGS: &str = "/management/payment-settings";
+    // Shipping zones and their rates (flat, with `zone_id`): generic CRUD, shop settings.
+    const SHIPPING: (Access, Access) =
+        (Access::Allowed(Action::SettingsRead), Access::Allowed(Action::SettingsWrite));
     FunctionRoutes::new("checkout")
+        .crud::<ShippingZone>("/management/shipping-zones", SHIPPING)
+        .crud::<ShippingRate>("/management/shipping-rates", SHIPPING)
         .staff(
             Get,
             SETTINGS,
