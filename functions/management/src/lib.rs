@@ -75,7 +75,7 @@ pub fn management_functions() -> Vec<FunctionRoutes> {
         kassa_pricing::routes(),
         kassa_workflows::routes(),
         staff_customers,
-        kassa_checkout::routes(),
+        kassa_checkout::routes().filter(|r| matches!(r.gate, kassa_http::Gate::Staff(_))),
         routes(),
     ]
 }

@@ -24,6 +24,7 @@ pub fn document() -> OpenApi {
         &[
             crate::routes(),
             kassa_customers::routes().filter(|r| r.gate == kassa_http::Gate::Tenant),
+            kassa_checkout::routes().filter(|r| r.gate == kassa_http::Gate::Tenant),
             kassa_carts::routes(),
         ],
         "Kassa storefront API",

@@ -31,7 +31,7 @@ async fn the_storefront_openapi_document_covers_every_public_route_and_nothing_e
             assert_eq!(responses.contains_key("401"), !schemes.is_empty(), "{method} {path}");
         }
     }
-    let functions = [routes(), kassa_customers::routes(), kassa_carts::routes()];
+    let functions = [routes(), kassa_customers::routes(), kassa_carts::routes(), kassa_checkout::routes()];
     let routed: BTreeSet<(String, String)> = functions
         .iter()
         .flat_map(|f| f.routes())

@@ -77,6 +77,27 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     }))
     .unwrap();
     let order = orders::place(pool, &tenant, &order).await.unwrap();
+    // The order's stock reservation and payment, as a checkout writes them.
+    sqlx::query(
+        "insert into stock_reservations (tenant_id, order_id, variant_id, quantity) values ($1, $2, $3, 1)",
+    )
+    .bind(tenant.id)
+    .bind(order.id)
+    .bind(variant.id)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into payments (id, tenant_id, order_id, amount, currency, idempotency_key)
+         values ($1, $2, $3, 900, 'EUR', $4)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(tenant.id)
+    .bind(order.id)
+    .bind(format!("fixture-{handle}"))
+    .execute(pool)
+    .await
+    .unwrap();
     // A run of the default workflow with one recorded attempt.
     let mut tx = begin_tenant_tx(pool, tenant.id).await.unwrap();
     let event = serde_json::json!({"source": "kassa/order", "subject": order.id});

@@ -93,7 +93,16 @@ async fn a_payment_created_at_the_simulator_is_paid_at_its_checkout_and_the_webh
         calls.lock().unwrap()[0],
         ("application/x-www-form-urlencoded".to_owned(), format!("id={id}"))
     );
-    let deliveries = sim.webhooks(&id).await;
+    // The simulator records a delivery once the receiver's answer is in, which may be a
+    // moment after the receiver saw the call.
+    let started = Instant::now();
+    let deliveries = loop {
+        let deliveries = sim.webhooks(&id).await;
+        if !deliveries.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break deliveries;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(deliveries.len(), 1);
     assert_eq!((deliveries[0].attempt, deliveries[0].status), (1, Some(200)));
     assert_eq!(deliveries[0].url, webhook_url);
