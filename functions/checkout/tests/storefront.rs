@@ -175,6 +175,27 @@ async fn a_hundred_parallel_checkouts_of_the_last_ten_units_make_ten_orders_and_
             .await,
         10
     );
+
+    // Those ten payments fail (as the webhook will record them; released twice, as a
+    // duplicate delivery would): the units are available again, once.
+    let orders: Vec<Uuid> = sqlx::query_scalar("select id from orders where tenant_id = $1")
+        .bind(shop.id.as_uuid())
+        .fetch_all(&app.owner)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        for order in &orders {
+            let mut tx = kassa_domain::db::begin_tenant_tx(&app.state.db, shop.id).await.unwrap();
+            kassa_domain::checkout::release(&mut tx, shop.id, *order, kassa_domain::checkout::Unpaid::Failed)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+    assert_eq!(reserved(&app, variant).await, (Some(10), 0), "all ten available again, never negative");
+    assert_eq!(count(&app, active, &shop).await, 0);
+    let failed = "select count(*) from orders where tenant_id = $1 and status = 'payment_failed'";
+    assert_eq!(count(&app, failed, &shop).await, 10);
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
