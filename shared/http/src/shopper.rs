@@ -214,3 +214,58 @@ impl OptionalFromRequestParts<AppState> for Shopper {
         Ok(Some(shopper(parts, state, token).await?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+    use super::*;
+
+    fn tokens(keys: &str) -> CustomerTokens {
+        let config =
+            Config::from_lookup(|key| (key == "CUSTOMER_TOKEN_KEYS").then(|| keys.to_owned())).unwrap();
+        CustomerTokens::new(&config)
+    }
+
+    fn shop() -> Tenant {
+        Tenant {
+            id: TenantId::new(),
+            handle: "demo".into(),
+            name: "Demo".into(),
+            default_locale: "en".into(),
+            locales: vec!["en".into()],
+            default_currency: "EUR".into(),
+            zitadel_org_id: None,
+            settings: serde_json::json!({}),
+        }
+    }
+
+    const OLD: &str = "old=0123456789abcdef0123456789abcdef";
+    const NEW: &str = "new=fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn keys_rotate_without_signing_anyone_out_and_a_dropped_key_verifies_nothing() {
+        let demo = shop();
+        let session = Session {
+            id: Uuid::now_v7(),
+            customer_id: Uuid::now_v7(),
+            group_ids: vec![Uuid::from_u128(2), Uuid::from_u128(1)],
+            expires_at: chrono::Utc::now(),
+        };
+        let before = tokens(OLD).mint(demo.id, &session).unwrap().token;
+        // Step 1: the new key is added second; step 2: it signs; the old one still verifies.
+        for keys in [format!("{OLD},{NEW}"), format!("{NEW},{OLD}")] {
+            let shopper = tokens(&keys).verify(&before, &demo).unwrap();
+            assert_eq!(shopper.customer_id, session.customer_id);
+            assert_eq!(shopper.group_ids, [Uuid::from_u128(1), Uuid::from_u128(2)], "sorted");
+        }
+        let after = tokens(&format!("{NEW},{OLD}")).mint(demo.id, &session).unwrap().token;
+        let header = jsonwebtoken::decode_header(&after).unwrap();
+        assert_eq!(header.kid.as_deref(), Some("new"));
+        // Step 3: the old key is dropped; what it signed no longer verifies.
+        assert!(tokens(NEW).verify(&after, &demo).is_ok());
+        assert!(tokens(NEW).verify(&before, &demo).is_err());
+        // A token is its shop's only.
+        assert!(tokens(NEW).verify(&after, &shop()).is_err());
+    }
+}
