@@ -31,6 +31,9 @@ async fn shop_with(pool: PgPool, overrides: &[(&str, &str)]) -> Shop {
     let extra = test_config(overrides);
     config.valkey_url = extra.valkey_url;
     config.storefront_cache = extra.storefront_cache;
+    // A loaded test machine is no Valkey outage: 50 ms (the default) would let the cache step
+    // aside mid-test and compute an answer twice.
+    config.valkey_timeout = std::time::Duration::from_secs(2);
     let app = TestApp::with_config(pool, config, routes);
     let demo = app.tenant("demo").await;
     Shop { app, issuer, demo }
