@@ -300,3 +300,82 @@ async fn a_shop_without_payment_settings_answers_payments_not_configured(pool: P
         .problem(StatusCode::CONFLICT, "payments_not_configured");
     assert_eq!(reserved(&app, mug.variant().id).await, (Some(3), 0));
 }
+
+/// Mollie's id of the payment of `order`.
+async fn provider_id(app: &TestApp, order: Uuid) -> String {
+    sqlx::query_scalar("select provider_id from payments where order_id = $1")
+        .bind(order)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn reported_payment_statuses_move_an_order_once_and_never_backwards(pool: PgPool) {
+    use kassa_domain::checkout::{Applied, ProviderStatus, apply_payment_status};
+    let sim = MollieSim::start();
+    let app = app(pool, &sim);
+    let shop = app.tenant("demo").await;
+    let other = TenantBuilder::new("other").create(&app).await;
+    pays_with_mollie(&app, &sim, &shop).await;
+    tax_rate(&app, &shop, "NL", 2100).await;
+    let mug =
+        ProductBuilder::selling(VariantBuilder::new("MUG").price(1000).stock(5)).create(&app, &shop).await;
+    let variant = mug.variant().id;
+    let mut orders = Vec::new();
+    for key in ["paid-one", "failed-one"] {
+        let cart = ready_cart(&app, &shop, &[(variant, 2)]).await;
+        let answer = check_out(&app, &shop, &cart, Some(key)).await.expect(StatusCode::CREATED);
+        orders.push(answer["order_id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    assert_eq!(reserved(&app, variant).await, (Some(5), 4));
+    let (paid, failed) = (orders[0], orders[1]);
+    let apply = async |tenant: &Tenant, order: Uuid, status| {
+        apply_payment_status(&app.state.db, tenant, &provider_id(&app, order).await, status).await.unwrap()
+    };
+    let status = async |order: Uuid| -> String {
+        sqlx::query_scalar("select status from orders where id = $1")
+            .bind(order)
+            .fetch_one(&app.owner)
+            .await
+            .unwrap()
+    };
+
+    // paid, a duplicate paid, then a late open.
+    assert_eq!(
+        apply(&shop, paid, ProviderStatus::Paid).await,
+        Applied::Moved { order_id: paid, placed: true, released: false }
+    );
+    assert_eq!(apply(&shop, paid, ProviderStatus::Paid).await, Applied::Unchanged);
+    assert_eq!(
+        apply(&shop, paid, ProviderStatus::Open).await,
+        Applied::Ignored { from: ProviderStatus::Paid, to: ProviderStatus::Open }
+    );
+    assert_eq!(status(paid).await, "placed");
+    let placed_events =
+        app.outbox(&shop).await.into_iter().filter(|(t, id, _)| t == "order.placed" && *id == paid).count();
+    assert_eq!(placed_events, 1, "the On order placed workflow starts once");
+
+    // failed, then a paid that cannot follow it.
+    assert_eq!(
+        apply(&shop, failed, ProviderStatus::Failed).await,
+        Applied::Moved { order_id: failed, placed: false, released: true }
+    );
+    assert!(matches!(apply(&shop, failed, ProviderStatus::Paid).await, Applied::Ignored { .. }));
+    assert_eq!(status(failed).await, "payment_failed");
+    assert_eq!(reserved(&app, variant).await, (Some(5), 2), "the failed order's units are free again");
+
+    // Unknown ids and another shop's payment id on this shop are nobody's.
+    assert_eq!(
+        apply_payment_status(&app.state.db, &shop, "tr_unknown0000", ProviderStatus::Paid).await.unwrap(),
+        Applied::Unknown
+    );
+    assert_eq!(apply(&other, paid, ProviderStatus::Failed).await, Applied::Unknown);
+
+    // The workflow's deduction turns the paid order's reservation into the deduction.
+    let mut tx = kassa_domain::db::begin_tenant_tx(&app.state.db, shop.id).await.unwrap();
+    let deduction = kassa_domain::orders::deduct_stock(&mut tx, shop.id, paid).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(deduction, kassa_domain::orders::Deduction::Deducted { .. }), "{deduction:?}");
+    assert_eq!(reserved(&app, variant).await, (Some(3), 0));
+}

@@ -371,3 +371,134 @@ pub async fn release(
     }
     Ok(sorted.len())
 }
+
+/// A payment's status as the provider (Mollie) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderStatus {
+    Open,
+    Pending,
+    Authorized,
+    Paid,
+    Canceled,
+    Expired,
+    Failed,
+}
+
+impl ProviderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderStatus::Open => "open",
+            ProviderStatus::Pending => "pending",
+            ProviderStatus::Authorized => "authorized",
+            ProviderStatus::Paid => "paid",
+            ProviderStatus::Canceled => "canceled",
+            ProviderStatus::Expired => "expired",
+            ProviderStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::Open, Self::Pending, Self::Authorized, Self::Paid, Self::Canceled, Self::Expired, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+
+    /// How far along a payment is: a status only ever moves to a higher rank. `paid`,
+    /// `canceled`, `expired` and `failed` are final.
+    fn rank(self) -> u8 {
+        match self {
+            ProviderStatus::Open => 0,
+            ProviderStatus::Pending => 1,
+            ProviderStatus::Authorized => 2,
+            ProviderStatus::Paid
+            | ProviderStatus::Canceled
+            | ProviderStatus::Expired
+            | ProviderStatus::Failed => 3,
+        }
+    }
+}
+
+/// What a reported status did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// No payment of this shop has the provider id (the caller answers as for any other).
+    Unknown,
+    /// The same status again: nothing changed.
+    Unchanged,
+    /// A move backwards or out of a final status (a late or reordered report): nothing
+    /// changed; the caller logs it.
+    Ignored { from: ProviderStatus, to: ProviderStatus },
+    /// The payment moved; `placed` when its order became `placed` (and `order.placed` was
+    /// appended), `released` when its reservations were released.
+    Moved { order_id: Uuid, placed: bool, released: bool },
+}
+
+/// Applies the status the provider reports for payment `provider_id`, monotonically, in one
+/// transaction: the payment row is locked, a repeat or a regression changes nothing, `paid`
+/// or `authorized` moves a `pending_payment` order to `placed` with `order.placed` (so the
+/// "On order placed" workflow runs once), and `failed`, `canceled` or `expired` releases the
+/// reservations of a `pending_payment` order ([`release`]).
+pub async fn apply_payment_status(
+    pool: &PgPool,
+    tenant: &Tenant,
+    provider_id: &str,
+    reported: ProviderStatus,
+) -> Result<Applied, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+        "select id, order_id, status from payments where tenant_id = $1 and provider_id = $2 for update",
+    )
+    .bind(tenant.id)
+    .bind(provider_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((payment_id, order_id, current)) = row else {
+        tx.commit().await?;
+        return Ok(Applied::Unknown);
+    };
+    let current = ProviderStatus::parse(&current)
+        .ok_or_else(|| DomainError::Unexpected(format!("payment {payment_id} has status {current}")))?;
+    if current == reported {
+        tx.commit().await?;
+        return Ok(Applied::Unchanged);
+    }
+    if reported.rank() <= current.rank() {
+        tx.commit().await?;
+        return Ok(Applied::Ignored { from: current, to: reported });
+    }
+    sqlx::query("update payments set status = $3, version = version + 1 where tenant_id = $1 and id = $2")
+        .bind(tenant.id)
+        .bind(payment_id)
+        .bind(reported.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let (mut placed, mut released) = (false, false);
+    match reported {
+        ProviderStatus::Paid | ProviderStatus::Authorized => {
+            let moved = sqlx::query(
+                "update orders set status = 'placed', version = version + 1
+                 where tenant_id = $1 and id = $2 and status = 'pending_payment'",
+            )
+            .bind(tenant.id)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 1 {
+                let order = crate::orders::load(&mut tx, tenant.id, order_id, false).await?;
+                crate::orders::record(&mut tx, tenant.id, "order.placed", &order).await?;
+                placed = true;
+            }
+        }
+        ProviderStatus::Failed | ProviderStatus::Canceled | ProviderStatus::Expired => {
+            let outcome = match reported {
+                ProviderStatus::Failed => Unpaid::Failed,
+                ProviderStatus::Canceled => Unpaid::Canceled,
+                _ => Unpaid::Expired,
+            };
+            released = release(&mut tx, tenant.id, order_id, outcome).await? > 0;
+        }
+        ProviderStatus::Open | ProviderStatus::Pending => {}
+    }
+    tx.commit().await?;
+    Ok(Applied::Moved { order_id, placed, released })
+}

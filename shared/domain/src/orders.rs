@@ -349,7 +349,7 @@ const IDEMPOTENCY: &[crate::error::Constraint] = &[crate::error::Constraint::Uni
     "a concurrent request placed an order under this Idempotency-Key",
 )];
 
-async fn record(
+pub(crate) async fn record(
     tx: &mut TenantTx,
     tenant: TenantId,
     event_type: &str,
@@ -455,10 +455,13 @@ pub enum Deduction {
     },
 }
 
-/// Deducts the stock of every line, all or nothing: one guarded update per line
-/// (`stock >= quantity`; untracked stock always passes) inside a savepoint, in variant
-/// order so concurrent orders lock rows in the same order. If any line lacks stock, the
-/// savepoint rolls back and the order becomes `needs_attention`.
+/// Deducts the stock of every line, all or nothing: one guarded update per line inside a
+/// savepoint, in variant order so concurrent orders lock rows in the same order. Units other
+/// orders hold reserved (checkouts waiting for their payment) are not for this order; units
+/// this order reserved at checkout become the deduction (stock and `reserved` both go down,
+/// the reservation is consumed): `stock - quantity >= reserved - own reservation`; untracked
+/// stock always passes. If any line lacks stock, the savepoint rolls back and the order
+/// becomes `needs_attention`.
 pub async fn deduct_stock(tx: &mut TenantTx, tenant: TenantId, id: Uuid) -> Result<Deduction, DomainError> {
     let order = load(tx, tenant, id, true).await?;
     if order.stock_deducted_at.is_some() {
@@ -466,19 +469,30 @@ pub async fn deduct_stock(tx: &mut TenantTx, tenant: TenantId, id: Uuid) -> Resu
     }
     let mut lines: Vec<&OrderLine> = order.lines.iter().collect();
     lines.sort_by_key(|l| l.variant_id);
+    let reservations: Vec<(Uuid, i32)> = sqlx::query_as(
+        "select variant_id, quantity from stock_reservations
+         where tenant_id = $1 and order_id = $2 and released_at is null",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut reserved: std::collections::HashMap<Uuid, i32> = reservations.into_iter().collect();
     let mut savepoint = tx.savepoint().await?;
     let mut short = Vec::new();
     let mut levels = Vec::new();
     for line in &lines {
+        let own = reserved.remove(&line.variant_id).unwrap_or(0);
         let updated: Option<(Option<i32>, i64)> = sqlx::query_as(
             "update product_variants
-             set stock = stock - $3, version = version + (stock is not null)::int
-             where tenant_id = $1 and id = $2 and (stock is null or stock >= $3)
+             set stock = stock - $3, reserved = reserved - $4, version = version + (stock is not null)::int
+             where tenant_id = $1 and id = $2 and reserved >= $4 and (stock is null or stock - $3 >= reserved - $4)
              returning stock, version",
         )
         .bind(tenant)
         .bind(line.variant_id)
         .bind(line.quantity)
+        .bind(own)
         .fetch_optional(&mut *savepoint)
         .await?;
         match updated {
@@ -502,6 +516,15 @@ pub async fn deduct_stock(tx: &mut TenantTx, tenant: TenantId, id: Uuid) -> Resu
         record(tx, tenant, "order.needs_attention", &order).await?;
         return Ok(Deduction::Short { skus: short });
     }
+    // The reservations became this deduction.
+    sqlx::query(
+        "update stock_reservations set released_at = now()
+         where tenant_id = $1 and order_id = $2 and released_at is null",
+    )
+    .bind(tenant)
+    .bind(id)
+    .execute(&mut *savepoint)
+    .await?;
     savepoint.commit().await?;
     for level in &levels {
         let event = Event {
