@@ -21,7 +21,9 @@ const REDIRECT: &str = "https://shop.example/return";
 fn app(pool: PgPool, sim: &MollieSim) -> TestApp {
     let config =
         test_config(&[("MOLLIE_API_URL", &sim.url()), ("PUBLIC_BASE_URL", "https://api.kassa.test")]);
-    TestApp::with_config(pool, config, kassa_checkout::router)
+    TestApp::with_config(pool, config, |state| {
+        kassa_checkout::router(state.clone()).merge(kassa_mollie_webhook::router(state))
+    })
 }
 
 /// Saves a fresh simulator key as the shop's payment settings; the key.
@@ -378,4 +380,75 @@ async fn reported_payment_statuses_move_an_order_once_and_never_backwards(pool: 
     tx.commit().await.unwrap();
     assert!(matches!(deduction, kassa_domain::orders::Deduction::Deducted { .. }), "{deduction:?}");
     assert_eq!(reserved(&app, variant).await, (Some(3), 0));
+}
+
+/// Mollie's webhook delivery for `payment`: the form body `id=tr_…`, nothing else.
+async fn deliver(app: &TestApp, shop: &str, payment: &str) -> StatusCode {
+    let request = http::Request::post(format!("/webhooks/mollie/{shop}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!("id={payment}")))
+        .unwrap();
+    app.send(request).await.status
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_mollie_webhook_fetches_the_payment_and_places_the_order_once(pool: PgPool) {
+    use kassa_testkit::mollie::Outcome;
+    let sim = MollieSim::start();
+    let app = app(pool, &sim);
+    let shop = app.tenant("demo").await;
+    let other = TenantBuilder::new("other").create(&app).await;
+    pays_with_mollie(&app, &sim, &shop).await;
+    pays_with_mollie(&app, &sim, &other).await;
+    tax_rate(&app, &shop, "NL", 2100).await;
+    let mug =
+        ProductBuilder::selling(VariantBuilder::new("MUG").price(1000).stock(5)).create(&app, &shop).await;
+    let variant = mug.variant().id;
+    let mut orders = Vec::new();
+    for key in ["to-pay", "to-fail"] {
+        let cart = ready_cart(&app, &shop, &[(variant, 2)]).await;
+        let answer = check_out(&app, &shop, &cart, Some(key)).await.expect(StatusCode::CREATED);
+        orders.push(answer["order_id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    let (to_pay, to_fail) = (provider_id(&app, orders[0]).await, provider_id(&app, orders[1]).await);
+    let status = async |order: Uuid| -> String {
+        sqlx::query_scalar("select status from orders where id = $1")
+            .bind(order)
+            .fetch_one(&app.owner)
+            .await
+            .unwrap()
+    };
+
+    // Before anything happened at Mollie: open, nothing changes.
+    assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::OK);
+    assert_eq!(status(orders[0]).await, "pending_payment");
+    // Mollie cannot be reached: 503, so Mollie delivers again; the retry places the order.
+    sim.pay(&to_pay, Outcome::Paid).await;
+    sim.fail_next(1, 503).await;
+    assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status(orders[0]).await, "pending_payment");
+    assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::OK);
+    assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::OK, "a duplicate delivery");
+    assert_eq!(status(orders[0]).await, "placed");
+    let placed = app
+        .outbox(&shop)
+        .await
+        .into_iter()
+        .filter(|(t, id, _)| t == "order.placed" && *id == orders[0])
+        .count();
+    assert_eq!(placed, 1);
+
+    sim.pay(&to_fail, Outcome::Failed).await;
+    assert_eq!(deliver(&app, "demo", &to_fail).await, StatusCode::OK);
+    assert_eq!(status(orders[1]).await, "payment_failed");
+    assert_eq!(reserved(&app, variant).await, (Some(5), 2), "only the paid order's units stay reserved");
+
+    // No oracle: unknown ids, unknown shops, junk bodies, and this shop's payment delivered on
+    // another shop's URL (fetched with that shop's key: Mollie knows no such payment there)
+    // all answer 200 and change nothing.
+    assert_eq!(deliver(&app, "demo", "tr_unknown0000").await, StatusCode::OK);
+    assert_eq!(deliver(&app, "nobody", &to_pay).await, StatusCode::OK);
+    assert_eq!(deliver(&app, "other", &to_fail).await, StatusCode::OK);
+    assert_eq!(deliver(&app, "demo", "not-an-id").await, StatusCode::OK);
+    assert_eq!(status(orders[1]).await, "payment_failed");
 }

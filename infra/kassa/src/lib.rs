@@ -21,6 +21,7 @@ pub fn functions() -> Vec<FunctionRoutes> {
         kassa_workflows::routes(),
         kassa_carts::routes(),
         kassa_customers::routes(),
+        kassa_mollie_webhook::routes(),
         kassa_checkout::routes(),
     ]
 }

@@ -112,6 +112,17 @@ impl FunctionRoutes {
         self.add(verb, path, Gate::Tenant, Some(doc), handler)
     }
 
+    /// A route of any method that needs no tenant and has no documentation (callbacks such
+    /// as payment-provider webhooks, which name their shop in the path).
+    pub fn open<H: Handler<T, AppState>, T: 'static>(
+        self,
+        verb: Verb,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.add(verb, path, Gate::Open, None, handler)
+    }
+
     /// A public `GET path` that needs no tenant.
     pub fn open_get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(Verb::Get, path, Gate::Open, None, handler)
