@@ -25,6 +25,8 @@ export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$DB
 export ZITADEL_ISSUER=http://127.0.0.1:$STANDIN_PORT
 # One client address sends everything: the per-IP miss limit stays off here.
 export KASSA_LISTEN=127.0.0.1:$PORT LOG_FORMAT=json RUST_LOG=warn STOREFRONT_MISS_LIMIT=0
+# Its wrong passwords would otherwise lock sign-in from 127.0.0.1 for 15 minutes (make dev too).
+export SIGN_IN_IP_LIMIT=0
 # PUT /management/payment-settings checks keys with Mollie: the simulator, never api.mollie.com
 # (unreachable here, which would be a 503 and fail the no-5xx gate).
 ensure_mollie_sim

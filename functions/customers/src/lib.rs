@@ -383,6 +383,11 @@ async fn hash(password: String) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal(anyhow::anyhow!("cannot hash a password: {e}")))
 }
 
+/// The failed-sign-in counters of `email` in `tenant` and of the client's address.
+fn sign_in_limit(state: &AppState, tenant: &Tenant, email: &Email, client: ClientIp) -> SignInLimit {
+    SignInLimit::new(state, &secrets::account_key(tenant.id.as_uuid(), email.as_str()), client)
+}
+
 /// Waits until `floor` has passed since `started`.
 async fn floor(started: Instant) {
     tokio::time::sleep(ANSWER_FLOOR.saturating_sub(started.elapsed())).await;
@@ -489,7 +494,7 @@ pub async fn verify_email(
     Json(body): Json<CodeRequest>,
 ) -> Result<Json<Tokens>, ApiError> {
     let address = email(&body.email)?;
-    let limit = SignInLimit::new(&secrets::account_key(tenant.id.as_uuid(), address.as_str()), client);
+    let limit = sign_in_limit(&state, &tenant, &address, client);
     limit.check(&state).await?;
     let digest = secrets::code_digest(address.as_str(), &body.code);
     let Some(redeemed) =
@@ -514,7 +519,7 @@ pub async fn sign_in(
 ) -> Result<Json<Tokens>, ApiError> {
     let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "the email or password is wrong");
     let Ok(address) = Email::parse(&body.email) else { return Err(wrong()) };
-    let limit = SignInLimit::new(&secrets::account_key(tenant.id.as_uuid(), address.as_str()), client);
+    let limit = sign_in_limit(&state, &tenant, &address, client);
     limit.check(&state).await?;
     let found = accounts::credentials(&state.db, &tenant, &address).await?;
     let phc = found.as_ref().and_then(|c| c.password_hash.clone());
@@ -624,7 +629,7 @@ pub async fn reset_password(
 ) -> Result<StatusCode, ApiError> {
     let address = email(&body.email)?;
     checked_password(&body.password)?;
-    let limit = SignInLimit::new(&secrets::account_key(tenant.id.as_uuid(), address.as_str()), client);
+    let limit = sign_in_limit(&state, &tenant, &address, client);
     limit.check(&state).await?;
     let password_hash = hash(body.password).await?;
     let digest = secrets::code_digest(address.as_str(), &body.code);

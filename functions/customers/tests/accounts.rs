@@ -365,7 +365,7 @@ async fn one_address_guessing_across_many_accounts_is_limited_too(pool: PgPool) 
             .unwrap();
     let _: () =
         redis::cmd("DEL").arg(format!("kassa:rl:signin:ip:{ip}")).query_async(&mut redis).await.unwrap();
-    for n in 0..kassa_http::limits::SIGN_IN_FAILURES_PER_IP {
+    for n in 0..w.app.state.config.sign_in_ip_limit {
         let response = w.app.send(from_ip(format!("guess-{n}@example.com"), "wrong password")).await;
         response.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }

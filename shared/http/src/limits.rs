@@ -64,10 +64,9 @@ pub async fn storefront_miss(state: &AppState, client: ClientIp) -> Result<(), A
 }
 
 /// Failed sign-ins one account may have per [`SIGN_IN_WINDOW`] before sign-in is refused
-/// (429) for the rest of the window, and failed sign-ins one client IP may cause over all
-/// accounts. A success clears the account's count.
+/// (429) for the rest of the window; the failures one client IP may cause over all accounts
+/// are `SIGN_IN_IP_LIMIT` (default 30, `0`: not limited). A success clears the account's count.
 pub const SIGN_IN_FAILURES_PER_ACCOUNT: u64 = 5;
-pub const SIGN_IN_FAILURES_PER_IP: u64 = 30;
 pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// The counters of failed sign-ins that apply to one attempt: the account's (by shop and
@@ -79,10 +78,11 @@ pub struct SignInLimit {
 
 impl SignInLimit {
     /// `account` identifies the account within the platform (e.g. a digest of shop and email).
-    pub fn new(account: &str, client: ClientIp) -> Self {
+    pub fn new(state: &AppState, account: &str, client: ClientIp) -> Self {
         let mut counters = vec![(format!("kassa:rl:signin:acct:{account}"), SIGN_IN_FAILURES_PER_ACCOUNT)];
-        if let Some(ip) = client.0 {
-            counters.push((format!("kassa:rl:signin:ip:{ip}"), SIGN_IN_FAILURES_PER_IP));
+        let per_ip = state.config.sign_in_ip_limit;
+        if let (Some(ip), true) = (client.0, per_ip > 0) {
+            counters.push((format!("kassa:rl:signin:ip:{ip}"), per_ip));
         }
         Self { counters }
     }

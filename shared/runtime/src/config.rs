@@ -110,6 +110,10 @@ pub struct Config {
     /// misses) per `STOREFRONT_MISS_WINDOW_SECS`; beyond it a 429. `0` turns the limit off.
     pub storefront_miss_limit: u64,
     pub storefront_miss_window: Duration,
+    /// `SIGN_IN_IP_LIMIT`: failed sign-ins (and wrong codes) one client IP may cause per 15
+    /// minutes, over all accounts, before sign-in from it answers 429 (default 30). `0` turns
+    /// the per-IP limit off (the per-account limit stays), e.g. for a fuzzer on loopback.
+    pub sign_in_ip_limit: u64,
     /// `EVENT_BUS`: `rabbitmq` (default), `sqs` or `off`.
     pub event_bus: EventBus,
     /// `CART_STORE`: `valkey` (default) or `dynamodb`: where carts and the storefront's
@@ -218,6 +222,12 @@ impl Config {
             errors.push(format!(
                 "STOREFRONT_MISS_LIMIT must be a whole number (0: no limit), got '{miss_limit_raw}'"
             ));
+            0
+        });
+        let ip_limit_raw = get("SIGN_IN_IP_LIMIT").unwrap_or_else(|| "30".to_owned());
+        let sign_in_ip_limit = ip_limit_raw.parse::<u64>().unwrap_or_else(|_| {
+            errors
+                .push(format!("SIGN_IN_IP_LIMIT must be a whole number (0: no limit), got '{ip_limit_raw}'"));
             0
         });
 
@@ -386,6 +396,7 @@ impl Config {
                     workflow_retry_base: Duration::from_millis(retry_ms),
                     storefront_miss_limit,
                     storefront_miss_window: Duration::from_secs(miss_window.unwrap_or(60)),
+                    sign_in_ip_limit,
                     customer_token_keys,
                     customer_access_ttl: Duration::from_secs(customer_access_ttl.unwrap_or(900)),
                     customer_refresh_ttl: Duration::from_secs(
@@ -503,6 +514,14 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.valkey_timeout, Duration::from_millis(50));
         assert_eq!(config.aws_endpoint_url, None);
+        assert_eq!(config.sign_in_ip_limit, 30);
+    }
+
+    #[test]
+    fn the_per_ip_sign_in_limit_can_be_turned_off_with_zero() {
+        assert_eq!(config(&[("SIGN_IN_IP_LIMIT", "0")]).unwrap().sign_in_ip_limit, 0);
+        let err = config(&[("SIGN_IN_IP_LIMIT", "lots")]).unwrap_err();
+        assert!(err.to_string().contains("SIGN_IN_IP_LIMIT"), "{err}");
     }
 
     #[test]
