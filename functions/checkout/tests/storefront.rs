@@ -303,6 +303,25 @@ async fn a_shop_without_payment_settings_answers_payments_not_configured(pool: P
     assert_eq!(reserved(&app, mug.variant().id).await, (Some(3), 0));
 }
 
+/// One checkout of two units of `variant` per key: the orders' ids.
+async fn two_unit_orders(app: &TestApp, shop: &Tenant, variant: Uuid, keys: [&str; 2]) -> Vec<Uuid> {
+    let mut orders = Vec::new();
+    for key in keys {
+        let cart = ready_cart(app, shop, &[(variant, 2)]).await;
+        let answer = check_out(app, shop, &cart, Some(key)).await.expect(StatusCode::CREATED);
+        orders.push(answer["order_id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    orders
+}
+
+async fn order_status(app: &TestApp, order: Uuid) -> String {
+    sqlx::query_scalar("select status from orders where id = $1")
+        .bind(order)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap()
+}
+
 /// Mollie's id of the payment of `order`.
 async fn provider_id(app: &TestApp, order: Uuid) -> String {
     sqlx::query_scalar("select provider_id from payments where order_id = $1")
@@ -324,23 +343,11 @@ async fn reported_payment_statuses_move_an_order_once_and_never_backwards(pool: 
     let mug =
         ProductBuilder::selling(VariantBuilder::new("MUG").price(1000).stock(5)).create(&app, &shop).await;
     let variant = mug.variant().id;
-    let mut orders = Vec::new();
-    for key in ["paid-one", "failed-one"] {
-        let cart = ready_cart(&app, &shop, &[(variant, 2)]).await;
-        let answer = check_out(&app, &shop, &cart, Some(key)).await.expect(StatusCode::CREATED);
-        orders.push(answer["order_id"].as_str().unwrap().parse::<Uuid>().unwrap());
-    }
+    let orders = two_unit_orders(&app, &shop, variant, ["paid-one", "failed-one"]).await;
     assert_eq!(reserved(&app, variant).await, (Some(5), 4));
     let (paid, failed) = (orders[0], orders[1]);
     let apply = async |tenant: &Tenant, order: Uuid, status| {
         apply_payment_status(&app.state.db, tenant, &provider_id(&app, order).await, status).await.unwrap()
-    };
-    let status = async |order: Uuid| -> String {
-        sqlx::query_scalar("select status from orders where id = $1")
-            .bind(order)
-            .fetch_one(&app.owner)
-            .await
-            .unwrap()
     };
 
     // paid, a duplicate paid, then a late open.
@@ -353,7 +360,7 @@ async fn reported_payment_statuses_move_an_order_once_and_never_backwards(pool: 
         apply(&shop, paid, ProviderStatus::Open).await,
         Applied::Ignored { from: ProviderStatus::Paid, to: ProviderStatus::Open }
     );
-    assert_eq!(status(paid).await, "placed");
+    assert_eq!(order_status(&app, paid).await, "placed");
     let placed_events =
         app.outbox(&shop).await.into_iter().filter(|(t, id, _)| t == "order.placed" && *id == paid).count();
     assert_eq!(placed_events, 1, "the On order placed workflow starts once");
@@ -364,7 +371,7 @@ async fn reported_payment_statuses_move_an_order_once_and_never_backwards(pool: 
         Applied::Moved { order_id: failed, placed: false, released: true }
     );
     assert!(matches!(apply(&shop, failed, ProviderStatus::Paid).await, Applied::Ignored { .. }));
-    assert_eq!(status(failed).await, "payment_failed");
+    assert_eq!(order_status(&app, failed).await, "payment_failed");
     assert_eq!(reserved(&app, variant).await, (Some(5), 2), "the failed order's units are free again");
 
     // Unknown ids and another shop's payment id on this shop are nobody's.
@@ -404,32 +411,20 @@ async fn the_mollie_webhook_fetches_the_payment_and_places_the_order_once(pool: 
     let mug =
         ProductBuilder::selling(VariantBuilder::new("MUG").price(1000).stock(5)).create(&app, &shop).await;
     let variant = mug.variant().id;
-    let mut orders = Vec::new();
-    for key in ["to-pay", "to-fail"] {
-        let cart = ready_cart(&app, &shop, &[(variant, 2)]).await;
-        let answer = check_out(&app, &shop, &cart, Some(key)).await.expect(StatusCode::CREATED);
-        orders.push(answer["order_id"].as_str().unwrap().parse::<Uuid>().unwrap());
-    }
+    let orders = two_unit_orders(&app, &shop, variant, ["to-pay", "to-fail"]).await;
     let (to_pay, to_fail) = (provider_id(&app, orders[0]).await, provider_id(&app, orders[1]).await);
-    let status = async |order: Uuid| -> String {
-        sqlx::query_scalar("select status from orders where id = $1")
-            .bind(order)
-            .fetch_one(&app.owner)
-            .await
-            .unwrap()
-    };
 
     // Before anything happened at Mollie: open, nothing changes.
     assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::OK);
-    assert_eq!(status(orders[0]).await, "pending_payment");
+    assert_eq!(order_status(&app, orders[0]).await, "pending_payment");
     // Mollie cannot be reached: 503, so Mollie delivers again; the retry places the order.
     sim.pay(&to_pay, Outcome::Paid).await;
     sim.fail_next(1, 503).await;
     assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(status(orders[0]).await, "pending_payment");
+    assert_eq!(order_status(&app, orders[0]).await, "pending_payment");
     assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::OK);
     assert_eq!(deliver(&app, "demo", &to_pay).await, StatusCode::OK, "a duplicate delivery");
-    assert_eq!(status(orders[0]).await, "placed");
+    assert_eq!(order_status(&app, orders[0]).await, "placed");
     let placed = app
         .outbox(&shop)
         .await
@@ -440,7 +435,7 @@ async fn the_mollie_webhook_fetches_the_payment_and_places_the_order_once(pool: 
 
     sim.pay(&to_fail, Outcome::Failed).await;
     assert_eq!(deliver(&app, "demo", &to_fail).await, StatusCode::OK);
-    assert_eq!(status(orders[1]).await, "payment_failed");
+    assert_eq!(order_status(&app, orders[1]).await, "payment_failed");
     assert_eq!(reserved(&app, variant).await, (Some(5), 2), "only the paid order's units stay reserved");
 
     // No oracle: unknown ids, unknown shops, junk bodies, and this shop's payment delivered on
@@ -450,5 +445,5 @@ async fn the_mollie_webhook_fetches_the_payment_and_places_the_order_once(pool: 
     assert_eq!(deliver(&app, "nobody", &to_pay).await, StatusCode::OK);
     assert_eq!(deliver(&app, "other", &to_fail).await, StatusCode::OK);
     assert_eq!(deliver(&app, "demo", "not-an-id").await, StatusCode::OK);
-    assert_eq!(status(orders[1]).await, "payment_failed");
+    assert_eq!(order_status(&app, orders[1]).await, "payment_failed");
 }

@@ -96,6 +96,23 @@ const COLUMNS: &str =
     "id, first_name, last_name, company, line1, line2, postal_code, city, region, country, phone,
                        created_at, updated_at";
 
+type AddressQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Postgres, Address, sqlx::postgres::PgArguments>;
+
+/// Binds an address's ten fields, in [`PostalAddress`] order, after what `query` bound.
+fn bind_fields<'q>(query: AddressQuery<'q>, draft: &'q PostalAddress) -> AddressQuery<'q> {
+    query
+        .bind(draft.first_name.trim())
+        .bind(draft.last_name.trim())
+        .bind(draft.company.as_deref())
+        .bind(draft.line1.trim())
+        .bind(draft.line2.as_deref())
+        .bind(draft.postal_code.trim())
+        .bind(draft.city.trim())
+        .bind(draft.region.as_deref())
+        .bind(&draft.country)
+        .bind(draft.phone.as_deref())
+}
+
 pub async fn list(pool: &PgPool, tenant: &Tenant, customer_id: Uuid) -> Result<Vec<Address>, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let rows = sqlx::query_as(&format!(
@@ -131,26 +148,13 @@ pub async fn add(
             message: format!("an address book holds at most {MAX_ADDRESSES} addresses"),
         });
     }
-    let address = sqlx::query_as(&format!(
+    let sql = format!(
         "insert into customer_addresses (id, tenant_id, customer_id, first_name, last_name, company, line1, line2,
                                          postal_code, city, region, country, phone)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(tenant.id)
-    .bind(customer_id)
-    .bind(draft.first_name.trim())
-    .bind(draft.last_name.trim())
-    .bind(draft.company.as_deref())
-    .bind(draft.line1.trim())
-    .bind(draft.line2.as_deref())
-    .bind(draft.postal_code.trim())
-    .bind(draft.city.trim())
-    .bind(draft.region.as_deref())
-    .bind(&draft.country)
-    .bind(draft.phone.as_deref())
-    .fetch_one(&mut *tx)
-    .await?;
+    );
+    let insert = sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant.id).bind(customer_id);
+    let address = bind_fields(insert, draft).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok(address)
 }
@@ -165,26 +169,16 @@ pub async fn replace(
 ) -> Result<Address, DomainError> {
     draft.validated()?;
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let address = sqlx::query_as(&format!(
+    let sql = format!(
         "update customer_addresses set first_name = $3, last_name = $4, company = $5, line1 = $6, line2 = $7,
                 postal_code = $8, city = $9, region = $10, country = $11, phone = $12
           where id = $1 and customer_id = $2 returning {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(customer_id)
-    .bind(draft.first_name.trim())
-    .bind(draft.last_name.trim())
-    .bind(draft.company.as_deref())
-    .bind(draft.line1.trim())
-    .bind(draft.line2.as_deref())
-    .bind(draft.postal_code.trim())
-    .bind(draft.city.trim())
-    .bind(draft.region.as_deref())
-    .bind(&draft.country)
-    .bind(draft.phone.as_deref())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound { resource: "address" })?;
+    );
+    let update = sqlx::query_as(&sql).bind(id).bind(customer_id);
+    let address = bind_fields(update, draft)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(DomainError::NotFound { resource: "address" })?;
     tx.commit().await?;
     Ok(address)
 }
