@@ -3,7 +3,7 @@
 // shapes. Authorization code + PKCE for the admin UI; token.mjs drives the same flow for
 // scripts. Users, orgs and roles come from seed.json.
 //
-//   node server.mjs            # http://127.0.0.1:9011 (PORT, ISSUER to change)
+//   node server.mjs            # http://127.0.0.1:9011 (PORT, ISSUER to change; ACCESS_TOKEN_TTL in seconds)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,6 +19,9 @@ const HOST = process.env.HOST ?? '127.0.0.1';
 const ISSUER = (process.env.ISSUER ?? `http://${HOST}:${PORT}`).replace(/\/$/, '');
 const PROJECT_ID = seed.project_id;
 const RESOURCE = 'urn:kassa:api';
+// Seconds an access token lives (default 1 hour; Zitadel's is set per application). The admin's
+// end-to-end tests shorten it to see the silent refresh happen.
+const ACCESS_TOKEN_TTL = Number(process.env.ACCESS_TOKEN_TTL ?? 60 * 60);
 const ROLE_CLAIMS = ['urn:zitadel:iam:org:project:roles', `urn:zitadel:iam:org:project:${PROJECT_ID}:roles`];
 
 const usersBySub = new Map(Object.entries(seed.users).map(([login, u]) => [u.sub, { login, ...u }]));
@@ -82,7 +85,21 @@ const provider = new Provider(ISSUER, {
     devInteractions: { enabled: false },
     introspection: { enabled: true },
     revocation: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
+    // Zitadel's end_session signs out and redirects to a registered post_logout_redirect_uri
+    // without asking; oidc-provider asks by default, so the form submits itself here.
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        ctx.type = 'html';
+        ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signing out · Kassa (Zitadel stand-in)</title></head>
+<body>${form.replace('</form>', '<input type="hidden" name="logout" value="yes"><noscript><button type="submit">Sign out</button></noscript></form>')}
+<p>Signing out…</p><script>document.getElementById('op.logoutForm').submit()</script></body></html>`;
+      },
+      async postLogoutSuccessSource(ctx) {
+        ctx.type = 'html';
+        ctx.body = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out · Kassa (Zitadel stand-in)</title></head><body><h1>Signed out</h1></body></html>';
+      },
+    },
     resourceIndicators: {
       enabled: true,
       // Every access token is for Kassa's API, like a Zitadel app with JWT access tokens.
@@ -91,7 +108,7 @@ const provider = new Provider(ISSUER, {
       getResourceServerInfo: () => ({
         scope: 'openid profile email offline_access urn:zitadel:iam:org:projects:roles',
         audience: PROJECT_ID,
-        accessTokenTTL: 60 * 60,
+        accessTokenTTL: ACCESS_TOKEN_TTL,
         accessTokenFormat: 'jwt',
         jwt: { sign: { alg: 'RS256' } },
       }),
@@ -166,8 +183,27 @@ async function interaction(req, res, uid) {
   return finish(req, res, details, user.sub);
 }
 
+// Zitadel issues a refresh token whenever an app with the refresh token grant asks for
+// `offline_access`; oidc-provider (following OIDC Core) drops that scope unless the request
+// also says prompt=consent. The stand-in adds the consent prompt, which its interaction
+// grants without asking (as Zitadel asks no consent of first-party apps), so a client that
+// speaks to Zitadel gets its refresh token here too.
+function zitadelOfflineAccess(req) {
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url, ISSUER);
+  if (url.pathname !== '/oauth/v2/authorize') return;
+  const scope = (url.searchParams.get('scope') ?? '').split(' ');
+  const prompt = (url.searchParams.get('prompt') ?? '').split(' ').filter(Boolean);
+  const client = seed.clients.find((c) => c.client_id === url.searchParams.get('client_id'));
+  if (!scope.includes('offline_access') || !client?.grant_types?.includes('refresh_token')) return;
+  if (prompt.includes('consent') || prompt.includes('none')) return;
+  url.searchParams.set('prompt', [...prompt, 'consent'].join(' '));
+  req.url = url.pathname + url.search;
+}
+
 const handle = provider.callback();
 http.createServer((req, res) => {
+  zitadelOfflineAccess(req);
   const match = /^\/ui\/login\/([\w-]+)$/.exec(new URL(req.url, ISSUER).pathname);
   if (match && (req.method === 'GET' || req.method === 'POST')) {
     interaction(req, res, match[1]).catch((err) => {

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The admin UI (admin-nuxt/): build, serve, test, and measure it.
+#
+#   infra/scripts/admin.sh build    # npm ci + nuxt build; skipped when nothing changed since the last build
+#   infra/scripts/admin.sh serve    # the built admin on http://127.0.0.1:3000 (ADMIN_PORT), API at NUXT_PUBLIC_API_BASE
+#   infra/scripts/admin.sh test     # Vitest, the API client check, then Playwright in Debian's Chromium against
+#                                   # a real kassa serve (own database and port) and the Zitadel stand-in
+#   infra/scripts/admin.sh budget   # gzip KB of JavaScript the products screen loads first (target ≤ 300)
+#   infra/scripts/admin.sh api      # regenerate the typed API client from a running Kassa (KASSA_API_URL,
+#                                   # else one started here like the tests')
+#   infra/scripts/admin.sh api-check  # fail when the committed client differs from what Kassa serves
+#
+# The Kassa binary is ${CARGO_TARGET_DIR:-target}/debug/kassa (KASSA_BIN to change); this
+# script never runs cargo: build it first (`cargo build -p kassa-cli`).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+ADMIN_DIR=$ROOT/admin-nuxt
+ADMIN_PORT=${ADMIN_PORT:-3000}
+E2E_ADMIN_PORT=${ADMIN_E2E_PORT:-13000}
+E2E_API_PORT=${ADMIN_E2E_API_PORT:-18090}
+E2E_STANDIN_PORT=${ADMIN_E2E_STANDIN_PORT:-19111}
+E2E_DB=${ADMIN_E2E_DB:-kassa_admin_e2e}
+KASSA_BIN=${KASSA_BIN:-$TARGET_DIR/debug/kassa}
+LOG=$STATE_DIR/admin
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NUXT_TELEMETRY_DISABLED=1
+
+ensure_node() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "the admin needs Node 20.19 or newer (found $(node --version))"
+}
+
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+# npm ci when package-lock.json changed since the last install.
+ensure_admin_deps() {
+  ensure_node
+  if [ ! -f "$ADMIN_DIR/node_modules/.package-lock.json" ] ||
+    [ "$ADMIN_DIR/package-lock.json" -nt "$ADMIN_DIR/node_modules/.package-lock.json" ]; then
+    say "installing the admin's npm packages"
+    (cd "$ADMIN_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+# A fingerprint of everything the build reads.
+source_stamp() {
+  (cd "$ADMIN_DIR" && find app nuxt.config.ts package-lock.json tsconfig.json -type f -print0 | sort -z |
+    xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+cmd_build() {
+  ensure_admin_deps
+  local stamp
+  stamp=$(source_stamp)
+  if [ -f "$ADMIN_DIR/.output/server/index.mjs" ] && [ "$(cat "$ADMIN_DIR/.output/.kassa-stamp" 2>/dev/null)" = "$stamp" ]; then
+    say "the admin is built and up to date (admin-nuxt/.output)"
+    return 0
+  fi
+  mkdir -p "$STATE_DIR"
+  say "building the admin (nuxt build)"
+  (cd "$ADMIN_DIR" && npx nuxt build >"$STATE_DIR/admin-build.log" 2>&1) ||
+    { tail -n 40 "$STATE_DIR/admin-build.log" >&2; die "nuxt build failed (log: $STATE_DIR/admin-build.log)"; }
+  echo "$stamp" >"$ADMIN_DIR/.output/.kassa-stamp"
+}
+
+cmd_serve() {
+  [ -f "$ADMIN_DIR/.output/server/index.mjs" ] || cmd_build
+  say "the admin on http://127.0.0.1:$ADMIN_PORT (API ${NUXT_PUBLIC_API_BASE:-http://127.0.0.1:8080}, Zitadel ${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}})"
+  NUXT_PUBLIC_ZITADEL_ISSUER=${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}} \
+    HOST=127.0.0.1 PORT=$ADMIN_PORT exec node "$ADMIN_DIR/.output/server/index.mjs"
+}
+
+pids=()
+stop_started() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+
+# A Kassa of the tests' own: database $E2E_DB (new every run), the demo shops, port
+# $E2E_API_PORT, and its own Zitadel stand-in on $E2E_STANDIN_PORT.
+start_backend() {
+  [ -x "$KASSA_BIN" ] || die "no Kassa binary at $KASSA_BIN: run 'cargo build -p kassa-cli' first (or set KASSA_BIN)"
+  ensure_services
+  ensure_node_deps
+  mkdir -p "$LOG"
+  trap stop_started EXIT
+  port_open "$E2E_API_PORT" && die "port $E2E_API_PORT is taken (set ADMIN_E2E_API_PORT)"
+  port_open "$E2E_STANDIN_PORT" && die "port $E2E_STANDIN_PORT is taken (set ADMIN_E2E_STANDIN_PORT)"
+  # Access tokens of 75 s: the tests see the admin refresh them silently (60 s before expiry).
+  (cd "$STANDIN_DIR" && PORT=$E2E_STANDIN_PORT ACCESS_TOKEN_TTL=${ADMIN_E2E_TOKEN_TTL:-75} exec node_modules/.bin/node server.mjs >"$LOG/standin.log" 2>&1) &
+  pids+=($!)
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $E2E_DB with (force)"
+  export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/$E2E_DB
+  export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$E2E_DB
+  export ZITADEL_ISSUER=http://127.0.0.1:$E2E_STANDIN_PORT
+  export KASSA_LISTEN=127.0.0.1:$E2E_API_PORT LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn}
+  export ADMIN_ORIGINS=http://127.0.0.1:$E2E_ADMIN_PORT EVENT_BUS=off
+  "$KASSA_BIN" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "kassa migrate failed"; }
+  "$KASSA_BIN" seed-demo >"$LOG/seed.log" 2>&1 || { cat "$LOG/seed.log" >&2; die "kassa seed-demo failed"; }
+  "$KASSA_BIN" serve >"$LOG/kassa.log" 2>&1 &
+  pids+=($!)
+  wait_for_port "$E2E_API_PORT" "kassa serve" 60
+  wait_for_port "$E2E_STANDIN_PORT" "the Zitadel stand-in" 20
+  export KASSA_API_URL=http://127.0.0.1:$E2E_API_PORT
+}
+
+cmd_api() {
+  ensure_admin_deps
+  if [ -z "${KASSA_API_URL:-}" ]; then start_backend; fi
+  (cd "$ADMIN_DIR" && node scripts/generate-api.mjs --api "$KASSA_API_URL" "$@")
+}
+
+cmd_test() {
+  ensure_admin_deps
+  ensure_chromium
+  say "admin unit tests (Vitest)"
+  (cd "$ADMIN_DIR" && npx vitest run)
+  cmd_build
+  start_backend
+  say "the admin's API client matches the OpenAPI documents Kassa serves"
+  (cd "$ADMIN_DIR" && node scripts/generate-api.mjs --check --api "$KASSA_API_URL")
+  port_open "$E2E_ADMIN_PORT" && die "port $E2E_ADMIN_PORT is taken (set ADMIN_E2E_PORT)"
+  NUXT_PUBLIC_API_BASE=$KASSA_API_URL NUXT_PUBLIC_ZITADEL_ISSUER=$ZITADEL_ISSUER \
+    HOST=127.0.0.1 PORT=$E2E_ADMIN_PORT node "$ADMIN_DIR/.output/server/index.mjs" >"$LOG/admin.log" 2>&1 &
+  pids+=($!)
+  wait_for_port "$E2E_ADMIN_PORT" "the admin" 20
+  say "admin end-to-end tests (Playwright, /usr/bin/chromium)"
+  (cd "$ADMIN_DIR" && ADMIN_URL=http://127.0.0.1:$E2E_ADMIN_PORT API_URL=$KASSA_API_URL ISSUER=$ZITADEL_ISSUER \
+    npx playwright test "$@")
+}
+
+cmd_budget() {
+  ensure_admin_deps
+  ensure_chromium
+  cmd_build
+  port_open "$E2E_ADMIN_PORT" && die "port $E2E_ADMIN_PORT is taken (set ADMIN_E2E_PORT)"
+  trap stop_started EXIT
+  HOST=127.0.0.1 PORT=$E2E_ADMIN_PORT node "$ADMIN_DIR/.output/server/index.mjs" >"$STATE_DIR/admin-budget.log" 2>&1 &
+  pids+=($!)
+  wait_for_port "$E2E_ADMIN_PORT" "the admin" 20
+  (cd "$ADMIN_DIR" && node scripts/budget.mjs "http://127.0.0.1:$E2E_ADMIN_PORT/products" "${ADMIN_JS_BUDGET_KB:-300}")
+}
+
+case "${1:-}" in
+  build) cmd_build ;;
+  serve) cmd_serve ;;
+  test) shift; cmd_test "$@" ;;
+  budget) cmd_budget ;;
+  api) shift; cmd_api "$@" ;;
+  api-check) shift; cmd_api --check "$@" ;;
+  *) echo "usage: $0 build|serve|test|budget|api|api-check" >&2; exit 2 ;;
+esac
