@@ -83,6 +83,8 @@ start_backend() {
   [ -x "$KASSA_BIN" ] || die "no Kassa binary at $KASSA_BIN: run 'cargo build -p kassa-cli' first (or set KASSA_BIN)"
   ensure_services
   ensure_node_deps
+  # Saving payment settings checks the key with Mollie: the simulator (exports MOLLIE_API_URL, MOLLIE_SIM_KEY).
+  ensure_mollie_sim
   mkdir -p "$LOG"
   trap stop_started EXIT
   port_open "$E2E_API_PORT" && die "port $E2E_API_PORT is taken (set ADMIN_E2E_API_PORT)"
@@ -134,9 +136,11 @@ cmd_budget() {
   ensure_admin_deps
   ensure_chromium
   cmd_build
+  # The products screen needs a signed-in user and the API: the same stack as the tests.
+  start_backend
   port_open "$E2E_ADMIN_PORT" && die "port $E2E_ADMIN_PORT is taken (set ADMIN_E2E_PORT)"
-  trap stop_started EXIT
-  HOST=127.0.0.1 PORT=$E2E_ADMIN_PORT node "$ADMIN_DIR/.output/server/index.mjs" >"$STATE_DIR/admin-budget.log" 2>&1 &
+  NUXT_PUBLIC_API_BASE=$KASSA_API_URL NUXT_PUBLIC_ZITADEL_ISSUER=$ZITADEL_ISSUER \
+    HOST=127.0.0.1 PORT=$E2E_ADMIN_PORT node "$ADMIN_DIR/.output/server/index.mjs" >"$LOG/admin-budget.log" 2>&1 &
   pids+=($!)
   wait_for_port "$E2E_ADMIN_PORT" "the admin" 20
   (cd "$ADMIN_DIR" && node scripts/budget.mjs "http://127.0.0.1:$E2E_ADMIN_PORT/products" "${ADMIN_JS_BUDGET_KB:-300}")

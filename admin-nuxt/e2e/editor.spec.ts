@@ -1,0 +1,87 @@
+import { expect, test } from '@playwright/test';
+
+import { api, expectAccessible, screenshot, signIn, staffToken } from './helpers';
+
+// An editor of the demo shop signs in through the Zitadel stand-in, creates a product with a
+// variant in the admin, and the storefront sells it.
+test('an editor creates a product with a variant and the storefront lists it', async ({ page }) => {
+  const suffix = Date.now().toString(36);
+  const handle = `e2e-mug-${suffix}`;
+  const title = `E2E Mug ${suffix}`;
+
+  await signIn(page, 'editor@demo');
+  await expect(page.getByTestId('user')).toHaveText('Eddie Editor');
+  await expect(page.getByTestId('roles')).toHaveText('editor');
+  await expect(page.getByRole('table', { name: 'Products' }).getByRole('row')).toHaveCount(26); // header + 25
+  await expectAccessible(page);
+  await screenshot(page, 'products');
+
+  await page.getByRole('link', { name: 'New product' }).click();
+  await expect(page.getByRole('heading', { name: 'New product' })).toBeVisible();
+  await page.getByLabel('Handle', { exact: true }).fill(handle);
+  await page.getByLabel('Title (en)').fill(title);
+  await page.getByLabel('Title (nl)').fill(`E2E Mok ${suffix}`);
+  await page.getByLabel('Description (en)').fill('A mug made by the end-to-end test.');
+  await page.getByLabel('Status', { exact: true }).selectOption('active');
+  await page.getByRole('button', { name: 'Create product' }).click();
+
+  await expect(page.getByRole('heading', { name: title })).toBeVisible();
+  await expect(page).toHaveURL(/\/products\/[0-9a-f-]{36}$/);
+  await expect(page.getByText('No variants yet.')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Add variant' }).click();
+  await page.getByLabel('SKU of variant 1').fill(`E2E-${suffix}`.toUpperCase());
+  await page.getByLabel(/Price of variant 1/).fill('12.50');
+  await page.getByLabel(/Stock of variant 1/).fill('7');
+  await page.getByLabel(/Attributes of variant 1/).fill('color=blue, size=M');
+  await page.getByRole('button', { name: 'Create variant 1' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  await expect(page.getByText('€12.50')).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, 'product-editor');
+
+  // What the storefront sells now: the new product with its variant's price.
+  const shop = await api(`/storefront/products?q=${encodeURIComponent(title)}`);
+  expect(shop.status).toBe(200);
+  const listed = (shop.body.items as { handle: string }[]).find((p) => p.handle === handle);
+  expect(listed, JSON.stringify(shop.body)).toBeTruthy();
+  const detail = await api(`/storefront/products/${handle}`);
+  expect(detail.status).toBe(200);
+  expect(JSON.stringify(detail.body)).toContain(`E2E-${suffix}`.toUpperCase());
+  expect(JSON.stringify(detail.body)).toContain('1250');
+});
+
+test('a save over someone else\'s newer version shows the conflict and reloads it', async ({ page }) => {
+  const token = staffToken('owner@demo');
+  const handle = `e2e-conflict-${Date.now().toString(36)}`;
+  const created = await api('/management/products', { token, method: 'POST', body: { handle, title: { en: 'Conflict before' } } });
+  expect(created.status).toBe(201);
+
+  await signIn(page, 'editor@demo', `/products/${created.body.id}`);
+  await expect(page.getByLabel('Title (en)')).toHaveValue('Conflict before');
+
+  // Someone else saves first.
+  const other = await api(`/management/products/${created.body.id}`, {
+    token, method: 'PATCH', body: { title: { en: 'Saved by someone else' } }, headers: { 'If-Match': `"${created.body.version}"` },
+  });
+  expect(other.status).toBe(200);
+
+  await page.getByLabel('Title (en)').fill('My edit');
+  await page.getByRole('button', { name: 'Save product' }).click();
+  const dialog = page.getByRole('alertdialog');
+  await expect(dialog).toContainText('Someone else saved this product meanwhile');
+  await expectAccessible(page);
+  await screenshot(page, 'product-conflict');
+
+  await dialog.getByRole('button', { name: 'Reload latest' }).click();
+  await expect(page.getByLabel('Title (en)')).toHaveValue('Saved by someone else');
+  await expect(page.getByRole('alertdialog')).toHaveCount(0);
+
+  // And now a save goes through, on the latest version.
+  await page.getByLabel('Title (en)').fill('My edit, after reloading');
+  await page.getByRole('button', { name: 'Save product' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  const saved = await api(`/management/products/${created.body.id}`, { token });
+  expect(saved.body.title.en).toBe('My edit, after reloading');
+  expect(saved.body.version).toBe(created.body.version + 2);
+});
