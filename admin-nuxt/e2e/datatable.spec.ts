@@ -74,6 +74,9 @@ test('the column chooser shows and hides columns, by keyboard, and remembers the
   await expect(table.getByRole('columnheader')).toHaveText([/Title/, 'Status', 'Tax class', /Created/, /Updated/]);
   await expect(page).toHaveURL(/cols=title%2Cstatus%2Ctax_class%2Ccreated_at%2Cupdated_at|cols=title,status,tax_class,created_at,updated_at/);
   await expect(page.getByRole('checkbox', { name: 'Title' })).toBeDisabled();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('checkbox', { name: 'Title' })).toBeHidden();
+  await expect(page.getByText('Columns', { exact: true })).toBeFocused();
 
   await page.reload();
   await expect(table.getByRole('columnheader')).toHaveText([/Title/, 'Status', 'Tax class', /Created/, /Updated/]);

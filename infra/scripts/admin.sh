@@ -69,6 +69,7 @@ cmd_build() {
 
 cmd_serve() {
   [ -f "$ADMIN_DIR/.output/server/index.mjs" ] || cmd_build
+  port_open "$ADMIN_PORT" && die "port $ADMIN_PORT is taken (an admin already running? set ADMIN_PORT)"
   say "the admin on http://127.0.0.1:$ADMIN_PORT (API ${NUXT_PUBLIC_API_BASE:-http://127.0.0.1:8080}, Zitadel ${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}})"
   NUXT_PUBLIC_ZITADEL_ISSUER=${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}} \
     HOST=127.0.0.1 PORT=$ADMIN_PORT exec node "$ADMIN_DIR/.output/server/index.mjs"
@@ -116,8 +117,8 @@ cmd_api() {
 cmd_test() {
   ensure_admin_deps
   ensure_chromium
-  say "admin unit tests (Vitest)"
-  (cd "$ADMIN_DIR" && npx vitest run)
+  say "admin type check (vue-tsc, strict) and unit tests (Vitest)"
+  (cd "$ADMIN_DIR" && npx nuxt prepare >/dev/null 2>&1 && npx vue-tsc --noEmit -p .nuxt/tsconfig.app.json && npx vitest run)
   cmd_build
   start_backend
   say "the admin's API client matches the OpenAPI documents Kassa serves"

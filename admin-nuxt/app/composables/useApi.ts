@@ -21,7 +21,12 @@ export function useApi() {
       baseUrl: String(useRuntimeConfig().public.apiBase).replace(/\/$/, ''),
       fetch: createTransport({
         getToken: auth.accessToken,
-        refresh: auth.refreshTokens,
+        refresh: async () => {
+          if (await auth.refreshTokens()) return true;
+          // The session is over (refresh token expired or revoked): sign in again, back here.
+          void auth.signIn(window.location.pathname + window.location.search);
+          return false;
+        },
         getTenant: () => tenant,
       }),
     });
