@@ -4,7 +4,7 @@ import { api, expectAccessible, screenshot, signIn, staffToken } from './helpers
 
 const MOLLIE_SIM_KEY = process.env.MOLLIE_SIM_KEY ?? 'test_kassademo0000000000000000000000';
 
-test('an owner reads orders and their lines, customers, tax rates, and connects Mollie', async ({ page }) => {
+test('an owner reads orders and their lines, blocks and unblocks a customer, reads workflow runs and tax rates, and connects Mollie', async ({ page }) => {
   // An order placed through the API, with a demo variant.
   const token = staffToken('owner@demo');
   const products = await api('/management/products?limit=1&status=active&sort=handle', { token });
@@ -34,8 +34,30 @@ test('an owner reads orders and their lines, customers, tax rates, and connects 
   await page.getByRole('link', { name: 'Customers' }).click();
   await expect(page.getByRole('heading', { name: 'Customers' })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Customers' })).not.toContainText('Loading…');
+  await expect(page.getByRole('table', { name: 'Customers' }).getByRole('link', { name: 'vip@demo.shop' })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, 'customers');
+
+  // Blocking a customer ends their sessions and refuses sign-in: the shopper's own sign-in says so.
+  await page.getByRole('link', { name: 'vip@demo.shop' }).click();
+  await expect(page.getByRole('heading', { name: 'Demo Shopper' })).toBeVisible();
+  await page.getByRole('button', { name: 'Block' }).click();
+  await expect(page.getByText('Blocked: sign-in refused')).toBeVisible();
+  const refused = await api('/storefront/customers/sign-in', { method: 'POST', body: { email: 'vip@demo.shop', password: 'demo-shopper-pass' } });
+  expect(refused.status).toBeGreaterThanOrEqual(400);
+  await expectAccessible(page);
+  await screenshot(page, 'customer-detail');
+  await page.getByRole('button', { name: 'Unblock' }).click();
+  await expect(page.getByText('Allowed', { exact: true })).toBeVisible();
+  const again = await api('/storefront/customers/sign-in', { method: 'POST', body: { email: 'vip@demo.shop', password: 'demo-shopper-pass' } });
+  expect(again.status).toBe(200);
+
+  await page.getByRole('link', { name: 'Workflow runs' }).click();
+  await expect(page.getByRole('heading', { name: 'Workflow runs' })).toBeVisible();
+  await expect(page.getByRole('combobox', { name: 'Workflow' }).getByRole('option', { name: 'On order placed' })).toBeAttached();
+  await expect(page.getByRole('table', { name: 'Workflow runs' })).not.toContainText('Loading…');
+  await expectAccessible(page);
+  await screenshot(page, 'workflow-runs');
 
   await page.getByRole('link', { name: 'Tax rates' }).click();
   const rates = page.getByRole('table', { name: 'Tax rates' });

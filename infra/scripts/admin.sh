@@ -98,7 +98,21 @@ start_backend() {
   export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$E2E_DB
   export ZITADEL_ISSUER=http://127.0.0.1:$E2E_STANDIN_PORT
   export KASSA_LISTEN=127.0.0.1:$E2E_API_PORT LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn}
-  export ADMIN_ORIGINS=http://127.0.0.1:$E2E_ADMIN_PORT EVENT_BUS=off
+  export ADMIN_ORIGINS=http://127.0.0.1:$E2E_ADMIN_PORT
+  # Workflow runs, for the runs screen: events go through a RabbitMQ virtual host of the
+  # tests' own (new every run), so make dev's worker and this one never see each other's
+  # events; mail goes to a closed port, so "send email" fails fast (100 ms backoff) and the
+  # run waits for someone to retry it.
+  if command -v rabbitmqctl >/dev/null; then
+    as_root rabbitmqctl -q delete_vhost "$E2E_DB" >/dev/null 2>&1 || true
+    as_root rabbitmqctl -q add_vhost "$E2E_DB" >/dev/null
+    as_root rabbitmqctl -q set_permissions -p "$E2E_DB" guest '.*' '.*' '.*' >/dev/null
+    export EVENT_BUS=rabbitmq RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/$E2E_DB
+    export SMTP_URL=smtp://127.0.0.1:9 WORKFLOW_RETRY_BASE_MS=100
+  else
+    say "no rabbitmqctl here: workflows do not run, and the workflow run test is skipped"
+    export EVENT_BUS=off E2E_NO_WORKFLOWS=1
+  fi
   "$KASSA_BIN" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "kassa migrate failed"; }
   "$KASSA_BIN" seed-demo >"$LOG/seed.log" 2>&1 || { cat "$LOG/seed.log" >&2; die "kassa seed-demo failed"; }
   "$KASSA_BIN" serve >"$LOG/kassa.log" 2>&1 &
