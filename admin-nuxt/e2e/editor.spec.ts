@@ -37,6 +37,25 @@ test('an editor creates a product with a variant and the storefront lists it', a
   await page.getByRole('button', { name: 'Create variant 1' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
   await expect(page.getByText('€12.50')).toBeVisible();
+  await expect(page.getByTestId('variant-stock-0')).toHaveText('7');
+
+  // Stock moves only by guarded adjustments (safe while orders deduct it).
+  await page.getByText('Adjust stock of variant 1').click();
+  await page.getByLabel('Units to add or remove (variant 1)').fill('-2');
+  await page.getByLabel('Reason (variant 1)').fill('damaged in the warehouse');
+  await page.getByRole('button', { name: 'Apply stock change to variant 1' }).click();
+  await expect(page.getByTestId('variant-stock-0')).toHaveText('5');
+  await page.getByLabel('Units to add or remove (variant 1)').fill('-6');
+  await page.getByLabel('Reason (variant 1)').fill('too many');
+  await page.getByRole('button', { name: 'Apply stock change to variant 1' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: /stock/i })).toBeVisible();
+  await expect(page.getByTestId('variant-stock-0')).toHaveText('5');
+
+  // A saved variant's price changes with a merge patch on its version (the adjustments bumped it).
+  await page.getByLabel(/Price of variant 1/).fill('13');
+  await page.getByRole('button', { name: 'Save variant 1' }).click();
+  await expect(page.getByText('€13.00')).toBeVisible();
+  await expect(page.getByTestId('variant-stock-0')).toHaveText('5');
   await expectAccessible(page);
   await screenshot(page, 'product-editor');
 
@@ -48,7 +67,7 @@ test('an editor creates a product with a variant and the storefront lists it', a
   const detail = await api(`/storefront/products/${handle}`);
   expect(detail.status).toBe(200);
   expect(JSON.stringify(detail.body)).toContain(`E2E-${suffix}`.toUpperCase());
-  expect(JSON.stringify(detail.body)).toContain('1250');
+  expect(JSON.stringify(detail.body)).toContain('1300');
 });
 
 test('a save over someone else\'s newer version shows the conflict and reloads it', async ({ page }) => {
