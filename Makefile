@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch token bench mails sizes
+.PHONY: help dev test watch token bench mails sizes checkout-demo
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,6 +16,9 @@ watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT t
 
 token: ## Print an access token for a demo user as the last line: make -s token USER=editor@demo
 	@infra/scripts/token.sh "$(USER)"
+
+checkout-demo: ## With make dev running: a shopper's cart → checkout → Mollie simulator, step by step (PAY=paid pays too)
+	@python3 infra/scripts/checkout_demo.py $(if $(PAY),--pay $(PAY))
 
 mails: ## List the emails the local SMTP sink of make dev received
 	@.venv/bin/python infra/smtp-sink/sink.py list --dir $${KASSA_STATE_DIR:-.kassa}/mail

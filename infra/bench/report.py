@@ -42,6 +42,10 @@ def main():
           f"SMTP sink; {workflows['orders']} orders, one per 100 ms): "
           f"p50 {workflows['p50']:.2f} ms, p99 {workflows['p99']:.2f} ms, max {workflows['max']:.2f} ms")
     for name, path in pairs.items():
+        latencies = json.load(open(path)).get("latencies") if name.startswith("rows:") else None
+        for case, l in (latencies or {}).items():
+            print(f"{case}, {l['n']} one after another: p50 {l['p50']:.1f} ms, p99 {l['p99']:.1f} ms, max {l['max']:.1f} ms")
+    for name, path in pairs.items():
         timing = json.load(open(path)).get("enumeration_timing") if name.startswith("rows:") else None
         for route, cases in (timing or {}).items():
             known, unknown = cases["known"], cases["unknown"]

@@ -76,6 +76,16 @@ python3 infra/bench/shoppers.py "$base" 32 bench-shopper-pass "$out/shoppers.jso
 stop
 cart_rows+=("rows:shoppers=$out/shoppers.json")
 
+say "checkout -> Mollie (simulator) -> webhook paid -> order placed"
+ensure_mollie_sim
+# The demo shop pays with the simulator's key; its webhooks come back to this server.
+DEMO_MOLLIE_KEY=$MOLLIE_SIM_KEY "$bin/kassa" seed-demo >/dev/null
+export PUBLIC_BASE_URL=$base
+serve on
+python3 infra/bench/checkout.py "$base" "${MOLLIE_API_URL%/v2}" "${BENCH_CHECKOUTS:-100}" "$out/checkout.json" >/dev/null
+stop
+cart_rows+=("rows:checkout=$out/checkout.json")
+
 say "cold starts of the storefront function"
 # Inside Lambda the signing and encryption keys have no default: give the bench's own.
 cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tenant.json 20 \

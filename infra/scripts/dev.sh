@@ -21,7 +21,8 @@ say "building kassa"
 cargo build -p kassa-cli
 kassa=$TARGET_DIR/debug/kassa
 "$kassa" migrate
-"$kassa" seed-demo
+# The demo shop takes payments with the simulator's key (unless staff saved their own).
+DEMO_MOLLIE_KEY=$MOLLIE_SIM_KEY "$kassa" seed-demo
 
 listen=${KASSA_LISTEN:-127.0.0.1:8080}
 port=${listen##*:}
@@ -38,6 +39,9 @@ cat >&2 <<BANNER
                taxes and emails the customer (SMTP sink $SMTP_URL: make mails lists them)
     shoppers   shopper@demo.shop (no group), wholesale@demo.shop, vip@demo.shop; password
                demo-shopper-pass: POST /storefront/customers/sign-in, then Authorization: Bearer
+    checkout   make checkout-demo (another terminal): cart → line → address and shipping →
+               checkout → the simulator's checkout URL to open and pick "paid" → the order's
+               status placed → make mails shows the confirmation (PAY=paid does it all)
   Mollie simulator MOLLIE_API_URL=$MOLLIE_API_URL (key $MOLLIE_SIM_KEY; pick the outcome at each
     payment's _links.checkout.href; webhooks retried like Mollie; infra/mollie-sim/README.md)
   Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,

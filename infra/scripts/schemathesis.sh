@@ -30,19 +30,25 @@ export SIGN_IN_IP_LIMIT=0
 # PUT /management/payment-settings checks keys with Mollie: the simulator, never api.mollie.com
 # (unreachable here, which would be a 503 and fail the no-5xx gate).
 ensure_mollie_sim
+# Mollie's webhooks (from the simulator) come back to this server.
+export PUBLIC_BASE_URL=http://127.0.0.1:$PORT
 
 (cd "$STANDIN_DIR" && PORT=$STANDIN_PORT exec node_modules/.bin/node server.mjs >"$LOG/standin.log" 2>&1) &
 pids+=($!)
 cargo build -q -p kassa-cli --bin kassa
 kassa=$TARGET_DIR/debug/kassa
 "$kassa" migrate >/dev/null
-"$kassa" seed-demo >/dev/null
+DEMO_MOLLIE_KEY=$MOLLIE_SIM_KEY "$kassa" seed-demo >/dev/null
 "$kassa" serve >"$LOG/kassa.log" 2>&1 &
 pids+=($!)
 wait_for_port "$PORT" "kassa serve" 30
 wait_for_port "$STANDIN_PORT" "the Zitadel stand-in" 20
 token=$(cd "$STANDIN_DIR" && node_modules/.bin/node token.mjs owner@demo "$ZITADEL_ISSUER" | tail -n 1)
 
+say "make checkout-demo, paying: cart → checkout → the simulator's checkout page → webhook → placed"
+KASSA_URL=http://127.0.0.1:$PORT python3 infra/scripts/checkout_demo.py --pay paid >"$LOG/checkout-demo.txt" ||
+  { cat "$LOG/checkout-demo.txt"; die "the checkout walkthrough failed"; }
+tail -n 3 "$LOG/checkout-demo.txt"
 say "the OpenAPI documents are valid OpenAPI 3.1"
 "$VENV/bin/python" infra/scripts/validate_openapi.py \
   "http://127.0.0.1:$PORT/management/openapi.json" "http://127.0.0.1:$PORT/storefront/openapi.json"

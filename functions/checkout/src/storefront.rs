@@ -8,11 +8,14 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use kassa_domain::checkout::{self, CheckoutDraft, PendingCheckout};
+use kassa_domain::checkout::{self, CheckoutDraft, OrderForShopper, PendingCheckout};
+use kassa_domain::orders::{self, OrderFilter, ShopperOrder};
+use kassa_domain::pagination::{KeyKind, Page};
 use kassa_domain::tenant::Tenant;
-use kassa_domain::{ErrorCode, Violations};
+use kassa_domain::{DomainError, ErrorCode, Violations};
 use kassa_http::extract::IdempotencyKey;
-use kassa_http::{ApiError, AppState, CurrentTenant, Json};
+use kassa_http::list::{ListQuery, NoFilters};
+use kassa_http::{ApiError, AppState, CurrentTenant, Json, Path, Shopper};
 use kassa_mollie::{Amount, MollieClient, PaymentRequest};
 use kassa_runtime::secrets::{Keyring, payment_api_key};
 use kassa_store::AnyStore;
@@ -101,8 +104,87 @@ pub async fn checkout(
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
 
+/// `GET /storefront/orders/{id}/status`: what a shop's return page shows after Mollie sent
+/// the shopper back.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderStatusView {
+    pub order: ShopperOrder,
+    /// The payment's status as Kassa last learnt it from Mollie: `open`, `pending`,
+    /// `authorized`, `paid`, `canceled`, `expired` or `failed`; `null` for an order without one.
+    pub payment_status: Option<String>,
+    /// While the payment is still open: Mollie's checkout, to finish paying.
+    pub checkout_url: Option<String>,
+}
+
+/// `GET /storefront/orders/{id}/status` (the checkout's `Cart-Token`, or the customer token of
+/// the customer who checked out; anyone else gets the 404 of an unknown order). Read from
+/// Kassa's records — never from the redirect's query string — after asking Mollie once more
+/// if the payment is still open (the webhook may not have arrived yet).
+pub async fn order_status(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let readable = |found: &OrderForShopper| {
+        found.customer_id.is_some_and(|c| caller.is_customer(c))
+            || found.cart_token_sha256.as_deref().is_some_and(|t| caller.presents(t))
+    };
+    let not_found = || ApiError::from(DomainError::NotFound { resource: "order" });
+    let mut found =
+        checkout::order_for_shopper(&state.db, &tenant, id).await?.filter(readable).ok_or_else(not_found)?;
+    if let Some(provider_id) =
+        found.payment.as_ref().filter(|p| p.is_open()).and_then(|p| p.provider_id.clone())
+    {
+        // Mollie may know more than the webhook told so far; if it cannot be asked, what
+        // Kassa knows is the answer.
+        match refresh(&state, &tenant, &provider_id).await {
+            Ok(()) => {
+                found = checkout::order_for_shopper(&state.db, &tenant, id).await?.ok_or_else(not_found)?;
+            }
+            Err(err) => {
+                tracing::warn!(error = ?err, order_id = %id, "the payment could not be refreshed from Mollie")
+            }
+        }
+    }
+    let open = found.payment.as_ref().is_some_and(|p| p.is_open());
+    let view = OrderStatusView {
+        order: ShopperOrder::from(&found.order),
+        payment_status: found.payment.as_ref().map(|p| p.status.clone()),
+        checkout_url: found.payment.and_then(|p| p.checkout_url).filter(|_| open),
+    };
+    Ok(([(http::header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
+}
+
+/// Asks Mollie for payment `provider_id` and applies what it says.
+async fn refresh(state: &AppState, tenant: &Tenant, provider_id: &str) -> Result<(), ApiError> {
+    let key = api_key(state, tenant).await?;
+    let mollie = MollieClient::new(&state.config.mollie_api_url, key.expose()).map_err(ApiError::internal)?;
+    kassa_mollie::sync::sync_payment(&state.db, tenant, &mollie, provider_id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// `GET /storefront/customers/me/orders`: the signed-in customer's orders, newest first.
+pub async fn my_orders(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    shopper: Shopper,
+    list: ListQuery<NoFilters>,
+) -> Result<Response, ApiError> {
+    let cursor = list.cursor(&tenant, orders::LIST_ORDERING, KeyKind::Time)?;
+    let filter = OrderFilter { status: None, customer_id: Some(shopper.customer_id) };
+    let page = orders::list(&state.db, &tenant, list.limit, cursor.as_ref(), filter).await?;
+    let page: Page<ShopperOrder> = page.map(|o| ShopperOrder::from(&o));
+    Ok(([(http::header::CACHE_CONTROL, "private, no-store")], Json(page)).into_response())
+}
+
 /// The shop's Mollie key; `409 payments_not_configured` when it saved none.
-async fn api_key(state: &AppState, tenant: &Tenant) -> Result<kassa_domain::payments::ApiKey, ApiError> {
+pub(crate) async fn api_key(
+    state: &AppState,
+    tenant: &Tenant,
+) -> Result<kassa_domain::payments::ApiKey, ApiError> {
     let keyring = Keyring::from_config(&state.config).map_err(ApiError::internal)?;
     payment_api_key(&state.db, &keyring, tenant).await.map_err(ApiError::internal)?.ok_or_else(|| {
         ApiError::new(

@@ -1,8 +1,9 @@
 //! The Mollie webhook: `POST /webhooks/mollie/{shop}` with the form body `id=tr_…`, which is
 //! all Mollie sends — no status, no signature. The body is never trusted: the payment is
 //! fetched from Mollie with that shop's key and its status applied to the order
-//! monotonically ([`kassa_domain::checkout::apply_payment_status`]): a duplicate, a late or a
-//! reordered delivery changes nothing.
+//! monotonically ([`kassa_mollie::sync::sync_payment`]): a duplicate, a late or a reordered
+//! delivery changes nothing. Mollie calls the same webhook when a refund of the payment
+//! changes; the sync then applies the refunds' statuses too.
 //!
 //! Answers: `200` after a handled or ignored change and for anything that is no payment of
 //! this shop (unknown shop, id, or another shop's payment — no oracle); `503` only when the
@@ -13,10 +14,11 @@ use axum::Router;
 use axum::extract::State;
 use bytes::Bytes;
 use http::StatusCode;
-use kassa_domain::checkout::{Applied, ProviderStatus, apply_payment_status};
+use kassa_domain::checkout::Applied;
 use kassa_domain::tenant::{Tenant, TenantKey};
 use kassa_http::{AppState, FunctionRoutes, Path, Verb};
-use kassa_mollie::{MollieClient, MollieError, PaymentStatus};
+use kassa_mollie::MollieClient;
+use kassa_mollie::sync::sync_payment;
 use kassa_runtime::secrets::{Keyring, payment_api_key};
 
 /// The function's routes, also read by the template test.
@@ -59,33 +61,21 @@ async fn handle(state: &AppState, shop: &str, body: &[u8]) -> Result<(), Retry> 
     };
     let mollie = MollieClient::new(&state.config.mollie_api_url, api_key.expose())
         .map_err(|_| Retry("Mollie client"))?;
-    let payment = match mollie.get_payment(&id).await {
-        Ok(payment) => payment,
+    match sync_payment(&state.db, &tenant, &mollie, &id).await {
         // Not a payment of this shop's account: nothing to do, and nothing to tell.
-        Err(MollieError::NotFound) => return Ok(()),
-        Err(_) => return Err(Retry("Mollie did not answer the payment")),
-    };
-    let reported = match payment.status {
-        PaymentStatus::Open => ProviderStatus::Open,
-        PaymentStatus::Pending => ProviderStatus::Pending,
-        PaymentStatus::Authorized => ProviderStatus::Authorized,
-        PaymentStatus::Paid => ProviderStatus::Paid,
-        PaymentStatus::Canceled => ProviderStatus::Canceled,
-        PaymentStatus::Expired => ProviderStatus::Expired,
-        PaymentStatus::Failed => ProviderStatus::Failed,
-    };
-    match apply_payment_status(&state.db, &tenant, &payment.id, reported).await {
-        Ok(Applied::Unknown) if names_this_shop(&payment.metadata, &tenant) => {
+        Ok(None) => Ok(()),
+        Ok(Some((payment, Applied::Unknown))) if names_this_shop(&payment.metadata, &tenant) => {
             // Mollie knows the payment before Kassa stored its id (the checkout is still
             // committing): come again.
             Err(Retry("the checkout of this payment is not committed yet"))
         }
-        Ok(Applied::Ignored { from, to }) => {
+        Ok(Some((payment, Applied::Ignored { from, to }))) => {
             tracing::info!(payment = %payment.id, from = from.as_str(), to = to.as_str(), "payment status ignored");
             Ok(())
         }
-        Ok(_) => Ok(()),
-        Err(_) => Err(Retry("the status could not be applied")),
+        Ok(Some(_)) => Ok(()),
+        Err(kassa_mollie::sync::SyncError::Mollie(_)) => Err(Retry("Mollie did not answer")),
+        Err(kassa_mollie::sync::SyncError::Domain(_)) => Err(Retry("the status could not be applied")),
     }
 }
 

@@ -181,8 +181,8 @@ async fn list_orders(
     list: ListQuery<OrderFilters>,
 ) -> Result<Json<Page<Order>>, ApiError> {
     let cursor = list.cursor(&staff.tenant, orders::LIST_ORDERING, KeyKind::Time)?;
-    let status = list.filters.status;
-    Ok(Json(orders::list(&state.db, &staff.tenant, list.limit, cursor.as_ref(), status).await?))
+    let filter = orders::OrderFilter { status: list.filters.status, customer_id: None };
+    Ok(Json(orders::list(&state.db, &staff.tenant, list.limit, cursor.as_ref(), filter).await?))
 }
 
 /// With an `Idempotency-Key` header (1–255 visible ASCII characters) a repeated request

@@ -156,6 +156,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for skipped in &seeded.report.skipped {
                 println!("  skipped {skipped}");
             }
+            // `make dev` hands the Mollie simulator's key: the demo shop takes payments with it
+            // unless staff saved settings of their own.
+            if let (Ok(key), Some(demo)) = (std::env::var("DEMO_MOLLIE_KEY"), seeded.tenants.first())
+                && kassa_domain::payments::settings::sealed_key(&state.db, demo).await?.is_none()
+            {
+                let draft: kassa_domain::payments::SettingsDraft =
+                    serde_json::from_value(serde_json::json!({ "api_key": key }))?;
+                let valid = draft.parse()?;
+                let keyring = kassa_runtime::secrets::Keyring::from_config(&state.config)?;
+                let sealed = keyring.seal_api_key(demo.id, &valid.api_key)?;
+                kassa_domain::payments::settings::save(&state.db, demo, &valid, &sealed).await?;
+                println!("  demo takes payments with the Mollie key in DEMO_MOLLIE_KEY");
+            }
             Ok(())
         }
     }

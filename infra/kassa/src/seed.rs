@@ -94,6 +94,7 @@ pub async fn seed_demo_reporting(pool: &PgPool) -> Result<DemoSeed, DomainError>
     for shop in &DEMO_SHOPS {
         let tenant = ensure_shop(pool, shop).await?;
         ensure_taxes_and_workflows(pool, &tenant, &mut report).await?;
+        ensure_shipping(pool, &tenant, &mut report).await?;
         tenants.push(tenant);
     }
     if let Some(demo) = tenants.first() {
@@ -143,6 +144,50 @@ async fn seed_shoppers(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport) 
         accounts::create_verified(pool, tenant, &email, &hash, ("Demo", "Shopper"), &groups).await?;
         report.add(tenant, format!("shopper {address}"));
     }
+    Ok(())
+}
+
+/// The demo shops' shipping: one zone, [`DEMO_SHIPPING_COUNTRIES`], with a standard rate
+/// (€ 4.95, free from € 50) and an express one (€ 9.95). Added only while the shop has no
+/// shipping zone at all: a zone staff made or changed is theirs.
+pub const DEMO_SHIPPING_COUNTRIES: [&str; 4] = ["NL", "BE", "DE", "FR"];
+
+async fn ensure_shipping(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport) -> Result<(), DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let zones: i64 = sqlx::query_scalar("select count(*) from shipping_zones where tenant_id = $1")
+        .bind(tenant.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if zones > 0 {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let zone = uuid::Uuid::now_v7();
+    sqlx::query("insert into shipping_zones (id, tenant_id, name, countries) values ($1, $2, 'Europe', $3)")
+        .bind(zone)
+        .bind(tenant.id)
+        .bind(DEMO_SHIPPING_COUNTRIES.map(str::to_owned).to_vec())
+        .execute(&mut *tx)
+        .await?;
+    for (position, name, amount, free_above) in
+        [(0, "Standard", 495_i64, Some(5_000_i64)), (1, "Express", 995, None)]
+    {
+        sqlx::query(
+            "insert into shipping_rates (id, tenant_id, zone_id, name, currency, amount, free_above, position)
+             values ($1, $2, $3, $4, 'EUR', $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(tenant.id)
+        .bind(zone)
+        .bind(name)
+        .bind(amount)
+        .bind(free_above)
+        .bind(position)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    report.add(tenant, format!("shipping zone Europe ({})", DEMO_SHIPPING_COUNTRIES.join(", ")));
     Ok(())
 }
 

@@ -44,3 +44,48 @@ async fn seeding_the_demo_twice_changes_nothing(pool: PgPool) {
     assert_eq!(count("select count(*) from price_lists").await, 1);
     assert_eq!(count("select count(*) from price_list_prices").await, 300);
 }
+
+/// A browser preflight from `origin` for `method path`.
+async fn preflight(app: &TestApp, path: &str, origin: &str) -> kassa_testkit::TestResponse {
+    let request = http::Request::builder()
+        .method(http::Method::OPTIONS)
+        .uri(path)
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type, idempotency-key")
+        .header("x-tenant-id", "demo")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.send(request).await
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_admin_origin_may_call_management_and_any_origin_the_storefront_but_no_other_page_management(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool, local_routes);
+    seed::seed_demo(&app.state.db).await.unwrap();
+    let admin = "http://127.0.0.1:3000";
+    let answer = preflight(&app, "/management/products", admin).await;
+    assert!(answer.status.is_success(), "{}", answer.status);
+    assert_eq!(answer.header("access-control-allow-origin"), Some(admin));
+    let allowed = answer.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
+    for header in ["authorization", "idempotency-key", "if-match", "x-tenant-id"] {
+        assert!(allowed.contains(header), "{header} in {allowed}");
+    }
+
+    let elsewhere = "https://evil.example";
+    let answer = preflight(&app, "/management/products", elsewhere).await;
+    assert_eq!(answer.header("access-control-allow-origin"), None, "no CORS grant for another page");
+    let answer = app.get("/management/me", &[("origin", elsewhere)]).await;
+    assert_eq!(answer.header("access-control-allow-origin"), None);
+
+    let shop_site = "https://www.demo-shop.example";
+    let answer = preflight(&app, "/storefront/carts", shop_site).await;
+    assert_eq!(answer.header("access-control-allow-origin"), Some(shop_site));
+    let answer = app.get("/storefront/products", &[("origin", shop_site), ("x-tenant-id", "demo")]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header("access-control-allow-origin"), Some(shop_site));
+    let exposed = answer.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
+}

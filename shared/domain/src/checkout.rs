@@ -7,7 +7,11 @@
 //!
 //! Reservations are guarded single statements on the variant's `reserved` counter
 //! (`stock is null or stock - reserved >= n`); see `migrations/20261129000006_checkout.sql`.
+//! A reservation holds for [`RESERVATION_HOLD`]; the sweeper ([`expire_due_reservations`])
+//! releases it afterwards unless the payment succeeded. A payment that still succeeds later
+//! reserves again; when the stock is gone by then, the order needs a person.
 
+use chrono::Duration;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -17,6 +21,14 @@ use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::orders::OrderStatus;
 use crate::tenant::{Tenant, TenantId};
+
+/// How long a checkout's stock stays reserved for its payment. Longer than most of Mollie's
+/// methods take (iDEAL, cards: minutes), so a shopper who pays never loses the goods to the
+/// sweeper; slow methods (bank transfer) may outlive it and then reserve again when paid.
+pub const RESERVATION_HOLD: Duration = Duration::hours(2);
+
+/// Why the sweeper ended an order.
+pub const TIMED_OUT: &str = "the reservation timed out before the payment succeeded";
 
 /// What checking out needs besides the shop: the cart, priced now for its buyer, and the
 /// request's keys.
@@ -133,8 +145,20 @@ fn check(view: &CartView) -> Result<(String, String), DomainError> {
     }
     if view.shipping_country.is_none() {
         v.push("/shipping_country", "required", "set the cart's shipping country before checking out");
+    } else if view.shipping_methods.is_empty() {
+        v.push("/shipping_country", "not_shipped_to", "the shop does not ship to this country");
+    } else if view.shipping.is_none() {
+        v.push(
+            "/shipping_rate_id",
+            "required",
+            "choose a shipping method: set shipping_rate_id to the rate_id of one of the cart's shipping_methods",
+        );
     } else if view.tax_amount.is_none() && view.lines.iter().all(|l| l.available) {
-        v.push("/shipping_country", "no_tax_rate", "the shop has no tax rate for a line in this country");
+        v.push(
+            "/shipping_country",
+            "no_tax_rate",
+            "the shop has no tax rate in this country for a line or the shipping method",
+        );
     }
     if view.shipping_address.is_none() {
         v.push("/shipping_address", "required", "set the cart's shipping address before checking out");
@@ -157,6 +181,11 @@ async fn insert(
         v.push("/lines", "order_too_large", "the order's total exceeds the largest amount Kassa accepts");
         return Err(DomainError::Validation(v));
     }
+    let shipping = view.shipping.as_ref();
+    let cart_token_sha256 = match &draft.cart.owner {
+        crate::carts::Owner::Anonymous { token_sha256 } => Some(token_sha256.as_str()),
+        crate::carts::Owner::Customer { .. } => None,
+    };
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let number: i64 = sqlx::query_scalar(
         "insert into order_numbers (tenant_id, last) values ($1, 1)
@@ -169,8 +198,11 @@ async fn insert(
     sqlx::query(
         "insert into orders (id, tenant_id, number, customer_email, shipping_country, currency, status,
                              prices_include_tax, subtotal_amount, tax_amount, total_amount, taxes_calculated_at,
-                             customer_id, checkout_key, cart_id, shipping_address, billing_address, redirect_url)
-         values ($1, $2, $3, $4, $5, $6, 'pending_payment', $7, $8, $9, $10, now(), $11, $12, $13, $14, $15, $16)",
+                             customer_id, checkout_key, cart_id, shipping_address, billing_address, redirect_url,
+                             shipping_rate_id, shipping_method, shipping_amount, shipping_tax_rate_bp,
+                             shipping_tax_amount, cart_token_sha256, reserved_until)
+         values ($1, $2, $3, $4, $5, $6, 'pending_payment', $7, $8, $9, $10, now(), $11, $12, $13, $14, $15, $16,
+                 $17, $18, $19, $20, $21, $22, now() + $23)",
     )
     .bind(order_id)
     .bind(tenant.id)
@@ -188,6 +220,13 @@ async fn insert(
     .bind(view.shipping_address.as_ref().and_then(|a| serde_json::to_value(a).ok()))
     .bind(view.billing_address.as_ref().and_then(|a| serde_json::to_value(a).ok()))
     .bind(draft.redirect_url)
+    .bind(shipping.map(|s| s.rate_id))
+    .bind(shipping.map(|s| s.name.as_str()))
+    .bind(view.shipping_amount)
+    .bind(shipping.and_then(|s| s.tax_rate_bp))
+    .bind(shipping.and_then(|s| s.tax_amount))
+    .bind(cart_token_sha256)
+    .bind(RESERVATION_HOLD)
     .execute(&mut *tx)
     .await
     .map_err(|e| DomainError::from_constraint(e, CHECKOUT_KEY))?;
@@ -324,14 +363,16 @@ pub enum Unpaid {
 }
 
 /// Releases the reservations of order `order_id` once and moves a `pending_payment` order to
-/// `payment_failed` / `canceled` / `expired`, in `tx`. Each reservation is released by a
-/// guarded statement (`released_at is null`), so a repeat releases nothing twice. Returns
-/// the number of reservations released now.
+/// `payment_failed` / `canceled` / `expired` (with `reason`, if given), appending
+/// `order.payment_failed`, in `tx`. Each reservation is released by a guarded statement
+/// (`released_at is null`), so a repeat releases nothing twice. Returns the number of
+/// reservations released now.
 pub async fn release(
     tx: &mut TenantTx,
     tenant: TenantId,
     order_id: Uuid,
     outcome: Unpaid,
+    reason: Option<&str>,
 ) -> Result<usize, DomainError> {
     let status = match outcome {
         Unpaid::Failed => "payment_failed",
@@ -339,17 +380,20 @@ pub async fn release(
         Unpaid::Expired => "expired",
     };
     let moved = sqlx::query(
-        "update orders set status = $3, version = version + 1
+        "update orders set status = $3, status_reason = $4, version = version + 1
          where tenant_id = $1 and id = $2 and status = 'pending_payment'",
     )
     .bind(tenant)
     .bind(order_id)
     .bind(status)
+    .bind(reason)
     .execute(&mut **tx)
     .await?;
     if moved.rows_affected() == 0 {
         return Ok(0);
     }
+    let order = crate::orders::load(tx, tenant, order_id, false).await?;
+    crate::orders::record(tx, tenant, "order.payment_failed", &order).await?;
     let released: Vec<(Uuid, i32)> = sqlx::query_as(
         "update stock_reservations set released_at = now()
          where tenant_id = $1 and order_id = $2 and released_at is null
@@ -487,6 +531,8 @@ pub async fn apply_payment_status(
                 let order = crate::orders::load(&mut tx, tenant.id, order_id, false).await?;
                 crate::orders::record(&mut tx, tenant.id, "order.placed", &order).await?;
                 placed = true;
+            } else {
+                placed = paid_after_timeout(&mut tx, tenant.id, order_id).await?;
             }
         }
         ProviderStatus::Failed | ProviderStatus::Canceled | ProviderStatus::Expired => {
@@ -495,10 +541,208 @@ pub async fn apply_payment_status(
                 ProviderStatus::Canceled => Unpaid::Canceled,
                 _ => Unpaid::Expired,
             };
-            released = release(&mut tx, tenant.id, order_id, outcome).await? > 0;
+            released = release(&mut tx, tenant.id, order_id, outcome, None).await? > 0;
         }
         ProviderStatus::Open | ProviderStatus::Pending => {}
     }
     tx.commit().await?;
     Ok(Applied::Moved { order_id, placed, released })
+}
+
+/// A payment succeeded for an order whose reservation the sweeper had released (a slow
+/// method outlived [`RESERVATION_HOLD`]): the money is there, so the order goes ahead. Its
+/// units are reserved again with the same guarded statements; if they all still are there the
+/// order is `placed` (with `order.placed`), otherwise it `needs_attention` (with
+/// `order.needs_attention`) for a person to refund or restock. Whether it was placed.
+async fn paid_after_timeout(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    order_id: Uuid,
+) -> Result<bool, DomainError> {
+    let status: Option<(OrderStatus, Option<String>)> = sqlx::query_as(
+        "select status, status_reason from orders where tenant_id = $1 and id = $2 for update",
+    )
+    .bind(tenant)
+    .bind(order_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if !matches!(&status, Some((OrderStatus::Expired, Some(reason))) if reason == TIMED_OUT) {
+        return Ok(false);
+    }
+    sqlx::query("savepoint rereserve").execute(&mut **tx).await?;
+    let held: Vec<(Uuid, i32)> = sqlx::query_as(
+        "select variant_id, quantity from stock_reservations where tenant_id = $1 and order_id = $2
+         order by variant_id",
+    )
+    .bind(tenant)
+    .bind(order_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut short = false;
+    for (variant_id, quantity) in &held {
+        let reserved: Option<Uuid> = sqlx::query_scalar(
+            "update product_variants set reserved = reserved + $3
+             where tenant_id = $1 and id = $2 and (stock is null or stock - reserved >= $3) returning id",
+        )
+        .bind(tenant)
+        .bind(variant_id)
+        .bind(quantity)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if reserved.is_none() {
+            short = true;
+            break;
+        }
+    }
+    if short {
+        sqlx::query("rollback to savepoint rereserve").execute(&mut **tx).await?;
+        sqlx::query(
+            "update orders set status = 'needs_attention', version = version + 1,
+               status_reason = 'paid after its reservation timed out, and the stock is no longer there: refund or restock'
+             where tenant_id = $1 and id = $2",
+        )
+        .bind(tenant)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+        let order = crate::orders::load(tx, tenant, order_id, false).await?;
+        crate::orders::record(tx, tenant, "order.needs_attention", &order).await?;
+        return Ok(false);
+    }
+    sqlx::query("update stock_reservations set released_at = null where tenant_id = $1 and order_id = $2")
+        .bind(tenant)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "update orders set status = 'placed', status_reason = null, reserved_until = null, version = version + 1
+         where tenant_id = $1 and id = $2",
+    )
+    .bind(tenant)
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await?;
+    let order = crate::orders::load(tx, tenant, order_id, false).await?;
+    crate::orders::record(tx, tenant, "order.placed", &order).await?;
+    Ok(true)
+}
+
+/// Orders whose reservation timed out, across shops (the sweeper's role reads only their
+/// ids), oldest first.
+pub async fn due_reservations(pool: &PgPool, limit: i64) -> Result<Vec<(TenantId, Uuid)>, DomainError> {
+    let mut tx = crate::db::begin_relay_tx(pool).await?;
+    let due = sqlx::query_as(
+        "select tenant_id, id from orders
+         where status = 'pending_payment' and reserved_until < now()
+         order by reserved_until limit $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// Ends order `order_id` of `tenant` if its reservation timed out and its payment has not
+/// succeeded: `expired` with [`TIMED_OUT`], reservations released, `order.payment_failed`.
+/// The payment row keeps Mollie's status (it may still be paid later: see
+/// [`apply_payment_status`]). Whether it ended the order.
+pub async fn expire_reservation(
+    pool: &PgPool,
+    tenant: TenantId,
+    order_id: Uuid,
+) -> Result<bool, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant).await?;
+    // The payment row first, as the webhook locks it: a payment applied concurrently either
+    // commits first (the order is no longer pending) or waits for this.
+    let payment: Option<String> = sqlx::query_scalar(
+        "select status from payments where tenant_id = $1 and order_id = $2 order by created_at limit 1 for update",
+    )
+    .bind(tenant)
+    .bind(order_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let succeeded = payment.is_some_and(|s| matches!(s.as_str(), "paid" | "authorized"));
+    let due: Option<bool> = sqlx::query_scalar(
+        "select reserved_until < now() from orders where tenant_id = $1 and id = $2 and status = 'pending_payment'
+         for update",
+    )
+    .bind(tenant)
+    .bind(order_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if succeeded || due != Some(true) {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    release(&mut tx, tenant, order_id, Unpaid::Expired, Some(TIMED_OUT)).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The sweeper's pass: ends up to `limit` orders whose reservation timed out. How many.
+pub async fn expire_due_reservations(pool: &PgPool, limit: i64) -> Result<usize, DomainError> {
+    let mut ended = 0;
+    for (tenant, order_id) in due_reservations(pool, limit).await? {
+        if expire_reservation(pool, tenant, order_id).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// An order's latest payment as Kassa knows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PaymentState {
+    pub status: String,
+    pub provider_id: Option<String>,
+    pub checkout_url: Option<String>,
+}
+
+impl PaymentState {
+    /// Whether the provider may still move it (the shopper has not finished paying).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status.as_str(), "open" | "pending")
+    }
+}
+
+/// An order with who may read it on the storefront and its payment.
+#[derive(Debug, Clone)]
+pub struct OrderForShopper {
+    pub order: crate::orders::Order,
+    /// The signed-in customer who checked out, if any.
+    pub customer_id: Option<Uuid>,
+    /// The SHA-256 (hex) of the anonymous cart's token, if the cart was anonymous.
+    pub cart_token_sha256: Option<String>,
+    pub payment: Option<PaymentState>,
+}
+
+/// Order `id` of `tenant` with its storefront readers and payment; `None` when there is none.
+pub async fn order_for_shopper(
+    pool: &PgPool,
+    tenant: &Tenant,
+    id: Uuid,
+) -> Result<Option<OrderForShopper>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let readers: Option<(Option<Uuid>, Option<String>)> =
+        sqlx::query_as("select customer_id, cart_token_sha256 from orders where tenant_id = $1 and id = $2")
+            .bind(tenant.id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((customer_id, cart_token_sha256)) = readers else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let order = crate::orders::load(&mut tx, tenant.id, id, false).await?;
+    let payment: Option<PaymentState> = sqlx::query_as(
+        "select status, provider_id, checkout_url from payments where tenant_id = $1 and order_id = $2
+         order by created_at desc limit 1",
+    )
+    .bind(tenant.id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(OrderForShopper { order, customer_id, cart_token_sha256, payment }))
 }

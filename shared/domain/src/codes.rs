@@ -65,6 +65,7 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     IdempotencyKeyRace,
     RunNotRetryable,
+    OrderNotRefundable,
     TooManyAddresses,
     // 412 / 413 / 415 / 422 / 429
     VersionConflict,
@@ -135,6 +136,7 @@ impl ErrorCode {
         ErrorCode::StockUntracked,
         ErrorCode::IdempotencyKeyRace,
         ErrorCode::RunNotRetryable,
+        ErrorCode::OrderNotRefundable,
         ErrorCode::TooManyAddresses,
         ErrorCode::VersionConflict,
         ErrorCode::PayloadTooLarge,
@@ -262,6 +264,11 @@ impl ErrorCode {
             RunNotRetryable => {
                 ("run_not_retryable", 409, "only failed or stopped workflow runs can be retried")
             }
+            OrderNotRefundable => (
+                "order_not_refundable",
+                409,
+                "refunds: the order has no paid payment (staff orders and unpaid checkouts cannot be refunded)",
+            ),
             TooManyAddresses => ("too_many_addresses", 409, "an address book holds at most 20 addresses"),
             VersionConflict => {
                 ("version_conflict", 412, "If-Match names another version; current_version says which")
@@ -412,6 +419,7 @@ mod tests {
                 | ErrorCode::IdempotencyKeyReused
                 | ErrorCode::IdempotencyKeyRace
                 | ErrorCode::RunNotRetryable
+                | ErrorCode::OrderNotRefundable
                 | ErrorCode::TooManyAddresses
                 | ErrorCode::VersionConflict
                 | ErrorCode::PayloadTooLarge
@@ -428,6 +436,6 @@ mod tests {
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 64);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 65);
     }
 }

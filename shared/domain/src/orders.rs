@@ -69,9 +69,18 @@ pub struct Order {
     pub prices_include_tax: bool,
     /// Sum of the line amounts, in minor units of `currency`.
     pub subtotal_amount: i64,
-    /// null until the taxes are calculated.
+    /// The shipping method charged at checkout (`null` for orders placed by staff).
+    pub shipping_method: Option<String>,
+    /// What the shipping method cost (0 when none).
+    pub shipping_amount: i64,
+    /// The shipping's share of `tax_amount`.
+    pub shipping_tax_amount: Option<i64>,
+    /// null until the taxes are calculated; includes the shipping's tax.
     pub tax_amount: Option<i64>,
+    /// Lines and shipping, plus the tax when prices exclude it.
     pub total_amount: i64,
+    /// Refunded so far (refunds that did not fail or get canceled), minor units.
+    pub refunded_amount: i64,
     pub stock_deducted_at: Option<DateTime<Utc>>,
     pub taxes_calculated_at: Option<DateTime<Utc>>,
     #[sqlx(skip)]
@@ -82,10 +91,74 @@ pub struct Order {
 }
 
 const COLUMNS: &str = "id, number, customer_email, shipping_country::text, currency::text, status, status_reason, \
-     prices_include_tax, subtotal_amount, tax_amount, total_amount, stock_deducted_at, taxes_calculated_at, \
-     version, created_at, updated_at";
+     prices_include_tax, subtotal_amount, shipping_method, shipping_amount, shipping_tax_amount, tax_amount, \
+     total_amount, refunded_amount, stock_deducted_at, taxes_calculated_at, version, created_at, updated_at";
 const LINE_COLUMNS: &str = "position, variant_id, sku, title, quantity, unit_price_amount, tax_class, line_amount, \
      tax_rate_bp, tax_amount";
+
+/// An order as its shopper sees it: what was bought and charged, and where it stands
+/// (no staff notes, no workflow bookkeeping).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopperOrder {
+    pub id: Uuid,
+    pub number: i64,
+    pub status: OrderStatus,
+    pub currency: String,
+    pub shipping_country: String,
+    pub shipping_method: Option<String>,
+    pub prices_include_tax: bool,
+    pub subtotal_amount: i64,
+    pub shipping_amount: i64,
+    pub tax_amount: Option<i64>,
+    pub total_amount: i64,
+    pub refunded_amount: i64,
+    pub lines: Vec<ShopperOrderLine>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopperOrderLine {
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i32,
+    pub unit_price_amount: i64,
+    pub line_amount: i64,
+    pub tax_amount: Option<i64>,
+}
+
+impl From<&Order> for ShopperOrder {
+    fn from(o: &Order) -> Self {
+        ShopperOrder {
+            id: o.id,
+            number: o.number,
+            status: o.status,
+            currency: o.currency.clone(),
+            shipping_country: o.shipping_country.clone(),
+            shipping_method: o.shipping_method.clone(),
+            prices_include_tax: o.prices_include_tax,
+            subtotal_amount: o.subtotal_amount,
+            shipping_amount: o.shipping_amount,
+            tax_amount: o.tax_amount,
+            total_amount: o.total_amount,
+            refunded_amount: o.refunded_amount,
+            lines: o
+                .lines
+                .iter()
+                .map(|l| ShopperOrderLine {
+                    variant_id: l.variant_id,
+                    sku: l.sku.clone(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    unit_price_amount: l.unit_price_amount,
+                    line_amount: l.line_amount,
+                    tax_amount: l.tax_amount,
+                })
+                .collect(),
+            created_at: o.created_at,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -389,26 +462,36 @@ pub async fn get(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<Order, Doma
 
 pub const LIST_ORDERING: &str = "orders:created_at:desc";
 
+/// Which orders a list holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    /// Only this customer's (a shopper's own list).
+    pub customer_id: Option<Uuid>,
+}
+
 /// Newest first, with their lines.
 pub async fn list(
     pool: &PgPool,
     tenant: &Tenant,
     limit: i64,
     cursor: Option<&Cursor>,
-    status: Option<OrderStatus>,
+    filter: OrderFilter,
 ) -> Result<Page<Order>, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let mut orders: Vec<Order> = sqlx::query_as(&format!(
         "select {COLUMNS} from orders where tenant_id = $1
            and ($2::timestamptz is null or (created_at, id) < ($2::timestamptz, $3))
            and ($4::text is null or status = $4)
+           and ($6::uuid is null or customer_id = $6)
          order by created_at desc, id desc limit $5"
     ))
     .bind(tenant.id)
     .bind(cursor.and_then(|c| c.key.clone()))
     .bind(cursor.map(|c| c.id))
-    .bind(status)
+    .bind(filter.status)
     .bind(limit + 1)
+    .bind(filter.customer_id)
     .fetch_all(&mut *tx)
     .await?;
     let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
@@ -602,8 +685,9 @@ pub async fn calculate_taxes(
         .await?;
     }
     sqlx::query(
-        "update orders set tax_amount = $3,
-           total_amount = case when prices_include_tax then subtotal_amount else subtotal_amount + $3 end,
+        "update orders set tax_amount = $3 + coalesce(shipping_tax_amount, 0),
+           total_amount = subtotal_amount + shipping_amount
+                          + case when prices_include_tax then 0 else $3 + coalesce(shipping_tax_amount, 0) end,
            taxes_calculated_at = now(), version = version + 1
          where tenant_id = $1 and id = $2",
     )

@@ -171,6 +171,46 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
         kassa_domain::payments::Sealed { kid: "k1".into(), nonce: vec![0; 12], ciphertext: vec![1; 51] };
     kassa_domain::payments::settings::save(pool, shop, &draft.parse().unwrap(), &sealed).await.unwrap();
 
+    // A checkout whose payment failed; another paid and refunded (rows as checkout and the
+    // webhook leave them).
+    let failed = orders::place(pool, shop, &line(1)).await.unwrap();
+    let paid = orders::place(pool, shop, &line(1)).await.unwrap();
+    sqlx::query("update orders set status = 'pending_payment' where id = $1")
+        .bind(failed.id)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into payments (id, tenant_id, order_id, provider_id, status, amount, currency, idempotency_key)
+         values ($1, $2, $3, 'tr_catalogue', 'paid', 1210, 'EUR', 'k')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(shop.id)
+    .bind(paid.id)
+    .execute(pool)
+    .await
+    .unwrap();
+    let mut tx = begin_tenant_tx(pool, shop.id).await.unwrap();
+    let released = kassa_domain::checkout::release(
+        &mut tx,
+        shop.id,
+        failed.id,
+        kassa_domain::checkout::Unpaid::Failed,
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(released, 0, "a staff order reserves nothing");
+    use kassa_domain::payments::refunds;
+    let refund =
+        refunds::start(pool, shop, paid.id, &refunds::RefundDraft::default(), "refund-1").await.unwrap();
+    refunds::record_provider_refund(pool, shop, refund.refund.id, "re_catalogue").await.unwrap();
+    let applied = refunds::apply_refund_status(pool, shop, "re_catalogue", refunds::RefundStatus::Refunded)
+        .await
+        .unwrap();
+    assert_eq!(applied, refunds::RefundApplied::Moved { refunded: true });
+
     // And the deletions.
     resource::delete::<Workflow>(pool, shop, workflow.id).await.unwrap();
     resource::delete::<TaxRate>(pool, shop, rate.id).await.unwrap();

@@ -87,14 +87,26 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     .execute(pool)
     .await
     .unwrap();
+    let payment = uuid::Uuid::now_v7();
     sqlx::query(
         "insert into payments (id, tenant_id, order_id, amount, currency, idempotency_key)
          values ($1, $2, $3, 900, 'EUR', $4)",
     )
-    .bind(uuid::Uuid::now_v7())
+    .bind(payment)
     .bind(tenant.id)
     .bind(order.id)
     .bind(format!("fixture-{handle}"))
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into refunds (id, tenant_id, order_id, payment_id, amount, currency, request_key, idempotency_key)
+         values ($1, $2, $3, $4, 100, 'EUR', 'fixture', 'fixture')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(tenant.id)
+    .bind(order.id)
+    .bind(payment)
     .execute(pool)
     .await
     .unwrap();

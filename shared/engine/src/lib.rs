@@ -331,7 +331,10 @@ impl Engine {
     /// Resumes up to `limit` due runs (retries whose wait is over, runs a worker left behind)
     /// concurrently, and returns once they are done (the Lambda's way); returns how many were
     /// due.
+    /// The same pass releases the stock of checkouts whose reservation timed out
+    /// (`kassa_domain::checkout::expire_due_reservations`).
     pub async fn sweep(&self, limit: i64) -> Result<usize, DomainError> {
+        self.expire_reservations(limit).await;
         let (due, ready) = self.due(limit).await?;
         futures_util::future::join_all(
             ready
@@ -340,6 +343,16 @@ impl Engine {
         )
         .await;
         Ok(due)
+    }
+
+    /// Ends up to `limit` checkouts whose reservation timed out (logged; a failure waits for
+    /// the next sweep).
+    async fn expire_reservations(&self, limit: i64) {
+        match kassa_domain::checkout::expire_due_reservations(&self.db, limit).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "checkouts whose reservation timed out released their stock"),
+            Err(err) => tracing::warn!(error = %err, "releasing timed-out reservations failed"),
+        }
     }
 
     /// Up to `limit` due runs, at most a tenant's share of each, with a free slot of their
@@ -415,6 +428,7 @@ impl Engine {
     pub async fn sweep_forever(self, interval: Duration) {
         let background = Background::new();
         loop {
+            self.expire_reservations(100).await;
             match self.due(100).await {
                 Ok((due, ready)) => {
                     if due > 0 {

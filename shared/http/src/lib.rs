@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod context;
+pub mod cors;
 pub mod crud;
 pub mod extract;
 pub mod limits;

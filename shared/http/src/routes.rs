@@ -193,6 +193,7 @@ impl FunctionRoutes {
                 let response: Response = next.run(request).await;
                 response
             }))
+            .layer(crate::cors::layer(&state.config))
             .with_state(state)
     }
 }

@@ -7,6 +7,7 @@
 //! No mock: tests run against the simulator (`infra/mollie-sim`, `kassa_testkit::mollie`).
 
 pub mod amount;
+pub mod sync;
 
 use std::fmt;
 use std::time::Duration;

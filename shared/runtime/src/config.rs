@@ -155,6 +155,10 @@ pub struct Config {
     /// slash); Mollie's webhooks go to `{PUBLIC_BASE_URL}/webhooks/mollie/{shop}`. Default
     /// `http://127.0.0.1:8080` for `make dev`.
     pub public_base_url: String,
+    /// `ADMIN_ORIGINS`: the browser origins (`scheme://host[:port]`, comma-separated) allowed
+    /// to call `/management` from a page (CORS); default the local admin,
+    /// `http://127.0.0.1:3000,http://localhost:3000`. The storefront answers any origin.
+    pub admin_origins: Vec<String>,
 }
 
 /// Every invalid key at once, so an operator fixes them in one go.
@@ -298,6 +302,19 @@ impl Config {
         {
             errors.push(format!("PUBLIC_BASE_URL must be an http(s) URL, got '{public_base_url}'"));
         }
+        let admin_origins: Vec<String> = get("ADMIN_ORIGINS")
+            .unwrap_or_else(|| "http://127.0.0.1:3000,http://localhost:3000".to_owned())
+            .split(',')
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &admin_origins {
+            if !is_origin(origin) {
+                errors.push(format!(
+                    "ADMIN_ORIGINS must list origins like https://admin.example.com (no path), got '{origin}'"
+                ));
+            }
+        }
         let zitadel_issuer = get("ZITADEL_ISSUER")
             .unwrap_or_else(|| "http://127.0.0.1:9011".to_owned())
             .trim_end_matches('/')
@@ -405,11 +422,22 @@ impl Config {
                     payment_key_encryption_keys,
                     mollie_api_url,
                     public_base_url,
+                    admin_origins,
                 })
             }
             _ => Err(ConfigError(errors)),
         }
     }
+}
+
+/// `scheme://host[:port]` with scheme http or https and nothing after: what a browser sends
+/// as `Origin`.
+fn is_origin(raw: &str) -> bool {
+    reqwest::Url::parse(raw).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.origin().ascii_serialization() == raw
+    })
 }
 
 impl Config {
@@ -522,6 +550,20 @@ mod tests {
         assert_eq!(config(&[("SIGN_IN_IP_LIMIT", "0")]).unwrap().sign_in_ip_limit, 0);
         let err = config(&[("SIGN_IN_IP_LIMIT", "lots")]).unwrap_err();
         assert!(err.to_string().contains("SIGN_IN_IP_LIMIT"), "{err}");
+    }
+
+    #[test]
+    fn admin_origins_are_bare_origins() {
+        let origins = config(&[("ADMIN_ORIGINS", "https://admin.example.com, http://127.0.0.1:3000")])
+            .unwrap()
+            .admin_origins;
+        assert_eq!(origins, ["https://admin.example.com", "http://127.0.0.1:3000"]);
+        for bad in
+            ["https://admin.example.com/", "admin.example.com", "https://a.example.com/x", "*", "ftp://a.b"]
+        {
+            let err = config(&[("ADMIN_ORIGINS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("ADMIN_ORIGINS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -56,11 +56,19 @@ impl Caller {
     /// Whether the caller may open `cart`: its token, or its owner.
     pub fn opens(&self, cart: &Cart) -> bool {
         match &cart.owner {
-            Owner::Anonymous { token_sha256 } => {
-                self.token.as_deref().is_some_and(|t| token::matches(t, token_sha256))
-            }
-            Owner::Customer { customer_id } => self.customer.as_ref().is_some_and(|c| c.id == *customer_id),
+            Owner::Anonymous { token_sha256 } => self.presents(token_sha256),
+            Owner::Customer { customer_id } => self.is_customer(*customer_id),
         }
+    }
+
+    /// Whether the caller presented the cart token whose SHA-256 (hex) this is.
+    pub fn presents(&self, token_sha256: &str) -> bool {
+        self.token.as_deref().is_some_and(|t| token::matches(t, token_sha256))
+    }
+
+    /// Whether the caller is signed in as customer `id`.
+    pub fn is_customer(&self, id: Uuid) -> bool {
+        self.customer.as_ref().is_some_and(|c| c.id == id)
     }
 
     /// `cart` priced for the caller.

@@ -108,11 +108,18 @@ impl Issuer {
 
     /// Configuration that trusts this issuer.
     pub fn config(&self) -> Config {
-        test_config(&[
-            ("ZITADEL_ISSUER", &self.url),
+        self.config_with(&[])
+    }
+
+    /// [`Issuer::config`] with `overrides` on top.
+    pub fn config_with(&self, overrides: &[(&str, &str)]) -> Config {
+        let mut all = vec![
+            ("ZITADEL_ISSUER", self.url.as_str()),
             ("ZITADEL_PROJECT_ID", PROJECT_ID),
             ("ZITADEL_PLATFORM_ORG_ID", PLATFORM_ORG),
-        ])
+        ];
+        all.extend_from_slice(overrides);
+        test_config(&all)
     }
 
     /// Adds a key to the JWKS (the issuer rotated its keys).

@@ -18,8 +18,8 @@ use crate::error::{DomainError, Violations};
 use crate::types::{Country, Email, Quantity};
 
 pub use pricing::{
-    Buyer, CartView, CatalogVariant, LineView, PricingContext, buyer, load_catalog, price, tax_rates, view,
-    view_with,
+    Buyer, CartView, CatalogVariant, LineView, PricingContext, ShippingLine, buyer, load_catalog, price,
+    tax_rates, view, view_with,
 };
 
 /// A cart holds at most this many lines.
@@ -68,6 +68,9 @@ pub struct Cart {
     pub shipping_address: Option<PostalAddress>,
     #[serde(default)]
     pub billing_address: Option<PostalAddress>,
+    /// The shipping rate the shopper chose (one of the methods the cart lists).
+    #[serde(default)]
+    pub shipping_rate_id: Option<Uuid>,
     pub lines: Vec<Line>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -86,6 +89,7 @@ impl Cart {
             shipping_country: None,
             shipping_address: None,
             billing_address: None,
+            shipping_rate_id: None,
             lines: Vec::new(),
             created_at: now,
             updated_at: now,
@@ -186,6 +190,9 @@ impl Cart {
         if let Some(address) = &details.billing_address {
             self.billing_address = address.clone();
         }
+        if let Some(rate) = details.shipping_rate_id {
+            self.shipping_rate_id = rate;
+        }
     }
 }
 
@@ -207,6 +214,12 @@ pub struct DetailsPatch {
     #[serde(default, deserialize_with = "crate::present")]
     #[schema(value_type = Option<PostalAddress>, nullable)]
     pub billing_address: Option<Option<PostalAddress>>,
+    /// The shipping method: the `rate_id` of one of the cart's `shipping_methods`. A method
+    /// the cart's country and currency do not offer is kept but not charged (`shipping` is
+    /// `null`) and checkout asks for another.
+    #[serde(default, deserialize_with = "crate::present")]
+    #[schema(nullable)]
+    pub shipping_rate_id: Option<Option<Uuid>>,
 }
 
 /// A checked [`DetailsPatch`].
@@ -216,6 +229,7 @@ pub struct Details {
     shipping_country: Option<Option<String>>,
     shipping_address: Option<Option<PostalAddress>>,
     billing_address: Option<Option<PostalAddress>>,
+    shipping_rate_id: Option<Option<Uuid>>,
 }
 
 impl DetailsPatch {
@@ -248,6 +262,7 @@ impl DetailsPatch {
             shipping_country,
             shipping_address: self.shipping_address.clone(),
             billing_address: self.billing_address.clone(),
+            shipping_rate_id: self.shipping_rate_id,
         })
     }
 }
@@ -326,7 +341,11 @@ pub fn merge(into: &mut Cart, from: &Cart, catalog: &[CatalogVariant], buyer: &B
         }
     }
     into.email = into.email.take().or_else(|| from.email.clone());
-    into.shipping_country = into.shipping_country.take().or_else(|| from.shipping_country.clone());
+    // The shipping method goes with the country it was chosen for.
+    if into.shipping_country.is_none() {
+        into.shipping_country = from.shipping_country.clone();
+        into.shipping_rate_id = from.shipping_rate_id;
+    }
     into.shipping_address = into.shipping_address.take().or_else(|| from.shipping_address.clone());
     into.billing_address = into.billing_address.take().or_else(|| from.billing_address.clone());
     dropped

@@ -1,7 +1,9 @@
 //! A cart's prices, taxes and totals, computed on every answer from the catalog: unit prices
 //! by [`crate::price::resolve_price`] (the buyer's customer groups, quantity tiers, validity
 //! windows), taxes per line by [`crate::taxes::line_tax`] with the shop's rate for the
-//! shipping country and its `prices_include_tax` setting.
+//! shipping country and its `prices_include_tax` setting; the shipping methods of the
+//! country's zone by [`crate::shipping::methods_for`], the chosen one charged and taxed under
+//! its rate's tax class.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,11 +12,14 @@ use uuid::Uuid;
 
 use super::{Cart, PostalAddress};
 use crate::catalog::B2bSettings;
+use crate::currency::Currency;
 use crate::db::begin_tenant_tx;
 use crate::error::DomainError;
 use crate::price::{ListPrice, PriceRequest, PriceSource, ResolvedPrice, resolve_price};
+use crate::shipping::{ShippingMethod, ShippingRate, ShippingZone, methods_for};
 use crate::taxes::line_tax;
 use crate::tenant::Tenant;
+use crate::types::Country;
 
 /// Who is buying: anonymous (no groups) or a customer in these groups (ids and handles).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,6 +172,21 @@ pub struct PricingContext<'a> {
     pub prices_include_tax: bool,
     /// The shop's rates for the cart's shipping country (`None`: no country chosen yet).
     pub rates: Option<&'a [(String, i32)]>,
+    /// The shop's shipping zone holding the cart's country and its rates (empty when none).
+    pub shipping: (&'a [ShippingZone], &'a [ShippingRate]),
+}
+
+/// The shipping method a cart is charged for, taxed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ShippingLine {
+    pub rate_id: Uuid,
+    pub name: String,
+    /// Minor units (0 once the cart reached the rate's `free_above`).
+    pub amount: i64,
+    pub tax_class: String,
+    /// `null` when the shop has no rate for the tax class in the shipping country.
+    pub tax_rate_bp: Option<i32>,
+    pub tax_amount: Option<i64>,
 }
 
 /// A cart line as answered: what it is, its price and where the price came from, its tax.
@@ -208,13 +228,21 @@ pub struct CartView {
     pub shipping_address: Option<PostalAddress>,
     pub billing_address: Option<PostalAddress>,
     pub lines: Vec<LineView>,
+    /// The ways the shop ships this cart to its `shipping_country`, with their prices; empty
+    /// while no country is set or when no shipping zone of the shop holds the country.
+    pub shipping_methods: Vec<ShippingMethod>,
+    /// The chosen method (`shipping_rate_id`) as charged; `null` while none is chosen or the
+    /// chosen one is not among `shipping_methods`.
+    pub shipping: Option<ShippingLine>,
     pub prices_include_tax: bool,
     /// Sum of the available lines' amounts, in minor units of `currency`.
     pub subtotal_amount: i64,
-    /// Sum of the lines' taxes; `null` until every available line has a rate (set a shipping
-    /// country).
+    /// The chosen shipping method's amount (0 while none is chosen).
+    pub shipping_amount: i64,
+    /// Sum of the lines' and the shipping's taxes; `null` until each has a rate (set a
+    /// shipping country).
     pub tax_amount: Option<i64>,
-    /// The subtotal, plus the tax when prices exclude it.
+    /// The subtotal and the shipping, plus the tax when prices exclude it.
     pub total_amount: i64,
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -286,9 +314,48 @@ pub fn price(cart: &Cart, catalog: &[CatalogVariant], context: &PricingContext<'
         };
         lines.push(view);
     }
+    let shipping_methods = match (&cart.shipping_country, Currency::parse(&cart.currency)) {
+        (Some(country), Ok(currency)) => match Country::parse(country) {
+            Ok(country) => {
+                let (zones, rates) = context.shipping;
+                // Variants carry no weight yet: every cart weighs 0 g for the weight bands.
+                methods_for(zones, rates, &country, &currency, subtotal, 0)
+            }
+            Err(_) => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let shipping = cart
+        .shipping_rate_id
+        .and_then(|id| shipping_methods.iter().find(|m| m.rate_id == id))
+        .map(|method| {
+            let rate = context
+                .rates
+                .and_then(|rates| rates.iter().find(|(class, _)| *class == method.tax_class))
+                .map(|(_, bp)| *bp);
+            ShippingLine {
+                rate_id: method.rate_id,
+                name: method.name.clone(),
+                amount: method.amount,
+                tax_class: method.tax_class.clone(),
+                tax_rate_bp: rate,
+                tax_amount: rate.map(|bp| line_tax(method.amount, bp, context.prices_include_tax)),
+            }
+        });
+    let shipping_amount = shipping.as_ref().map_or(0, |s| s.amount);
+    if let Some(line) = &shipping {
+        match line.tax_amount {
+            Some(t) => tax = tax.saturating_add(t),
+            None => tax_known = false,
+        }
+    }
     let tax_amount = tax_known.then_some(tax);
-    let total_amount =
-        if context.prices_include_tax { subtotal } else { subtotal.saturating_add(tax_amount.unwrap_or(0)) };
+    let before_tax = subtotal.saturating_add(shipping_amount);
+    let total_amount = if context.prices_include_tax {
+        before_tax
+    } else {
+        before_tax.saturating_add(tax_amount.unwrap_or(0))
+    };
     CartView {
         id: cart.id,
         customer_id: cart.customer_id(),
@@ -298,8 +365,11 @@ pub fn price(cart: &Cart, catalog: &[CatalogVariant], context: &PricingContext<'
         shipping_address: cart.shipping_address.clone(),
         billing_address: cart.billing_address.clone(),
         lines,
+        shipping_methods,
+        shipping,
         prices_include_tax: context.prices_include_tax,
         subtotal_amount: subtotal,
+        shipping_amount,
         tax_amount,
         total_amount,
         version: cart.version,
@@ -360,10 +430,15 @@ pub async fn view_with(
         Some(country) => Some(tax_rates(pool, tenant, country).await?),
         None => None,
     };
+    let shipping = match cart.shipping_country.as_deref().map(Country::parse) {
+        Some(Ok(country)) => crate::shipping::load_for_country(pool, tenant, &country).await?,
+        _ => (Vec::new(), Vec::new()),
+    };
     let context = PricingContext {
         buyer,
         prices_include_tax: crate::taxes::prices_include_tax(tenant),
         rates: rates.as_deref(),
+        shipping: (&shipping.0, &shipping.1),
     };
     Ok(price(cart, &catalog, &context))
 }

@@ -193,7 +193,8 @@ proptest! {
             let _ = cart.add(Some(v), v.variant_id, quantity, &buyer);
         }
         let rates = rates.map(|(standard, reduced)| vec![("standard".to_owned(), standard), ("reduced".to_owned(), reduced)]);
-        let context = PricingContext { buyer: &buyer, prices_include_tax: include, rates: rates.as_deref() };
+        let context =
+            PricingContext { buyer: &buyer, prices_include_tax: include, rates: rates.as_deref(), shipping: (&[], &[]) };
         let view = price(&cart, &catalog, &context);
 
         // The same inputs straight through the domain's price function and tax rule.

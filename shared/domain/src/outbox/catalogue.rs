@@ -177,13 +177,25 @@ pub const CATALOGUE: &[EventKind] = &[
     kind(
         "order.placed",
         "order",
-        "an order is placed (`POST /management/orders`; checkout will too)",
+        "an order is placed: `POST /management/orders`, or a checkout's payment is paid or authorized (once, whatever Mollie's webhook repeats)",
+        type_name::<orders::Order>,
+    ),
+    kind(
+        "order.payment_failed",
+        "order",
+        "a checkout's payment fails, is canceled or expires, or its reservation times out: the order is `payment_failed`, `canceled` or `expired` and its stock released",
+        type_name::<orders::Order>,
+    ),
+    kind(
+        "order.refunded",
+        "order",
+        "a refund of the order reaches `refunded` at the payment provider (data: the order with its `refunded_amount`)",
         type_name::<orders::Order>,
     ),
     kind(
         "order.needs_attention",
         "order",
-        "a `deduct_stock` step finds too little stock for the order (nothing is deducted)",
+        "a `deduct_stock` step finds too little stock for the order (nothing is deducted), or a payment succeeds after its reservation timed out and the stock is gone",
         type_name::<orders::Order>,
     ),
     kind(

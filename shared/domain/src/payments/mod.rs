@@ -2,6 +2,7 @@
 //! the shop's API key is checked for its shape ([`ApiKey`]), encrypted by the caller
 //! (`kassa_runtime::secrets`) and stored as [`Sealed`] ciphertext only.
 
+pub mod refunds;
 pub mod settings;
 
 use std::fmt;
