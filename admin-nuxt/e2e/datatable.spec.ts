@@ -50,12 +50,15 @@ test('the products table sorts, searches, filters and pages on the server, with 
   await expect(titles(page)).toHaveText(['Terracotta candle']);
   expect(page.url()).not.toContain('cursor=');
 
-  // A shared link opens the same state.
+  // A shared link opens the same state in another tab (signed in again through Zitadel's session).
   const link = page.url();
-  await page.goto('/tax-rates');
-  await page.goto(link);
-  await expect(titles(page)).toHaveText(['Terracotta candle']);
-  await expect(page.getByRole('searchbox', { name: 'Search' })).toHaveValue('candle');
+  const other = await page.context().newPage();
+  await other.goto(link);
+  await expect(other).toHaveURL(link);
+  await expect(titles(other)).toHaveText(['Terracotta candle']);
+  await expect(other.getByRole('searchbox', { name: 'Search' })).toHaveValue('candle');
+  await expect(other.getByRole('combobox', { name: 'Status', exact: true })).toHaveValue('draft');
+  await other.close();
 
   // Nothing matches: the empty state says so.
   await page.getByRole('combobox', { name: 'Status', exact: true }).selectOption('archived');
@@ -69,13 +72,13 @@ test('the column chooser shows and hides columns, by keyboard, and remembers the
 
   await page.getByText('Columns', { exact: true }).focus();
   await page.keyboard.press('Enter');
-  await page.getByRole('checkbox', { name: 'Tax class' }).check();
-  await page.getByRole('checkbox', { name: 'Handle' }).uncheck();
+  await page.getByRole('checkbox', { name: 'Show Tax class column' }).check();
+  await page.getByRole('checkbox', { name: 'Show Handle column' }).uncheck();
   await expect(table.getByRole('columnheader')).toHaveText([/Title/, 'Status', 'Tax class', /Created/, /Updated/]);
   await expect(page).toHaveURL(/cols=title%2Cstatus%2Ctax_class%2Ccreated_at%2Cupdated_at|cols=title,status,tax_class,created_at,updated_at/);
-  await expect(page.getByRole('checkbox', { name: 'Title' })).toBeDisabled();
+  await expect(page.getByRole('checkbox', { name: 'Show Title column' })).toBeDisabled();
   await page.keyboard.press('Escape');
-  await expect(page.getByRole('checkbox', { name: 'Title' })).toBeHidden();
+  await expect(page.getByRole('checkbox', { name: 'Show Title column' })).toBeHidden();
   await expect(page.getByText('Columns', { exact: true })).toBeFocused();
 
   await page.reload();
