@@ -11,7 +11,7 @@ const [url = 'http://127.0.0.1:13000/products', budgetKb = '300'] = process.argv
 const origin = new URL(url).origin;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', ...(process.env.E2E_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? [])],
+  args: ['--headless', '--no-sandbox'],
 });
 const scripts = new Map();
 try {

@@ -159,6 +159,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/management/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The order's refunds, oldest first */
+        get: operations["listRefunds"];
+        put?: never;
+        /** Refund a paid order in full (no amount) or in part through Mollie (Idempotency-Key required: a retry continues the same refund) */
+        post: operations["refundOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/management/payment-settings": {
         parameters: {
             query?: never;
@@ -791,7 +809,24 @@ export interface components {
              */
             number: number;
             prices_include_tax: boolean;
+            /**
+             * Format: int64
+             * @description Refunded so far (refunds that did not fail or get canceled), minor units.
+             */
+            refunded_amount: number;
+            /**
+             * Format: int64
+             * @description What the shipping method cost (0 when none).
+             */
+            shipping_amount: number;
             shipping_country: string;
+            /** @description The shipping method charged at checkout (`null` for orders placed by staff). */
+            shipping_method?: string | null;
+            /**
+             * Format: int64
+             * @description The shipping's share of `tax_amount`.
+             */
+            shipping_tax_amount?: number | null;
             status: components["schemas"]["OrderStatus"];
             status_reason?: string | null;
             /** Format: date-time */
@@ -803,12 +838,15 @@ export interface components {
             subtotal_amount: number;
             /**
              * Format: int64
-             * @description null until the taxes are calculated.
+             * @description null until the taxes are calculated; includes the shipping's tax.
              */
             tax_amount?: number | null;
             /** Format: date-time */
             taxes_calculated_at?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Lines and shipping, plus the tax when prices exclude it.
+             */
             total_amount: number;
             /** Format: date-time */
             updated_at: string;
@@ -1104,6 +1142,48 @@ export interface components {
         };
         /** @enum {string} */
         ProductStatus: "draft" | "active" | "archived";
+        Refund: {
+            /**
+             * Format: int64
+             * @description Minor units of `currency`.
+             */
+            amount: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            order_id: string;
+            /**
+             * @description The provider's `re_…` id; `null` until the provider accepted the refund (a retry with
+             *     the same Idempotency-Key sends it again).
+             */
+            provider_id?: string | null;
+            status: components["schemas"]["RefundStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description `POST /management/orders/{id}/refunds`. */
+        RefundDraft: {
+            /**
+             * Format: int64
+             * @description Minor units; default: everything not refunded yet.
+             */
+            amount?: number | null;
+            /** @description Shown to the shopper on the bank statement where the method supports it. */
+            description?: string | null;
+        };
+        /** @description `GET /management/orders/{id}/refunds`. */
+        RefundList: {
+            items: components["schemas"]["Refund"][];
+        };
+        /**
+         * @description A refund's status as the provider reports it.
+         * @enum {string}
+         */
+        RefundStatus: "queued" | "pending" | "processing" | "refunded" | "failed" | "canceled";
         /**
          * @description A role a Zitadel project grants. Names are Zitadel's role keys.
          * @enum {string}
@@ -3021,6 +3101,189 @@ export interface operations {
             };
             /** @description no such shop or resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRefunds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundList"];
+                };
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no role in this shop, or a role too weak */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refundOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundDraft"];
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no role in this shop, or a role too weak */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a uniqueness rule or a reference prevents it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names another version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body exceeds 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is invalid; see errors */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -159,6 +159,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/storefront/customers/me/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in customer's orders, newest first */
+        get: operations["listMyOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/storefront/customers/password-reset": {
         parameters: {
             query?: never;
@@ -255,6 +272,23 @@ export interface paths {
         put?: never;
         /** Redeem the mailed verification code; signs the customer in */
         post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/storefront/orders/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the shop's return page shows: the order and its payment as Kassa knows them (asking Mollie again while the payment is open); for the checkout's Cart-Token or the customer who checked out */
+        get: operations["getOrderStatus"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -369,8 +403,19 @@ export interface components {
             id: string;
             lines: components["schemas"]["LineView"][];
             prices_include_tax: boolean;
+            shipping?: null | components["schemas"]["ShippingLine"];
             shipping_address?: null | components["schemas"]["PostalAddress"];
+            /**
+             * Format: int64
+             * @description The chosen shipping method's amount (0 while none is chosen).
+             */
+            shipping_amount: number;
             shipping_country?: string | null;
+            /**
+             * @description The ways the shop ships this cart to its `shipping_country`, with their prices; empty
+             *     while no country is set or when no shipping zone of the shop holds the country.
+             */
+            shipping_methods: components["schemas"]["ShippingMethod"][];
             /**
              * Format: int64
              * @description Sum of the available lines' amounts, in minor units of `currency`.
@@ -378,13 +423,13 @@ export interface components {
             subtotal_amount: number;
             /**
              * Format: int64
-             * @description Sum of the lines' taxes; `null` until every available line has a rate (set a shipping
-             *     country).
+             * @description Sum of the lines' and the shipping's taxes; `null` until each has a rate (set a
+             *     shipping country).
              */
             tax_amount?: number | null;
             /**
              * Format: int64
-             * @description The subtotal, plus the tax when prices exclude it.
+             * @description The subtotal and the shipping, plus the tax when prices exclude it.
              */
             total_amount: number;
             /** Format: date-time */
@@ -461,6 +506,13 @@ export interface components {
              * @example NL
              */
             shipping_country?: string;
+            /**
+             * Format: uuid
+             * @description The shipping method: the `rate_id` of one of the cart's `shipping_methods`. A method
+             *     the cart's country and currency do not offer is kept but not charged (`shipping` is
+             *     `null`) and checkout asks for another.
+             */
+            shipping_rate_id?: string | null;
         };
         EmailRequest: {
             /**
@@ -531,6 +583,22 @@ export interface components {
             /** Format: uuid */
             variant_id: string;
         };
+        /** @enum {string} */
+        OrderStatus: "pending_payment" | "placed" | "needs_attention" | "processing" | "completed" | "cancelled" | "payment_failed" | "canceled" | "expired";
+        /**
+         * @description `GET /storefront/orders/{id}/status`: what a shop's return page shows after Mollie sent
+         *     the shopper back.
+         */
+        OrderStatusView: {
+            /** @description While the payment is still open: Mollie's checkout, to finish paying. */
+            checkout_url?: string | null;
+            order: components["schemas"]["ShopperOrder"];
+            /**
+             * @description The payment's status as Kassa last learnt it from Mollie: `open`, `pending`,
+             *     `authorized`, `paid`, `canceled`, `expired` or `failed`; `null` for an order without one.
+             */
+            payment_status?: string | null;
+        };
         /**
          * @description A postal address as a shopper sends it: an address-book entry, a cart's shipping and
          *     billing address (one type for both, so an address moves between them unchanged).
@@ -597,10 +665,90 @@ export interface components {
             /** @description The new password, 10–128 characters. */
             password: string;
         };
+        /** @description The shipping method a cart is charged for, taxed. */
+        ShippingLine: {
+            /**
+             * Format: int64
+             * @description Minor units (0 once the cart reached the rate's `free_above`).
+             */
+            amount: number;
+            name: string;
+            /** Format: uuid */
+            rate_id: string;
+            /** Format: int64 */
+            tax_amount?: number | null;
+            tax_class: string;
+            /**
+             * Format: int32
+             * @description `null` when the shop has no rate for the tax class in the shipping country.
+             */
+            tax_rate_bp?: number | null;
+        };
+        /** @description A way to ship a cart and what it costs it. */
+        ShippingMethod: {
+            /**
+             * Format: int64
+             * @description Minor units; 0 when the cart reached the rate's `free_above`.
+             */
+            amount: number;
+            currency: string;
+            name: string;
+            /** Format: uuid */
+            rate_id: string;
+            /** @description What the charge is taxed under (the shop's rate for the country and this class). */
+            tax_class: string;
+        };
         ShopPage: {
             facets?: Record<string, never>;
             items: components["schemas"]["ShopProductSummary"][];
             next_cursor?: string | null;
+        };
+        /**
+         * @description An order as its shopper sees it: what was bought and charged, and where it stands
+         *     (no staff notes, no workflow bookkeeping).
+         */
+        ShopperOrder: {
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** Format: uuid */
+            id: string;
+            lines: components["schemas"]["ShopperOrderLine"][];
+            /** Format: int64 */
+            number: number;
+            prices_include_tax: boolean;
+            /** Format: int64 */
+            refunded_amount: number;
+            /** Format: int64 */
+            shipping_amount: number;
+            shipping_country: string;
+            shipping_method?: string | null;
+            status: components["schemas"]["OrderStatus"];
+            /** Format: int64 */
+            subtotal_amount: number;
+            /** Format: int64 */
+            tax_amount?: number | null;
+            /** Format: int64 */
+            total_amount: number;
+        };
+        ShopperOrderLine: {
+            /** Format: int64 */
+            line_amount: number;
+            /** Format: int32 */
+            quantity: number;
+            sku: string;
+            /** Format: int64 */
+            tax_amount?: number | null;
+            title: string;
+            /** Format: int64 */
+            unit_price_amount: number;
+            /** Format: uuid */
+            variant_id: string;
+        };
+        ShopperOrderPage: {
+            items: components["schemas"]["ShopperOrder"][];
+            /** @description pass as ?cursor= for the next page; null on the last page */
+            next_cursor: string | null;
         };
         ShopPrice: {
             /** Format: int64 */
@@ -2235,6 +2383,83 @@ export interface operations {
             };
         };
     };
+    listMyOrders: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–100 (default 25). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopperOrderPage"];
+                };
+            };
+            /** @description If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a customer token that is invalid, expired or signed out */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many uncached requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     requestPasswordReset: {
         parameters: {
             query?: never;
@@ -2854,6 +3079,80 @@ export interface operations {
             };
             /** @description the body is invalid; see errors */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many uncached requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOrderStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderStatusView"];
+                };
+            };
+            /** @description If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a customer token that is invalid, expired or signed out */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
