@@ -76,7 +76,13 @@ cmd_serve() {
 }
 
 pids=()
-stop_started() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+vhost=
+stop_started() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$vhost" ]; then as_root rabbitmqctl -q delete_vhost "$vhost" >/dev/null 2>&1 || true; fi
+}
 
 # A Kassa of the tests' own: database $E2E_DB (new every run), the demo shops, port
 # $E2E_API_PORT, and its own Zitadel stand-in on $E2E_STANDIN_PORT.
@@ -107,6 +113,7 @@ start_backend() {
     as_root rabbitmqctl -q delete_vhost "$E2E_DB" >/dev/null 2>&1 || true
     as_root rabbitmqctl -q add_vhost "$E2E_DB" >/dev/null
     as_root rabbitmqctl -q set_permissions -p "$E2E_DB" guest '.*' '.*' '.*' >/dev/null
+    vhost=$E2E_DB
     export EVENT_BUS=rabbitmq RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/$E2E_DB
     export SMTP_URL=smtp://127.0.0.1:9 WORKFLOW_RETRY_BASE_MS=100
   else
