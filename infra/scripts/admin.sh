@@ -25,11 +25,15 @@ KASSA_BIN=${KASSA_BIN:-$TARGET_DIR/debug/kassa}
 LOG=$STATE_DIR/admin
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NUXT_TELEMETRY_DISABLED=1
 
+# Node 20.19+ for Nuxt 4.4. Where the system's is older (Debian 12 ships 18), the admin runs
+# on the Node 22 that the Zitadel stand-in's npm packages bring.
 ensure_node() {
   command -v npm >/dev/null || apt_install nodejs npm
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]')
-  [ "$major" -ge 20 ] || die "the admin needs Node 20.19 or newer (found $(node --version))"
+  if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    ensure_node_deps
+    export PATH=$STANDIN_DIR/node_modules/.bin:$PATH
+    say "using the stand-in's Node $(node --version) (the system's is too old for Nuxt 4)"
+  fi
 }
 
 ensure_chromium() {
