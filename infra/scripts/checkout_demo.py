@@ -25,8 +25,9 @@ BASE = os.environ.get("KASSA_URL", "http://127.0.0.1:8080").rstrip("/")
 SHOP = os.environ.get("SHOP", "demo")
 
 
-def call(method, path, body=None, headers=None, quiet=False):
-    """Calls Kassa, printing the equivalent curl; returns the JSON answer."""
+def call(method, path, body=None, headers=None, quiet=False, refusable=False):
+    """Calls Kassa, printing the equivalent curl; returns the JSON answer (`None` for a 4xx
+    when `refusable`)."""
     url = path if path.startswith("http") else BASE + path
     all_headers = {"X-Tenant-ID": SHOP, **(headers or {})}
     data = None
@@ -42,6 +43,8 @@ def call(method, path, body=None, headers=None, quiet=False):
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.loads(response.read() or b"null")
     except urllib.error.HTTPError as err:
+        if refusable and 400 <= err.code < 500:
+            return None
         sys.exit(f"{method} {path} answered {err.code}: {err.read().decode()}")
     except urllib.error.URLError as err:
         sys.exit(f"Kassa does not answer at {BASE} ({err.reason}); start it with `make dev`")
@@ -73,21 +76,26 @@ def main():
                         help="submit the checkout page with this outcome instead of leaving it to you")
     args = parser.parse_args()
 
-    print(f"# 1. A product of the {SHOP} shop that is in stock")
+    print(f"# 1. Products of the {SHOP} shop that are in stock")
     products = call("GET", "/storefront/products?limit=20")
-    variant = None
+    variants = []
     for item in products["items"]:
         page = call("GET", f"/storefront/products/{item['handle']}", quiet=True)
-        variant = next((v for v in page["variants"] if v.get("in_stock")), None)
-        if variant:
-            print(f"  → {item['handle']}: variant {variant['id']} ({variant.get('sku')})")
-            break
-    if not variant:
+        variants += [(item["handle"], v) for v in page["variants"] if v.get("in_stock")]
+    if not variants:
         sys.exit("no product of the shop is in stock")
 
     print("\n# 2. An anonymous cart with one unit (keep the cart_token: it opens the cart)")
-    created = call("POST", "/storefront/carts", {"lines": [{"variant_id": variant["id"], "quantity": 1}]},
-                   {"Idempotency-Key": str(uuid.uuid4())})
+    created = None
+    for handle, variant in variants:
+        # Some demo products are sold to businesses in packs only: the cart refuses one unit.
+        created = call("POST", "/storefront/carts", {"lines": [{"variant_id": variant["id"], "quantity": 1}]},
+                       {"Idempotency-Key": str(uuid.uuid4())}, quiet=created is not None, refusable=True)
+        if created:
+            print(f"  → {handle}: variant {variant['id']} ({variant.get('sku')})")
+            break
+    if not created:
+        sys.exit("no product of the shop can be bought one unit at a time")
     cart, token = created["cart"], created["cart_token"]
     auth = {"Cart-Token": token}
     print(f"  → cart {cart['id']}, total {cart['total_amount']} (minor units of {cart['currency']})")

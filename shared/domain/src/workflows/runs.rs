@@ -56,7 +56,8 @@ const RUN_COLUMNS: &str = "id, workflow_id, event_id, event_type, status, next_s
 pub struct StepAttempt {
     pub attempt: i32,
     pub status: AttemptStatus,
-    #[schema(value_type = Object)]
+    /// What the step produced; `null` when the attempt failed.
+    #[schema(value_type = Option<Object>)]
     pub output: Option<Value>,
     pub error: Option<String>,
     pub started_at: DateTime<Utc>,
