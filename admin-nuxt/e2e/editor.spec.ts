@@ -104,3 +104,36 @@ test('a save over someone else\'s newer version shows the conflict and reloads i
   expect(saved.body.title.en).toBe('My edit, after reloading');
   expect(saved.body.version).toBe(created.body.version + 2);
 });
+
+test('an editor sets B2B rules and shows a product to one customer group only', async ({ page }) => {
+  const token = staffToken('owner@demo');
+  const handle = `e2e-b2b-${Date.now().toString(36)}`;
+  const created = await api('/management/products', { token, method: 'POST', body: { handle, title: { en: 'Pallet of mugs' }, status: 'active' } });
+  expect(created.status).toBe(201);
+
+  await signIn(page, 'editor@demo', `/products/${created.body.id}`);
+  await page.getByLabel('Minimum order quantity').fill('12');
+  await page.getByLabel('Quantity step').fill('6');
+  await page.getByLabel('Only some customer groups see this product').check();
+  await page.getByRole('group', { name: 'Customer groups that see this product' }).getByLabel('Wholesale').check();
+  await page.getByRole('button', { name: 'Save product' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+
+  const saved = await api(`/management/products/${created.body.id}`, { token });
+  expect(saved.body.b2b_settings).toMatchObject({ min_order_quantity: 12, quantity_step: 6, visible_to_customer_groups: ['wholesale'] });
+  expect(saved.body.b2b_settings.quote_only ?? false).toBe(false);
+  // Anonymous shoppers no longer see it.
+  const anonymous = await api(`/storefront/products/${handle}`);
+  expect(anonymous.status).toBe(404);
+
+  // Clearing the rules removes them.
+  await page.getByLabel('Minimum order quantity').fill('');
+  await page.getByLabel('Only some customer groups see this product').uncheck();
+  await page.getByRole('button', { name: 'Save product' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  const cleared = await api(`/management/products/${created.body.id}`, { token });
+  expect(cleared.body.b2b_settings.min_order_quantity ?? null).toBeNull();
+  expect(cleared.body.b2b_settings.visible_to_customer_groups ?? null).toBeNull();
+  expect(cleared.body.b2b_settings.quantity_step).toBe(6);
+  expect((await api(`/storefront/products/${handle}`)).status).toBe(200);
+});
