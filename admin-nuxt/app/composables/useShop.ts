@@ -6,6 +6,7 @@
 import { computed, reactive, readonly } from 'vue';
 
 import { unwrap } from '~/utils/api';
+import { handleFromDomain } from '~/utils/oidc';
 
 const LAST_SHOP_KEY = 'kassa.admin.shop';
 
@@ -21,12 +22,6 @@ const state = reactive<{ shops: ShopAccess[]; current?: string; loaded: boolean;
   shops: [],
   loaded: false,
 });
-
-/** A shop handle guessed from an organisation's primary domain ("demo.zitadel.example" → "demo"). */
-export function handleFromDomain(domain: string): string | undefined {
-  const label = domain.split('.')[0]?.toLowerCase();
-  return label && /^[a-z0-9-]{1,100}$/.test(label) ? label : undefined;
-}
 
 async function probe(handle: string): Promise<ShopAccess | undefined> {
   const result = await useApi().GET('/management/me', { headers: { 'X-Tenant-ID': handle } });

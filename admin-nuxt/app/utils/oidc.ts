@@ -176,3 +176,9 @@ export function rolesByOrg(claims: Record<string, unknown>, projectId: string): 
   }
   return [...orgs.values()];
 }
+
+/** A shop handle guessed from an organisation's primary domain ("demo.zitadel.example" → "demo"). */
+export function handleFromDomain(domain: string): string | undefined {
+  const label = domain.split('.')[0]?.toLowerCase();
+  return label && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(label) && label.length <= 100 ? label : undefined;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { parseAttributes, formatAttributes } from '~/utils/attributes';
-import { decodeJwtPayload, rolesByOrg, scopesFor } from '~/utils/oidc';
+import { decodeJwtPayload, handleFromDomain, rolesByOrg, scopesFor } from '~/utils/oidc';
 
 const PROJECT = '310000000000000010';
 
@@ -37,6 +37,14 @@ describe('Zitadel tokens', () => {
   it('ignores the generic role claim, which may carry another project\'s roles', () => {
     const claims = { 'urn:zitadel:iam:org:project:roles': { owner: { '1': 'x' } } };
     expect(rolesByOrg(claims, PROJECT)).toEqual([]);
+  });
+
+  it('guesses a shop handle from an organisation\'s primary domain, and nothing from a domain that cannot be one', () => {
+    expect(handleFromDomain('demo.zitadel.localhost')).toBe('demo');
+    expect(handleFromDomain('Acme-Shop.zitadel.cloud')).toBe('acme-shop');
+    expect(handleFromDomain('')).toBeUndefined();
+    expect(handleFromDomain('-bad.example')).toBeUndefined();
+    expect(handleFromDomain('under_score.example')).toBeUndefined();
   });
 
   it('refuses what is not a JWT', () => {
