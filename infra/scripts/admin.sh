@@ -3,6 +3,7 @@
 #
 #   infra/scripts/admin.sh build    # npm ci + nuxt build; skipped when nothing changed since the last build
 #   infra/scripts/admin.sh serve    # the built admin on http://127.0.0.1:3000 (ADMIN_PORT), API at NUXT_PUBLIC_API_BASE
+#   infra/scripts/admin.sh dev      # the Nuxt dev server (hot reload) on the same address instead
 #   infra/scripts/admin.sh test     # Vitest, the API client check, then Playwright in Debian's Chromium against
 #                                   # a real kassa serve (own database and port) and the Zitadel stand-in
 #   infra/scripts/admin.sh budget   # gzip KB of JavaScript the products screen loads first (target ≤ 300)
@@ -77,6 +78,14 @@ cmd_serve() {
   say "the admin on http://127.0.0.1:$ADMIN_PORT (API ${NUXT_PUBLIC_API_BASE:-http://127.0.0.1:8080}, Zitadel ${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}})"
   NUXT_PUBLIC_ZITADEL_ISSUER=${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}} \
     HOST=127.0.0.1 PORT=$ADMIN_PORT exec node "$ADMIN_DIR/.output/server/index.mjs"
+}
+
+cmd_dev() {
+  ensure_admin_deps
+  port_open "$ADMIN_PORT" && die "port $ADMIN_PORT is taken (an admin already running? set ADMIN_PORT)"
+  cd "$ADMIN_DIR"
+  NUXT_PUBLIC_ZITADEL_ISSUER=${NUXT_PUBLIC_ZITADEL_ISSUER:-${ZITADEL_ISSUER:-http://127.0.0.1:9011}} \
+    exec node_modules/.bin/nuxt dev --host 127.0.0.1 --port "$ADMIN_PORT"
 }
 
 pids=()
@@ -175,9 +184,10 @@ cmd_budget() {
 case "${1:-}" in
   build) cmd_build ;;
   serve) cmd_serve ;;
+  dev) cmd_dev ;;
   test) shift; cmd_test "$@" ;;
   budget) cmd_budget ;;
   api) shift; cmd_api "$@" ;;
   api-check) shift; cmd_api --check "$@" ;;
-  *) echo "usage: $0 build|serve|test|budget|api|api-check" >&2; exit 2 ;;
+  *) echo "usage: $0 build|serve|dev|test|budget|api|api-check" >&2; exit 2 ;;
 esac
