@@ -103,6 +103,12 @@ test('a save over someone else\'s newer version shows the conflict and reloads i
   const saved = await api(`/management/products/${created.body.id}`, { token });
   expect(saved.body.title.en).toBe('My edit, after reloading');
   expect(saved.body.version).toBe(created.body.version + 2);
+
+  // Never on sale: deleting removes it.
+  await page.getByRole('button', { name: 'Delete product' }).click();
+  await page.getByRole('group', { name: 'Confirm deletion' }).getByRole('button', { name: 'Yes, delete' }).click();
+  await expect(page).toHaveURL(/\/products$/);
+  expect((await api(`/management/products/${created.body.id}`, { token })).status).toBe(404);
 });
 
 test('an editor sets B2B rules and shows a product to one customer group only', async ({ page }) => {
@@ -136,4 +142,12 @@ test('an editor sets B2B rules and shows a product to one customer group only', 
   expect(cleared.body.b2b_settings.visible_to_customer_groups ?? null).toBeNull();
   expect(cleared.body.b2b_settings.quantity_step).toBe(6);
   expect((await api(`/storefront/products/${handle}`)).status).toBe(200);
+
+  // It has been active: deleting archives it, and the storefront stops selling it.
+  await page.getByRole('button', { name: 'Delete product' }).click();
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await expect(page.getByText('it was archived rather than deleted')).toBeVisible();
+  await expect(page.getByLabel('Status', { exact: true })).toHaveValue('archived');
+  expect((await api(`/management/products/${created.body.id}`, { token })).body.status).toBe('archived');
+  expect((await api(`/storefront/products/${handle}`)).status).toBe(404);
 });
