@@ -1525,7 +1525,8 @@ export interface components {
             error?: string | null;
             /** Format: date-time */
             finished_at: string;
-            output: Record<string, never>;
+            /** @description What the step produced; `null` when the attempt failed. */
+            output?: Record<string, never> | null;
             /** Format: date-time */
             started_at: string;
             status: components["schemas"]["AttemptStatus"];
