@@ -76,6 +76,7 @@ pub fn management_functions() -> Vec<FunctionRoutes> {
         kassa_workflows::routes(),
         staff_customers,
         kassa_checkout::routes().filter(|r| matches!(r.gate, kassa_http::Gate::Staff(_))),
+        kassa_pages::routes(),
         routes(),
     ]
 }

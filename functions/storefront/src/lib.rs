@@ -8,7 +8,7 @@ pub mod shop;
 use anyhow::anyhow;
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use kassa_domain::storefront;
 use kassa_http::cache::Cached;
@@ -45,7 +45,82 @@ pub fn routes() -> FunctionRoutes {
                 .shopper_optional(),
             product,
         )
+        .public_get(
+            "/storefront/pages/{handle}",
+            Doc::new(
+                "getShopPage",
+                "A published page: sections and blocks with texts in the request's locale and product blocks filled in \
+                 for the shopper; ?preview=<token> shows the draft (never cached)",
+            )
+            .query(page_params)
+            .returns(200, schema::<kassa_domain::pages::render::ShopPageDocument>)
+            .shopper_optional(),
+            page,
+        )
         .open_get("/storefront/openapi.json", openapi::openapi_json)
+}
+
+/// The query parameters of a page: who is asking, and a preview token.
+fn page_params() -> Vec<utoipa::openapi::path::Parameter> {
+    use utoipa::IntoParams;
+    PageParams::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
+}
+
+/// `GET /storefront/pages/{handle}`'s query.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// A locale of the shop (else the best match of Accept-Language, else the default).
+    #[param(max_length = 35)]
+    pub locale: Option<String>,
+    /// An ISO 4217 code (default: the shop's currency).
+    #[param(pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    /// A preview token of this page (`POST /management/pages/{id}/preview-token`): the draft.
+    #[param(max_length = 2048)]
+    pub preview: Option<String>,
+}
+
+/// `GET /storefront/pages/{handle}`: the published page, cached like products (any catalog
+/// write or publish changes the shop's catalog version, so product blocks never go stale);
+/// with `?preview=` the draft, for that page's token only, never cached.
+pub async fn page(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
+    Path(handle): Path<String>,
+    shopper: Option<Shopper>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    use kassa_domain::pages::render::{Source, render};
+    let PageParams { locale, currency, preview } = params;
+    let request =
+        ShopRequest::for_product(&tenant, &headers, shopper.as_ref(), AudienceParams { locale, currency })?;
+    if let Some(token) = preview {
+        let page_id = kassa_http::preview::PreviewTokens::new(&state.config).verify(&token, &tenant)?;
+        limits::storefront_miss(&state, client).await?;
+        let audience = request.audience(&state.db, &tenant).await?;
+        let document = render(&state.db, &tenant, &audience, &handle, Source::Draft).await?;
+        if document.id != page_id {
+            return Err(
+                kassa_http::auth::AuthError::InvalidToken("this preview token is for another page").into()
+            );
+        }
+        return Ok(([(http::header::CACHE_CONTROL, "private, no-store")], Json(document)).into_response());
+    }
+    let (cached, lookup) = state
+        .cache
+        .fetch(tenant.id, &request.cache_key(ShopRoute::Page, Some(&handle)), || async {
+            limits::storefront_miss(&state, client).await?;
+            let audience = request.audience(&state.db, &tenant).await?;
+            let document = render(&state.db, &tenant, &audience, &handle, Source::Published).await?;
+            let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
+            Ok::<_, ApiError>(Cached::json(&document, &audience.locale)?.expiring_at(changes))
+        })
+        .await?;
+    Ok(respond(&tenant, &request, &headers, cached, lookup))
 }
 
 /// The query parameters of a product page: who is asking.

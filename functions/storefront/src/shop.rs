@@ -48,6 +48,8 @@ pub enum ShopRoute {
     Products,
     /// `GET /storefront/products/{handle}`: locale, currency and group only.
     Product,
+    /// `GET /storefront/pages/{handle}`: locale, currency and group only.
+    Page,
 }
 
 /// The shop's locale that best serves `Accept-Language`: an exact tag, then the same
@@ -207,6 +209,7 @@ impl ShopRequest {
         let route = match route {
             ShopRoute::Products => "products",
             ShopRoute::Product => "product",
+            ShopRoute::Page => "page",
         };
         // Serialising plain strings, numbers and maps cannot fail.
         serde_json::to_string(&Key { route, handle, request: self }).unwrap_or_default()

@@ -23,6 +23,7 @@ pub fn functions() -> Vec<FunctionRoutes> {
         kassa_customers::routes(),
         kassa_mollie_webhook::routes(),
         kassa_checkout::routes(),
+        kassa_pages::routes(),
     ]
 }
 

@@ -66,6 +66,7 @@ pub enum ErrorCode {
     IdempotencyKeyRace,
     RunNotRetryable,
     OrderNotRefundable,
+    BlockTypeInUse,
     TooManyAddresses,
     // 412 / 413 / 415 / 422 / 429
     VersionConflict,
@@ -137,6 +138,7 @@ impl ErrorCode {
         ErrorCode::IdempotencyKeyRace,
         ErrorCode::RunNotRetryable,
         ErrorCode::OrderNotRefundable,
+        ErrorCode::BlockTypeInUse,
         ErrorCode::TooManyAddresses,
         ErrorCode::VersionConflict,
         ErrorCode::PayloadTooLarge,
@@ -264,6 +266,11 @@ impl ErrorCode {
             RunNotRetryable => {
                 ("run_not_retryable", 409, "only failed or stopped workflow runs can be retried")
             }
+            BlockTypeInUse => (
+                "block_type_in_use",
+                409,
+                "pages: the change or deletion would make pages invalid (the message names them), or the type is built in",
+            ),
             OrderNotRefundable => (
                 "order_not_refundable",
                 409,
@@ -420,6 +427,7 @@ mod tests {
                 | ErrorCode::IdempotencyKeyRace
                 | ErrorCode::RunNotRetryable
                 | ErrorCode::OrderNotRefundable
+                | ErrorCode::BlockTypeInUse
                 | ErrorCode::TooManyAddresses
                 | ErrorCode::VersionConflict
                 | ErrorCode::PayloadTooLarge
@@ -436,6 +444,6 @@ mod tests {
                 | ErrorCode::NotReady => 1,
             }
         };
-        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 65);
+        assert_eq!(ErrorCode::ALL.iter().map(|c| count(*c)).sum::<usize>(), 66);
     }
 }

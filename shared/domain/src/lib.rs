@@ -15,6 +15,7 @@ pub mod error;
 pub mod locale;
 pub mod orders;
 pub mod outbox;
+pub mod pages;
 pub mod pagination;
 pub mod payments;
 pub mod price;

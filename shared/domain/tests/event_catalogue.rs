@@ -165,11 +165,11 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
     ShippingRate::update(pool, shop, shipping.id, shipping.version, &rate_draft).await.unwrap();
 
     // The shop saves its payment settings (the key sealed by the caller).
-    let draft: kassa_domain::payments::settings::SettingsDraft =
+    let settings: kassa_domain::payments::settings::SettingsDraft =
         serde_json::from_value(json!({"api_key": format!("test_{}", "a".repeat(30))})).unwrap();
     let sealed =
         kassa_domain::payments::Sealed { kid: "k1".into(), nonce: vec![0; 12], ciphertext: vec![1; 51] };
-    kassa_domain::payments::settings::save(pool, shop, &draft.parse().unwrap(), &sealed).await.unwrap();
+    kassa_domain::payments::settings::save(pool, shop, &settings.parse().unwrap(), &sealed).await.unwrap();
 
     // A checkout whose payment failed; another paid and refunded (rows as checkout and the
     // webhook leave them).
@@ -210,6 +210,38 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
         .await
         .unwrap();
     assert_eq!(applied, refunds::RefundApplied::Moved { refunded: true });
+
+    // Pages: one created, renamed, its draft saved and published; a block type of the
+    // shop's own added, changed and deleted; a page deleted.
+    use kassa_domain::pages::{self, Page, blocks};
+    let page =
+        Page::create(pool, shop, &draft(json!({"handle": "about", "title": {"en": "About"}}))).await.unwrap();
+    let page = Page::update(
+        pool,
+        shop,
+        page.id,
+        page.version,
+        &draft(json!({"handle": "about-us", "title": {"en": "About us"}})),
+    )
+    .await
+    .unwrap();
+    let document = json!({"layout": "default", "sections": [
+        {"id": "s1", "type": "rich-text", "settings": {"body": {"en": "<p>Hello</p>"}}}
+    ]});
+    pages::save_draft(pool, shop, page.id, page.version, &document).await.unwrap();
+    pages::publish(pool, shop, page.id).await.unwrap();
+    let quote = blocks::BlockTypeDraft {
+        label: "Quote".into(),
+        section: true,
+        blocks_in: vec![],
+        settings_schema: json!({"type": "object", "properties": {"text": {"$ref": "#/$defs/text"}}}),
+    };
+    blocks::put(pool, shop, "quote", &quote, None).await.unwrap();
+    blocks::put(pool, shop, "quote", &blocks::BlockTypeDraft { label: "A quote".into(), ..quote }, None)
+        .await
+        .unwrap();
+    blocks::delete(pool, shop, "quote").await.unwrap();
+    resource::delete::<Page>(pool, shop, page.id).await.unwrap();
 
     // And the deletions.
     resource::delete::<Workflow>(pool, shop, workflow.id).await.unwrap();

@@ -99,6 +99,30 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     .execute(pool)
     .await
     .unwrap();
+    // A page with a published revision, and a block type of the shop's own.
+    let page = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into pages (id, tenant_id, handle, title, draft) values ($1, $2, 'home', '{\"en\": \"Home\"}', '{}')",
+    )
+    .bind(page)
+    .bind(tenant.id)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into page_revisions (tenant_id, page_id, number, document) values ($1, $2, 1, '{}')")
+        .bind(tenant.id)
+        .bind(page)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into block_types (id, tenant_id, name, label, settings_schema) values ($1, $2, 'quote', 'Quote', '{}')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(tenant.id)
+    .execute(pool)
+    .await
+    .unwrap();
     sqlx::query(
         "insert into refunds (id, tenant_id, order_id, payment_id, amount, currency, request_key, idempotency_key)
          values ($1, $2, $3, $4, 100, 'EUR', 'fixture', 'fixture')",

@@ -334,7 +334,7 @@ impl Engine {
     /// The same pass releases the stock of checkouts whose reservation timed out
     /// (`kassa_domain::checkout::expire_due_reservations`).
     pub async fn sweep(&self, limit: i64) -> Result<usize, DomainError> {
-        self.expire_reservations(limit).await;
+        self.sweep_domain(limit).await;
         let (due, ready) = self.due(limit).await?;
         futures_util::future::join_all(
             ready
@@ -345,13 +345,22 @@ impl Engine {
         Ok(due)
     }
 
-    /// Ends up to `limit` checkouts whose reservation timed out (logged; a failure waits for
-    /// the next sweep).
-    async fn expire_reservations(&self, limit: i64) {
+    /// Ends up to `limit` checkouts whose reservation timed out, and publishes up to `limit`
+    /// pages whose time has come (their shops' storefront caches bumped); logged, and a
+    /// failure waits for the next sweep.
+    async fn sweep_domain(&self, limit: i64) {
         match kassa_domain::checkout::expire_due_reservations(&self.db, limit).await {
             Ok(0) => {}
             Ok(ended) => tracing::info!(ended, "checkouts whose reservation timed out released their stock"),
             Err(err) => tracing::warn!(error = %err, "releasing timed-out reservations failed"),
+        }
+        match kassa_domain::pages::publish_due(&self.db, limit).await {
+            Ok(shops) => {
+                for shop in shops {
+                    self.cache.bump(shop).await;
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "publishing scheduled pages failed"),
         }
     }
 
@@ -428,7 +437,7 @@ impl Engine {
     pub async fn sweep_forever(self, interval: Duration) {
         let background = Background::new();
         loop {
-            self.expire_reservations(100).await;
+            self.sweep_domain(100).await;
             match self.due(100).await {
                 Ok((due, ready)) => {
                     if due > 0 {

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod list;
 pub mod openapi;
 pub mod ops;
+pub mod preview;
 pub mod problem;
 pub mod rest;
 pub mod routes;

@@ -12,7 +12,7 @@
 //! becomes a CloudEvent; stored rows, stored workflows and their triggers keep the domain name
 //! and need no migration.
 
-use crate::{customers, orders, payments, pricing, products, shipping, taxes, variants, workflows};
+use crate::{customers, orders, pages, payments, pricing, products, shipping, taxes, variants, workflows};
 
 /// One event type of the catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +173,48 @@ pub const CATALOGUE: &[EventKind] = &[
         "shipping_rate",
         "a shipping rate is deleted (data: its last state)",
         type_name::<shipping::ShippingRate>,
+    ),
+    kind(
+        "page.created",
+        "page",
+        "staff create a page (data: its fields, without the document)",
+        type_name::<pages::Page>,
+    ),
+    kind(
+        "page.updated",
+        "page",
+        "a page's fields or draft change, a draft is restored from a revision, or a publication is scheduled or canceled (data without the document)",
+        type_name::<pages::Page>,
+    ),
+    kind(
+        "page.deleted",
+        "page",
+        "a page is deleted with its revisions (data: its last state, without the document)",
+        type_name::<pages::Page>,
+    ),
+    kind(
+        "page.published",
+        "page",
+        "a page's draft becomes a new revision the storefront shows: `POST …/publish`, a restore with publish, or its scheduled time (data without the document)",
+        type_name::<pages::Page>,
+    ),
+    kind(
+        "block_type.created",
+        "block_type",
+        "a shop adds a section or block type of its own",
+        type_name::<pages::blocks::CustomBlockType>,
+    ),
+    kind(
+        "block_type.updated",
+        "block_type",
+        "a shop's own block type changes (no page became invalid)",
+        type_name::<pages::blocks::CustomBlockType>,
+    ),
+    kind(
+        "block_type.deleted",
+        "block_type",
+        "a shop's own block type no page uses is deleted (data: its last state)",
+        type_name::<pages::blocks::CustomBlockType>,
     ),
     kind(
         "order.placed",

@@ -1,0 +1,7 @@
+//! The pages Lambda: API Gateway (HTTP API v2) → lambda_http → the shared app stack.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let state = kassa_http::boot()?;
+    lambda_http::run(kassa_http::app(kassa_pages::router(state))).await
+}

@@ -1,0 +1,211 @@
+//! A page as the storefront answers it: the published revision (or, for a preview, the
+//! draft), its texts resolved for the request's locale (falling back to the shop's default
+//! locale), and its product blocks filled with current product data for the audience —
+//! `product-grid` with the first `count` active products (of its collection, in its sort)
+//! and `featured-product` with its product (`null` when it is not for sale). The answer is
+//! cached under the shop's catalog version like product reads, so any catalog write (a
+//! product, a price, a collection) and any publish shows on the pages at once.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::document::localize;
+use super::schema::TypeSpec;
+use super::types_in;
+use crate::catalog::Translations;
+use crate::db::begin_tenant_tx;
+use crate::error::DomainError;
+use crate::storefront::{self, Audience, ShopProductSummary, ShopQuery, ShopSort};
+use crate::tenant::Tenant;
+
+/// Which document to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The revision the page points at (404 while unpublished).
+    Published,
+    /// The draft (a preview).
+    Draft,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopPageDocument {
+    pub id: uuid::Uuid,
+    pub handle: String,
+    pub title: String,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    pub layout: String,
+    pub sections: Vec<RenderedSection>,
+    /// The revision shown; `null` for a preview of the draft.
+    pub revision: Option<i32>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RenderedSection {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The settings with every text in the request's locale.
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    pub blocks: Vec<RenderedBlock>,
+    /// Filled in by Kassa for product blocks: `{"products": […]}` or `{"product": …}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RenderedBlock {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: uuid::Uuid,
+    handle: String,
+    #[sqlx(json)]
+    title: Translations,
+    #[sqlx(json)]
+    seo_title: Translations,
+    #[sqlx(json)]
+    seo_description: Translations,
+    draft: Value,
+    published_revision: Option<i32>,
+    published_at: Option<DateTime<Utc>>,
+    published: Option<Value>,
+}
+
+fn text(texts: &Translations, locale: &str, fallback: &str) -> Option<String> {
+    texts.get(locale).or_else(|| texts.get(fallback)).or_else(|| texts.values().next()).cloned()
+}
+
+/// Page `handle` of `tenant` for `audience` from `source`.
+pub async fn render(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    handle: &str,
+    source: Source,
+) -> Result<ShopPageDocument, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let row: Option<Row> = sqlx::query_as(
+        "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.draft, p.published_revision, p.published_at,
+                r.document as published
+         from pages p left join page_revisions r
+           on r.tenant_id = p.tenant_id and r.page_id = p.id and r.number = p.published_revision
+         where p.tenant_id = $1 and p.handle = $2",
+    )
+    .bind(tenant.id)
+    .bind(handle)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let types = types_in(&mut tx, tenant.id).await?;
+    tx.commit().await?;
+    let not_found = DomainError::NotFound { resource: "page" };
+    let row = row.ok_or(not_found)?;
+    let (document, revision, published_at) = match source {
+        Source::Published => match row.published {
+            Some(document) => (document, row.published_revision, row.published_at),
+            None => return Err(DomainError::NotFound { resource: "page" }),
+        },
+        Source::Draft => (row.draft, None, None),
+    };
+    let (locale, fallback) = (audience.locale.as_str(), tenant.default_locale.as_str());
+    let mut sections = Vec::new();
+    for section in document.get("sections").and_then(Value::as_array).cloned().unwrap_or_default() {
+        let (kind, settings) = resolved(&section, &types, locale, fallback);
+        let mut blocks = Vec::new();
+        for block in section.get("blocks").and_then(Value::as_array).cloned().unwrap_or_default() {
+            let (block_kind, block_settings) = resolved(&block, &types, locale, fallback);
+            let data = expand(pool, tenant, audience, &block_kind, &block_settings).await?;
+            blocks.push(RenderedBlock { id: id(&block), kind: block_kind, settings: block_settings, data });
+        }
+        let data = expand(pool, tenant, audience, &kind, &settings).await?;
+        sections.push(RenderedSection { id: id(&section), kind, settings, blocks, data });
+    }
+    Ok(ShopPageDocument {
+        id: row.id,
+        handle: row.handle,
+        title: text(&row.title, locale, fallback).unwrap_or_default(),
+        seo_title: text(&row.seo_title, locale, fallback),
+        seo_description: text(&row.seo_description, locale, fallback),
+        layout: document.get("layout").and_then(Value::as_str).unwrap_or("default").to_owned(),
+        sections,
+        revision,
+        published_at,
+    })
+}
+
+fn id(item: &Value) -> String {
+    item.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// An item's type and its settings in `locale`.
+fn resolved(item: &Value, types: &[TypeSpec], locale: &str, fallback: &str) -> (String, Value) {
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut settings = item.get("settings").cloned().unwrap_or_else(|| json!({}));
+    if let Some(spec) = types.iter().find(|t| t.name == kind) {
+        localize(&mut settings, &spec.settings_schema, locale, fallback);
+    }
+    (kind, settings)
+}
+
+/// The product data of a product block, for `audience`.
+async fn expand(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    kind: &str,
+    settings: &Value,
+) -> Result<Option<Value>, DomainError> {
+    match kind {
+        "product-grid" => {
+            let sort = match settings.get("sort").and_then(Value::as_str) {
+                Some("title") => ShopSort::Title,
+                Some("price_asc") => ShopSort::PriceAsc,
+                Some("price_desc") => ShopSort::PriceDesc,
+                _ => ShopSort::Newest,
+            };
+            let count = settings.get("count").and_then(Value::as_i64).unwrap_or(8).clamp(1, 24);
+            let query = ShopQuery {
+                limit: count,
+                sort,
+                cursor: None,
+                attributes: Default::default(),
+                price_min: None,
+                price_max: None,
+                q: None,
+                facets: Default::default(),
+            };
+            let page = storefront::list(pool, tenant, audience, &query).await?;
+            Ok(Some(json!({ "products": page.items })))
+        }
+        "featured-product" => {
+            let handle = settings.get("product").and_then(Value::as_str).unwrap_or_default();
+            let product = match storefront::product(pool, tenant, audience, handle).await {
+                Ok(p) => Some(ShopProductSummary {
+                    id: p.id,
+                    handle: p.handle,
+                    title: p.title,
+                    price_from: p.price_from,
+                    in_stock: p.in_stock,
+                }),
+                Err(DomainError::NotFound { .. }) => None,
+                Err(err) => return Err(err),
+            };
+            Ok(Some(json!({ "product": product })))
+        }
+        _ => Ok(None),
+    }
+}
