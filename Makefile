@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch token bench mails sizes checkout-demo
+.PHONY: help dev test watch token bench mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,6 +19,21 @@ token: ## Print an access token for a demo user as the last line: make -s token 
 
 checkout-demo: ## With make dev running: a shopper's cart → checkout → Mollie simulator, step by step (PAY=paid pays too)
 	@python3 infra/scripts/checkout_demo.py $(if $(PAY),--pay $(PAY))
+
+admin: ## Build the admin UI and serve it on http://127.0.0.1:3000 (API: make dev's on :8080)
+	@infra/scripts/admin.sh build && infra/scripts/admin.sh serve
+
+admin-dev: ## The admin UI's Nuxt dev server (hot reload) on http://127.0.0.1:3000
+	@infra/scripts/admin.sh dev
+
+admin-test: ## The admin's type check, unit tests, API client check and Playwright + axe e2e tests
+	@cargo build -q -p kassa-cli --bin kassa && infra/scripts/admin.sh test
+
+admin-budget: ## Print the gzip KB of JavaScript the admin's products screen loads first (budget 300)
+	@cargo build -q -p kassa-cli --bin kassa && infra/scripts/admin.sh budget
+
+admin-api: ## Regenerate the admin's typed API client (commit it with every API change)
+	@cargo build -q -p kassa-cli --bin kassa && infra/scripts/admin.sh api
 
 mails: ## List the emails the local SMTP sink of make dev received
 	@.venv/bin/python infra/smtp-sink/sink.py list --dir $${KASSA_STATE_DIR:-.kassa}/mail

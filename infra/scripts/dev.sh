@@ -33,6 +33,7 @@ cat >&2 <<BANNER
     ready      http://$listen/ready
     storefront curl http://demo.localhost:$port/storefront/tenant
                curl -H 'X-Tenant-ID: demo' http://$listen/storefront/tenant
+    admin      http://127.0.0.1:3000 (editor@demo, viewer@demo, manager@demo: roles in two shops)
     staff      TOKEN=\$(make -s token USER=editor@demo | tail -n 1)
                curl -H "Authorization: Bearer \$TOKEN" http://demo.localhost:$port/management/me
     orders     POST /management/orders places one; "On order placed" deducts stock, calculates
@@ -44,9 +45,14 @@ cat >&2 <<BANNER
                status placed → make mails shows the confirmation (PAY=paid does it all)
   Mollie simulator MOLLIE_API_URL=$MOLLIE_API_URL (key $MOLLIE_SIM_KEY; pick the outcome at each
     payment's _links.checkout.href; webhooks retried like Mollie; infra/mollie-sim/README.md)
-  Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, owner@other,
-    admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
+  Zitadel stand-in $ZITADEL_ISSUER (users owner@demo, editor@demo, viewer@demo, manager@demo,
+    owner@other, admin@platform; password Password1!) · Postgres $DATABASE_URL · Valkey $VALKEY_URL · RabbitMQ 127.0.0.1:5672
   Stop with Ctrl-C.
 
 BANNER
-exec "$kassa" serve
+# The admin UI, built (not a dev server), on http://127.0.0.1:3000 against this Kassa.
+infra/scripts/admin.sh build
+NUXT_PUBLIC_API_BASE=http://$listen infra/scripts/admin.sh serve >"$STATE_DIR/admin.log" 2>&1 &
+admin_pid=$!
+trap 'kill "$admin_pid" 2>/dev/null || true' EXIT
+"$kassa" serve

@@ -21,6 +21,9 @@ say "cargo test (Valkey at $VALKEY_URL)"
 cargo test --workspace --locked
 say "schemathesis against the running management API"
 infra/scripts/schemathesis.sh
+say "admin UI: vue-tsc, Vitest, API client check, Playwright + axe in Chromium"
+cargo build -q -p kassa-cli --bin kassa
+infra/scripts/admin.sh test
 say "Mollie simulator contract test (Mollie's Python client against infra/mollie-sim)"
 "$VENV/bin/python" infra/mollie-sim/contract_test.py
 say "cfn-lint and sam validate --lint"

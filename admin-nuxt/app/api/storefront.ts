@@ -295,6 +295,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/storefront/pages/{handle}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published page: sections and blocks with texts in the request's locale and product blocks filled in for the shopper; ?preview=<token> shows the draft (never cached) */
+        get: operations["getShopPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/storefront/products": {
         parameters: {
             query?: never;
@@ -655,6 +672,21 @@ export interface components {
         RefreshRequest: {
             refresh_token: string;
         };
+        RenderedBlock: {
+            data?: Record<string, never> | null;
+            id: string;
+            settings: Record<string, never>;
+            type: string;
+        };
+        RenderedSection: {
+            blocks: components["schemas"]["RenderedBlock"][];
+            /** @description Filled in by Kassa for product blocks: `{"products": […]}` or `{"product": …}`. */
+            data?: Record<string, never> | null;
+            id: string;
+            /** @description The settings with every text in the request's locale. */
+            settings: Record<string, never>;
+            type: string;
+        };
         ResetRequest: {
             code: string;
             /**
@@ -702,6 +734,23 @@ export interface components {
             facets?: Record<string, never>;
             items: components["schemas"]["ShopProductSummary"][];
             next_cursor?: string | null;
+        };
+        ShopPageDocument: {
+            handle: string;
+            /** Format: uuid */
+            id: string;
+            layout: string;
+            /** Format: date-time */
+            published_at?: string | null;
+            /**
+             * Format: int32
+             * @description The revision shown; `null` for a preview of the draft.
+             */
+            revision?: number | null;
+            sections: components["schemas"]["RenderedSection"][];
+            seo_description?: string | null;
+            seo_title?: string | null;
+            title: string;
         };
         /**
          * @description An order as its shopper sees it: what was bought and charged, and where it stands
@@ -3124,6 +3173,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderStatusView"];
+                };
+            };
+            /** @description If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a customer token that is invalid, expired or signed out */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many uncached requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShopPage: {
+        parameters: {
+            query?: {
+                /** @description An ISO 4217 code (default: the shop's currency). */
+                currency?: string;
+                /** @description A locale of the shop (else the best match of Accept-Language, else the default). */
+                locale?: string;
+                /** @description A preview token of this page (`POST /management/pages/{id}/preview-token`): the draft. */
+                preview?: string;
+            };
+            header?: never;
+            path: {
+                handle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopPageDocument"];
                 };
             };
             /** @description If-None-Match names the current ETag */

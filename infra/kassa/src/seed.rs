@@ -100,6 +100,7 @@ pub async fn seed_demo_reporting(pool: &PgPool) -> Result<DemoSeed, DomainError>
     if let Some(demo) = tenants.first() {
         crate::catalog_seed::seed_catalog(pool, demo, &mut report).await?;
         seed_shoppers(pool, demo, &mut report).await?;
+        seed_pages(pool, demo, &mut report).await?;
     }
     Ok(DemoSeed { tenants, report })
 }
@@ -188,6 +189,54 @@ async fn ensure_shipping(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport
     }
     tx.commit().await?;
     report.add(tenant, format!("shipping zone Europe ({})", DEMO_SHIPPING_COUNTRIES.join(", ")));
+    Ok(())
+}
+
+/// The demo shop's pages: `home` (a hero and two product grids) and `about` (text, an
+/// image and a call to action), published. A page whose handle exists is the shop's: left
+/// as it is.
+async fn seed_pages(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport) -> Result<(), DomainError> {
+    use kassa_domain::pages::{self, Page, PageDraft};
+    use kassa_domain::resource::{Editable, find};
+    use serde_json::json;
+    let home = json!({"layout": "landing", "sections": [
+        {"id": "hero", "type": "hero", "settings": {
+            "heading": {"en": "Things for slow mornings", "nl": "Spullen voor trage ochtenden"},
+            "subheading": {"en": "Mugs, linen and paper, made to last.", "nl": "Mokken, linnen en papier, gemaakt om te blijven."},
+            "cta_label": {"en": "Shop the new arrivals", "nl": "Bekijk het nieuwe"},
+            "cta_url": "/products"}},
+        {"id": "new-arrivals", "type": "product-grid", "settings": {
+            "heading": {"en": "New arrivals", "nl": "Nieuw binnen"}, "sort": "newest", "count": 8}},
+        {"id": "best-value", "type": "product-grid", "settings": {
+            "heading": {"en": "Small treats", "nl": "Kleine cadeautjes"}, "sort": "price_asc", "count": 4}}
+    ]});
+    let about = json!({"layout": "default", "sections": [
+        {"id": "story", "type": "rich-text", "settings": {"body": {
+            "en": "<h2>About us</h2><p>We are a small demo shop run by <strong>Kassa</strong>.</p>",
+            "nl": "<h2>Over ons</h2><p>Wij zijn een kleine demowinkel van <strong>Kassa</strong>.</p>"}}},
+        {"id": "contact", "type": "call-to-action", "settings": {
+            "heading": {"en": "Questions?", "nl": "Vragen?"},
+            "label": {"en": "Write to us", "nl": "Schrijf ons"},
+            "url": "mailto:hello@demo.shop"}}
+    ]});
+    for (handle, titles, document) in [
+        ("home", [("en", "Home"), ("nl", "Thuis")], home),
+        ("about", [("en", "About us"), ("nl", "Over ons")], about),
+    ] {
+        if find::<Page>(pool, tenant, "handle", handle).await?.is_some() {
+            continue;
+        }
+        let draft = PageDraft {
+            handle: handle.to_owned(),
+            title: titles.iter().map(|(l, t)| ((*l).to_owned(), (*t).to_owned())).collect(),
+            seo_title: Default::default(),
+            seo_description: Default::default(),
+        };
+        let page = Page::create(pool, tenant, &draft).await?;
+        pages::save_draft(pool, tenant, page.id, page.version, &document).await?;
+        pages::publish(pool, tenant, page.id).await?;
+        report.add(tenant, format!("page {handle}"));
+    }
     Ok(())
 }
 
