@@ -48,11 +48,13 @@ def main():
             ("list page 1 (hit)", f"{base}/storefront/products", tenant),
             ("detail (hit)", f"{base}/storefront/products/product-4242", tenant),
             ("list attr[color]=red (hit)", f"{base}/storefront/products?attr%5Bcolor%5D=red", tenant),
+            ("page home, 2 product grids (hit)", f"{base}/storefront/pages/home", tenant),
         ]
     else:
         cases = [
             ("list page 1 (no cache)", f"{base}/storefront/products", tenant),
             ("detail (no cache)", f"{base}/storefront/products/product-4242", tenant),
+            ("page home, 2 product grids (no cache)", f"{base}/storefront/pages/home", tenant),
         ]
     rows = {}
     for name, url, headers in cases:

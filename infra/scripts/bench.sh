@@ -16,7 +16,8 @@ say "building release binaries"
 # aws-lc's jitter entropy source costs start-up time and is not needed on Lambda.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
   -p kassa-cli -p kassa-storefront -p kassa-management -p kassa-products -p kassa-pricing \
-  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay -p kassa-carts -p kassa-customers
+  -p kassa-workflows -p kassa-worker-engine -p kassa-outbox-relay -p kassa-carts -p kassa-customers \
+  -p kassa-checkout -p kassa-mollie-webhook -p kassa-pages
 bin=$TARGET_DIR/release
 out=$STATE_DIR/bench
 mkdir -p "$out"
@@ -40,7 +41,7 @@ serve() { # on|off
     "$bin/kassa" serve >"$out/serve-$1.log" 2>&1 &
   pid=$!
   wait_for_port "$port" "kassa serve" 30
-  for path in /storefront/products /storefront/products/product-4242 "/storefront/products?attr%5Bcolor%5D=red"; do
+  for path in /storefront/products /storefront/products/product-4242 "/storefront/products?attr%5Bcolor%5D=red" /storefront/pages/home; do
     curl -sf -o /dev/null -H 'X-Tenant-ID: bench' "$base$path"
   done
 }
@@ -101,7 +102,7 @@ ensure_smtp_sink
 workflows=$(DATABASE_URL=$DATABASE_OWNER_URL RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
 
 sizes=()
-for f in storefront management products pricing workflows carts customers worker-engine outbox-relay; do
+for f in storefront management products pricing workflows carts customers checkout mollie-webhook pages worker-engine outbox-relay; do
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo

@@ -1,6 +1,6 @@
 //! The `bench` tenant for `make bench`: many active products with three variants each,
 //! written in bulk statements (a benchmark fixture: no outbox events), plus a customer group
-//! with a price list over every variant.
+//! with a price list over every variant, and the demo's home page.
 
 use kassa_domain::DomainError;
 use kassa_domain::db::begin_tenant_tx;
@@ -80,6 +80,8 @@ pub async fn seed_bench(
     }
     seed_price_list(pool, &tenant).await?;
     seed_shoppers(pool, &tenant).await?;
+    // The storefront page rows read its home page (a hero and two product grids).
+    crate::seed::seed_pages(pool, &tenant, &mut crate::seed::SeedReport::default()).await?;
     // Fresh statistics, as a live database has them (autovacuum would get there later).
     sqlx::query("analyze products, product_variants, product_prices, price_list_prices, price_lists")
         .execute(pool)

@@ -192,43 +192,51 @@ async fn ensure_shipping(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport
     Ok(())
 }
 
-/// The demo shop's pages: `home` (a hero and two product grids) and `about` (text, an
-/// image and a call to action), published. A page whose handle exists is the shop's: left
-/// as it is.
-async fn seed_pages(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport) -> Result<(), DomainError> {
+/// The demo shop's pages (the bench shop's too): `home` (a hero and two product grids) and
+/// `about` (text and a call to action), published, with texts in the shop's locales (Dutch
+/// where it has `nl`, English otherwise). A page whose handle exists is the shop's: left as
+/// it is.
+pub async fn seed_pages(pool: &PgPool, tenant: &Tenant, report: &mut SeedReport) -> Result<(), DomainError> {
     use kassa_domain::pages::{self, Page, PageDraft};
     use kassa_domain::resource::{Editable, find};
-    use serde_json::json;
+    use serde_json::{Value, json};
+    // Text in each of the shop's locales.
+    let t = |en: &str, nl: &str| -> Value {
+        tenant
+            .locales
+            .iter()
+            .map(|l| (l.clone(), Value::String(if l == "nl" { nl } else { en }.to_owned())))
+            .collect()
+    };
     let home = json!({"layout": "landing", "sections": [
         {"id": "hero", "type": "hero", "settings": {
-            "heading": {"en": "Things for slow mornings", "nl": "Spullen voor trage ochtenden"},
-            "subheading": {"en": "Mugs, linen and paper, made to last.", "nl": "Mokken, linnen en papier, gemaakt om te blijven."},
-            "cta_label": {"en": "Shop the new arrivals", "nl": "Bekijk het nieuwe"},
+            "heading": t("Things for slow mornings", "Spullen voor trage ochtenden"),
+            "subheading": t("Mugs, linen and paper, made to last.", "Mokken, linnen en papier, gemaakt om te blijven."),
+            "cta_label": t("Shop the new arrivals", "Bekijk het nieuwe"),
             "cta_url": "/products"}},
         {"id": "new-arrivals", "type": "product-grid", "settings": {
-            "heading": {"en": "New arrivals", "nl": "Nieuw binnen"}, "sort": "newest", "count": 8}},
+            "heading": t("New arrivals", "Nieuw binnen"), "sort": "newest", "count": 8}},
         {"id": "best-value", "type": "product-grid", "settings": {
-            "heading": {"en": "Small treats", "nl": "Kleine cadeautjes"}, "sort": "price_asc", "count": 4}}
+            "heading": t("Small treats", "Kleine cadeautjes"), "sort": "price_asc", "count": 4}}
     ]});
     let about = json!({"layout": "default", "sections": [
-        {"id": "story", "type": "rich-text", "settings": {"body": {
-            "en": "<h2>About us</h2><p>We are a small demo shop run by <strong>Kassa</strong>.</p>",
-            "nl": "<h2>Over ons</h2><p>Wij zijn een kleine demowinkel van <strong>Kassa</strong>.</p>"}}},
+        {"id": "story", "type": "rich-text", "settings": {"body": t(
+            "<h2>About us</h2><p>We are a small demo shop run by <strong>Kassa</strong>.</p>",
+            "<h2>Over ons</h2><p>Wij zijn een kleine demowinkel van <strong>Kassa</strong>.</p>")}},
         {"id": "contact", "type": "call-to-action", "settings": {
-            "heading": {"en": "Questions?", "nl": "Vragen?"},
-            "label": {"en": "Write to us", "nl": "Schrijf ons"},
+            "heading": t("Questions?", "Vragen?"),
+            "label": t("Write to us", "Schrijf ons"),
             "url": "mailto:hello@demo.shop"}}
     ]});
-    for (handle, titles, document) in [
-        ("home", [("en", "Home"), ("nl", "Thuis")], home),
-        ("about", [("en", "About us"), ("nl", "Over ons")], about),
-    ] {
+    for (handle, title, document) in
+        [("home", t("Home", "Thuis"), home), ("about", t("About us", "Over ons"), about)]
+    {
         if find::<Page>(pool, tenant, "handle", handle).await?.is_some() {
             continue;
         }
         let draft = PageDraft {
             handle: handle.to_owned(),
-            title: titles.iter().map(|(l, t)| ((*l).to_owned(), (*t).to_owned())).collect(),
+            title: serde_json::from_value(title).map_err(|e| DomainError::Unexpected(e.to_string()))?,
             seo_title: Default::default(),
             seo_description: Default::default(),
         };
