@@ -121,6 +121,11 @@ pub struct Config {
     pub cart_store: CartStore,
     /// `CARTS_TABLE`: the DynamoDB table of carts and idempotency records (default `kassa-carts`).
     pub carts_table: String,
+    /// `MEDIA_BUCKET`: the S3 bucket of product media (default `kassa-media`).
+    pub media_bucket: String,
+    /// `MEDIA_BASE_URL`: the public URL prefix of the bucket's objects, without a trailing
+    /// slash (CloudFront in the cloud; outside Lambda defaults to the emulator's bucket URL).
+    pub media_base_url: String,
     /// `SMTP_URL`: where workflow emails go, e.g. `smtp://127.0.0.1:1025` (the local sink,
     /// the default) or `smtps://user:password@email-smtp.eu-west-1.amazonaws.com`.
     pub smtp_url: Secret,
@@ -364,6 +369,32 @@ impl Config {
             errors.push(format!("CARTS_TABLE must be a DynamoDB table name, got '{carts_table}'"));
         }
 
+        let media_bucket = get("MEDIA_BUCKET").unwrap_or_else(|| "kassa-media".to_owned());
+        if !(3..=63).contains(&media_bucket.len())
+            || !media_bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+        {
+            errors.push(format!("MEDIA_BUCKET must be an S3 bucket name, got '{media_bucket}'"));
+        }
+        let media_base_url = match get("MEDIA_BASE_URL") {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(other) => {
+                errors.push(format!("MEDIA_BASE_URL must be an http:// or https:// URL, got '{other}'"));
+                String::new()
+            }
+            None if get("AWS_LAMBDA_FUNCTION_NAME").is_some() => {
+                errors.push("MEDIA_BASE_URL is required inside Lambda".to_owned());
+                String::new()
+            }
+            None => format!(
+                "{}/{media_bucket}",
+                aws_endpoint_url.as_deref().unwrap_or("http://127.0.0.1:4566").trim_end_matches('/')
+            ),
+        };
+
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "Kassa <no-reply@kassa.localhost>".to_owned());
         if !smtp_from.contains('@') {
             errors.push(format!(
@@ -407,6 +438,8 @@ impl Config {
                     event_bus,
                     cart_store,
                     carts_table,
+                    media_bucket,
+                    media_base_url,
                     smtp_url,
                     smtp_from,
                     webhook_private_networks,
