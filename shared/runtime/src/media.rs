@@ -10,7 +10,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+use aws_sdk_s3::types::{BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration};
 use chrono::{DateTime, Utc};
 use kassa_domain::DomainError;
 use kassa_domain::media::{self, MediaDraft, ProductMedia, StoredObject, UploadRequest};
@@ -136,7 +136,16 @@ impl MediaStore {
     /// (`kassa migrate`, `make dev` and the tests; `template.yaml` creates it in AWS).
     pub async fn ensure_bucket(&self, origins: &[&str]) -> Result<(), MediaError> {
         if self.client.head_bucket().bucket(self.bucket.as_ref()).send().await.is_err() {
-            let created = self.client.create_bucket().bucket(self.bucket.as_ref()).send().await;
+            let mut create = self.client.create_bucket().bucket(self.bucket.as_ref());
+            // Outside us-east-1 a bucket names its region.
+            if let Some(region) = self.client.config().region().map(|r| r.as_ref().to_owned())
+                && region != "us-east-1"
+            {
+                let location = BucketLocationConstraint::from(region.as_str());
+                let config = CreateBucketConfiguration::builder().location_constraint(location).build();
+                create = create.create_bucket_configuration(config);
+            }
+            let created = create.send().await;
             if let Err(err) = created {
                 let code = err.as_service_error().and_then(aws_sdk_s3::error::ProvideErrorMetadata::code);
                 if !matches!(code, Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")) {
