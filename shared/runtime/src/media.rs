@@ -42,6 +42,8 @@ impl From<MediaError> for DomainError {
 pub struct MediaStore {
     client: Arc<Client>,
     bucket: Arc<str>,
+    /// The bucket is the AWS emulator's (`AWS_ENDPOINT_URL` set).
+    emulated: bool,
 }
 
 /// An S3 client for the account, or for the emulator at `AWS_ENDPOINT_URL` (path-style
@@ -64,7 +66,11 @@ impl MediaStore {
     pub async fn shared(config: &Config) -> Self {
         static CLIENT: OnceCell<Arc<Client>> = OnceCell::const_new();
         let client = CLIENT.get_or_init(|| async { Arc::new(client(config).await) }).await.clone();
-        Self { client, bucket: Arc::from(config.media_bucket.as_str()) }
+        Self {
+            client,
+            bucket: Arc::from(config.media_bucket.as_str()),
+            emulated: config.aws_endpoint_url.is_some(),
+        }
     }
 
     pub fn bucket(&self) -> &str {
@@ -133,7 +139,9 @@ impl MediaStore {
     }
 
     /// Creates the bucket when it is missing, with CORS for browser uploads from `origins`
-    /// (`kassa migrate`, `make dev` and the tests; `template.yaml` creates it in AWS).
+    /// (`kassa seed-demo` and the tests; `template.yaml` creates it in AWS). On the emulator,
+    /// which has no CloudFront, anyone may read the objects: the bucket URL is
+    /// `MEDIA_BASE_URL` there.
     pub async fn ensure_bucket(&self, origins: &[&str]) -> Result<(), MediaError> {
         if self.client.head_bucket().bucket(self.bucket.as_ref()).send().await.is_err() {
             let mut create = self.client.create_bucket().bucket(self.bucket.as_ref());
@@ -152,6 +160,20 @@ impl MediaStore {
                     return Err(failed("create bucket", err));
                 }
             }
+        }
+        if self.emulated {
+            let policy = serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                               "Resource": format!("arn:aws:s3:::{}/*", self.bucket)}],
+            });
+            self.client
+                .put_bucket_policy()
+                .bucket(self.bucket.as_ref())
+                .policy(policy.to_string())
+                .send()
+                .await
+                .map_err(|e| failed("bucket policy", e))?;
         }
         if origins.is_empty() {
             return Ok(());
