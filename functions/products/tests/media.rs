@@ -95,6 +95,8 @@ async fn an_upload_url_signs_one_key_type_and_length_for_15_minutes_and_the_imag
     assert!(ttl > chrono::Duration::minutes(14) && ttl <= chrono::Duration::minutes(15), "{ttl}");
 
     assert!(put(url, "image/png", png).await.is_success());
+    let stored = world.store.head(key).await.unwrap().unwrap();
+    assert_eq!((stored.content_type.as_deref(), stored.size), (Some("image/png"), 2_048));
     let uri = format!("/management/products/{}/media", product.product.id);
     let variant = product.variant().id;
     let image = editor

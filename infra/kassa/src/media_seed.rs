@@ -27,7 +27,7 @@ pub const FEATURED: [&str; 6] = [
     "indigo-mug",
     "sage-candle",
     "charcoal-notebook",
-    "terracotta-plant-pot",
+    "sage-plant-pot",
     "natural-throw-blanket",
 ];
 
@@ -82,7 +82,7 @@ pub async fn seed_images(
     tenant: &Tenant,
     report: &mut SeedReport,
 ) -> Result<usize, DomainError> {
-    let store = MediaStore::shared(config).await;
+    let store = MediaStore::connect(config).await;
     let origins: Vec<&str> = config.admin_origins.iter().map(String::as_str).collect();
     if let Err(err) = store.ensure_bucket(&origins).await {
         report.skip(tenant, "product images".to_owned(), format!("the media bucket is unavailable: {err}"));

@@ -66,6 +66,15 @@ impl MediaStore {
     pub async fn shared(config: &Config) -> Self {
         static CLIENT: OnceCell<Arc<Client>> = OnceCell::const_new();
         let client = CLIENT.get_or_init(|| async { Arc::new(client(config).await) }).await.clone();
+        Self::with_client(client, config)
+    }
+
+    /// A store with a client of its own (a one-off command such as the demo seed).
+    pub async fn connect(config: &Config) -> Self {
+        Self::with_client(Arc::new(client(config).await), config)
+    }
+
+    fn with_client(client: Arc<Client>, config: &Config) -> Self {
         Self {
             client,
             bucket: Arc::from(config.media_bucket.as_str()),
