@@ -12,7 +12,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::ErrorCode;
-use crate::catalog::{Translations, check_amount, check_translations, escape_pointer};
+use crate::catalog::{Translations, check_amount, check_translations, escape_pointer, is_attribute_name};
 use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::products::{ProductStatus, attribute_candidates, check_tags};
@@ -89,11 +89,7 @@ impl CollectionRules {
         }
         for (name, values) in &self.attributes {
             let at = format!("{pointer}/attributes/{}", escape_pointer(name));
-            let name_ok = (1..=50).contains(&name.len())
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-            if !name_ok {
+            if !is_attribute_name(name) {
                 v.push(
                     at.clone(),
                     "invalid_attribute_name",

@@ -339,14 +339,23 @@ fn event<'a>(event_type: &'a str, media: &'a ProductMedia) -> Event<'a, ProductM
 pub async fn list(pool: &PgPool, tenant: &Tenant, product: Uuid) -> Result<Vec<ProductMedia>, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     product_exists(&mut tx, tenant, product).await?;
+    let rows = images_of(&mut tx, tenant, product).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn images_of(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    product: Uuid,
+) -> Result<Vec<ProductMedia>, DomainError> {
     let rows = sqlx::query_as(&format!(
         "select {COLUMNS} from product_media where tenant_id = $1 and product_id = $2 order by position, id"
     ))
     .bind(tenant.id)
     .bind(product)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(rows)
 }
 
@@ -506,14 +515,7 @@ pub(crate) async fn release_all(
     tenant: &Tenant,
     product: Uuid,
 ) -> Result<(), DomainError> {
-    let rows: Vec<ProductMedia> = sqlx::query_as(&format!(
-        "select {COLUMNS} from product_media where tenant_id = $1 and product_id = $2 order by position, id"
-    ))
-    .bind(tenant.id)
-    .bind(product)
-    .fetch_all(&mut **tx)
-    .await?;
-    for row in &rows {
+    for row in &images_of(tx, tenant, product).await? {
         outbox::append(tx, tenant.id, event("product_media.deleted", row)).await?;
     }
     Ok(())

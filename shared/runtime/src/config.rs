@@ -603,8 +603,24 @@ mod tests {
     fn logs_are_json_inside_lambda() {
         let key = ("CUSTOMER_TOKEN_KEYS", "k1=0123456789abcdef0123456789abcdef");
         let kek = ("PAYMENT_KEY_ENCRYPTION_KEYS", "k1=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
-        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key, kek]).unwrap();
+        let media = ("MEDIA_BASE_URL", "https://d111111abcdef8.cloudfront.net/");
+        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key, kek, media]).unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.media_base_url, "https://d111111abcdef8.cloudfront.net", "no trailing slash");
+    }
+
+    #[test]
+    fn the_media_url_defaults_to_the_emulators_bucket_outside_lambda_only() {
+        let local = config(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/"), ("MEDIA_BUCKET", "shop-media")])
+            .unwrap();
+        assert_eq!(local.media_base_url, "http://127.0.0.1:4566/shop-media");
+        let err = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront")]).unwrap_err();
+        assert!(err.to_string().contains("MEDIA_BASE_URL"), "{err}");
+        let err = config(&[("MEDIA_BASE_URL", "cdn.example"), ("MEDIA_BUCKET", "No_Bucket")]).unwrap_err();
+        assert!(
+            err.to_string().contains("MEDIA_BASE_URL") && err.to_string().contains("MEDIA_BUCKET"),
+            "{err}"
+        );
     }
 
     #[test]
