@@ -88,11 +88,12 @@ stop
 cart_rows+=("rows:checkout=$out/checkout.json")
 
 say "cold starts of the storefront function"
-# Inside Lambda the signing and encryption keys have no default: give the bench's own.
+# Inside Lambda the signing and encryption keys and the media URL have no default: give the bench's own.
 cold=$(python3 infra/bench/coldstart.py "$bin/storefront" events/storefront-tenant.json 20 \
   "DATABASE_URL=$DATABASE_URL" "VALKEY_URL=$VALKEY_URL" LOG_FORMAT=json \
   "CUSTOMER_TOKEN_KEYS=bench=bench-only-customer-token-key-0123456789" \
-  "PAYMENT_KEY_ENCRYPTION_KEYS=bench=$(head -c 32 /dev/zero | base64)")
+  "PAYMENT_KEY_ENCRYPTION_KEYS=bench=$(head -c 32 /dev/zero | base64)" \
+  "MEDIA_BASE_URL=http://127.0.0.1:4566/kassa-media")
 
 say "outbox commit -> consumer done on RabbitMQ"
 relay=$(DATABASE_URL=$DATABASE_OWNER_URL "$bin/kassa" bench-relay --events 1000)

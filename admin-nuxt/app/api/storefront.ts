@@ -88,6 +88,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/storefront/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of the shop's collections */
+        get: operations["listShopCollections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/storefront/collections/{handle}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A collection and its first products, in the collection's order */
+        get: operations["getShopCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/storefront/customers": {
         parameters: {
             query?: never;
@@ -730,6 +764,39 @@ export interface components {
             /** @description What the charge is taxed under (the shop's rate for the country and this class). */
             tax_class: string;
         };
+        /** @description A collection page: the collection and its first products, in the collection's order. */
+        ShopCollection: {
+            description: string;
+            handle: string;
+            /**
+             * @description The first `limit` products the audience may see, in the collection's order; the rest
+             *     through `GET /storefront/products?collection=<handle>`.
+             */
+            products: components["schemas"]["ShopProductSummary"][];
+            title: string;
+        };
+        ShopCollectionPage: {
+            items: components["schemas"]["ShopCollectionSummary"][];
+            next_cursor?: string | null;
+        };
+        /** @description A collection as shoppers see it: text in the request's locale. */
+        ShopCollectionSummary: {
+            description: string;
+            handle: string;
+            title: string;
+        };
+        /** @description An image as a shopper sees it. */
+        ShopImage: {
+            /** @description The alt text in the request's locale (falling back to the default locale's; may be empty). */
+            alt: string;
+            /** @description Public URL: the media base URL and the upload's key, or the external URL. */
+            url: string;
+            /**
+             * Format: uuid
+             * @description The variant the image shows, if only one.
+             */
+            variant_id?: string | null;
+        };
         ShopPage: {
             facets?: Record<string, never>;
             items: components["schemas"]["ShopProductSummary"][];
@@ -814,6 +881,8 @@ export interface components {
             handle: string;
             /** Format: uuid */
             id: string;
+            /** @description Every image, in order. */
+            images: components["schemas"]["ShopImage"][];
             in_stock: boolean;
             /** Format: int64 */
             min_order_quantity?: number | null;
@@ -821,6 +890,7 @@ export interface components {
             /** Format: int64 */
             quantity_step?: number | null;
             quote_only?: boolean;
+            tags: string[];
             tax_class: string;
             title: string;
             variants: components["schemas"]["ShopVariant"][];
@@ -832,6 +902,8 @@ export interface components {
             id: string;
             in_stock: boolean;
             price_from?: null | components["schemas"]["ShopPrice"];
+            /** @description The public URL of the product's first image, if it has one. */
+            thumbnail?: string | null;
             title: string;
         };
         /** @description A variant as a shopper sees it. */
@@ -1694,6 +1766,164 @@ export interface operations {
             };
             /** @description the body is invalid; see errors */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many uncached requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listShopCollections: {
+        parameters: {
+            query?: {
+                currency?: string;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–100 (default 25). */
+                limit?: number;
+                locale?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopCollectionPage"];
+                };
+            };
+            /** @description If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a customer token that is invalid, expired or signed out */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many uncached requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description something failed on Kassa's side */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShopCollection: {
+        parameters: {
+            query?: {
+                currency?: string;
+                /** @description How many products to include (1–100, default 24). */
+                limit?: number;
+                locale?: string;
+            };
+            header?: never;
+            path: {
+                handle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopCollection"];
+                };
+            };
+            /** @description If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request cannot be read (query, path, tenant) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a customer token that is invalid, expired or signed out */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such shop or resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3313,6 +3543,8 @@ export interface operations {
     listShopProducts: {
         parameters: {
             query?: {
+                /** @description Only the products of the collection with this handle (404 when the shop has none). */
+                collection?: string;
                 currency?: string;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;

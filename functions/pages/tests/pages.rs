@@ -493,3 +493,45 @@ async fn a_scheduled_page_is_published_by_the_sweep_when_its_time_comes(pool: Pg
         app.outbox(&demo).await.into_iter().map(|(t, _, _)| t).filter(|t| t.starts_with("page.")).collect();
     assert_eq!(events.iter().filter(|t| *t == "page.published").count(), 1);
 }
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_product_grid_shows_its_collection_in_order_and_images_get_their_public_url(pool: PgPool) {
+    use kassa_domain::collections::{self, Collection, CollectionProducts};
+    use kassa_domain::resource::Editable;
+    let (app, issuer, demo, _) = app(pool).await;
+    let mug =
+        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(3)).create(&app, &demo).await;
+    let cup =
+        ProductBuilder::selling(VariantBuilder::new("CUP").price(900).stock(3)).create(&app, &demo).await;
+    ProductBuilder::selling(VariantBuilder::new("PLATE").price(800).stock(3)).create(&app, &demo).await;
+    let draft =
+        serde_json::from_value(json!({"handle": "picks", "title": {"en": "Picks"}, "kind": "manual"}))
+            .unwrap();
+    let picks = Collection::create(&app.state.db, &demo, &draft).await.unwrap();
+    let order = CollectionProducts { product_ids: vec![cup.product.id, mug.product.id] };
+    collections::set_products(&app.state.db, &demo, picks.id, &order).await.unwrap();
+    let (id, _) = page(&app, &issuer, &demo, "home").await;
+    let key = format!("tenants/{}/uploads/{}.png", demo.id, Uuid::now_v7());
+    let document = json!({"layout": "default", "sections": [
+        {"id": "picks", "type": "product-grid", "settings": {"collection": "picks", "count": 5}},
+        {"id": "gone", "type": "product-grid", "settings": {"collection": "no-such-collection"}},
+        {"id": "pic", "type": "image", "settings": {"image": {"key": key}}}
+    ]});
+    save(&app, &issuer, &demo, id, &document).await.expect(StatusCode::OK);
+    publish(&app, &issuer, &demo, id).await;
+    let shown = storefront(&app, &demo, "/storefront/pages/home", &[]).await.expect(StatusCode::OK);
+    let handles: Vec<&str> = shown["sections"][0]["data"]["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(handles, ["cup", "mug"], "the collection's own order, nothing else");
+    assert_eq!(
+        shown["sections"][1]["data"]["products"],
+        json!([]),
+        "a collection that is gone shows nothing"
+    );
+    let url = shown["sections"][2]["settings"]["image"]["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/{key}", app.state.config.media_base_url));
+}

@@ -1,11 +1,15 @@
-//! The products function: products, their variants and stock. Staff API: catalog readers
-//! read, catalog writers write.
+//! The products function: products, their variants and stock, their images and uploads,
+//! and collections. Staff API: catalog readers read, catalog writers write.
+
+pub mod merchandising;
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use http::StatusCode;
 use kassa_domain::access::Action;
+use kassa_domain::collections::{Collection, CollectionProducts};
+use kassa_domain::media::{MediaDraft, MediaOrder, MediaUpdate, ProductMedia, UploadRequest};
 use kassa_domain::pagination::{Page, SortOrder};
 use kassa_domain::products::{
     self, DeleteOutcome, Product, ProductDraft, ProductQuery, ProductSortKey, ProductStatus,
@@ -15,6 +19,8 @@ use kassa_http::list::{ListFilters, ListQuery};
 use kassa_http::openapi::{Doc, schema};
 use kassa_http::rest::{IfMatch, created, patched, query_error, versioned};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
+use kassa_runtime::media::UploadTicket;
+use merchandising::MediaList;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -51,11 +57,13 @@ impl ListFilters for ProductFilters {
 
 /// The function's routes, also read by the template and OpenAPI tests.
 pub fn routes() -> FunctionRoutes {
-    use Verb::{Delete, Get, Patch, Post};
+    use Verb::{Delete, Get, Patch, Post, Put};
     const PRODUCTS: &str = "/management/products";
     const PRODUCT: &str = "/management/products/{id}";
     const VARIANTS: &str = "/management/products/{id}/variants";
     const VARIANT: &str = "/management/products/{id}/variants/{variant_id}";
+    const MEDIA: &str = "/management/products/{id}/media";
+    const IMAGE: &str = "/management/products/{id}/media/{media_id}";
     FunctionRoutes::new("products")
         .staff(
             Get,
@@ -142,6 +150,72 @@ pub fn routes() -> FunctionRoutes {
                 .body(schema::<StockAdjustment>)
                 .returns(200, schema::<StockLevel>),
             adjust_stock,
+        )
+        .staff(
+            Get,
+            MEDIA,
+            READ,
+            Doc::new("listMedia", "List a product's images").returns(200, schema::<MediaList>),
+            merchandising::list_media,
+        )
+        .staff(
+            Post,
+            MEDIA,
+            WRITE,
+            Doc::new("attachMedia", "Attach an image: an upload's key, or an external https URL")
+                .creates::<MediaDraft, ProductMedia>(),
+            merchandising::attach_media,
+        )
+        .staff(
+            Put,
+            MEDIA,
+            WRITE,
+            Doc::new("reorderMedia", "Put a product's images in order (every image once)")
+                .body(schema::<MediaOrder>)
+                .returns(200, schema::<MediaList>),
+            merchandising::reorder_media,
+        )
+        .staff(
+            Get,
+            IMAGE,
+            READ,
+            Doc::new("getMedia", "Get an image").returns(200, schema::<ProductMedia>),
+            merchandising::get_media,
+        )
+        .staff(
+            Patch,
+            IMAGE,
+            WRITE,
+            Doc::new("updateMedia", "Update an image's alt text or variant (JSON merge patch)")
+                .patches::<MediaUpdate, ProductMedia>(),
+            merchandising::update_media,
+        )
+        .staff(
+            Delete,
+            IMAGE,
+            WRITE,
+            Doc::new("deleteMedia", "Remove an image (its uploaded object is deleted by the worker)")
+                .no_content(),
+            merchandising::delete_media,
+        )
+        .staff(
+            Post,
+            "/management/uploads",
+            WRITE,
+            Doc::new("createUpload", "A presigned S3 PUT for one image (type and size fixed, 15 minutes)")
+                .body(schema::<UploadRequest>)
+                .returns(201, schema::<UploadTicket>),
+            merchandising::create_upload,
+        )
+        .crud::<Collection>("/management/collections", (READ, WRITE))
+        .staff(
+            Put,
+            "/management/collections/{id}/products",
+            WRITE,
+            Doc::new("setCollectionProducts", "Set a manual collection's products, in order")
+                .body(schema::<CollectionProducts>)
+                .returns(200, schema::<Collection>),
+            merchandising::set_collection_products,
         )
 }
 

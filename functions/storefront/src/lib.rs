@@ -17,7 +17,9 @@ use kassa_http::openapi::{Doc, schema};
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Query, Shopper};
 use serde::Serialize;
 
-use crate::shop::{AudienceParams, ShopFilters, ShopRequest, ShopRoute, respond};
+use crate::shop::{
+    AudienceParams, CollectionFilters, CollectionParams, ShopFilters, ShopRequest, ShopRoute, respond,
+};
 use kassa_http::list::{ListQuery, params as list_params};
 
 /// The function's routes, also read by the test that checks `template.yaml`.
@@ -56,6 +58,22 @@ pub fn routes() -> FunctionRoutes {
             .returns(200, schema::<kassa_domain::pages::render::ShopPageDocument>)
             .shopper_optional(),
             page,
+        )
+        .public_get(
+            "/storefront/collections",
+            Doc::new("listShopCollections", "A page of the shop's collections")
+                .query(list_params::<CollectionFilters>)
+                .returns(200, schema::<storefront::ShopCollectionPage>)
+                .shopper_optional(),
+            list_collections,
+        )
+        .public_get(
+            "/storefront/collections/{handle}",
+            Doc::new("getShopCollection", "A collection and its first products, in the collection's order")
+                .query(collection_params)
+                .returns(200, schema::<storefront::ShopCollection>)
+                .shopper_optional(),
+            collection,
         )
         .open_get("/storefront/openapi.json", openapi::openapi_json)
 }
@@ -101,7 +119,7 @@ pub async fn page(
     if let Some(token) = preview {
         let page_id = kassa_http::preview::PreviewTokens::new(&state.config).verify(&token, &tenant)?;
         limits::storefront_miss(&state, client).await?;
-        let audience = request.audience(&state.db, &tenant).await?;
+        let audience = request.audience(&state, &tenant).await?;
         let document = render(&state.db, &tenant, &audience, &handle, Source::Draft).await?;
         if document.id != page_id {
             return Err(
@@ -114,7 +132,7 @@ pub async fn page(
         .cache
         .fetch(tenant.id, &request.cache_key(ShopRoute::Page, Some(&handle)), || async {
             limits::storefront_miss(&state, client).await?;
-            let audience = request.audience(&state.db, &tenant).await?;
+            let audience = request.audience(&state, &tenant).await?;
             let document = render(&state.db, &tenant, &audience, &handle, Source::Published).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
             Ok::<_, ApiError>(Cached::json(&document, &audience.locale)?.expiring_at(changes))
@@ -127,6 +145,12 @@ pub async fn page(
 fn audience_params() -> Vec<utoipa::openapi::path::Parameter> {
     use utoipa::IntoParams;
     AudienceParams::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
+}
+
+/// The query parameters of a collection page.
+fn collection_params() -> Vec<utoipa::openapi::path::Parameter> {
+    use utoipa::IntoParams;
+    CollectionParams::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -171,7 +195,7 @@ pub async fn list_products(
         .cache
         .fetch(tenant.id, &request.cache_key(ShopRoute::Products, None), || async {
             limits::storefront_miss(&state, client).await?;
-            let audience = request.audience(&state.db, &tenant).await?;
+            let audience = request.audience(&state, &tenant).await?;
             let page = storefront::list(&state.db, &tenant, &audience, query).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
             Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?.expiring_at(changes))
@@ -195,10 +219,59 @@ pub async fn product(
         .cache
         .fetch(tenant.id, &request.cache_key(ShopRoute::Product, Some(&handle)), || async {
             limits::storefront_miss(&state, client).await?;
-            let audience = request.audience(&state.db, &tenant).await?;
+            let audience = request.audience(&state, &tenant).await?;
             let product = storefront::product(&state.db, &tenant, &audience, &handle).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
             Ok::<_, ApiError>(Cached::json(&product, &audience.locale)?.expiring_at(changes))
+        })
+        .await?;
+    Ok(respond(&tenant, &request, &headers, cached, lookup))
+}
+
+/// `GET /storefront/collections`: a page of the shop's collections.
+pub async fn list_collections(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    client: ClientIp,
+    shopper: Option<Shopper>,
+    headers: HeaderMap,
+    list: ListQuery<CollectionFilters>,
+) -> Result<Response, ApiError> {
+    let (request, cursor) = ShopRequest::for_collections(&tenant, &headers, shopper.as_ref(), &list)?;
+    let key = serde_json::json!([list.limit, cursor]).to_string();
+    let (cached, lookup) = state
+        .cache
+        .fetch(tenant.id, &request.cache_key(ShopRoute::Collections, Some(&key)), || async {
+            limits::storefront_miss(&state, client).await?;
+            let audience = request.audience(&state, &tenant).await?;
+            let page =
+                storefront::collections(&state.db, &tenant, &audience, list.limit, cursor.as_ref()).await?;
+            Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?)
+        })
+        .await?;
+    Ok(respond(&tenant, &request, &headers, cached, lookup))
+}
+
+/// `GET /storefront/collections/{handle}`: a collection and its first products.
+pub async fn collection(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
+    Path(handle): Path<String>,
+    shopper: Option<Shopper>,
+    Query(params): Query<CollectionParams>,
+) -> Result<Response, ApiError> {
+    let (request, limit) = ShopRequest::for_collection(&tenant, &headers, shopper.as_ref(), params)?;
+    let key = format!("{limit}:{handle}");
+    let (cached, lookup) = state
+        .cache
+        .fetch(tenant.id, &request.cache_key(ShopRoute::Collection, Some(&key)), || async {
+            limits::storefront_miss(&state, client).await?;
+            let audience = request.audience(&state, &tenant).await?;
+            let page = storefront::collection(&state.db, &tenant, &audience, &handle, limit).await?;
+            let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
+            Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?.expiring_at(changes))
         })
         .await?;
     Ok(respond(&tenant, &request, &headers, cached, lookup))

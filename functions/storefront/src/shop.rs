@@ -13,9 +13,8 @@ use kassa_domain::tenant::Tenant;
 use kassa_http::cache::{Cached, Lookup};
 use kassa_http::list::{ListFilters, ListQuery};
 use kassa_http::rest::query_error;
-use kassa_http::{ApiError, Shopper};
+use kassa_http::{ApiError, AppState, Shopper};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -50,6 +49,10 @@ pub enum ShopRoute {
     Product,
     /// `GET /storefront/pages/{handle}`: locale, currency and group only.
     Page,
+    /// `GET /storefront/collections`: a page (limit and cursor in the key's handle part).
+    Collections,
+    /// `GET /storefront/collections/{handle}` (the limit in the key's handle part).
+    Collection,
 }
 
 /// The shop's locale that best serves `Accept-Language`: an exact tag, then the same
@@ -115,7 +118,40 @@ pub struct ShopFilters {
     pub locale: Option<String>,
     #[param(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
+    /// Only the products of the collection with this handle (404 when the shop has none).
+    #[param(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 100)]
+    pub collection: Option<String>,
 }
+
+/// The parameters of `GET /storefront/collections` (besides `limit` and `cursor`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionFilters {
+    #[param(max_length = 35)]
+    pub locale: Option<String>,
+    #[param(pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+}
+
+impl ListFilters for CollectionFilters {}
+
+/// The parameters of `GET /storefront/collections/{handle}`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionParams {
+    #[param(max_length = 35)]
+    pub locale: Option<String>,
+    #[param(pattern = "^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    /// How many products to include (1–100, default 24).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// The products a collection page shows unless told otherwise.
+pub const COLLECTION_PRODUCTS: i64 = 24;
 
 impl ListFilters for ShopFilters {
     const ATTRIBUTES: bool = true;
@@ -132,6 +168,36 @@ impl ShopRequest {
     ) -> Result<Self, ApiError> {
         let (locale, currency) = audience(tenant, headers, params)?;
         Ok(ShopRequest { locale, currency, groups: groups(shopper), list: None })
+    }
+
+    /// A collection list's request and its cursor.
+    pub fn for_collections(
+        tenant: &Tenant,
+        headers: &HeaderMap,
+        shopper: Option<&Shopper>,
+        list: &ListQuery<CollectionFilters>,
+    ) -> Result<(Self, Option<kassa_domain::pagination::Cursor>), ApiError> {
+        let params =
+            AudienceParams { locale: list.filters.locale.clone(), currency: list.filters.currency.clone() };
+        let request = Self::for_product(tenant, headers, shopper, params)?;
+        let ordering = kassa_domain::resource::list_ordering::<kassa_domain::collections::Collection>();
+        let cursor = list.cursor(tenant, &ordering, kassa_domain::pagination::KeyKind::Time)?;
+        Ok((request, cursor))
+    }
+
+    /// A collection page's request and how many products it shows.
+    pub fn for_collection(
+        tenant: &Tenant,
+        headers: &HeaderMap,
+        shopper: Option<&Shopper>,
+        params: CollectionParams,
+    ) -> Result<(Self, i64), ApiError> {
+        let limit = params.limit.unwrap_or(COLLECTION_PRODUCTS);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::new(ErrorCode::InvalidLimit, "limit is a number from 1 to 100"));
+        }
+        let audience = AudienceParams { locale: params.locale, currency: params.currency };
+        Ok((Self::for_product(tenant, headers, shopper, audience)?, limit))
     }
 
     /// A product list's request, within the limits above.
@@ -182,6 +248,14 @@ impl ShopRequest {
             }
             other => Ok(other),
         };
+        let collection = match filters.collection.as_deref() {
+            Some(handle) => Some(
+                kassa_domain::types::Handle::parse(handle, 100)
+                    .map_err(|_| ApiError::new(ErrorCode::InvalidHandle, "collection is no handle"))?
+                    .to_string(),
+            ),
+            None => None,
+        };
         let sort = filters.sort.unwrap_or(ShopSort::Newest);
         let ordering = ShopQuery::ordering(sort, &locale, &currency);
         let query = ShopQuery {
@@ -193,6 +267,7 @@ impl ShopRequest {
             price_max: amount("price_max", filters.price_max)?,
             q,
             facets,
+            collection,
         };
         Ok(ShopRequest { locale, currency, groups: groups(shopper), list: Some(query) })
     }
@@ -210,6 +285,8 @@ impl ShopRequest {
             ShopRoute::Products => "products",
             ShopRoute::Product => "product",
             ShopRoute::Page => "page",
+            ShopRoute::Collections => "collections",
+            ShopRoute::Collection => "collection",
         };
         // Serialising plain strings, numbers and maps cannot fail.
         serde_json::to_string(&Key { route, handle, request: self }).unwrap_or_default()
@@ -221,12 +298,13 @@ impl ShopRequest {
     }
 
     /// Who is asking: the groups' handles are looked up (only when computing an answer).
-    pub async fn audience(&self, pool: &PgPool, tenant: &Tenant) -> Result<Audience, ApiError> {
+    pub async fn audience(&self, state: &AppState, tenant: &Tenant) -> Result<Audience, ApiError> {
         Ok(Audience {
             locale: self.locale.clone(),
             currency: self.currency.clone(),
-            groups: storefront::customer_groups(pool, tenant, &self.groups).await?,
+            groups: storefront::customer_groups(&state.db, tenant, &self.groups).await?,
             at: chrono::Utc::now(),
+            media_base_url: state.config.media_base_url.clone(),
         })
     }
 }

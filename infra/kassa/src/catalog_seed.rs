@@ -188,6 +188,11 @@ pub fn demo_catalog() -> Vec<DemoProduct> {
                 },
                 subscription_plan_id: None,
                 tax_class: "standard".to_owned(),
+                // The first colourway of every kind sells best.
+                tags: [slug(kind.material), (*color).to_owned()]
+                    .into_iter()
+                    .chain((c == 0).then(|| "bestseller".to_owned()))
+                    .collect(),
             };
             let variants = kind
                 .options

@@ -142,7 +142,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let state = AppState::connect(config)?;
-            let seeded = kassa_cli::seed::seed_demo_reporting(&state.db).await?;
+            let mut seeded = kassa_cli::seed::seed_demo_reporting(&state.db).await?;
+            if let Some(demo) = seeded.tenants.first() {
+                kassa_cli::media_seed::seed_images(&state.db, &state.config, demo, &mut seeded.report)
+                    .await?;
+            }
             for (tenant, shop) in seeded.tenants.iter().zip(&kassa_cli::seed::DEMO_SHOPS) {
                 println!("demo tenant {} ({}) on {}", tenant.handle, tenant.id, shop.domain);
             }

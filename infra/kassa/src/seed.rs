@@ -10,7 +10,8 @@
 //! stays. The default workflow is keyed by what it does, its trigger `order.placed`: if the
 //! shop has no workflow on that trigger (staff deleted "On order placed"), it comes back; a
 //! renamed or disabled one is the shop's and no second one is added (two would deduct stock
-//! twice). The catalog's keys are in [`crate::catalog_seed`].
+//! twice). The catalog's keys are in [`crate::catalog_seed`], the collections' and images' in
+//! [`crate::media_seed`] (images only through `kassa seed-demo`, which knows the bucket).
 
 use kassa_domain::DomainError;
 use kassa_domain::db::{TenantTx, begin_tenant_tx};
@@ -99,6 +100,7 @@ pub async fn seed_demo_reporting(pool: &PgPool) -> Result<DemoSeed, DomainError>
     }
     if let Some(demo) = tenants.first() {
         crate::catalog_seed::seed_catalog(pool, demo, &mut report).await?;
+        crate::media_seed::seed_collections(pool, demo, &mut report).await?;
         seed_shoppers(pool, demo, &mut report).await?;
         seed_pages(pool, demo, &mut report).await?;
     }

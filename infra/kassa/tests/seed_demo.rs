@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use http::StatusCode;
-use kassa_cli::{local_routes, seed};
+use kassa_cli::{catalog_seed, local_routes, media_seed, seed};
 use kassa_domain::products;
 use kassa_domain::tenant::Tenant;
 use kassa_testkit::{Issuer, StaffClient, TestApp};
@@ -216,4 +216,86 @@ async fn the_demo_shoppers_sign_in_and_see_their_groups_prices(pool: PgPool) {
         "wholesale: 20 % off"
     );
     assert_eq!(prices[2].2, "base", "vip has no price list in the demo data");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_demo_shop_gets_two_collections_and_an_image_per_product_once_and_keeps_staff_changes(
+    pool: PgPool,
+) {
+    let issuer = Issuer::start().await;
+    let app = TestApp::with_config(pool.clone(), issuer.config(), local_routes);
+    let seeded = seed::seed_demo_reporting(&pool).await.unwrap();
+    let demo = seeded.tenants[0].clone();
+    let mut report = seeded.report;
+    let config = &app.state.config;
+    let added = media_seed::seed_images(&pool, config, &demo, &mut report).await.unwrap();
+    assert_eq!(added, catalog_seed::demo_catalog().len(), "{:?}", report.skipped);
+
+    let shop = |uri: String| {
+        let app = &app;
+        async move { app.get(&uri, &[("x-tenant-id", "demo")]).await.expect(StatusCode::OK) }
+    };
+    let featured = shop("/storefront/collections/featured".into()).await;
+    let handles: Vec<&str> =
+        featured["products"].as_array().unwrap().iter().map(|p| p["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, media_seed::FEATURED, "in the seeded order");
+    let cheap = shop("/storefront/collections/under-20?limit=100".into()).await;
+    let prices: Vec<i64> = cheap["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["price_from"]["amount"].as_i64().unwrap())
+        .collect();
+    assert!(!prices.is_empty() && prices.iter().all(|p| *p <= 2_000), "{prices:?}");
+    assert!(prices.is_sorted(), "cheapest first: {prices:?}");
+    // Every product has its image; the URL serves a PNG.
+    let page = shop("/storefront/products?limit=100".into()).await;
+    let thumbnails: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|p| p["thumbnail"].as_str().unwrap()).collect();
+    let png = reqwest::get(thumbnails[0]).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // Staff delete "featured", drop a product's image and retitle "under-20": seeding again
+    // brings back the collection and the image only.
+    let staff = app.staff(&issuer, &demo, "owner");
+    let (featured_id, _) = find(&staff, "/management/collections", |c| c["handle"] == "featured").await;
+    staff.delete(&format!("/management/collections/{featured_id}")).await;
+    let (cheap_id, _) = find(&staff, "/management/collections", |c| c["handle"] == "under-20").await;
+    let retitled = json!({"title": {"en": "Bargains"}});
+    staff.patch(&format!("/management/collections/{cheap_id}"), &retitled, None).await.expect(StatusCode::OK);
+    let mug = product(&app, &demo, "indigo-mug").await;
+    let images = staff.get(&format!("/management/products/{}/media", mug.id)).await.expect(StatusCode::OK);
+    let image = images["items"][0]["id"].as_str().unwrap();
+    staff.delete(&format!("/management/products/{}/media/{image}", mug.id)).await;
+
+    let again = seed::seed_demo_reporting(&pool).await.unwrap();
+    let mut report = again.report;
+    assert_eq!(media_seed::seed_images(&pool, config, &demo, &mut report).await.unwrap(), 1);
+    assert!(report.added.contains(&"demo: collection featured".to_owned()), "{:?}", report.added);
+    assert!(!report.added.iter().any(|a| a.contains("under-20")), "{:?}", report.added);
+    assert_eq!(shop("/storefront/collections/under-20".into()).await["title"], "Bargains");
+    // A third run adds nothing at all.
+    let mut report = seed::seed_demo_reporting(&pool).await.unwrap().report;
+    assert_eq!(media_seed::seed_images(&pool, config, &demo, &mut report).await.unwrap(), 0);
+    assert!(report.added.is_empty(), "{:?}", report.added);
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn without_a_reachable_bucket_the_seed_skips_the_images_and_says_why(pool: PgPool) {
+    let issuer = Issuer::start().await;
+    let app = TestApp::with_config(pool.clone(), issuer.config(), local_routes);
+    let seeded = seed::seed_demo_reporting(&pool).await.unwrap();
+    let mut report = seeded.report;
+    // Nothing listens on port 9 of loopback.
+    let config = kassa_testkit::test_config(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]);
+    let added = media_seed::seed_images(&pool, &config, &seeded.tenants[0], &mut report).await.unwrap();
+    assert_eq!(added, 0);
+    assert!(
+        report.skipped.iter().any(|s| s.starts_with("demo: product images (the media bucket is unavailable")),
+        "{:?}",
+        report.skipped
+    );
+    let images: i64 =
+        sqlx::query_scalar("select count(*) from product_media").fetch_one(&app.owner).await.unwrap();
+    assert_eq!(images, 0);
 }

@@ -69,7 +69,60 @@ async fn every_write_the_storefront_shows_invalidates_its_cache_where_it_happens
         .unwrap()
         .to_owned();
 
+    let collection = id(&owner
+        .post(
+            "/management/collections",
+            &json!({"handle": "picks", "title": {"en": "Picks"}, "kind": "manual", "sort": "manual"}),
+        )
+        .await
+        .expect(StatusCode::CREATED));
+    let mut images = Vec::new();
+    for n in 1..=2 {
+        images.push(id(&owner
+            .post(
+                &format!("/management/products/{product}/media"),
+                &json!({"url": format!("https://cdn.example/fresh-{n}.png")}),
+            )
+            .await
+            .expect(StatusCode::CREATED)));
+    }
+    let image = images[0].clone();
+
     let writes: Vec<(Method, String, Option<Value>)> = vec![
+        (
+            Method::POST,
+            "/management/collections".into(),
+            Some(
+                json!({"handle": "sale", "title": {"en": "Sale"}, "kind": "automatic", "rules": {"tags": ["sale"]}}),
+            ),
+        ),
+        (
+            Method::PATCH,
+            format!("/management/collections/{collection}"),
+            Some(json!({"title": {"en": "Top"}})),
+        ),
+        (
+            Method::PUT,
+            format!("/management/collections/{collection}/products"),
+            Some(json!({"product_ids": [product]})),
+        ),
+        (
+            Method::PUT,
+            format!("/management/products/{product}/media"),
+            Some(json!({"media_ids": [images[1], images[0]]})),
+        ),
+        (
+            Method::POST,
+            format!("/management/products/{product}/media"),
+            Some(json!({"url": "https://cdn.example/fresh-3.png"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/management/products/{product}/media/{image}"),
+            Some(json!({"alt": {"en": "Fresh"}})),
+        ),
+        (Method::DELETE, format!("/management/products/{product}/media/{image}"), None),
+        (Method::DELETE, format!("/management/collections/{collection}"), None),
         (
             Method::POST,
             "/management/products".into(),

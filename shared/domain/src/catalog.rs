@@ -73,6 +73,12 @@ pub fn numbers_in_range(value: &Value) -> bool {
     }
 }
 
+/// An attribute name: 1–50 lowercase letters, digits, `_` or `-`.
+pub fn is_attribute_name(name: &str) -> bool {
+    (1..=50).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 /// Variant attributes: a flat object of scalar values (`{"color": "red", "size": "M"}`).
 pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_json::Map<String, Value>) {
     if attributes.len() > 50 {
@@ -80,9 +86,7 @@ pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_js
     }
     for (key, value) in attributes {
         let at = format!("{pointer}/{}", escape_pointer(key));
-        let key_ok = (1..=50).contains(&key.len())
-            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !key_ok {
+        if !is_attribute_name(key) {
             v.push(
                 at.clone(),
                 "invalid_attribute_name",

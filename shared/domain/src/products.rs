@@ -50,6 +50,8 @@ pub struct Product {
     pub b2b_settings: B2bSettings,
     pub subscription_plan_id: Option<Uuid>,
     pub tax_class: String,
+    /// Short labels (merchandising, automatic collections), in the order given.
+    pub tags: Vec<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -88,6 +90,11 @@ pub struct ProductDraft {
     #[serde(default = "standard_tax_class")]
     #[schema(schema_with = crate::schemas::tax_class)]
     pub tax_class: String,
+    /// Short labels: at most 50, each 1–50 lowercase letters, digits and single inner
+    /// hyphens, no repeats.
+    #[serde(default)]
+    #[schema(schema_with = crate::schemas::tags)]
+    pub tags: Vec<String>,
 }
 
 impl From<&Product> for ProductDraft {
@@ -100,6 +107,7 @@ impl From<&Product> for ProductDraft {
             b2b_settings: p.b2b_settings.clone(),
             subscription_plan_id: p.subscription_plan_id,
             tax_class: p.tax_class.clone(),
+            tags: p.tags.clone(),
         }
     }
 }
@@ -137,6 +145,7 @@ async fn check(tx: &mut TenantTx, tenant: &Tenant, draft: &ProductDraft) -> Resu
             "a tax class is 1–50 lowercase letters, digits, '_' or '-'",
         );
     }
+    check_tags(&mut v, "/tags", &draft.tags);
     if let Some(groups) = &draft.b2b_settings.visible_to_customer_groups {
         let known: Vec<String> =
             sqlx::query_scalar("select handle from customer_groups where handle = any($1)")
@@ -159,16 +168,33 @@ async fn check(tx: &mut TenantTx, tenant: &Tenant, draft: &ProductDraft) -> Resu
     }
 }
 
+/// The most tags a product (or a collection rule) has, and the longest tag.
+pub const MAX_TAGS: usize = 50;
+pub const MAX_TAG_CHARS: usize = 50;
+
+/// Tags: at most [`MAX_TAGS`], each a handle of at most [`MAX_TAG_CHARS`], no repeats.
+pub fn check_tags(v: &mut Violations, pointer: &str, tags: &[String]) {
+    if tags.len() > MAX_TAGS {
+        v.push(pointer, "too_many", format!("at most {MAX_TAGS} tags"));
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        let at = format!("{pointer}/{i}");
+        if v.check(&at, Handle::parse(tag, MAX_TAG_CHARS)).is_some() && tags[..i].contains(tag) {
+            v.push(at, "duplicate", format!("'{tag}' is listed twice"));
+        }
+    }
+}
+
 const COLUMNS: &str = "id, handle, title, description, status, b2b_settings, subscription_plan_id, tax_class, \
-                       version, created_at, updated_at";
+                       tags, version, created_at, updated_at";
 
 pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Result<Product, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let handle = check(&mut tx, tenant, draft).await?;
     let product: Product = sqlx::query_as(&format!(
         "insert into products (id, tenant_id, handle, title, description, status, b2b_settings,
-                               subscription_plan_id, tax_class, first_activated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, case when $6 = 'active' then now() end)
+                               subscription_plan_id, tax_class, tags, first_activated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, case when $6 = 'active' then now() end)
          returning {COLUMNS}"
     ))
     .bind(Uuid::now_v7())
@@ -180,6 +206,7 @@ pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Res
     .bind(sqlx::types::Json(&draft.b2b_settings))
     .bind(draft.subscription_plan_id)
     .bind(&draft.tax_class)
+    .bind(&draft.tags)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
@@ -233,7 +260,7 @@ pub async fn update(
     let handle = check(&mut tx, tenant, draft).await?;
     let updated: Option<Product> = sqlx::query_as(&format!(
         "update products set handle = $3, title = $4, description = $5, status = $6, b2b_settings = $7,
-                subscription_plan_id = $8, tax_class = $9, version = version + 1,
+                subscription_plan_id = $8, tax_class = $9, tags = $11, version = version + 1,
                 first_activated_at = coalesce(first_activated_at, case when $6 = 'active' then now() end)
          where tenant_id = $10 and id = $1 and version = $2
          returning {COLUMNS}"
@@ -248,6 +275,7 @@ pub async fn update(
     .bind(draft.subscription_plan_id)
     .bind(&draft.tax_class)
     .bind(tenant.id)
+    .bind(&draft.tags)
     .fetch_optional(&mut *tx)
     .await
     .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
@@ -280,6 +308,8 @@ pub async fn delete(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<DeleteOu
     .await?;
     let outcome = match activated.ok_or(DomainError::NotFound { resource: "product" })? {
         None => {
+            // Its images go with it; the worker deletes their objects.
+            crate::media::release_all(&mut tx, tenant, id).await?;
             let product: Product = sqlx::query_as(&format!(
                 "delete from products where tenant_id = $1 and id = $2 returning {COLUMNS}"
             ))
@@ -382,7 +412,7 @@ impl ProductQuery {
 }
 
 /// Attribute filter values as JSON: `"42"` also matches the number 42, `"true"` the boolean.
-fn attribute_candidates(key: &str, values: &[String]) -> Vec<Value> {
+pub(crate) fn attribute_candidates(key: &str, values: &[String]) -> Vec<Value> {
     let mut candidates = Vec::new();
     for value in values {
         candidates.push(serde_json::json!({ key: value }));

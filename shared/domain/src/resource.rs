@@ -136,18 +136,23 @@ pub fn guarded<'q, R: Editable>(
 
 pub async fn get<R: Resource>(pool: &PgPool, tenant: &Tenant, id: Uuid) -> Result<R, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let row = sqlx::query_as::<_, R>(&format!(
+    let row = get_in::<R>(&mut tx, tenant, id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// [`get`] inside a transaction (which sees the transaction's own writes).
+pub async fn get_in<R: Resource>(tx: &mut TenantTx, tenant: &Tenant, id: Uuid) -> Result<R, DomainError> {
+    sqlx::query_as::<_, R>(&format!(
         "select {} from {} where tenant_id = $1 and id = $2",
         R::COLUMNS,
         R::TABLE
     ))
     .bind(tenant.id)
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
-    .ok_or(DomainError::NotFound { resource: R::NAME })?;
-    tx.commit().await?;
-    Ok(row)
+    .ok_or(DomainError::NotFound { resource: R::NAME })
 }
 
 /// The row whose `column` (a column of `R`'s table, named in code) equals `value`.

@@ -130,6 +130,63 @@ pub fn customer_group_handles() -> Schema {
         .into()
 }
 
+/// A product's tags.
+pub fn tags() -> Schema {
+    ArrayBuilder::new()
+        .items(string(HANDLE).min_length(Some(1)).max_length(Some(50)))
+        .max_items(Some(50))
+        .unique_items(true)
+        .description(Some(
+            "Short labels (at most 50, no repeats), each 1–50 lowercase letters, digits and single inner hyphens",
+        ))
+        .examples([json!(["summer", "bestseller"])])
+        .into()
+}
+
+/// An automatic collection's tag rule.
+pub fn tag_rule() -> Schema {
+    ArrayBuilder::new()
+        .items(string(HANDLE).min_length(Some(1)).max_length(Some(50)))
+        .max_items(Some(20))
+        .unique_items(true)
+        .description(Some("Products with any of these tags (at most 20, no repeats)"))
+        .into()
+}
+
+/// An automatic collection's attribute rule.
+pub fn attribute_rule() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(5))
+        .property_names(Some(string(ATTRIBUTE_NAME)))
+        .additional_properties(Some(
+            ArrayBuilder::new()
+                .items(string(NO_NUL).min_length(Some(1)).max_length(Some(200)))
+                .min_items(Some(1))
+                .max_items(Some(20)),
+        ))
+        .description(Some(
+            "Attribute → values: some variant has, for every attribute named, one of its values (at most 5 \
+             attributes of 1–20 values)",
+        ))
+        .examples([json!({"color": ["natural", "blue"]})])
+        .into()
+}
+
+/// The content type of an image upload.
+pub fn image_content_type() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(crate::media::CONTENT_TYPES.iter().map(|(t, _)| *t)))
+        .description(Some("The upload must send exactly this Content-Type"))
+        .into()
+}
+
+/// An image's alt text.
+pub fn alt() -> Schema {
+    translations(500, false)
+}
+
 /// A product's tax class.
 pub fn tax_class() -> Schema {
     string(TAX_CLASS)

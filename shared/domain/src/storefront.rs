@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::db::begin_tenant_tx;
+use crate::collections::{self, Collection, CollectionSort};
+use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::DomainError;
 use crate::pagination::{Cursor, KeyKind, Page};
 use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
@@ -55,6 +56,9 @@ pub struct Audience {
     /// anonymous shopper. Never the customer: answers are shared by everyone in these groups.
     pub groups: Vec<(Uuid, String)>,
     pub at: DateTime<Utc>,
+    /// The public URL prefix of uploaded media (`MEDIA_BASE_URL`, no trailing slash): an
+    /// upload's URL is `{media_base_url}/{key}`.
+    pub media_base_url: String,
 }
 
 impl Audience {
@@ -81,6 +85,8 @@ pub struct ShopQuery {
     pub q: Option<String>,
     /// Attributes to count values of over the whole result set.
     pub facets: BTreeSet<String>,
+    /// Only the products of the collection with this handle.
+    pub collection: Option<String>,
 }
 
 impl ShopQuery {
@@ -145,6 +151,47 @@ pub struct ShopProductSummary {
     /// The lowest price among the variants, for this shopper.
     pub price_from: Option<ShopPrice>,
     pub in_stock: bool,
+    /// The public URL of the product's first image, if it has one.
+    pub thumbnail: Option<String>,
+}
+
+/// An image as a shopper sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ShopImage {
+    /// Public URL: the media base URL and the upload's key, or the external URL.
+    pub url: String,
+    /// The alt text in the request's locale (falling back to the default locale's; may be empty).
+    pub alt: String,
+    /// The variant the image shows, if only one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<Uuid>,
+}
+
+/// An image row as the query returns it (JSON).
+#[derive(Debug, Deserialize)]
+struct MediaRow {
+    key: Option<String>,
+    url: Option<String>,
+    alt: BTreeMap<String, String>,
+    variant_id: Option<Uuid>,
+}
+
+impl MediaRow {
+    fn url(&self, audience: &Audience) -> String {
+        match (&self.key, &self.url) {
+            (Some(key), _) => format!("{}/{key}", audience.media_base_url.trim_end_matches('/')),
+            (None, url) => url.clone().unwrap_or_default(),
+        }
+    }
+
+    fn shop(&self, tenant: &Tenant, audience: &Audience) -> ShopImage {
+        let alt = self.alt.get(&audience.locale).or_else(|| self.alt.get(&tenant.default_locale));
+        ShopImage {
+            url: self.url(audience),
+            alt: alt.cloned().unwrap_or_default(),
+            variant_id: self.variant_id,
+        }
+    }
 }
 
 /// A product page.
@@ -155,8 +202,11 @@ pub struct ShopProduct {
     pub title: String,
     pub description: String,
     pub tax_class: String,
+    pub tags: Vec<String>,
     pub price_from: Option<ShopPrice>,
     pub in_stock: bool,
+    /// Every image, in order.
+    pub images: Vec<ShopImage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_order_quantity: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -259,7 +309,13 @@ fn cheapest(variants: &[ShopVariant]) -> Option<ShopPrice> {
 /// The select list shared by lists and product pages: text in the audience's locale, and
 /// the product's variants with the list prices of the audience's group.
 fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
-    b.push("select p.id, p.handle, p.tax_class, p.b2b_settings, coalesce(p.title ->> ")
+    b.push(
+        "select p.id, p.handle, p.tax_class, p.tags, p.b2b_settings,
+         (select coalesce(jsonb_agg(jsonb_build_object('key', m.key, 'url', m.url, 'alt', m.alt,
+                 'variant_id', m.variant_id) order by m.position, m.id), '[]')
+            from product_media m where m.tenant_id = p.tenant_id and m.product_id = p.id) as media,
+         coalesce(p.title ->> ",
+    )
         .push_bind(audience.locale.clone())
         .push(", p.title ->> ")
         .push_bind(tenant.default_locale.clone())
@@ -302,7 +358,15 @@ fn push_visible(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &
     b.push(")");
 }
 
-fn push_filters(b: &mut QueryBuilder<'_, Postgres>, query: &ShopQuery, audience: &Audience) {
+fn push_filters(
+    b: &mut QueryBuilder<'_, Postgres>,
+    query: &ShopQuery,
+    audience: &Audience,
+    collection: Option<&Collection>,
+) {
+    if let Some(collection) = collection {
+        crate::collections::push_membership(b, collection);
+    }
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         b.push(" and (p.title ->> ").push_bind(audience.locale.clone()).push(") ilike ").push_bind(pattern);
@@ -368,11 +432,27 @@ struct ProductRow {
     id: Uuid,
     handle: String,
     tax_class: String,
+    tags: Vec<String>,
     b2b_settings: sqlx::types::Json<crate::catalog::B2bSettings>,
+    media: sqlx::types::Json<Vec<MediaRow>>,
     title: String,
     description: String,
     variants: sqlx::types::Json<Vec<VariantRow>>,
     sort_key: Option<String>,
+}
+
+impl ProductRow {
+    fn summary(self, audience: &Audience) -> ShopProductSummary {
+        let variants: Vec<ShopVariant> = self.variants.0.into_iter().map(|v| v.shop(audience)).collect();
+        ShopProductSummary {
+            id: self.id,
+            handle: self.handle,
+            title: self.title,
+            price_from: cheapest(&variants),
+            in_stock: variants.iter().any(|v| v.in_stock),
+            thumbnail: self.media.0.first().map(|m| m.url(audience)),
+        }
+    }
 }
 
 /// A page of the storefront list, with facet counts when asked.
@@ -382,6 +462,16 @@ pub async fn list(
     audience: &Audience,
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let collection = match &query.collection {
+        Some(handle) => Some(
+            collections::find_in(&mut tx, tenant, handle)
+                .await?
+                .filter(|c| c.handle == *handle)
+                .ok_or(DomainError::NotFound { resource: "collection" })?,
+        ),
+        None => None,
+    };
     let descending = matches!(query.sort, ShopSort::Newest | ShopSort::PriceDesc);
     let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
     let mut b = QueryBuilder::<Postgres>::new("");
@@ -391,7 +481,7 @@ pub async fn list(
     push_sort_key(&mut b, query.sort, tenant, audience);
     b.push(") #>> '{}' as sort_key");
     push_visible(&mut b, tenant, audience);
-    push_filters(&mut b, query, audience);
+    push_filters(&mut b, query, audience, collection.as_ref());
     if let Some(cursor) = &query.cursor {
         b.push(" and (");
         push_sort_key(&mut b, query.sort, tenant, audience);
@@ -407,12 +497,11 @@ pub async fn list(
     push_sort_key(&mut b, query.sort, tenant, audience);
     b.push(format!(" {dir}, p.id {dir} limit ")).push_bind(query.limit + 1);
 
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut *tx).await?;
     let facets = if query.facets.is_empty() {
         Facets::new()
     } else {
-        facets(&mut tx, tenant, audience, query).await?
+        facets(&mut tx, tenant, audience, query, collection.as_ref()).await?
     };
     tx.commit().await?;
 
@@ -420,20 +509,7 @@ pub async fn list(
     let page = Page::from_rows(rows, query.limit, |row| {
         Cursor::new(ordering.clone(), tenant.id, row.sort_key.clone(), row.id)
     });
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| {
-            let variants: Vec<ShopVariant> = row.variants.0.into_iter().map(|v| v.shop(audience)).collect();
-            ShopProductSummary {
-                id: row.id,
-                handle: row.handle,
-                title: row.title,
-                price_from: cheapest(&variants),
-                in_stock: variants.iter().any(|v| v.in_stock),
-            }
-        })
-        .collect();
+    let items = page.items.into_iter().map(|row| row.summary(audience)).collect();
     Ok(ShopPage { items, next_cursor: page.next_cursor, facets })
 }
 
@@ -442,6 +518,7 @@ async fn facets(
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
+    collection: Option<&Collection>,
 ) -> Result<Facets, DomainError> {
     let mut b = QueryBuilder::<Postgres>::new(
         "select kv.key, kv.value, count(distinct p.id) from products p
@@ -451,7 +528,7 @@ async fn facets(
     );
     b.push_bind(query.facets.iter().cloned().collect::<Vec<_>>()).push(") and p.id in (select p.id");
     push_visible(&mut b, tenant, audience);
-    push_filters(&mut b, query, audience);
+    push_filters(&mut b, query, audience, collection);
     b.push(") group by kv.key, kv.value");
     let rows: Vec<(String, String, i64)> = b.build_query_as().fetch_all(&mut **tx).await?;
     let mut facets = Facets::new();
@@ -485,8 +562,10 @@ pub async fn product(
         title: row.title,
         description: row.description,
         tax_class: row.tax_class,
+        tags: row.tags,
         price_from: cheapest(&variants),
         in_stock: variants.iter().any(|v| v.in_stock),
+        images: row.media.0.iter().map(|m| m.shop(tenant, audience)).collect(),
         min_order_quantity: b2b.min_order_quantity,
         quantity_step: b2b.quantity_step,
         quote_only: b2b.quote_only,
@@ -539,4 +618,135 @@ pub async fn customer_groups(
     .await?;
     tx.commit().await?;
     Ok(groups)
+}
+
+/// A collection as shoppers see it: text in the request's locale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ShopCollectionSummary {
+    pub handle: String,
+    pub title: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ShopCollectionPage {
+    pub items: Vec<ShopCollectionSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// A collection page: the collection and its first products, in the collection's order.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ShopCollection {
+    pub handle: String,
+    pub title: String,
+    pub description: String,
+    /// The first `limit` products the audience may see, in the collection's order; the rest
+    /// through `GET /storefront/products?collection=<handle>`.
+    pub products: Vec<ShopProductSummary>,
+}
+
+fn localized(texts: &crate::catalog::Translations, tenant: &Tenant, audience: &Audience) -> String {
+    texts.get(&audience.locale).or_else(|| texts.get(&tenant.default_locale)).cloned().unwrap_or_default()
+}
+
+fn shop_collection(collection: &Collection, tenant: &Tenant, audience: &Audience) -> ShopCollectionSummary {
+    ShopCollectionSummary {
+        handle: collection.handle.clone(),
+        title: localized(&collection.title, tenant, audience),
+        description: localized(&collection.description, tenant, audience),
+    }
+}
+
+/// A page of the shop's collections, oldest first.
+pub async fn collections(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    limit: i64,
+    cursor: Option<&Cursor>,
+) -> Result<ShopCollectionPage, DomainError> {
+    let page = crate::resource::list::<Collection>(pool, tenant, limit, cursor).await?;
+    Ok(ShopCollectionPage {
+        items: page.items.iter().map(|c| shop_collection(c, tenant, audience)).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The collection with this handle and its first `limit` products.
+pub async fn collection(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    handle: &str,
+    limit: i64,
+) -> Result<ShopCollection, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let collection = collections::find_in(&mut tx, tenant, handle)
+        .await?
+        .filter(|c| c.handle == handle)
+        .ok_or(DomainError::NotFound { resource: "collection" })?;
+    let products = products_of(&mut tx, tenant, audience, &collection, limit).await?;
+    tx.commit().await?;
+    let summary = shop_collection(&collection, tenant, audience);
+    Ok(ShopCollection {
+        handle: summary.handle,
+        title: summary.title,
+        description: summary.description,
+        products,
+    })
+}
+
+/// The first `limit` (1–100) products of a collection (by handle or id) the audience may
+/// see, in the collection's order: what a page's product grid shows.
+pub async fn collection_products(
+    pool: &PgPool,
+    tenant: &Tenant,
+    audience: &Audience,
+    handle_or_id: &str,
+    limit: i64,
+) -> Result<Vec<ShopProductSummary>, DomainError> {
+    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let collection = collections::find_in(&mut tx, tenant, handle_or_id)
+        .await?
+        .ok_or(DomainError::NotFound { resource: "collection" })?;
+    let products = products_of(&mut tx, tenant, audience, &collection, limit).await?;
+    tx.commit().await?;
+    Ok(products)
+}
+
+async fn products_of(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    collection: &Collection,
+    limit: i64,
+) -> Result<Vec<ShopProductSummary>, DomainError> {
+    let mut b = QueryBuilder::<Postgres>::new("");
+    push_projection(&mut b, tenant, audience);
+    b.push(", null::text as sort_key");
+    push_visible(&mut b, tenant, audience);
+    collections::push_membership(&mut b, collection);
+    b.push(" order by ");
+    let sort = match collection.sort {
+        CollectionSort::Manual => {
+            b.push(
+                "(select cp.position from collection_products cp where cp.tenant_id = p.tenant_id \
+                 and cp.product_id = p.id and cp.collection_id = ",
+            )
+            .push_bind(collection.id)
+            .push(") asc");
+            None
+        }
+        CollectionSort::Newest => Some((ShopSort::Newest, "desc")),
+        CollectionSort::Title => Some((ShopSort::Title, "asc")),
+        CollectionSort::PriceAsc => Some((ShopSort::PriceAsc, "asc")),
+        CollectionSort::PriceDesc => Some((ShopSort::PriceDesc, "desc")),
+    };
+    if let Some((sort, dir)) = sort {
+        push_sort_key(&mut b, sort, tenant, audience);
+        b.push(" ").push(dir);
+    }
+    b.push(", p.id limit ").push_bind(limit.clamp(1, 100));
+    let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|row| row.summary(audience)).collect())
 }

@@ -242,8 +242,30 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
         .unwrap();
     blocks::delete(pool, shop, "quote").await.unwrap();
     resource::delete::<Page>(pool, shop, page.id).await.unwrap();
+    // A manual collection with products, turned automatic; an image by URL, edited, removed.
+    use kassa_domain::collections::{self, Collection, CollectionProducts};
+    let manual = self::draft(json!({"handle": "featured", "title": {"en": "Featured"}, "kind": "manual"}));
+    let collection = Collection::create(pool, shop, &manual).await.unwrap();
+    let product_ids = vec![products::find_by_handle(pool, shop, "big-mug").await.unwrap().unwrap().id];
+    let collection =
+        collections::set_products(pool, shop, collection.id, &CollectionProducts { product_ids })
+            .await
+            .unwrap();
+    let automatic = self::draft(
+        json!({"handle": "featured", "title": {"en": "Featured"}, "kind": "automatic", "rules": {"tags": ["sale"]}}),
+    );
+    Collection::update(pool, shop, collection.id, collection.version, &automatic).await.unwrap();
+    use kassa_domain::media;
+    let mug = products::find_by_handle(pool, shop, "big-mug").await.unwrap().unwrap().id;
+    let image = self::draft(json!({"url": "https://images.example/mug.png", "alt": {"en": "A mug"}}));
+    let no_bucket = |_key: String| async { Ok(None) };
+    let image = media::attach(pool, shop, mug, &image, no_bucket).await.unwrap();
+    let alt = self::draft(json!({"alt": {"en": "The mug"}}));
+    media::update(pool, shop, mug, image.id, image.version, &alt).await.unwrap();
+    media::delete(pool, shop, mug, image.id).await.unwrap();
 
     // And the deletions.
+    resource::delete::<Collection>(pool, shop, collection.id).await.unwrap();
     resource::delete::<Workflow>(pool, shop, workflow.id).await.unwrap();
     resource::delete::<TaxRate>(pool, shop, rate.id).await.unwrap();
     resource::delete::<ShippingRate>(pool, shop, shipping.id).await.unwrap();

@@ -180,6 +180,18 @@ async fn fill_every_tenant_table(pool: &PgPool, handle: &str) -> Tenant {
     let zone = ShippingZone::create(pool, &tenant, &zone).await.unwrap();
     let rate = serde_json::json!({"zone_id": zone.id, "name": "Standard", "currency": "EUR", "amount": 495});
     ShippingRate::create(pool, &tenant, &serde_json::from_value(rate).unwrap()).await.unwrap();
+    // A manual collection holding the product; an issued upload and an image by URL.
+    use kassa_domain::collections::{self, Collection, CollectionProducts};
+    let collection = serde_json::json!({"handle": "featured", "title": {"en": "Featured"}, "kind": "manual"});
+    let collection =
+        Collection::create(pool, &tenant, &serde_json::from_value(collection).unwrap()).await.unwrap();
+    let products = CollectionProducts { product_ids: vec![product.id] };
+    collections::set_products(pool, &tenant, collection.id, &products).await.unwrap();
+    use kassa_domain::media;
+    let upload = media::UploadRequest { content_type: "image/png".into(), size: 100 };
+    media::issue_upload(pool, &tenant, &upload).await.unwrap();
+    let image = serde_json::from_value(serde_json::json!({"url": "https://images.example/mug.png"})).unwrap();
+    media::attach(pool, &tenant, product.id, &image, |_key: String| async { Ok(None) }).await.unwrap();
     tenant
 }
 

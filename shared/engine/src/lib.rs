@@ -81,6 +81,7 @@ impl Backoff {
 #[derive(Clone)]
 pub struct Engine {
     db: PgPool,
+    config: Arc<kassa_runtime::Config>,
     tenants: Arc<TenantResolver>,
     cache: Arc<ResponseCache>,
     mailer: Arc<Mailer>,
@@ -114,6 +115,7 @@ impl Engine {
     pub fn with_parts(state: &Runtime, mailer: Mailer, backoff: Backoff) -> Result<Self, EngineError> {
         Ok(Self {
             db: state.db.clone(),
+            config: state.config.clone(),
             tenants: state.tenants.clone(),
             cache: state.cache.clone(),
             mailer: Arc::new(mailer),
@@ -227,6 +229,12 @@ impl Engine {
             self.refuse(envelope, "event that differs from its tenant's outbox refused");
             return Ok(None);
         }
+        // An image left its product (or the product was deleted): its uploaded object goes.
+        // Deleting is idempotent, so it happens before the inbox row, and no lock is held
+        // across the call; a failure leaves the event to be delivered again.
+        if stored.event_type == "product_media.deleted" {
+            self.release_object(&tenant, &genuine).await?;
+        }
         if !first_delivery(&mut tx, tenant.id, CONSUMER, genuine.id).await? {
             return Ok(None);
         }
@@ -245,6 +253,17 @@ impl Engine {
             runs.push(run);
         }
         Ok(Some((tenant, runs)))
+    }
+
+    /// Deletes the uploaded object of a `product_media.deleted` event (external images have
+    /// none); only keys under the shop's own prefix.
+    async fn release_object(&self, tenant: &Tenant, event: &Envelope) -> Result<(), DomainError> {
+        let key = event.data.pointer("/data/key").and_then(serde_json::Value::as_str);
+        if let Some(key) = key.filter(|k| k.starts_with(&kassa_domain::media::prefix(tenant))) {
+            kassa_runtime::media::MediaStore::shared(&self.config).await.delete(key).await?;
+            tracing::info!(tenant = %tenant.id, event = %event.id, "media object deleted");
+        }
+        Ok(())
     }
 
     /// Logs (never the payload) and counts an event the engine does not act on.

@@ -121,6 +121,11 @@ pub struct Config {
     pub cart_store: CartStore,
     /// `CARTS_TABLE`: the DynamoDB table of carts and idempotency records (default `kassa-carts`).
     pub carts_table: String,
+    /// `MEDIA_BUCKET`: the S3 bucket of product media (default `kassa-media`).
+    pub media_bucket: String,
+    /// `MEDIA_BASE_URL`: the public URL prefix of the bucket's objects, without a trailing
+    /// slash (CloudFront in the cloud; outside Lambda defaults to the emulator's bucket URL).
+    pub media_base_url: String,
     /// `SMTP_URL`: where workflow emails go, e.g. `smtp://127.0.0.1:1025` (the local sink,
     /// the default) or `smtps://user:password@email-smtp.eu-west-1.amazonaws.com`.
     pub smtp_url: Secret,
@@ -364,6 +369,32 @@ impl Config {
             errors.push(format!("CARTS_TABLE must be a DynamoDB table name, got '{carts_table}'"));
         }
 
+        let media_bucket = get("MEDIA_BUCKET").unwrap_or_else(|| "kassa-media".to_owned());
+        if !(3..=63).contains(&media_bucket.len())
+            || !media_bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+        {
+            errors.push(format!("MEDIA_BUCKET must be an S3 bucket name, got '{media_bucket}'"));
+        }
+        let media_base_url = match get("MEDIA_BASE_URL") {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(other) => {
+                errors.push(format!("MEDIA_BASE_URL must be an http:// or https:// URL, got '{other}'"));
+                String::new()
+            }
+            None if get("AWS_LAMBDA_FUNCTION_NAME").is_some() => {
+                errors.push("MEDIA_BASE_URL is required inside Lambda".to_owned());
+                String::new()
+            }
+            None => format!(
+                "{}/{media_bucket}",
+                aws_endpoint_url.as_deref().unwrap_or("http://127.0.0.1:4566").trim_end_matches('/')
+            ),
+        };
+
         let smtp_from = get("SMTP_FROM").unwrap_or_else(|| "Kassa <no-reply@kassa.localhost>".to_owned());
         if !smtp_from.contains('@') {
             errors.push(format!(
@@ -407,6 +438,8 @@ impl Config {
                     event_bus,
                     cart_store,
                     carts_table,
+                    media_bucket,
+                    media_base_url,
                     smtp_url,
                     smtp_from,
                     webhook_private_networks,
@@ -570,8 +603,24 @@ mod tests {
     fn logs_are_json_inside_lambda() {
         let key = ("CUSTOMER_TOKEN_KEYS", "k1=0123456789abcdef0123456789abcdef");
         let kek = ("PAYMENT_KEY_ENCRYPTION_KEYS", "k1=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
-        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key, kek]).unwrap();
+        let media = ("MEDIA_BASE_URL", "https://d111111abcdef8.cloudfront.net/");
+        let config = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront"), key, kek, media]).unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.media_base_url, "https://d111111abcdef8.cloudfront.net", "no trailing slash");
+    }
+
+    #[test]
+    fn the_media_url_defaults_to_the_emulators_bucket_outside_lambda_only() {
+        let local = config(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/"), ("MEDIA_BUCKET", "shop-media")])
+            .unwrap();
+        assert_eq!(local.media_base_url, "http://127.0.0.1:4566/shop-media");
+        let err = config(&[("AWS_LAMBDA_FUNCTION_NAME", "storefront")]).unwrap_err();
+        assert!(err.to_string().contains("MEDIA_BASE_URL"), "{err}");
+        let err = config(&[("MEDIA_BASE_URL", "cdn.example"), ("MEDIA_BUCKET", "No_Bucket")]).unwrap_err();
+        assert!(
+            err.to_string().contains("MEDIA_BASE_URL") && err.to_string().contains("MEDIA_BUCKET"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod config;
 pub mod mail;
+pub mod media;
 pub mod secrets;
 pub mod telemetry;
 pub mod tenants;

@@ -22,6 +22,9 @@
 
 use kassa_domain::carts::{self as carts_domain, Cart, Owner};
 use kassa_domain::catalog::{B2bSettings, Money, Translations};
+use kassa_domain::collections::{
+    self, Collection, CollectionDraft, CollectionKind, CollectionProducts, CollectionRules, CollectionSort,
+};
 use kassa_domain::customers::{accounts, passwords};
 use kassa_domain::orders::{self, Order, OrderDraft, OrderLineDraft};
 use kassa_domain::pricing::{
@@ -153,6 +156,7 @@ impl ProductBuilder {
             b2b_settings: B2bSettings::default(),
             subscription_plan_id: None,
             tax_class: "standard".to_owned(),
+            tags: Vec::new(),
         };
         Self { draft, variants: Vec::new() }
     }
@@ -206,6 +210,12 @@ impl ProductBuilder {
 
     pub fn subscription_plan(mut self, plan: Uuid) -> Self {
         self.draft.subscription_plan_id = Some(plan);
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.draft.tags.push(tag.to_owned());
         self
     }
 
@@ -296,6 +306,73 @@ impl VariantBuilder {
         variants::create(db.pool(), tenant, product, &self.draft)
             .await
             .unwrap_or_else(|e| panic!("variant {} created: {e:?}", self.draft.sku))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Collections
+
+/// A collection titled with its handle: manual and sorted manually unless given rules.
+#[derive(Debug, Clone)]
+pub struct CollectionBuilder {
+    draft: CollectionDraft,
+    products: Vec<Uuid>,
+}
+
+impl CollectionBuilder {
+    pub fn new(handle: &str) -> Self {
+        let draft = CollectionDraft {
+            handle: handle.to_owned(),
+            title: Translations::from([("en".to_owned(), handle.to_owned())]),
+            description: Translations::new(),
+            kind: CollectionKind::Manual,
+            rules: CollectionRules::default(),
+            sort: CollectionSort::Manual,
+        };
+        Self { draft, products: Vec::new() }
+    }
+
+    pub fn title_in(mut self, locale: &str, text: &str) -> Self {
+        self.draft.title.insert(locale.to_owned(), text.to_owned());
+        self
+    }
+
+    /// A manual collection's next product.
+    pub fn product(mut self, product: Uuid) -> Self {
+        self.products.push(product);
+        self
+    }
+
+    /// Automatic, with these rules (sorted newest first unless told otherwise).
+    pub fn rules(mut self, rules: serde_json::Value) -> Self {
+        self.draft.kind = CollectionKind::Automatic;
+        self.draft.rules = serde_json::from_value(rules).expect("valid collection rules");
+        if self.draft.sort == CollectionSort::Manual {
+            self.draft.sort = CollectionSort::Newest;
+        }
+        self
+    }
+
+    pub fn sort(mut self, sort: CollectionSort) -> Self {
+        self.draft.sort = sort;
+        self
+    }
+
+    pub fn draft(&self) -> CollectionDraft {
+        self.draft.clone()
+    }
+
+    pub async fn create(self, db: &impl Db, tenant: &Tenant) -> Collection {
+        let collection = Collection::create(db.pool(), tenant, &self.draft)
+            .await
+            .unwrap_or_else(|e| panic!("collection {} created: {e:?}", self.draft.handle));
+        if self.products.is_empty() {
+            return collection;
+        }
+        let products = CollectionProducts { product_ids: self.products };
+        collections::set_products(db.pool(), tenant, collection.id, &products)
+            .await
+            .unwrap_or_else(|e| panic!("products of {} set: {e:?}", self.draft.handle))
     }
 }
 

@@ -13,7 +13,7 @@ pub mod webhook;
 use axum::Router;
 use axum::body::Body;
 pub use builders::{
-    CustomerBuilder, CustomerGroupBuilder, OrderBuilder, PriceListBuilder, ProductBuilder,
+    CollectionBuilder, CustomerBuilder, CustomerGroupBuilder, OrderBuilder, PriceListBuilder, ProductBuilder,
     ProductWithVariants, SignedIn, TenantBuilder, VariantBuilder, WorkflowBuilder,
 };
 use http::{HeaderMap, Method, Request, StatusCode};

@@ -12,7 +12,10 @@
 //! becomes a CloudEvent; stored rows, stored workflows and their triggers keep the domain name
 //! and need no migration.
 
-use crate::{customers, orders, pages, payments, pricing, products, shipping, taxes, variants, workflows};
+use crate::{
+    collections, customers, media, orders, pages, payments, pricing, products, shipping, taxes, variants,
+    workflows,
+};
 
 /// One event type of the catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +57,37 @@ pub const CATALOGUE: &[EventKind] = &[
         "product",
         "a product that was never active is deleted (data: its last state)",
         type_name::<products::Product>,
+    ),
+    kind(
+        "product_media.created",
+        "product_media",
+        "an image is attached to a product (an upload of the shop, or an external URL)",
+        type_name::<media::ProductMedia>,
+    ),
+    kind(
+        "product_media.updated",
+        "product_media",
+        "an image's alt text or variant changes, or it moves in its product's order",
+        type_name::<media::ProductMedia>,
+    ),
+    kind(
+        "product_media.deleted",
+        "product_media",
+        "an image is removed, or its product is deleted (one per image; the worker then deletes an upload's object from the bucket)",
+        type_name::<media::ProductMedia>,
+    ),
+    kind("collection.created", "collection", "a collection is created", type_name::<collections::Collection>),
+    kind(
+        "collection.updated",
+        "collection",
+        "a collection's fields change, or a manual collection's products are set",
+        type_name::<collections::Collection>,
+    ),
+    kind(
+        "collection.deleted",
+        "collection",
+        "a collection is deleted (data: its last state)",
+        type_name::<collections::Collection>,
     ),
     kind("variant.created", "variant", "a variant is created", type_name::<variants::Variant>),
     kind("variant.updated", "variant", "a variant's fields change", type_name::<variants::Variant>),

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::schema::{MAX_DOCUMENT_BYTES, RICH_TEXT, TEXT, TypeSpec, page_schema};
+use super::schema::{IMAGE, MAX_DOCUMENT_BYTES, RICH_TEXT, TEXT, TypeSpec, page_schema};
 use crate::error::{DomainError, Violations};
 use crate::tenant::Tenant;
 
@@ -188,6 +188,18 @@ pub fn safe_html(raw: &str) -> String {
         .link_rel(Some("noopener noreferrer nofollow"))
         .clean(raw)
         .to_string()
+}
+
+/// Every image in `settings` that names an upload's `key` gets its public `url`
+/// (`{media_base_url}/{key}`); an image by URL keeps its URL.
+pub fn resolve_images(settings: &mut Value, schema: &Value, media_base_url: &str) {
+    walk(settings, schema, IMAGE, &mut |image| {
+        if let Some(map) = image.as_object_mut()
+            && let Some(key) = map.get("key").and_then(Value::as_str).map(str::to_owned)
+        {
+            map.insert("url".to_owned(), Value::String(format!("{media_base_url}/{key}")));
+        }
+    });
 }
 
 /// Every translatable text and rich text in `settings` replaced by its text in `locale`, else

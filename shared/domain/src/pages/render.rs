@@ -1,8 +1,10 @@
 //! A page as the storefront answers it: the published revision (or, for a preview, the
 //! draft), its texts resolved for the request's locale (falling back to the shop's default
-//! locale), and its product blocks filled with current product data for the audience —
-//! `product-grid` with the first `count` active products (of its collection, in its sort)
-//! and `featured-product` with its product (`null` when it is not for sale). The answer is
+//! locale), images given their public URL, and its product blocks filled with current
+//! product data for the audience — `product-grid` with the first `count` active products
+//! (of its `collection`: in the collection's order, or in `sort` when the grid names one;
+//! none when the collection is gone) and `featured-product` with its product (`null` when it
+//! is not for sale). The answer is
 //! cached under the shop's catalog version like product reads, so any catalog write (a
 //! product, a price, a collection) and any publish shows on the pages at once.
 
@@ -11,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use super::document::localize;
+use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
 use super::types_in;
 use crate::catalog::Translations;
@@ -124,10 +126,11 @@ pub async fn render(
     let (locale, fallback) = (audience.locale.as_str(), tenant.default_locale.as_str());
     let mut sections = Vec::new();
     for section in document.get("sections").and_then(Value::as_array).cloned().unwrap_or_default() {
-        let (kind, settings) = resolved(&section, &types, locale, fallback);
+        let (kind, settings) = resolved(&section, &types, locale, fallback, &audience.media_base_url);
         let mut blocks = Vec::new();
         for block in section.get("blocks").and_then(Value::as_array).cloned().unwrap_or_default() {
-            let (block_kind, block_settings) = resolved(&block, &types, locale, fallback);
+            let (block_kind, block_settings) =
+                resolved(&block, &types, locale, fallback, &audience.media_base_url);
             let data = expand(pool, tenant, audience, &block_kind, &block_settings).await?;
             blocks.push(RenderedBlock { id: id(&block), kind: block_kind, settings: block_settings, data });
         }
@@ -152,11 +155,18 @@ fn id(item: &Value) -> String {
 }
 
 /// An item's type and its settings in `locale`.
-fn resolved(item: &Value, types: &[TypeSpec], locale: &str, fallback: &str) -> (String, Value) {
+fn resolved(
+    item: &Value,
+    types: &[TypeSpec],
+    locale: &str,
+    fallback: &str,
+    media_base_url: &str,
+) -> (String, Value) {
     let kind = item.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut settings = item.get("settings").cloned().unwrap_or_else(|| json!({}));
     if let Some(spec) = types.iter().find(|t| t.name == kind) {
         localize(&mut settings, &spec.settings_schema, locale, fallback);
+        resolve_images(&mut settings, &spec.settings_schema, media_base_url);
     }
     (kind, settings)
 }
@@ -171,13 +181,24 @@ async fn expand(
 ) -> Result<Option<Value>, DomainError> {
     match kind {
         "product-grid" => {
-            let sort = match settings.get("sort").and_then(Value::as_str) {
+            let named = settings.get("sort").and_then(Value::as_str);
+            let sort = match named {
                 Some("title") => ShopSort::Title,
                 Some("price_asc") => ShopSort::PriceAsc,
                 Some("price_desc") => ShopSort::PriceDesc,
                 _ => ShopSort::Newest,
             };
             let count = settings.get("count").and_then(Value::as_i64).unwrap_or(8).clamp(1, 24);
+            let collection = settings.get("collection").and_then(Value::as_str).map(str::to_owned);
+            if let (Some(handle), None) = (&collection, named) {
+                let products =
+                    match storefront::collection_products(pool, tenant, audience, handle, count).await {
+                        Ok(products) => products,
+                        Err(DomainError::NotFound { .. }) => Vec::new(),
+                        Err(err) => return Err(err),
+                    };
+                return Ok(Some(json!({ "products": products })));
+            }
             let query = ShopQuery {
                 limit: count,
                 sort,
@@ -187,9 +208,14 @@ async fn expand(
                 price_max: None,
                 q: None,
                 facets: Default::default(),
+                collection,
             };
-            let page = storefront::list(pool, tenant, audience, &query).await?;
-            Ok(Some(json!({ "products": page.items })))
+            let products = match storefront::list(pool, tenant, audience, &query).await {
+                Ok(page) => page.items,
+                Err(DomainError::NotFound { .. }) => Vec::new(),
+                Err(err) => return Err(err),
+            };
+            Ok(Some(json!({ "products": products })))
         }
         "featured-product" => {
             let handle = settings.get("product").and_then(Value::as_str).unwrap_or_default();
@@ -200,6 +226,7 @@ async fn expand(
                     title: p.title,
                     price_from: p.price_from,
                     in_stock: p.in_stock,
+                    thumbnail: p.images.first().map(|i| i.url.clone()),
                 }),
                 Err(DomainError::NotFound { .. }) => None,
                 Err(err) => return Err(err),

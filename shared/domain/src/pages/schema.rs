@@ -31,7 +31,8 @@ pub const MAX_SETTINGS_SCHEMA_BYTES: usize = 16 * 1024;
 /// The shared definitions a settings schema may reference.
 pub const TEXT: &str = "#/$defs/text";
 pub const RICH_TEXT: &str = "#/$defs/rich_text";
-pub const REFERENCES: &[&str] = &[TEXT, RICH_TEXT, "#/$defs/image", "#/$defs/link", "#/$defs/handle"];
+pub const IMAGE: &str = "#/$defs/image";
+pub const REFERENCES: &[&str] = &[TEXT, RICH_TEXT, IMAGE, "#/$defs/link", "#/$defs/handle"];
 
 /// A type of section or block: built in, or a shop's own.
 #[derive(Debug, Clone, PartialEq)]
