@@ -2,8 +2,6 @@ import { expect, test } from '@playwright/test';
 
 import { api, expectAccessible, screenshot, signIn, staffToken } from './helpers';
 
-test.skip(!!process.env.E2E_NO_WORKFLOWS, 'workflows do not run here (no RabbitMQ virtual host of the tests\' own)');
-
 interface RunStep { type: string; status: string; attempts: { attempt: number; error?: string | null }[] }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
