@@ -267,6 +267,14 @@ impl ResponseCache {
         let mut leader_error = None;
         let shared = flight
             .get_or_init(|| async {
+                // A caller whose lookup missed just before another flight stored the entry
+                // and left: the entry is there now, so serve it instead of computing again.
+                if let Ok(Some(stored)) =
+                    self.valkey.query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&key)).await
+                    && let Some(cached) = Cached::decode(stored)
+                {
+                    return Some(cached);
+                }
                 let compute = compute.take()?;
                 self.metrics.computes.fetch_add(1, Ordering::Relaxed);
                 match compute().await {
