@@ -1,17 +1,42 @@
-"""Drives `make bench`: wrk against a running `kassa serve` for each case, then prints one
-table (requests/s, p50, p99, ratio to /health) with peak RSS, cold starts and binary sizes.
+"""Drives `make bench`: wrk against a running server for each case and writes the rows
+(requests/s, p50, p99, CPU ms per request of the server's processes) with the server's peak
+RSS.
 
-    python3 bench.py <base-url> <serve-pid> <cached|uncached> [results.json]
+    python3 bench.py <base-url> <server-pid> <cached|uncached|nginx> <results.json> [capture-dir]
+
+`cached` also saves each hit case's response body to `capture-dir/<slug>.json`; `nginx`
+serves exactly those bytes (see bench.sh) and runs the same cases against them, so each
+Kassa row can be compared with nginx serving the same answer.
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
+import urllib.request
 
 CONNECTIONS = 32
 DURATION = "10s"
 THREADS = 2
+TICKS = os.sysconf("SC_CLK_TCK")
+
+TENANT = ["X-Tenant-ID: bench"]
+# (name, path, tenant header, slug of the captured body)
+HITS = [
+    ("list page 1 (hit)", "/storefront/products", "list"),
+    ("detail (hit)", "/storefront/products/product-4242", "detail"),
+    ("list attr[color]=red (hit)", "/storefront/products?attr%5Bcolor%5D=red", "list-red"),
+    ("page home, 2 product grids (hit)", "/storefront/pages/home", "page-home"),
+]
+MISSES = [
+    ("list page 1 (no cache)", "/storefront/products", "bench"),
+    ("detail (no cache)", "/storefront/products/product-4242", "bench"),
+    ("page home, 2 product grids (no cache)", "/storefront/pages/home", "bench"),
+    # The same reads in a shop of 1,000 products: misses should not grow with the catalog.
+    ("list page 1 (no cache, 1,000 products)", "/storefront/products", "bench1k"),
+    ("detail (no cache, 1,000 products)", "/storefront/products/product-424", "bench1k"),
+]
 
 
 def to_ms(value):
@@ -19,52 +44,68 @@ def to_ms(value):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url, headers, script=None, script_args=()):
+def processes(pid):
+    """The server and its child processes (nginx's workers)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(pid), *map(int, children)]
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / TICKS
+
+
+def wrk(url, headers, pids):
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
     for header in headers:
         args += ["-H", header]
-    if script:
-        args += ["-s", script]
     args.append(url)
-    if script_args:
-        args += ["--", *script_args]
+    before = cpu_seconds(pids)
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pids) - before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         sys.exit(f"{url}: {errors.group(1)} error responses\n{out}")
-    return {"rps": rps, "p50": p50, "p99": p99}
+    return {"rps": rps, "p50": p50, "p99": p99, "cpu_ms": cpu * 1000 / max(requests, 1)}
+
+
+def capture(url, headers, path):
+    request = urllib.request.Request(url, headers=dict(h.split(": ", 1) for h in headers))
+    with urllib.request.urlopen(request) as response:
+        body = response.read()
+        assert response.headers["X-Cache"] == "hit", (url, response.headers["X-Cache"])
+    with open(path, "wb") as f:
+        f.write(body)
 
 
 def main():
-    base, pid, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-    results_path = sys.argv[4] if len(sys.argv) > 4 else None
-    tenant = ["X-Tenant-ID: bench"]
+    base, pid, mode, results_path = sys.argv[1:5]
+    capture_dir = sys.argv[5] if len(sys.argv) > 5 else None
+    pids = processes(pid)
     if mode == "cached":
-        cases = [
-            ("/health", f"{base}/health", []),
-            ("list page 1 (hit)", f"{base}/storefront/products", tenant),
-            ("detail (hit)", f"{base}/storefront/products/product-4242", tenant),
-            ("list attr[color]=red (hit)", f"{base}/storefront/products?attr%5Bcolor%5D=red", tenant),
-            ("page home, 2 product grids (hit)", f"{base}/storefront/pages/home", tenant),
-        ]
+        cases = [("/health", f"{base}/health", [])]
+        for name, path, slug in HITS:
+            cases.append((name, base + path, TENANT))
+            if capture_dir:
+                capture(base + path, TENANT, f"{capture_dir}/{slug}.json")
+    elif mode == "nginx":
+        cases = [(f"nginx: {name}", f"{base}/{slug}.json", []) for name, _, slug in HITS]
     else:
-        cases = [
-            ("list page 1 (no cache)", f"{base}/storefront/products", tenant),
-            ("detail (no cache)", f"{base}/storefront/products/product-4242", tenant),
-            ("page home, 2 product grids (no cache)", f"{base}/storefront/pages/home", tenant),
-        ]
-    rows = {}
-    for name, url, headers in cases:
-        rows[name] = wrk(url, headers)
+        cases = [(name, base + path, [f"X-Tenant-ID: {tenant}"]) for name, path, tenant in MISSES]
+    rows = {name: wrk(url, headers, pids) for name, url, headers in cases}
     with open(f"/proc/{pid}/status") as f:
         rss = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
     result = {"rows": rows, "peak_rss_kb": rss}
-    if results_path:
-        with open(results_path, "w") as f:
-            json.dump(result, f)
+    with open(results_path, "w") as f:
+        json.dump(result, f)
     print(json.dumps(result))
 
 

@@ -1,6 +1,7 @@
-"""Prints the `make bench` table from the two wrk runs, the cold starts and binary sizes.
+"""Prints the `make bench` table from the wrk runs (Kassa with the cache on and off, nginx
+serving Kassa's bytes), the round trips per miss, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json coldstart_ms relay_json workflows_json [rows:STORE=carts.json ...] NAME=BYTES ...
+    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [rows:STORE=carts.json ...] NAME=BYTES ...
 """
 
 import datetime
@@ -11,13 +12,18 @@ import sys
 
 
 def main():
-    cached, uncached = (json.load(open(p)) for p in sys.argv[1:3])
-    coldstart = float(sys.argv[3])
-    relay = json.loads(sys.argv[4])
-    workflows = json.loads(sys.argv[5])
-    pairs = dict(arg.split("=", 1) for arg in sys.argv[6:])
+    cached, uncached, nginx, roundtrips = (json.load(open(p)) for p in sys.argv[1:5])
+    coldstart = float(sys.argv[5])
+    relay = json.loads(sys.argv[6])
+    workflows = json.loads(sys.argv[7])
+    pairs = dict(arg.split("=", 1) for arg in sys.argv[8:])
     sizes = {name: size for name, size in pairs.items() if not name.startswith("rows:")}
-    rows = {**cached["rows"], **uncached["rows"]}
+    rows = {}
+    for name, row in cached["rows"].items():
+        rows[name] = row
+        if f"nginx: {name}" in nginx["rows"]:
+            rows[f"nginx: {name}"] = nginx["rows"][f"nginx: {name}"]
+    rows.update(uncached["rows"])
     for name, path in pairs.items():
         if name.startswith("rows:"):
             rows.update(json.load(open(path))["rows"])
@@ -26,12 +32,24 @@ def main():
     print(f"Kassa storefront bench — {datetime.date.today()} — {os.cpu_count()} cores ({cpu}), "
           f"{platform.system()} {platform.release()}; wrk 32 connections, 10 s per row; 10,000 products x 3 variants")
     print()
-    print(f"| {'case':<38} | {'req/s':>10} | {'p50 ms':>8} | {'p99 ms':>8} | {'vs /health':>10} |")
-    print(f"|{'-' * 40}|{'-' * 12}|{'-' * 10}|{'-' * 10}|{'-' * 12}|")
+    print(f"| {'case':<45} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'CPU ms/req':>10} | {'vs /health':>10} | {'vs nginx':>8} |")
+    print(f"|{'-' * 47}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 12}|{'-' * 10}|")
     for name, row in rows.items():
         ratio = row["rps"] / health * 100
-        print(f"| {name:<38} | {row['rps']:>10.0f} | {row['p50']:>8.2f} | {row['p99']:>8.2f} | {ratio:>9.0f} % |")
+        versus = rows.get(f"nginx: {name}")
+        vs_nginx = f"{row['rps'] / versus['rps'] * 100:>6.0f} %" if versus else " " * 8
+        cpu = f"{row['cpu_ms']:>10.3f}" if "cpu_ms" in row else " " * 10
+        print(f"| {name:<45} | {row['rps']:>8.0f} | {row['p50']:>7.2f} | {row['p99']:>7.2f} | {cpu} | {ratio:>9.0f} % | {vs_nginx} |")
     print()
+    for case in ("list page 1", "detail"):
+        big, small = rows.get(f"{case} (no cache)"), rows.get(f"{case} (no cache, 1,000 products)")
+        if big and small:
+            print(f"miss, 10,000 vs 1,000 products, {case}: {big['rps']:.0f} vs {small['rps']:.0f} req/s "
+                  f"({(big['rps'] / small['rps'] - 1) * 100:+.0f} %), p99 {big['p99']:.2f} vs {small['p99']:.2f} ms")
+    for case, trips in roundtrips.items():
+        print(f"Postgres round trips per miss, {case} (cache off, one request at a time): "
+              f"{trips['during']:.2f} while the request is open, {trips['after']:.2f} after its answer")
+    print(f"peak RSS of nginx serving the same bytes: {nginx['peak_rss_kb'] / 1024:.1f} MiB (master)")
     rss = max(cached["peak_rss_kb"], uncached["peak_rss_kb"]) / 1024
     print(f"peak RSS of kassa serve: {rss:.1f} MiB (cached run {cached['peak_rss_kb'] / 1024:.1f} MiB, "
           f"uncached run {uncached['peak_rss_kb'] / 1024:.1f} MiB)")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: a benchmark, not a test. Builds release binaries, seeds a `bench` shop with
 # 10,000 products x 3 variants, drives the storefront with wrk (32 connections) with the
-# Valkey cache on and off, measures Lambda-style cold starts of the storefront function and
+# Valkey cache on and off — beside nginx serving the same bytes, and with the Postgres round
+# trips per miss counted — measures Lambda-style cold starts of the storefront function and
 # cart create / add line / get cart on each cart store (Valkey, DynamoDB on the emulator),
 # shopper sign-in and cached reads during a sign-in storm,
 # the outbox → RabbitMQ consumer latency and the order → "On order placed" latency, and
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$ROOT"
 
 ensure_services
-apt_install wrk
+apt_install wrk nginx-light
 say "building release binaries"
 # aws-lc's jitter entropy source costs start-up time and is not needed on Lambda.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
@@ -29,16 +30,18 @@ say "seeding the bench shop"
 "$bin/kassa" migrate >/dev/null
 "$bin/kassa" seed-demo >/dev/null
 "$bin/kassa" seed-bench --products "${BENCH_PRODUCTS:-10000}"
+# A second shop with a tenth of the products: misses should cost the same in both.
+"$bin/kassa" seed-bench --products 1000 --handle bench1k >/dev/null
 
 port=${BENCH_PORT:-18280}
 base=http://127.0.0.1:$port
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
 trap stop EXIT
-serve() { # on|off
+serve() { # on|off [database URL]
   # wrk is one client address: the per-IP miss limit would answer it 429.
   STOREFRONT_CACHE=$1 STOREFRONT_MISS_LIMIT=0 KASSA_LISTEN=127.0.0.1:$port DATABASE_MAX_CONNECTIONS=8 \
-    "$bin/kassa" serve >"$out/serve-$1.log" 2>&1 &
+    DATABASE_URL=${2:-$DATABASE_URL} "$bin/kassa" serve >"$out/serve-$1.log" 2>&1 &
   pid=$!
   wait_for_port "$port" "kassa serve" 30
   for path in /storefront/products /storefront/products/product-4242 "/storefront/products?attr%5Bcolor%5D=red" /storefront/pages/home; do
@@ -47,13 +50,44 @@ serve() { # on|off
 }
 
 say "load with the cache on"
+rm -rf "$out/bodies" && mkdir -p "$out/bodies"
 serve on
-python3 infra/bench/bench.py "$base" "$pid" cached "$out/cached.json" >/dev/null
+python3 infra/bench/bench.py "$base" "$pid" cached "$out/cached.json" "$out/bodies" >/dev/null
+stop
+say "nginx serving the same bytes (the HTTP stack's limit on this machine)"
+nginx_port=${BENCH_NGINX_PORT:-18281}
+mkdir -p "$out/nginx"
+cat >"$out/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$nginx_port; root $out/bodies; }
+}
+CONF
+nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' &
+pid=$!
+wait_for_port "$nginx_port" nginx 10
+python3 infra/bench/bench.py "http://127.0.0.1:$nginx_port" "$pid" nginx "$out/nginx.json" >/dev/null
 stop
 say "load with the cache off (every read from Postgres)"
 serve off
 python3 infra/bench/bench.py "$base" "$pid" uncached "$out/uncached.json" >/dev/null
 stop
+say "Postgres round trips per miss (through a counting proxy)"
+python3 infra/bench/pgproxy.py 15433 5432 15434 &
+proxy=$!
+wait_for_port 15433 "the counting proxy" 10
+serve off "postgres://kassa_service@127.0.0.1:15433/kassa_bench"
+python3 infra/bench/roundtrips.py "$base" http://127.0.0.1:15434/ "$out/roundtrips.json" \
+  "list page 1=/storefront/products" "detail=/storefront/products/product-4242" \
+  "page home, 2 product grids=/storefront/pages/home" >/dev/null
+stop
+kill "$proxy"
 
 say "carts on each store: cart create, add line, get cart"
 ensure_aws_emulator
@@ -107,4 +141,4 @@ for f in storefront management products pricing workflows carts customers checko
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo
-python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$cold" "$relay" "$workflows" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$out/nginx.json" "$out/roundtrips.json" "$cold" "$relay" "$workflows" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"

@@ -135,10 +135,10 @@ pub async fn page(
             let audience = request.audience(&state, &tenant).await?;
             let document = render(&state.db, &tenant, &audience, &handle, Source::Published).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
-            Ok::<_, ApiError>(Cached::json(&document, &audience.locale)?.expiring_at(changes))
+            Ok::<_, ApiError>(answer(&tenant, &document, &audience.locale)?.expiring_at(changes))
         })
         .await?;
-    Ok(respond(&tenant, &request, &headers, cached, lookup))
+    Ok(respond(&tenant, ShopRoute::Page, &request, &headers, cached, lookup))
 }
 
 /// The query parameters of a product page: who is asking.
@@ -151,6 +151,21 @@ fn audience_params() -> Vec<utoipa::openapi::path::Parameter> {
 fn collection_params() -> Vec<utoipa::openapi::path::Parameter> {
     use utoipa::IntoParams;
     CollectionParams::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
+}
+
+/// A storefront answer to cache: its JSON, language and surrogate keys (the shop and every
+/// product it shows), by which a CDN may purge it.
+fn answer<T: Serialize + storefront::ShowsProducts>(
+    tenant: &kassa_domain::tenant::Tenant,
+    value: &T,
+    locale: &str,
+) -> Result<Cached, ApiError> {
+    let mut keys = vec![format!("shop-{}", tenant.id)];
+    let mut products = value.product_ids();
+    products.sort_unstable();
+    products.dedup();
+    keys.extend(products.into_iter().map(|id| format!("product-{id}")));
+    Ok(Cached::json(value, locale)?.tagged(&keys.join(" ")))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -198,10 +213,10 @@ pub async fn list_products(
             let audience = request.audience(&state, &tenant).await?;
             let page = storefront::list(&state.db, &tenant, &audience, query).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
-            Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?.expiring_at(changes))
+            Ok::<_, ApiError>(answer(&tenant, &page, &audience.locale)?.expiring_at(changes))
         })
         .await?;
-    Ok(respond(&tenant, &request, &headers, cached, lookup))
+    Ok(respond(&tenant, ShopRoute::Products, &request, &headers, cached, lookup))
 }
 
 /// `GET /storefront/products/{handle}`: a product page with its variants.
@@ -222,10 +237,10 @@ pub async fn product(
             let audience = request.audience(&state, &tenant).await?;
             let product = storefront::product(&state.db, &tenant, &audience, &handle).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
-            Ok::<_, ApiError>(Cached::json(&product, &audience.locale)?.expiring_at(changes))
+            Ok::<_, ApiError>(answer(&tenant, &product, &audience.locale)?.expiring_at(changes))
         })
         .await?;
-    Ok(respond(&tenant, &request, &headers, cached, lookup))
+    Ok(respond(&tenant, ShopRoute::Product, &request, &headers, cached, lookup))
 }
 
 /// `GET /storefront/collections`: a page of the shop's collections.
@@ -246,10 +261,10 @@ pub async fn list_collections(
             let audience = request.audience(&state, &tenant).await?;
             let page =
                 storefront::collections(&state.db, &tenant, &audience, list.limit, cursor.as_ref()).await?;
-            Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?)
+            answer(&tenant, &page, &audience.locale)
         })
         .await?;
-    Ok(respond(&tenant, &request, &headers, cached, lookup))
+    Ok(respond(&tenant, ShopRoute::Collections, &request, &headers, cached, lookup))
 }
 
 /// `GET /storefront/collections/{handle}`: a collection and its first products.
@@ -271,8 +286,8 @@ pub async fn collection(
             let audience = request.audience(&state, &tenant).await?;
             let page = storefront::collection(&state.db, &tenant, &audience, &handle, limit).await?;
             let changes = storefront::next_price_change(&state.db, &tenant, &audience).await?;
-            Ok::<_, ApiError>(Cached::json(&page, &audience.locale)?.expiring_at(changes))
+            Ok::<_, ApiError>(answer(&tenant, &page, &audience.locale)?.expiring_at(changes))
         })
         .await?;
-    Ok(respond(&tenant, &request, &headers, cached, lookup))
+    Ok(respond(&tenant, ShopRoute::Collection, &request, &headers, cached, lookup))
 }

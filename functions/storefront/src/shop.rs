@@ -55,6 +55,19 @@ pub enum ShopRoute {
     Collection,
 }
 
+impl ShopRoute {
+    /// Its name in cache keys and in a shop's per-route cache settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShopRoute::Products => "products",
+            ShopRoute::Product => "product",
+            ShopRoute::Page => "page",
+            ShopRoute::Collections => "collections",
+            ShopRoute::Collection => "collection",
+        }
+    }
+}
+
 /// The shop's locale that best serves `Accept-Language`: an exact tag, then the same
 /// language, in the order of the header's weights.
 pub fn negotiate(tenant: &Tenant, accept_language: Option<&str>) -> Option<String> {
@@ -281,13 +294,7 @@ impl ShopRequest {
             handle: Option<&'a str>,
             request: &'a ShopRequest,
         }
-        let route = match route {
-            ShopRoute::Products => "products",
-            ShopRoute::Product => "product",
-            ShopRoute::Page => "page",
-            ShopRoute::Collections => "collections",
-            ShopRoute::Collection => "collection",
-        };
+        let route = route.name();
         // Serialising plain strings, numbers and maps cannot fail.
         serde_json::to_string(&Key { route, handle, request: self }).unwrap_or_default()
     }
@@ -333,31 +340,47 @@ fn audience(
     Ok((locale, currency))
 }
 
+/// Default lifetimes of storefront answers in seconds: browsers (`max-age`), shared caches
+/// such as a CDN (`s-maxage`), and how long a stale answer may be served while the cache
+/// fetches a fresh one (`stale-while-revalidate`).
+pub const DEFAULT_MAX_AGE: u64 = 60;
+pub const DEFAULT_S_MAXAGE: u64 = 30;
+pub const DEFAULT_STALE_WHILE_REVALIDATE: u64 = 300;
+
+/// `Cache-Control` for `route` from the shop's settings: `settings.storefront.routes.<route>.
+/// <name>`, else `settings.storefront.<name>`, else the default. A signed-in shopper's answer
+/// carries their groups' prices: browsers may keep it, shared caches must not.
+pub fn cache_control(tenant: &Tenant, route: ShopRoute, private: bool) -> String {
+    let storefront = tenant.settings.get("storefront");
+    let setting = |name: &str, default: u64| {
+        storefront
+            .and_then(|s| s.get("routes")?.get(route.name())?.get(name)?.as_u64())
+            .or_else(|| storefront?.get(name)?.as_u64())
+            .unwrap_or(default)
+    };
+    let max_age = setting("max_age", DEFAULT_MAX_AGE);
+    let stale = setting("stale_while_revalidate", DEFAULT_STALE_WHILE_REVALIDATE);
+    if private {
+        format!("private, max-age={max_age}, stale-while-revalidate={stale}")
+    } else {
+        let shared = setting("s_maxage", DEFAULT_S_MAXAGE);
+        format!("public, max-age={max_age}, s-maxage={shared}, stale-while-revalidate={stale}")
+    }
+}
+
 /// The HTTP answer for a (cached) response: `Cache-Control` from the shop's settings, the
-/// strong ETag (304 when the client has it), the language and what it varies on.
+/// strong ETag (304 when the client has it), the language, what it varies on and, for a
+/// shared cache, its surrogate keys.
 pub fn respond(
     tenant: &Tenant,
+    route: ShopRoute,
     shop_request: &ShopRequest,
     request: &HeaderMap,
     cached: Cached,
     lookup: Lookup,
 ) -> Response {
-    let setting = |name: &str, default: u64| {
-        tenant
-            .settings
-            .get("storefront")
-            .and_then(|s| s.get(name))
-            .and_then(|v| v.as_u64())
-            .unwrap_or(default)
-    };
-    // A signed-in shopper's answer carries their groups' prices: browsers may keep it,
-    // shared caches must not.
-    let cache_control = format!(
-        "{}, max-age={}, stale-while-revalidate={}",
-        if shop_request.is_private() { "private" } else { "public" },
-        setting("max_age", 60),
-        setting("stale_while_revalidate", 300)
-    );
+    let private = shop_request.is_private();
+    let cache_control = cache_control(tenant, route, private);
     let not_modified = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == cached.etag || tag.trim() == "*")
     });
@@ -378,6 +401,9 @@ pub fn respond(
     set(header::CACHE_CONTROL, &cache_control);
     set(header::CONTENT_LANGUAGE, &cached.content_language);
     set(header::VARY, "Accept-Language, X-Tenant-ID, Authorization");
+    if !private && !cached.tags.is_empty() {
+        set(header::HeaderName::from_static("surrogate-key"), &cached.tags);
+    }
     set(header::HeaderName::from_static("x-cache"), lookup.as_str());
     response
 }

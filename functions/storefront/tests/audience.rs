@@ -121,7 +121,9 @@ async fn anonymous_shoppers_never_see_a_group_price_or_a_group_only_product_even
     for url in URLS {
         for who in [&s.wholesaler, &s.vip] {
             let (body, cache_control, _) = s.read(url, Some(who)).await;
-            assert!(cache_control.unwrap().starts_with("private"), "{url}");
+            let cache_control = cache_control.unwrap();
+            assert!(cache_control.starts_with("private"), "{url}");
+            assert!(!cache_control.contains("s-maxage"), "no shared cache keeps a shopper's answer: {url}");
             if url.ends_with("/mug") {
                 assert!(sources(&body).iter().any(|s| s == "price_list"), "{url}: {body}");
             }

@@ -153,8 +153,13 @@ async fn an_unchanged_answer_is_a_304_and_a_changed_one_has_a_new_etag(pool: PgP
     assert_eq!(first.status, StatusCode::OK);
     let etag = first.header("etag").unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong ETag: {etag}");
-    assert_eq!(first.header("cache-control"), Some("public, max-age=60, stale-while-revalidate=300"));
+    assert_eq!(
+        first.header("cache-control"),
+        Some("public, max-age=60, s-maxage=30, stale-while-revalidate=300")
+    );
     assert_eq!(first.header("vary"), Some("Accept-Language, X-Tenant-ID, Authorization"));
+    // What a CDN may purge the answer by: the shop and the product it shows.
+    assert_eq!(first.header("surrogate-key"), Some(format!("shop-{} product-{id}", s.demo.id).as_str()));
     assert_eq!(first.header("content-language"), Some("en"));
 
     let again = s.get("/storefront/products/mug", &[("if-none-match", &etag)]).await;
@@ -378,11 +383,35 @@ async fn concurrent_misses_on_one_key_compute_once(pool: PgPool) {
 async fn the_shop_sets_its_own_http_cache_lifetimes(pool: PgPool) {
     let s = shop(pool).await;
     sqlx::query(
-        "update tenants set settings = '{\"storefront\": {\"max_age\": 5, \"stale_while_revalidate\": 30}}'",
+        r#"update tenants set settings = '{"storefront": {"max_age": 5, "stale_while_revalidate": 30,
+           "routes": {"product": {"s_maxage": 600, "max_age": 20}}}}'"#,
     )
     .execute(&s.app.owner)
     .await
     .unwrap();
+    let product = s.create(mug(3)).await.product.id;
+    let other = s
+        .create(
+            ProductBuilder::new("jug").title("Jug").active().variant(VariantBuilder::new("JUG").price(900)),
+        )
+        .await
+        .product
+        .id;
     let response = s.get("/storefront/products", &[]).await;
-    assert_eq!(response.header("cache-control"), Some("public, max-age=5, stale-while-revalidate=30"));
+    assert_eq!(
+        response.header("cache-control"),
+        Some("public, max-age=5, s-maxage=30, stale-while-revalidate=30")
+    );
+    let mut keys: Vec<&str> = response.header("surrogate-key").unwrap().split(' ').collect();
+    keys.sort_unstable();
+    let mut expected =
+        [format!("product-{product}"), format!("product-{other}"), format!("shop-{}", s.demo.id)];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    // A route of its own overrides the shop's lifetimes.
+    let response = s.get("/storefront/products/mug", &[]).await;
+    assert_eq!(
+        response.header("cache-control"),
+        Some("public, max-age=20, s-maxage=600, stale-while-revalidate=30")
+    );
 }

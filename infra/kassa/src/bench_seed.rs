@@ -10,21 +10,22 @@ use sqlx::PgPool;
 pub const BENCH_HANDLE: &str = "bench";
 const BATCH: i64 = 1_000;
 
-/// Creates the bench shop with `products` products (unless it has them already), calling
-/// `progress(done, total)` after every batch.
+/// Creates the bench shop `handle` (normally [`BENCH_HANDLE`]) with `products` products
+/// (unless it has them already), calling `progress(done, total)` after every batch.
 pub async fn seed_bench(
     pool: &PgPool,
+    handle: &str,
     products: i64,
     progress: impl Fn(i64, i64),
 ) -> Result<Tenant, DomainError> {
-    let key = TenantKey::Handle(BENCH_HANDLE.to_owned());
+    let key = TenantKey::Handle(handle.to_owned());
     let tenant = match tenant::resolve(pool, &key).await? {
         Some(tenant) => tenant,
         None => {
             let draft = TenantDraft {
                 locales: vec!["nl".to_owned()],
-                domains: vec!["bench.localhost".to_owned()],
-                ..TenantDraft::new(BENCH_HANDLE, "Bench Shop")
+                domains: vec![format!("{handle}.localhost")],
+                ..TenantDraft::new(handle, "Bench Shop")
             };
             tenant::create(pool, &NewTenant::parse(&draft)?).await?
         }

@@ -46,6 +46,9 @@ enum Command {
     SeedBench {
         #[arg(long, default_value_t = 10_000)]
         products: i64,
+        /// The shop's handle (a second, smaller shop compares how misses scale).
+        #[arg(long, default_value = kassa_cli::bench_seed::BENCH_HANDLE)]
+        handle: String,
     },
 }
 
@@ -128,12 +131,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_latencies("orders", orders, &latencies);
             Ok(())
         }
-        Command::SeedBench { products } => {
+        Command::SeedBench { products, handle } => {
             // Bulk loading and ANALYZE are the owner's work.
             let config = Config { database_url: config.database_owner_url.clone(), ..config };
             let state = AppState::connect(config)?;
             let started = std::time::Instant::now();
-            let tenant = kassa_cli::bench_seed::seed_bench(&state.db, products, |done, total| {
+            let tenant = kassa_cli::bench_seed::seed_bench(&state.db, &handle, products, |done, total| {
                 eprintln!("  seeded {done}/{total} products ({:.1} s)", started.elapsed().as_secs_f64());
             })
             .await?;

@@ -33,6 +33,13 @@ impl TenantTx {
         self.inner.rollback().await
     }
 
+    /// Ends a read ([`begin_tenant_read`]) without a round trip of its own: the rollback is
+    /// queued on the connection and sent with the pool's check when the connection goes back
+    /// (after the answer has left).
+    pub fn end_read(self) {
+        drop(self.inner);
+    }
+
     /// A savepoint inside this tenant's transaction (same role, same tenant).
     pub async fn savepoint(&mut self) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
         use sqlx::Acquire;
@@ -96,12 +103,24 @@ pub async fn begin_relay_tx(pool: &PgPool) -> Result<RelayTx, sqlx::Error> {
 /// tenants, even when the pool connects as a superuser. Both settings end with the
 /// transaction, so the pooled connection comes back clean.
 pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    let mut inner = pool.begin().await?;
-    // `set_config(…, true)` is `set local`: both end with the transaction.
-    sqlx::query("select set_config('role', 'kassa_app', true), set_config('app.tenant_id', $1, true)")
-        .bind(tenant.as_uuid().to_string())
-        .execute(&mut *inner)
-        .await?;
+    begin_scoped(pool, tenant, "begin").await
+}
+
+/// [`begin_tenant_tx`] for reads only (`begin read only`); end it with
+/// [`TenantTx::end_read`].
+pub async fn begin_tenant_read(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
+    begin_scoped(pool, tenant, "begin read only").await
+}
+
+/// `begin` and the tenant scope in one message, so one round trip: `set_config(…, true)` is
+/// `set local` (both settings end with the transaction). The tenant id is a UUID formatted
+/// here (hex digits and dashes), never caller text.
+async fn begin_scoped(pool: &PgPool, tenant: TenantId, begin: &str) -> Result<TenantTx, sqlx::Error> {
+    let statement = format!(
+        "{begin}; select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '{}', true)",
+        tenant.as_uuid().hyphenated()
+    );
+    let inner = pool.begin_with(statement).await?;
     Ok(TenantTx { inner, tenant })
 }
 

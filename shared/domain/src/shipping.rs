@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::ErrorCode;
 use crate::catalog::{check_amount, check_currency};
 use crate::currency::Currency;
-use crate::db::begin_tenant_tx;
+use crate::db::begin_tenant_read;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{Editable, Resource, WriteQuery};
 use crate::tenant::Tenant;
@@ -379,7 +379,7 @@ pub async fn load_for_country(
     tenant: &Tenant,
     country: &Country,
 ) -> Result<(Vec<ShippingZone>, Vec<ShippingRate>), DomainError> {
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let zones: Vec<ShippingZone> = sqlx::query_as(&format!(
         "select {} from shipping_zones z where tenant_id = $1 and exists (
            select 1 from shipping_zone_countries c
@@ -399,7 +399,7 @@ pub async fn load_for_country(
     .bind(&zone_ids)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    tx.end_read();
     Ok((zones, rates))
 }
 

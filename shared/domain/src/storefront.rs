@@ -11,7 +11,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::collections::{self, Collection, CollectionSort};
-use crate::db::{TenantTx, begin_tenant_tx};
+use crate::db::{TenantTx, begin_tenant_read};
 use crate::error::DomainError;
 use crate::pagination::{Cursor, KeyKind, Page};
 use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
@@ -455,6 +455,35 @@ impl ProductRow {
     }
 }
 
+/// The products a storefront answer shows: the surrogate keys a CDN may purge it by.
+pub trait ShowsProducts {
+    fn product_ids(&self) -> Vec<Uuid>;
+}
+
+impl ShowsProducts for ShopPage {
+    fn product_ids(&self) -> Vec<Uuid> {
+        self.items.iter().map(|p| p.id).collect()
+    }
+}
+
+impl ShowsProducts for ShopProduct {
+    fn product_ids(&self) -> Vec<Uuid> {
+        vec![self.id]
+    }
+}
+
+impl ShowsProducts for ShopCollection {
+    fn product_ids(&self) -> Vec<Uuid> {
+        self.products.iter().map(|p| p.id).collect()
+    }
+}
+
+impl ShowsProducts for ShopCollectionPage {
+    fn product_ids(&self) -> Vec<Uuid> {
+        Vec::new()
+    }
+}
+
 /// A page of the storefront list, with facet counts when asked.
 pub async fn list(
     pool: &PgPool,
@@ -462,7 +491,7 @@ pub async fn list(
     audience: &Audience,
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let collection = match &query.collection {
         Some(handle) => Some(
             collections::find_in(&mut tx, tenant, handle)
@@ -503,7 +532,7 @@ pub async fn list(
     } else {
         facets(&mut tx, tenant, audience, query, collection.as_ref()).await?
     };
-    tx.commit().await?;
+    tx.end_read();
 
     let ordering = ShopQuery::ordering(query.sort, &audience.locale, &audience.currency);
     let page = Page::from_rows(rows, query.limit, |row| {
@@ -550,9 +579,9 @@ pub async fn product(
     b.push(", null::text as sort_key");
     push_visible(&mut b, tenant, audience);
     b.push(" and p.handle = ").push_bind(handle.to_owned());
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let row: Option<ProductRow> = b.build_query_as().fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    tx.end_read();
     let row = row.ok_or(DomainError::NotFound { resource: "product" })?;
     let variants: Vec<ShopVariant> = row.variants.0.into_iter().map(|v| v.shop(audience)).collect();
     let b2b = row.b2b_settings.0;
@@ -584,7 +613,7 @@ pub async fn next_price_change(
     if audience.groups.is_empty() {
         return Ok(None);
     }
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let next = sqlx::query_scalar(
         "select min(t) from price_lists, lateral (values (starts_at), (ends_at)) as w(t)
          where tenant_id = $1 and customer_group_id = any($2) and status = 'active' and t > $3",
@@ -594,7 +623,7 @@ pub async fn next_price_change(
     .bind(audience.at)
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
+    tx.end_read();
     Ok(next)
 }
 
@@ -608,7 +637,7 @@ pub async fn customer_groups(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let groups = sqlx::query_as(
         "select id, handle from customer_groups where tenant_id = $1 and id = any($2) order by id",
     )
@@ -616,7 +645,7 @@ pub async fn customer_groups(
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    tx.end_read();
     Ok(groups)
 }
 
@@ -680,13 +709,13 @@ pub async fn collection(
     handle: &str,
     limit: i64,
 ) -> Result<ShopCollection, DomainError> {
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let collection = collections::find_in(&mut tx, tenant, handle)
         .await?
         .filter(|c| c.handle == handle)
         .ok_or(DomainError::NotFound { resource: "collection" })?;
     let products = products_of(&mut tx, tenant, audience, &collection, limit).await?;
-    tx.commit().await?;
+    tx.end_read();
     let summary = shop_collection(&collection, tenant, audience);
     Ok(ShopCollection {
         handle: summary.handle,
@@ -705,12 +734,12 @@ pub async fn collection_products(
     handle_or_id: &str,
     limit: i64,
 ) -> Result<Vec<ShopProductSummary>, DomainError> {
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let collection = collections::find_in(&mut tx, tenant, handle_or_id)
         .await?
         .ok_or(DomainError::NotFound { resource: "collection" })?;
     let products = products_of(&mut tx, tenant, audience, &collection, limit).await?;
-    tx.commit().await?;
+    tx.end_read();
     Ok(products)
 }
 

@@ -2,7 +2,10 @@
 //! every catalog write bumps that version after it commits — so a read that starts after a
 //! write has returned never finds an answer computed before it. Concurrent misses on one key
 //! compute once per process. When Valkey is down or slow the cache steps aside for a second
-//! and requests are answered from Postgres.
+//! and requests are answered from Postgres. In front of Valkey, answers are also kept in the
+//! process ([`local`]) for as long as Valkey's invalidation pushes say they are current.
+
+mod local;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +17,8 @@ use kassa_domain::tenant::TenantId;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::valkey::Valkey;
+use crate::valkey::{Valkey, ValkeyError};
+use local::{Local, LocalCache};
 
 /// What the cache itself can fail with (beside the caller's own errors).
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +32,13 @@ pub enum CacheError {
 /// How long the cache stays out of the way after Valkey failed.
 const BACKOFF: Duration = Duration::from_secs(1);
 
-/// A cached response: body, its strong ETag and its language.
+/// A cached response: body, its strong ETag, its language and what a CDN may purge it by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cached {
     pub etag: String,
     pub content_language: String,
+    /// Space-separated surrogate keys (the shop, the products shown), no line breaks.
+    pub tags: String,
     pub body: Bytes,
     /// How long the answer stays true without any write (e.g. until a price list's window
     /// opens or closes); the cache keeps it no longer. Not stored with the entry.
@@ -46,9 +52,16 @@ impl Cached {
         Ok(Cached {
             etag: format!("\"{}\"", digest(&body)),
             content_language: content_language.to_owned(),
+            tags: String::new(),
             body,
             max_age: None,
         })
+    }
+
+    /// Adds surrogate keys (line breaks become spaces: the stored form is line-separated).
+    pub fn tagged(mut self, tags: &str) -> Self {
+        self.tags = tags.replace(['\n', '\r'], " ");
+        self
     }
 
     /// Keeps the answer no longer than until `at` (a moment in the future, or `None`).
@@ -66,16 +79,19 @@ impl Cached {
         out.push(b'\n');
         out.extend_from_slice(self.content_language.as_bytes());
         out.push(b'\n');
+        out.extend_from_slice(self.tags.as_bytes());
+        out.push(b'\n');
         out.extend_from_slice(&self.body);
         out
     }
 
     fn decode(bytes: Vec<u8>) -> Option<Self> {
-        let mut parts = bytes.splitn(3, |b| *b == b'\n');
+        let mut parts = bytes.splitn(4, |b| *b == b'\n');
         let etag = String::from_utf8(parts.next()?.to_vec()).ok()?;
         let content_language = String::from_utf8(parts.next()?.to_vec()).ok()?;
+        let tags = String::from_utf8(parts.next()?.to_vec()).ok()?;
         let body = Bytes::copy_from_slice(parts.next()?);
-        Some(Cached { etag, content_language, body, max_age: None })
+        Some(Cached { etag, content_language, tags, body, max_age: None })
     }
 }
 
@@ -117,6 +133,9 @@ pub struct CacheMetrics {
     pub bump_errors: AtomicU64,
 }
 
+/// How the request was found: version, entry if any.
+type Found = (String, Option<Cached>);
+
 type Flight = Arc<OnceCell<Option<Cached>>>;
 
 #[derive(Debug)]
@@ -125,6 +144,9 @@ pub struct ResponseCache {
     enabled: bool,
     ttl: Duration,
     lookup: redis::Script,
+    entry: redis::Script,
+    /// The in-process first level, when configured.
+    local: Option<Arc<LocalCache>>,
     inflight: Mutex<HashMap<String, Flight>>,
     /// Unix milliseconds until which the cache stays out of the way.
     down_until: AtomicU64,
@@ -150,10 +172,16 @@ fn entry_prefix(tenant: TenantId) -> String {
 }
 
 /// Reads the tenant's catalog version and the entry of the request under that version in
-/// one round trip: `{version, entry or nil}`.
+/// one round trip: `{version, entry or nil, the entry's time to live in ms}`.
 const LOOKUP: &str = r"
 local version = redis.call('GET', KEYS[1]) or '0'
-return {version, redis.call('GET', KEYS[2] .. version .. ':' .. ARGV[1])}
+local key = KEYS[2] .. version .. ':' .. ARGV[1]
+return {version, redis.call('GET', key), redis.call('PTTL', key)}
+";
+
+/// One entry and its time to live in ms: `{entry or nil, ttl}`.
+const ENTRY: &str = r"
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 ";
 
 impl ResponseCache {
@@ -163,6 +191,8 @@ impl ResponseCache {
             enabled,
             ttl,
             lookup: redis::Script::new(LOOKUP),
+            entry: redis::Script::new(ENTRY),
+            local: None,
             inflight: Mutex::new(HashMap::new()),
             down_until: AtomicU64::new(0),
             unbumped: Mutex::new(HashSet::new()),
@@ -170,7 +200,16 @@ impl ResponseCache {
         }
     }
 
-    fn failed(&self, what: &str, err: &crate::valkey::ValkeyError) {
+    /// Adds the in-process first level of at most `budget` bytes (0: none), on its own
+    /// tracking connection to the Valkey at `url`.
+    pub fn with_local(mut self, url: &str, timeout: Duration, budget: usize) -> Result<Self, ValkeyError> {
+        if self.enabled && budget > 0 {
+            self.local = Some(Arc::new(LocalCache::new(url, timeout, budget)?));
+        }
+        Ok(self)
+    }
+
+    fn failed(&self, what: &str, err: &ValkeyError) {
         self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         self.down_until.store(now_ms() + BACKOFF.as_millis() as u64, Ordering::Relaxed);
         tracing::warn!(error = %err, what, "storefront cache unavailable; serving from Postgres");
@@ -233,9 +272,13 @@ impl ResponseCache {
             return compute().await.map(|c| (c, Lookup::Bypass));
         }
         let digest = digest(key.as_bytes());
-        let mut invocation = self.lookup.prepare_invoke();
-        invocation.key(version_key(tenant)).key(entry_prefix(tenant)).arg(&digest);
-        let (version, entry) = match self.valkey.invoke::<(String, Option<Vec<u8>>)>(&invocation).await {
+        if let Some(local) = &self.local
+            && let Local::Hit(cached) = local.get(tenant, &digest).await
+        {
+            self.metrics.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((cached, Lookup::Hit));
+        }
+        let (version, entry) = match self.find(tenant, &digest).await {
             Ok(found) => found,
             Err(err) => {
                 self.failed("lookup", &err);
@@ -243,13 +286,35 @@ impl ResponseCache {
                 return compute().await.map(|c| (c, Lookup::Bypass));
             }
         };
-        if let Some(cached) = entry.and_then(Cached::decode) {
+        if let Some(cached) = entry {
             self.metrics.hits.fetch_add(1, Ordering::Relaxed);
             return Ok((cached, Lookup::Hit));
         }
         let key = format!("{}{version}:{digest}", entry_prefix(tenant));
         self.metrics.misses.fetch_add(1, Ordering::Relaxed);
-        self.single_flight(key, compute).await.map(|c| (c, Lookup::Miss))
+        let cached = self.single_flight(key, compute).await?;
+        if let Some(local) = &self.local {
+            local.store(tenant, &version, &digest, &cached, self.lifetime(&cached));
+        }
+        Ok((cached, Lookup::Miss))
+    }
+
+    /// The tenant's version and the request's entry: through the tracking connection of the
+    /// first level when there is one (so it learns both), else in one Valkey call.
+    async fn find(&self, tenant: TenantId, digest: &str) -> Result<Found, ValkeyError> {
+        if let Some(local) = &self.local {
+            let read = local.read(&self.lookup, tenant, digest).await?;
+            return Ok((read.version, read.entry));
+        }
+        let mut invocation = self.lookup.prepare_invoke();
+        invocation.key(version_key(tenant)).key(entry_prefix(tenant)).arg(digest);
+        let (version, entry, _) = self.valkey.invoke::<(String, Option<Vec<u8>>, i64)>(&invocation).await?;
+        Ok((version, entry.and_then(Cached::decode)))
+    }
+
+    /// How long an answer may be kept: the cache's TTL, or less when the answer says so.
+    fn lifetime(&self, cached: &Cached) -> Duration {
+        cached.max_age.map_or(self.ttl, |age| age.min(self.ttl))
     }
 
     /// Computes once for all concurrent callers of `key` in this process, and stores it.
@@ -269,17 +334,20 @@ impl ResponseCache {
             .get_or_init(|| async {
                 // A caller whose lookup missed just before another flight stored the entry
                 // and left: the entry is there now, so serve it instead of computing again.
-                if let Ok(Some(stored)) =
-                    self.valkey.query::<Option<Vec<u8>>>(redis::cmd("GET").arg(&key)).await
-                    && let Some(cached) = Cached::decode(stored)
+                let mut invocation = self.entry.prepare_invoke();
+                invocation.key(&key);
+                if let Ok((Some(stored), ttl_ms)) =
+                    self.valkey.invoke::<(Option<Vec<u8>>, i64)>(&invocation).await
+                    && let Some(mut cached) = Cached::decode(stored)
                 {
+                    cached.max_age = u64::try_from(ttl_ms).ok().map(Duration::from_millis);
                     return Some(cached);
                 }
                 let compute = compute.take()?;
                 self.metrics.computes.fetch_add(1, Ordering::Relaxed);
                 match compute().await {
                     Ok(cached) => {
-                        let ttl = cached.max_age.map_or(self.ttl, |age| age.min(self.ttl));
+                        let ttl = self.lifetime(&cached);
                         // An answer already at its end is served once, not stored.
                         if ttl.as_millis() > 0 {
                             let set = redis::cmd("SET")
@@ -332,6 +400,13 @@ impl ResponseCache {
             line("version_bump_errors", &m.bump_errors),
         ]
         .concat()
+            + &self.local.as_ref().map_or_else(String::new, |local| {
+                format!(
+                    "kassa_storefront_cache_local_hits_total {}\nkassa_storefront_cache_local_bytes {}\n",
+                    local.hits.load(Ordering::Relaxed),
+                    local.bytes()
+                )
+            })
     }
 }
 
@@ -344,5 +419,9 @@ mod tests {
         let cached = Cached::json(&serde_json::json!({"a": "b\nc"}), "nl").unwrap();
         assert_eq!(Cached::decode(cached.encode()), Some(cached.clone()));
         assert_eq!(cached.etag.len(), 34);
+        // Surrogate keys cannot break the line-separated form.
+        let tagged = cached.tagged("shop-1\nproduct-2");
+        assert_eq!(tagged.tags, "shop-1 product-2");
+        assert_eq!(Cached::decode(tagged.encode()), Some(tagged));
     }
 }

@@ -106,6 +106,9 @@ pub struct Config {
     pub storefront_cache: bool,
     /// `STOREFRONT_CACHE_TTL_SECS`: how long a cached storefront answer lives at most.
     pub storefront_cache_ttl: Duration,
+    /// `STOREFRONT_LOCAL_CACHE_MB`: bytes of storefront answers each process keeps in memory
+    /// in front of Valkey (default 64 MiB; `0`: none, every read asks Valkey).
+    pub storefront_local_cache_bytes: usize,
     /// `STOREFRONT_MISS_LIMIT`: storefront answers one client IP may have computed (cache
     /// misses) per `STOREFRONT_MISS_WINDOW_SECS`; beyond it a 429. `0` turns the limit off.
     pub storefront_miss_limit: u64,
@@ -233,6 +236,16 @@ impl Config {
             ));
             0
         });
+        let local_cache_raw = get("STOREFRONT_LOCAL_CACHE_MB").unwrap_or_else(|| "64".to_owned());
+        let storefront_local_cache_bytes = match local_cache_raw.parse::<usize>() {
+            Ok(mb) if mb <= 65_536 => mb << 20,
+            _ => {
+                errors.push(format!(
+                    "STOREFRONT_LOCAL_CACHE_MB must be a whole number of MiB up to 65536 (0: none), got '{local_cache_raw}'"
+                ));
+                0
+            }
+        };
         let ip_limit_raw = get("SIGN_IN_IP_LIMIT").unwrap_or_else(|| "30".to_owned());
         let sign_in_ip_limit = ip_limit_raw.parse::<u64>().unwrap_or_else(|_| {
             errors
@@ -445,6 +458,7 @@ impl Config {
                     webhook_private_networks,
                     workflow_retry_base: Duration::from_millis(retry_ms),
                     storefront_miss_limit,
+                    storefront_local_cache_bytes,
                     storefront_miss_window: Duration::from_secs(miss_window.unwrap_or(60)),
                     sign_in_ip_limit,
                     customer_token_keys,

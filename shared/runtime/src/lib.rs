@@ -42,6 +42,18 @@ impl Runtime {
         let db = PgPoolOptions::new()
             .max_connections(config.database_max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // The pool checks every connection when it comes back; a check before each use
+            // too would cost every request a round trip. Only a connection idle for a while
+            // (e.g. a Lambda instance thawed after minutes) is checked again before use.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(10) {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy(config.database_url.expose())
             .map_err(RuntimeError::Database)?;
         Self::with_pool(config, db)
@@ -58,6 +70,21 @@ impl Runtime {
     pub fn from_parts(config: Config, db: PgPool, valkey: Valkey, tenants: TenantResolver) -> Self {
         let valkey = Arc::new(valkey);
         let cache = ResponseCache::new(valkey.clone(), config.storefront_cache, config.storefront_cache_ttl);
+        // The URL was accepted for `valkey` already; should the first level refuse it, the
+        // cache works without it.
+        let cache =
+            match ResponseCache::new(valkey.clone(), config.storefront_cache, config.storefront_cache_ttl)
+                .with_local(
+                    config.valkey_url.expose(),
+                    config.valkey_timeout,
+                    config.storefront_local_cache_bytes,
+                ) {
+                Ok(with_local) => with_local,
+                Err(err) => {
+                    tracing::warn!(error = %err, "the storefront's in-process cache is off");
+                    cache
+                }
+            };
         Self { config: Arc::new(config), db, valkey, tenants: Arc::new(tenants), cache: Arc::new(cache) }
     }
 }

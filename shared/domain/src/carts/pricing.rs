@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Cart, PostalAddress};
 use crate::catalog::B2bSettings;
 use crate::currency::Currency;
-use crate::db::begin_tenant_tx;
+use crate::db::begin_tenant_read;
 use crate::error::DomainError;
 use crate::price::{ListPrice, PriceRequest, PriceSource, ResolvedPrice, resolve_price};
 use crate::shipping::{ShippingMethod, ShippingRate, ShippingZone, methods_for};
@@ -106,7 +106,7 @@ pub async fn load_catalog(
     if variant_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let rows: Vec<CatalogRow> = sqlx::query_as(
         "select v.id as variant_id, p.id as product_id, v.sku,
                 coalesce(p.title ->> $3, p.title ->> (select min(k) from jsonb_object_keys(p.title) k), '') as title,
@@ -129,7 +129,7 @@ pub async fn load_catalog(
     .bind(&buyer.group_ids)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    tx.end_read();
     Ok(rows
         .into_iter()
         .map(|r| CatalogVariant {
@@ -154,14 +154,14 @@ pub async fn tax_rates(
     tenant: &Tenant,
     country: &str,
 ) -> Result<Vec<(String, i32)>, DomainError> {
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let rates =
         sqlx::query_as("select tax_class, rate_bp from tax_rates where tenant_id = $1 and country = $2")
             .bind(tenant.id)
             .bind(country)
             .fetch_all(&mut *tx)
             .await?;
-    tx.commit().await?;
+    tx.end_read();
     Ok(rates)
 }
 
@@ -386,7 +386,7 @@ pub async fn buyer(pool: &PgPool, tenant: &Tenant, group_ids: &[Uuid]) -> Result
     if group_ids.is_empty() {
         return Ok(Buyer::anonymous(at));
     }
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let groups: Vec<(Uuid, String)> = sqlx::query_as(
         "select id, handle from customer_groups where tenant_id = $1 and id = any($2) order by id",
     )
@@ -394,7 +394,7 @@ pub async fn buyer(pool: &PgPool, tenant: &Tenant, group_ids: &[Uuid]) -> Result
     .bind(group_ids)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    tx.end_read();
     let (group_ids, group_handles) = groups.into_iter().unzip();
     Ok(Buyer { group_ids, group_handles, at })
 }

@@ -17,7 +17,7 @@ use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
 use super::types_in;
 use crate::catalog::Translations;
-use crate::db::begin_tenant_tx;
+use crate::db::begin_tenant_read;
 use crate::error::DomainError;
 use crate::storefront::{self, Audience, ShopProductSummary, ShopQuery, ShopSort};
 use crate::tenant::Tenant;
@@ -43,6 +43,22 @@ pub struct ShopPageDocument {
     /// The revision shown; `null` for a preview of the draft.
     pub revision: Option<i32>,
     pub published_at: Option<DateTime<Utc>>,
+}
+
+impl storefront::ShowsProducts for ShopPageDocument {
+    /// The products the page's product blocks show (`data.products[].id`, `data.product.id`).
+    fn product_ids(&self) -> Vec<uuid::Uuid> {
+        let shown = |data: &Option<Value>| -> Vec<uuid::Uuid> {
+            let Some(data) = data else { return Vec::new() };
+            let single = data.get("product").into_iter();
+            let many = data.get("products").and_then(Value::as_array).into_iter().flatten();
+            single.chain(many).filter_map(|p| p.get("id")?.as_str()?.parse().ok()).collect()
+        };
+        self.sections
+            .iter()
+            .flat_map(|s| shown(&s.data).into_iter().chain(s.blocks.iter().flat_map(|b| shown(&b.data))))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -100,7 +116,7 @@ pub async fn render(
     handle: &str,
     source: Source,
 ) -> Result<ShopPageDocument, DomainError> {
-    let mut tx = begin_tenant_tx(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
     let row: Option<Row> = sqlx::query_as(
         "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.draft, p.published_revision, p.published_at,
                 r.document as published
@@ -113,7 +129,7 @@ pub async fn render(
     .fetch_optional(&mut *tx)
     .await?;
     let types = types_in(&mut tx, tenant.id).await?;
-    tx.commit().await?;
+    tx.end_read();
     let not_found = DomainError::NotFound { resource: "page" };
     let row = row.ok_or(not_found)?;
     let (document, revision, published_at) = match source {
