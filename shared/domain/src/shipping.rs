@@ -380,6 +380,17 @@ pub async fn load_for_country(
     country: &Country,
 ) -> Result<(Vec<ShippingZone>, Vec<ShippingRate>), DomainError> {
     let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let found = load_for_country_in(&mut tx, tenant, country).await?;
+    tx.end_read();
+    Ok(found)
+}
+
+/// [`load_for_country`] inside a tenant transaction.
+pub async fn load_for_country_in(
+    tx: &mut crate::db::TenantTx,
+    tenant: &Tenant,
+    country: &Country,
+) -> Result<(Vec<ShippingZone>, Vec<ShippingRate>), DomainError> {
     let zones: Vec<ShippingZone> = sqlx::query_as(&format!(
         "select {} from shipping_zones z where tenant_id = $1 and exists (
            select 1 from shipping_zone_countries c
@@ -388,7 +399,7 @@ pub async fn load_for_country(
     ))
     .bind(tenant.id)
     .bind(country.as_str())
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let zone_ids: Vec<Uuid> = zones.iter().map(|z| z.id).collect();
     let rates: Vec<ShippingRate> = sqlx::query_as(&format!(
@@ -397,9 +408,8 @@ pub async fn load_for_country(
     ))
     .bind(tenant.id)
     .bind(&zone_ids)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.end_read();
     Ok((zones, rates))
 }
 

@@ -277,7 +277,13 @@ async fn a_tenant_read_is_the_application_role_writes_nothing_and_leaves_the_con
     let tx = begin_tenant_read(&pool, a.id).await.unwrap();
     tx.end_read();
 
-    // The one connection, back in the pool: no role, no tenant, no transaction.
+    // The one connection, back in the pool.
+    assert_clean(&pool).await;
+}
+
+/// A pooled connection after a tenant transaction: back to the login role, no tenant, and
+/// outside any transaction (it writes again, which a read-only one would refuse).
+async fn assert_clean(pool: &PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let (user, tenant): (String, Option<String>) =
         sqlx::query_as("select current_user::text, nullif(current_setting('app.tenant_id', true), '')")
@@ -286,8 +292,7 @@ async fn a_tenant_read_is_the_application_role_writes_nothing_and_leaves_the_con
             .unwrap();
     assert_eq!(user, "postgres");
     assert_eq!(tenant, None);
-    // Not inside the read-only transaction any more: the connection writes again.
-    sqlx::query("create temporary table after_the_read (x int)").execute(&mut *conn).await.unwrap();
+    sqlx::query("create temporary table after_the_transaction (x int)").execute(&mut *conn).await.unwrap();
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
@@ -305,14 +310,7 @@ async fn a_tenant_transaction_runs_as_the_application_role_without_bypass(pool: 
     tx.commit().await.unwrap();
 
     // The role and tenant end with the transaction: the pooled connection is clean again.
-    let mut conn = pool.acquire().await.unwrap();
-    let (user, tenant): (String, Option<String>) =
-        sqlx::query_as("select current_user::text, nullif(current_setting('app.tenant_id', true), '')")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-    assert_eq!(user, "postgres");
-    assert_eq!(tenant, None);
+    assert_clean(&pool).await;
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Cart, PostalAddress};
 use crate::catalog::B2bSettings;
 use crate::currency::Currency;
-use crate::db::begin_tenant_read;
+use crate::db::{TenantTx, begin_tenant_read};
 use crate::error::DomainError;
 use crate::price::{ListPrice, PriceRequest, PriceSource, ResolvedPrice, resolve_price};
 use crate::shipping::{ShippingMethod, ShippingRate, ShippingZone, methods_for};
@@ -107,6 +107,18 @@ pub async fn load_catalog(
         return Ok(Vec::new());
     }
     let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let catalog = catalog_in(&mut tx, tenant, variant_ids, buyer).await?;
+    tx.end_read();
+    Ok(catalog)
+}
+
+/// [`load_catalog`] inside a tenant transaction.
+async fn catalog_in(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    variant_ids: &[Uuid],
+    buyer: &Buyer,
+) -> Result<Vec<CatalogVariant>, DomainError> {
     let rows: Vec<CatalogRow> = sqlx::query_as(
         "select v.id as variant_id, p.id as product_id, v.sku,
                 coalesce(p.title ->> $3, p.title ->> (select min(k) from jsonb_object_keys(p.title) k), '') as title,
@@ -127,9 +139,8 @@ pub async fn load_catalog(
     .bind(variant_ids)
     .bind(&tenant.default_locale)
     .bind(&buyer.group_ids)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.end_read();
     Ok(rows
         .into_iter()
         .map(|r| CatalogVariant {
@@ -155,14 +166,21 @@ pub async fn tax_rates(
     country: &str,
 ) -> Result<Vec<(String, i32)>, DomainError> {
     let mut tx = begin_tenant_read(pool, tenant.id).await?;
-    let rates =
-        sqlx::query_as("select tax_class, rate_bp from tax_rates where tenant_id = $1 and country = $2")
-            .bind(tenant.id)
-            .bind(country)
-            .fetch_all(&mut *tx)
-            .await?;
+    let rates = tax_rates_in(&mut tx, tenant, country).await?;
     tx.end_read();
     Ok(rates)
+}
+
+async fn tax_rates_in(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    country: &str,
+) -> Result<Vec<(String, i32)>, DomainError> {
+    Ok(sqlx::query_as("select tax_class, rate_bp from tax_rates where tenant_id = $1 and country = $2")
+        .bind(tenant.id)
+        .bind(country)
+        .fetch_all(&mut **tx)
+        .await?)
 }
 
 /// What pricing a cart depends on besides the cart and the catalog.
@@ -411,7 +429,7 @@ pub async fn view(
 }
 
 /// [`view`], reusing the catalog rows a change already loaded (only the rows of variants it
-/// lacks are read).
+/// lacks are read). What it reads, it reads in one read-only tenant transaction.
 pub async fn view_with(
     pool: &PgPool,
     tenant: &Tenant,
@@ -425,15 +443,21 @@ pub async fn view_with(
         .map(|l| l.variant_id)
         .filter(|id| !catalog.iter().any(|c| c.variant_id == *id))
         .collect();
-    catalog.extend(load_catalog(pool, tenant, &missing, buyer).await?);
-    let rates = match &cart.shipping_country {
-        Some(country) => Some(tax_rates(pool, tenant, country).await?),
-        None => None,
-    };
-    let shipping = match cart.shipping_country.as_deref().map(Country::parse) {
-        Some(Ok(country)) => crate::shipping::load_for_country(pool, tenant, &country).await?,
-        _ => (Vec::new(), Vec::new()),
-    };
+    let mut rates = None;
+    let mut shipping = (Vec::new(), Vec::new());
+    if !missing.is_empty() || cart.shipping_country.is_some() {
+        let mut tx = begin_tenant_read(pool, tenant.id).await?;
+        if !missing.is_empty() {
+            catalog.extend(catalog_in(&mut tx, tenant, &missing, buyer).await?);
+        }
+        if let Some(country) = &cart.shipping_country {
+            rates = Some(tax_rates_in(&mut tx, tenant, country).await?);
+            if let Ok(country) = Country::parse(country) {
+                shipping = crate::shipping::load_for_country_in(&mut tx, tenant, &country).await?;
+            }
+        }
+        tx.end_read();
+    }
     let context = PricingContext {
         buyer,
         prices_include_tax: crate::taxes::prices_include_tax(tenant),
