@@ -49,10 +49,10 @@ test('an editor builds a page visually, publishes it, and the storefront shows i
   await heading.fill('');
   await expect(page.getByTestId('error-heading')).toHaveText('Heading is required (en).');
   await heading.fill(`Welcome ${suffix}`);
-  await page.getByLabel(/^Cta label \(en\)/).fill('Shop now');
-  await page.getByLabel('Cta url').fill('shop');
-  await expect(page.getByTestId('error-cta_url')).toHaveText('Cta url must be a link starting with https://, http://, mailto: or /.');
-  await page.getByLabel('Cta url').fill('/products');
+  await page.getByLabel(/^CTA label \(en\)/).fill('Shop now');
+  await page.getByLabel('CTA URL').fill('shop');
+  await expect(page.getByTestId('error-cta_url')).toHaveText('CTA URL must be a link starting with https://, http://, mailto: or /.');
+  await page.getByLabel('CTA URL').fill('/products');
   // Translatable settings per language: the preview follows the editing language.
   await page.getByLabel('Editing language').selectOption('nl');
   await expect(page.getByLabel(/^Heading \(nl\)/)).toHaveValue('');
@@ -84,16 +84,23 @@ test('an editor builds a page visually, publishes it, and the storefront shows i
   await page.getByTestId('tree-hero-2').getByRole('button', { name: /^Remove Hero/ }).click();
   await expect.poll(() => treeOrder(page)).toEqual(['tree-hero', 'tree-product-grid']);
 
+  // The selection moved on to the removed item's neighbour.
+  await expect(page.getByRole('heading', { name: 'Product grid settings' })).toBeVisible();
+
   // The preview is the editing surface: hovering outlines a block, clicking opens its settings.
+  const heroInPreview = preview(page).getByRole('heading', { name: `Welcome ${suffix}` });
+  await heroInPreview.hover();
+  await expect(page.getByTestId('outline-hover')).toHaveAttribute('data-id', 'hero');
+  await expect(page.getByTestId('outline-selected')).toHaveAttribute('data-id', 'product-grid');
+  await heroInPreview.click();
+  await expect(page.getByRole('heading', { name: 'Hero settings' })).toBeVisible();
+  await expect(page.getByTestId('outline-selected')).toHaveAttribute('data-id', 'hero');
+  await expect(page.getByLabel(/^Heading \(en\)/)).toHaveValue(`Welcome ${suffix}`);
+  await expect(page.getByTestId('tree-hero').getByRole('button', { name: /^Hero · Welcome/ })).toHaveAttribute('aria-current', 'true');
   await preview(page).locator('[data-kassa-id="product-grid"]').hover();
   await expect(page.getByTestId('outline-hover')).toHaveAttribute('data-id', 'product-grid');
-  await preview(page).locator('[data-kassa-id="product-grid"]').click();
-  await expect(page.getByRole('heading', { name: 'Product grid settings' })).toBeVisible();
-  await expect(page.getByTestId('outline-selected')).toHaveAttribute('data-id', 'product-grid');
-  await preview(page).getByRole('heading', { name: `Welcome ${suffix}` }).click();
-  await expect(page.getByRole('heading', { name: 'Hero settings' })).toBeVisible();
-  await expect(page.getByLabel(/^Heading \(en\)/)).toHaveValue(`Welcome ${suffix}`);
-  await expect(page.getByTestId('tree-hero').getByRole('button', { name: /^Hero: Welcome/ })).toHaveAttribute('aria-current', 'true');
+  await preview(page).locator('[data-kassa-id="product-grid"]').getByRole('heading').hover();
+  await heroInPreview.scrollIntoViewIfNeeded();
   await expectAccessible(page);
   await screenshot(page, 'page-editor');
 
@@ -146,7 +153,7 @@ test('a conflicting save asks what to do, and an old revision can be restored', 
 
   await signIn(page, 'editor@demo', `/pages/${id}`);
   await expect(page.getByTestId('page-status')).toContainText('Published: revision 1');
-  await page.getByTestId('tree-intro').getByRole('button', { name: /^Call to action: First/ }).click();
+  await page.getByTestId('tree-intro').getByRole('button', { name: /^Call to action · First/ }).click();
   await page.getByLabel(/^Label \(en\)/).fill('Mine');
 
   // Someone else saves meanwhile.
@@ -170,7 +177,7 @@ test('a conflicting save asks what to do, and an old revision can be restored', 
   await revisions.getByRole('listitem').filter({ hasText: 'Revision 1' }).getByRole('button', { name: 'Restore…' }).click();
   await page.getByRole('button', { name: 'Restore revision 1' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Revision 1 is the draft now' })).toBeVisible();
-  await expect(page.getByRole('button', { name: /^Call to action: First/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /^Call to action · First/ })).toBeVisible();
   await expect(preview(page).getByRole('link', { name: 'First' })).toBeVisible();
   expect((await api(`/management/pages/${id}/draft`, { token })).body.sections[0].settings.label).toEqual({ en: 'First' });
   // The storefront still shows revision 2 until the restored draft is published.
@@ -221,7 +228,7 @@ test('a viewer can look at a page in the editor but cannot change or save it', a
   await expect(page.getByRole('heading', { name: 'Home', level: 1 })).toBeVisible();
   await expect(page.getByText('your role in this shop does not let you change it')).toBeVisible();
   await expect(page.getByRole('button', { name: /save|publish|add|remove|duplicate|reorder|restore/i })).toHaveCount(0);
-  await page.getByRole('button', { name: /^Hero: / }).click();
+  await page.getByRole('button', { name: /^Hero · / }).click();
   await expect(page.getByRole('heading', { name: 'Hero settings' })).toBeVisible();
   await expect(page.getByLabel(/^Heading \(en\)/)).toBeDisabled();
   await expect(preview(page).locator('[data-kassa-id="hero"]')).toBeVisible();

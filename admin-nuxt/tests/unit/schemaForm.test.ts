@@ -24,6 +24,11 @@ describe('settings forms from a block type’s JSON Schema', () => {
     expect(grid.find((f) => f.name === 'collection')).toMatchObject({ kind: 'handle', description: expect.stringContaining('collection') });
   });
 
+  it('puts well-known settings first whatever order the JSON has them in, the rest as the schema lists them', () => {
+    const alphabetical = { type: 'object', properties: { cta_label: {}, cta_url: {}, heading: {}, image: {}, subheading: {}, zeta: {}, alpha: {} } };
+    expect(formFields(alphabetical, defs).map((f) => f.name)).toEqual(['heading', 'subheading', 'image', 'cta_label', 'cta_url', 'zeta', 'alpha']);
+  });
+
   it('handles a shop’s own types: booleans, strings with limits, titles, and anything else as JSON', () => {
     const fields = formFields({
       type: 'object',
@@ -48,7 +53,8 @@ describe('settings forms from a block type’s JSON Schema', () => {
   });
 
   it('labels properties like people write them', () => {
-    expect(fieldLabel('cta_label')).toBe('Cta label');
+    expect(fieldLabel('cta_label')).toBe('CTA label');
+    expect(fieldLabel('cta_url')).toBe('CTA URL');
     expect(fieldLabel('product-grid')).toBe('Product grid');
   });
 
@@ -60,12 +66,12 @@ describe('settings forms from a block type’s JSON Schema', () => {
   it('says what the schema requires, with a message per field', () => {
     expect(check('hero', { heading: {} })).toEqual([{ field: 'heading', locale: 'en', message: 'Heading is required (en).' }]);
     expect(check('hero', { heading: { en: 'Hello' } })).toEqual([]);
-    expect(check('call-to-action', {}).map((p) => p.message)).toEqual(['Label is required (en).', 'Url is required.']);
+    expect(check('call-to-action', {}).map((p) => p.message)).toEqual(['Label is required (en).', 'URL is required.']);
   });
 
   it('checks patterns, ranges, enums and lengths with the schema’s limits', () => {
     expect(check('call-to-action', { label: { en: 'Go' }, url: 'javascript:alert(1)' })[0]!.message).toBe(
-      'Url must be a link starting with https://, http://, mailto: or /.',
+      'URL must be a link starting with https://, http://, mailto: or /.',
     );
     expect(check('call-to-action', { label: { en: 'Go' }, url: '/products' })).toEqual([]);
     expect(check('product-grid', { count: 30 })[0]!.message).toBe('Count is at most 24.');

@@ -48,8 +48,9 @@ export function normalize(raw: unknown): PageDocument {
   };
 }
 
+/** A deep copy (documents are JSON; Vue's reactive proxies cannot be structured-cloned). */
 function clone<T>(value: T): T {
-  return structuredClone(value);
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 /** Every id in the document (sections and blocks). */

@@ -46,10 +46,12 @@ const REF_KINDS: Record<string, FieldKind> = {
   '#/$defs/handle': 'handle',
 };
 
-/** `cta_label` → "Cta label"; a schema's own `title` wins. */
+const ACRONYMS: Record<string, string> = { cta: 'CTA', url: 'URL', seo: 'SEO', id: 'ID', sku: 'SKU' };
+
+/** `cta_label` → "CTA label"; a schema's own `title` wins. */
 export function fieldLabel(name: string, schema?: JsonSchema): string {
   if (schema && typeof schema.title === 'string' && schema.title.trim()) return schema.title;
-  const words = name.replace(/[_-]+/g, ' ').trim();
+  const words = name.replace(/[_-]+/g, ' ').trim().split(' ').map((w) => ACRONYMS[w] ?? w).join(' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -70,11 +72,24 @@ function resolve(schema: JsonSchema, defs: Record<string, JsonSchema>): { schema
   return { schema: { ...(defs[name] ?? {}), ...own }, ref };
 }
 
-/** The form's fields for a settings schema, in the schema's property order. */
+/**
+ * Where well-known settings go in a form. Kassa's JSON has its object keys in alphabetical
+ * order, so the schema's own order is lost; these come first in this order, the rest after
+ * them as the schema lists them.
+ */
+const FIELD_ORDER = ['heading', 'title', 'subheading', 'body', 'label', 'product', 'collection', 'image', 'alt', 'caption', 'cta_label', 'cta_url', 'url', 'link', 'sort', 'count'];
+
+function rank(name: string): number {
+  const at = FIELD_ORDER.indexOf(name);
+  return at < 0 ? FIELD_ORDER.length : at;
+}
+
+/** The form's fields for a settings schema: well-known settings first (FIELD_ORDER), then the schema's order. */
 export function formFields(settingsSchema: JsonSchema, defs: Record<string, JsonSchema> = {}): Field[] {
   const properties = (settingsSchema.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set(Array.isArray(settingsSchema.required) ? (settingsSchema.required as string[]) : []);
-  return Object.entries(properties).map(([name, raw]) => {
+  const ordered = Object.entries(properties).map((entry, i) => ({ entry, i })).sort((a, b) => rank(a.entry[0]) - rank(b.entry[0]) || a.i - b.i);
+  return ordered.map(({ entry: [name, raw] }) => {
     const { schema, ref } = resolve(raw, defs);
     const base = { name, label: fieldLabel(name, raw), required: required.has(name), description: str(raw.description) ?? str(schema.description) };
     const refKind = ref ? REF_KINDS[ref] : undefined;
@@ -112,7 +127,7 @@ export function formFields(settingsSchema: JsonSchema, defs: Record<string, Json
 export function defaultSettings(fields: Field[]): Settings {
   const settings: Settings = {};
   for (const field of fields) {
-    if (field.default !== undefined) settings[field.name] = structuredClone(field.default);
+    if (field.default !== undefined) settings[field.name] = JSON.parse(JSON.stringify(field.default)) as unknown;
     else if (field.required && field.translatable) settings[field.name] = {};
     else if (field.required && field.kind === 'boolean') settings[field.name] = false;
   }
