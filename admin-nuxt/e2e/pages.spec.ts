@@ -241,3 +241,48 @@ test('a viewer can look at a page in the editor but cannot change or save it', a
   });
   expect(refused.status).toBe(403);
 });
+
+// The preview's postMessage channel takes messages only from the expected window at the admin's
+// origin: a frame of another origin can neither select in the editor nor render in the preview,
+// and another window of the admin's origin cannot select either.
+test('the editor and its preview ignore messages from other origins and other windows', async ({ page }) => {
+  await signIn(page, 'editor@demo', '/pages');
+  await page.getByRole('table', { name: 'Pages' }).getByRole('link', { name: 'About us' }).click();
+  await page.getByRole('button', { name: /^Rich text · / }).click();
+  await expect(page.getByRole('heading', { name: 'Rich text settings' })).toBeVisible();
+  const frame = page.frame({ url: /\/preview-frame$/ })!;
+  await expect(preview(page).getByRole('link', { name: 'Write to us' })).toBeVisible();
+
+  // Listeners added after the editor's and the frame's own run after them, so a count says
+  // when both sides have handled the forged messages.
+  await page.evaluate(() => {
+    (window as unknown as { seen: number }).seen = 0;
+    window.addEventListener('message', () => { (window as unknown as { seen: number }).seen++; });
+  });
+  await frame.evaluate(() => {
+    (window as unknown as { seen: number }).seen = 0;
+    window.addEventListener('message', () => { (window as unknown as { seen: number }).seen++; });
+  });
+  await page.evaluate(() => {
+    const select = { channel: 'kassa-page-preview', type: 'select', id: 'contact' };
+    const render = { channel: 'kassa-page-preview', type: 'render', layout: 'default', locale: 'en', sections: [] };
+    // Another origin (a sandboxed frame's is opaque): to the editor, and to the preview.
+    const foreign = document.createElement('iframe');
+    foreign.setAttribute('sandbox', 'allow-scripts');
+    foreign.srcdoc = `<script>
+      parent.postMessage(${JSON.stringify(select)}, '*');
+      parent.document; // never reached across origins
+    </script><script>parent.frames[0].postMessage(${JSON.stringify(render)}, '*');</script>`;
+    document.body.appendChild(foreign);
+    // The admin's origin, but not the preview's window.
+    window.postMessage(select, window.location.origin);
+  });
+  await page.waitForFunction(() => (window as unknown as { seen: number }).seen >= 2);
+  await frame.waitForFunction(() => (window as unknown as { seen: number }).seen >= 1);
+  await expect(page.getByRole('heading', { name: 'Rich text settings' })).toBeVisible();
+  await expect(preview(page).getByRole('link', { name: 'Write to us' })).toBeVisible();
+
+  // The preview itself still selects.
+  await preview(page).getByRole('link', { name: 'Write to us' }).click();
+  await expect(page.getByRole('heading', { name: 'Call to action settings' })).toBeVisible();
+});
