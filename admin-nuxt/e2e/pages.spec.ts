@@ -64,7 +64,18 @@ test('an editor builds a page visually, publishes it, and the storefront shows i
 
   // Reorder: drag the hero's handle onto the grid, then back down and up again with the keyboard.
   expect(await treeOrder(page)).toEqual(['tree-product-grid', 'tree-hero']);
-  await page.getByRole('button', { name: /^Reorder Hero/ }).dragTo(page.getByTestId('tree-product-grid'));
+  // Drag and drop: the drag events a drag of the handle onto the grid's row fires. (Playwright's
+  // mouse-driven drag decides whether a drag started one timer tick after the first move, which
+  // on a busy machine is too early: it then sends plain mouse events and no drag happens.)
+  const heroGrip = page.getByRole('button', { name: /^Reorder Hero/ });
+  const gridRow = page.getByTestId('tree-product-grid');
+  const dataTransfer = await page.evaluateHandle(() => new DataTransfer());
+  await heroGrip.dispatchEvent('dragstart', { dataTransfer });
+  await gridRow.dispatchEvent('dragenter', { dataTransfer });
+  await gridRow.dispatchEvent('dragover', { dataTransfer });
+  await expect(gridRow).toHaveClass(/border-dashed/);
+  await gridRow.dispatchEvent('drop', { dataTransfer });
+  await heroGrip.dispatchEvent('dragend', { dataTransfer });
   await expect.poll(() => treeOrder(page)).toEqual(['tree-hero', 'tree-product-grid']);
   await expect.poll(() => previewOrder(page)).toEqual(['hero', 'product-grid']);
   const heroHandle = page.getByRole('button', { name: /^Reorder Hero/ });
@@ -182,6 +193,28 @@ test('a conflicting save asks what to do, and an old revision can be restored', 
   expect((await api(`/management/pages/${id}/draft`, { token })).body.sections[0].settings.label).toEqual({ en: 'First' });
   // The storefront still shows revision 2 until the restored draft is published.
   expect((await api(`/storefront/pages/e2e-story-${suffix}`)).body.sections[0].settings.label).toBe('Mine');
+
+  // The page's own fields share the page's version with the draft: saving them and then the
+  // draft is no conflict.
+  await page.getByText('Page details and schedule').click();
+  await page.getByLabel('SEO title (en)').fill(`Our story ${suffix}`);
+  await page.getByRole('button', { name: 'Save page details' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Page details saved.' })).toBeVisible();
+  expect((await api(`/management/pages/${id}`, { token })).body.seo_title).toEqual({ en: `Our story ${suffix}` });
+  await page.getByTestId('tree-intro').getByRole('button', { name: /^Call to action · First/ }).click();
+  await page.getByLabel(/^Label \(en\)/).fill('Second');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Draft saved.' })).toBeVisible();
+
+  // Scheduling publishes the draft later; it can be canceled.
+  await page.getByLabel('Publish at').fill('2099-01-01T10:00');
+  await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Publishing is scheduled.' })).toBeVisible();
+  await expect(page.getByTestId('page-status')).toContainText('scheduled for 1 Jan 2099');
+  expect((await api(`/management/pages/${id}`, { token })).body.publish_at).toMatch(/^2099-01-01T/);
+  await page.getByRole('button', { name: 'Cancel schedule' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'The schedule is canceled.' })).toBeVisible();
+  expect((await api(`/management/pages/${id}`, { token })).body.publish_at ?? null).toBeNull();
 });
 
 // A shop's own block type: the editor builds its form from the type's schema, and a storefront

@@ -201,6 +201,40 @@ export function usePageEditor(pageId: () => string) {
     }
   }
 
+  /** Saves the page's own fields (handle, title, SEO texts) as a merge patch on its version. */
+  async function saveDetails(patch: Record<string, unknown>): Promise<boolean> {
+    clearMessages();
+    try {
+      page.value = unwrap(await api.PATCH('/management/pages/{id}', {
+        params: { path: { id: pageId() } },
+        headers: { 'If-Match': ifMatch(version.value) },
+        body: patch as never,
+      }));
+      version.value = page.value.version;
+      notice.value = 'Page details saved.';
+      return true;
+    } catch (e) {
+      failed(e);
+      return false;
+    }
+  }
+
+  /** Publishes the draft (as it will be then) at `at`, or cancels the schedule (`null`). */
+  async function schedule(at: Date | null): Promise<void> {
+    if (at && dirty.value && !(await save())) return;
+    clearMessages();
+    try {
+      page.value = unwrap(await api.POST('/management/pages/{id}/schedule', {
+        params: { path: { id: pageId() } },
+        body: { at: at ? at.toISOString() : null },
+      }));
+      version.value = page.value.version;
+      notice.value = at ? 'Publishing is scheduled.' : 'The schedule is canceled.';
+    } catch (e) {
+      failed(e);
+    }
+  }
+
   /** Whether the item `id` is in the document (after edits). */
   const has = (id: string | undefined) => !!id && !!locate(doc.value, id);
 
@@ -208,6 +242,6 @@ export function usePageEditor(pageId: () => string) {
     page, doc, version, types, defs, locales, defaultLocale, loadError, busy, error, conflict, notice,
     problems, serverProblems, revisions, canWrite, dirty, sectionTypes,
     fieldsOf, labelOf, blockTypesFor, has,
-    load, save, publish, reloadLatest, loadRevisions, restore, clearMessages,
+    load, save, publish, reloadLatest, loadRevisions, restore, clearMessages, saveDetails, schedule,
   };
 }
