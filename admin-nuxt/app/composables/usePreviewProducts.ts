@@ -17,7 +17,14 @@ export function usePreviewProducts(locale: () => string) {
   async function lookUp(key: string, query: NonNullable<ReturnType<typeof productQuery>>): Promise<void> {
     const headers = { 'X-Tenant-ID': shop.state.current ?? '' };
     try {
-      if (query.kind === 'grid') {
+      if (query.kind === 'grid' && query.collection && !query.sort) {
+        // A grid of a collection without a sort of its own shows it in the collection's order.
+        const result = await storefront.GET('/storefront/collections/{handle}', {
+          headers,
+          params: { path: { handle: query.collection }, query: { limit: query.limit, locale: locale() } },
+        });
+        cache.set(key, { products: result.response.ok && result.data ? result.data.products : [] });
+      } else if (query.kind === 'grid') {
         const result = await storefront.GET('/storefront/products', {
           headers,
           params: { query: { limit: query.limit, collection: query.collection, sort: query.sort as never, locale: locale() } },

@@ -58,9 +58,11 @@ describe('settings forms from a block type’s JSON Schema', () => {
     expect(fieldLabel('product-grid')).toBe('Product grid');
   });
 
-  it('starts a new item with the schema’s defaults and empty required texts', () => {
-    expect(defaultSettings(formFields(schemas['product-grid']!, defs))).toEqual({ sort: 'newest', count: 8 });
+  it('starts a new item with empty required texts and leaves optional settings to their defaults', () => {
+    expect(defaultSettings(formFields(schemas['product-grid']!, defs))).toEqual({});
     expect(defaultSettings(formFields(schemas.hero!, defs))).toEqual({ heading: {} });
+    const own = formFields({ type: 'object', required: ['size', 'shown'], properties: { size: { enum: ['s', 'l'], default: 'l' }, shown: { type: 'boolean' } } }, defs);
+    expect(defaultSettings(own)).toEqual({ size: 'l', shown: false });
   });
 
   it('says what the schema requires, with a message per field', () => {

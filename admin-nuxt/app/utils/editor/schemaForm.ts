@@ -123,13 +123,20 @@ export function formFields(settingsSchema: JsonSchema, defs: Record<string, Json
   });
 }
 
-/** The settings a new section or block starts with: every default the schema names. */
+/**
+ * The settings a new section or block starts with: empty required texts (to be filled in), a
+ * required yes/no as no, a required value with a default as its default. An optional setting
+ * stays unset — Kassa then does what the schema's `default` says (and may do more: a product
+ * grid without a sort shows its collection in the collection's own order) — and the form shows
+ * the default as what it is.
+ */
 export function defaultSettings(fields: Field[]): Settings {
   const settings: Settings = {};
   for (const field of fields) {
+    if (!field.required) continue;
     if (field.default !== undefined) settings[field.name] = JSON.parse(JSON.stringify(field.default)) as unknown;
-    else if (field.required && field.translatable) settings[field.name] = {};
-    else if (field.required && field.kind === 'boolean') settings[field.name] = false;
+    else if (field.translatable) settings[field.name] = {};
+    else if (field.kind === 'boolean') settings[field.name] = false;
   }
   return settings;
 }
