@@ -31,6 +31,10 @@ test('an editor builds a page visually, publishes it, and the storefront shows i
   await page.getByLabel('Section type').selectOption('product-grid');
   await page.getByRole('button', { name: 'Add section' }).click();
   await expect(page.getByRole('heading', { name: 'Product grid settings' })).toBeVisible();
+  // Handle settings suggest the shop's collections (and products, for a featured product).
+  await expect(page.getByLabel('Collection', { exact: true })).toHaveAttribute('list', /.+/);
+  const listId = await page.getByLabel('Collection', { exact: true }).getAttribute('list');
+  await expect(page.locator(`datalist[id="${listId}"] option`).first()).toBeAttached();
   await page.getByLabel(/^Heading \(en\)/).fill(`Picked for you ${suffix}`);
   await page.getByLabel('Sort', { exact: true }).selectOption('title');
   await page.getByLabel('Count', { exact: true }).fill('30');
