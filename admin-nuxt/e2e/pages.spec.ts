@@ -323,3 +323,39 @@ test('the editor and its preview ignore messages from other origins and other wi
   await preview(page).getByRole('link', { name: 'Write to us' }).click();
   await expect(page.getByRole('heading', { name: 'Call to action settings' })).toBeVisible();
 });
+
+// The shop's own block types: added with a settings schema, refused when the schema breaks the
+// rules, replaced on their version, deleted; the built-ins are read-only.
+test('an editor adds, replaces and deletes one of the shop’s own block types', async ({ page }) => {
+  const suffix = Date.now().toString(36);
+  const name = `badge-${suffix}`;
+  await signIn(page, 'editor@demo', '/pages');
+  await page.getByRole('link', { name: 'Block types' }).click();
+  const table = page.getByRole('table', { name: 'Block types' });
+  await expect(table.getByRole('row', { name: /Hero hero/ })).toContainText('Built in');
+  await expect(table.getByRole('button', { name: 'Edit hero' })).toHaveCount(0);
+
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Label', { exact: true }).fill(`Badge ${suffix}`);
+  await page.getByLabel('Settings schema (JSON Schema)').fill('{"type": "object", "properties": {"text": {"$ref": "https://evil.example/s.json"}}}');
+  await page.getByRole('button', { name: 'Add block type' }).click();
+  await expect(page.getByRole('alert')).toContainText('only these references are allowed');
+
+  await page.getByLabel('Settings schema (JSON Schema)').fill('{"type": "object", "properties": {"text": {"$ref": "#/$defs/text"}}}');
+  await page.getByRole('button', { name: 'Add block type' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Badge ${suffix} (${name}) saved.` })).toBeVisible();
+  await expect(table.getByRole('row', { name: new RegExp(name) })).toContainText('The shop’s own');
+  await expectAccessible(page);
+  await screenshot(page, 'block-types');
+
+  await table.getByRole('button', { name: `Edit ${name}` }).click();
+  await page.getByLabel('Label', { exact: true }).fill(`Ribbon ${suffix}`);
+  await page.getByRole('button', { name: 'Save block type' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Ribbon ${suffix} (${name}) saved.` })).toBeVisible();
+  const token = staffToken('editor@demo');
+  expect((await api(`/management/block-types/${name}`, { token })).body).toMatchObject({ label: `Ribbon ${suffix}`, builtin: false });
+
+  await table.getByRole('button', { name: `Delete ${name}` }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Ribbon ${suffix} (${name}) deleted.` })).toBeVisible();
+  expect((await api(`/management/block-types/${name}`, { token })).status).toBe(404);
+});
