@@ -4,6 +4,9 @@ import tailwindcss from '@tailwindcss/vite';
 // rendered on the server. `nuxt build` still emits .output/server/index.mjs, which serves
 // the built app (infra/scripts/admin.sh serve).
 export default defineNuxtConfig({
+  // <RenderSection> and the storefront block components: the same layer a shop's own Nuxt
+  // storefront extends (the page editor's preview and the demo storefront use it).
+  extends: ['./layers/storefront-blocks'],
   compatibilityDate: '2026-01-01',
   ssr: false,
   devtools: { enabled: false },

@@ -53,7 +53,7 @@ ensure_admin_deps() {
 
 # A fingerprint of everything the build reads.
 source_stamp() {
-  (cd "$ADMIN_DIR" && find app nuxt.config.ts package-lock.json tsconfig.json -type f -print0 | sort -z |
+  (cd "$ADMIN_DIR" && find app layers nuxt.config.ts package-lock.json tsconfig.json -type f -print0 | sort -z |
     xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
