@@ -276,12 +276,9 @@ impl Editable for Collection {
             .bind(draft.sort))
     }
 
-    /// Titles are checked against the shop's locales first.
-    async fn create(pool: &PgPool, tenant: &Tenant, draft: &CollectionDraft) -> Result<Self, DomainError> {
-        checked(draft, tenant)?;
-        let sql = resource::insert_sql::<Self>();
-        let query = Self::bind_draft(draft, sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant.id))?;
-        resource::insert(pool, tenant, query).await
+    /// Titles are checked against the shop's locales.
+    fn check_in(draft: &CollectionDraft, tenant: &Tenant) -> Result<(), DomainError> {
+        checked(draft, tenant)
     }
 
     /// A collection that turns automatic keeps no manual list.
@@ -292,7 +289,7 @@ impl Editable for Collection {
         expected_version: i64,
         draft: &CollectionDraft,
     ) -> Result<Self, DomainError> {
-        checked(draft, tenant)?;
+        Self::check_in(draft, tenant)?;
         let sql = resource::update_sql::<Self>();
         let query = Self::bind_draft(draft, resource::guarded(&sql, tenant, id, expected_version))?;
         let mut tx = begin_tenant_tx(pool, tenant.id).await?;

@@ -63,12 +63,19 @@ pub trait Editable: Resource {
         query: WriteQuery<'q, Self>,
     ) -> Result<WriteQuery<'q, Self>, DomainError>;
 
+    /// What a draft must satisfy in `tenant` beyond its own fields (e.g. texts in the shop's
+    /// locales), checked by `create` and `update` before anything is written.
+    fn check_in(_draft: &Self::Draft, _tenant: &Tenant) -> Result<(), DomainError> {
+        Ok(())
+    }
+
     fn create(
         pool: &PgPool,
         tenant: &Tenant,
         draft: &Self::Draft,
     ) -> impl Future<Output = Result<Self, DomainError>> + Send {
         async move {
+            Self::check_in(draft, tenant)?;
             let sql = insert_sql::<Self>();
             let query = Self::bind_draft(draft, sqlx::query_as(&sql).bind(Uuid::now_v7()).bind(tenant.id))?;
             insert(pool, tenant, query).await
@@ -84,6 +91,7 @@ pub trait Editable: Resource {
         draft: &Self::Draft,
     ) -> impl Future<Output = Result<Self, DomainError>> + Send {
         async move {
+            Self::check_in(draft, tenant)?;
             let sql = update_sql::<Self>();
             let query = Self::bind_draft(draft, guarded(&sql, tenant, id, expected_version))?;
             update(pool, tenant, id, query).await

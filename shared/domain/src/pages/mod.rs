@@ -132,7 +132,7 @@ impl Editable for Page {
     }
 
     async fn create(pool: &PgPool, tenant: &Tenant, draft: &PageDraft) -> Result<Self, DomainError> {
-        check_page(draft, tenant)?;
+        Self::check_in(draft, tenant)?;
         let sql = format!(
             "insert into pages (id, tenant_id, handle, title, seo_title, seo_description, draft)
              values ($1, $2, $3, $4, $5, $6, '{}') returning {}",
@@ -143,17 +143,8 @@ impl Editable for Page {
         resource::insert(pool, tenant, query).await
     }
 
-    async fn update(
-        pool: &PgPool,
-        tenant: &Tenant,
-        id: Uuid,
-        expected_version: i64,
-        draft: &PageDraft,
-    ) -> Result<Self, DomainError> {
-        check_page(draft, tenant)?;
-        let sql = resource::update_sql::<Self>();
-        let query = Self::bind_draft(draft, resource::guarded(&sql, tenant, id, expected_version))?;
-        resource::update(pool, tenant, id, query).await
+    fn check_in(draft: &PageDraft, tenant: &Tenant) -> Result<(), DomainError> {
+        check_page(draft, tenant)
     }
 
     fn version(&self) -> i64 {
