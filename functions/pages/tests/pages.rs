@@ -82,6 +82,11 @@ async fn a_page_is_drafted_published_and_shown_in_the_shoppers_locale_with_curre
     let shown = storefront(&app, &demo, "/storefront/pages/home", &[("accept-language", "nl")]).await;
     assert_eq!(shown.header("x-cache"), Some("miss"));
     assert_eq!(shown.header("content-language"), Some("nl"));
+    // A CDN may purge the page by any product its blocks show (the grid's and the featured one).
+    assert_eq!(
+        shown.header("surrogate-key"),
+        Some(format!("shop-{} product-{}", demo.id, mug.product.id).as_str())
+    );
     let shown = shown.expect(StatusCode::OK);
     assert_eq!((shown["title"].as_str(), shown["revision"].as_i64()), (Some("Thuis"), Some(1)));
     let hero = &shown["sections"][0];
