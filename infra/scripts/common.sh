@@ -10,7 +10,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 KASSA_VALKEY_PORT=${KASSA_VALKEY_PORT:-6380}
 STANDIN_DIR=$ROOT/infra/zitadel-standin
 ZITADEL_STANDIN_PORT=${ZITADEL_STANDIN_PORT:-9011}
-PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5 openapi-spec-validator==0.9.0 'moto[server]==5.2.5' aiosmtpd==1.4.6 mollie-api-python==4.0.0 check-jsonschema==0.39.0)
+PYTHON_TOOLS=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2 schemathesis==4.32.5 openapi-spec-validator==0.9.0 'moto[server]==5.2.5' aiosmtpd==1.4.6 mollie-api-python==4.0.0)
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -4,8 +4,10 @@
 1. Interpolation as compose does it (${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error},
    ${VAR?error}, $$) with the variables of an env file (default infra/.env.example): a
    required variable the file lacks is an error, as compose refuses to start without it.
-2. The interpolated file against the Compose Specification's JSON schema (the copy
-   check-jsonschema vendors).
+2. The interpolated file against the Compose Specification's JSON schema
+   (infra/compose-spec.json: compose-spec/compose-spec's schema, Apache-2.0, as the PyPI
+   package check-jsonschema 0.39.0 ships it; that package itself needs a newer click than
+   aws-sam-cli allows, so only its schema is kept here).
 3. What the schema cannot see: depends_on names a service, named volumes are declared,
    bind-mounted paths exist (relative to the compose file), a service on the host's network
    publishes no ports, every published port binds 127.0.0.1.
@@ -18,7 +20,6 @@ import json
 import os
 import re
 import sys
-from importlib import resources
 
 import jsonschema
 from ruamel.yaml import YAML
@@ -69,9 +70,9 @@ def check(compose_path, env_path):
         raw = YAML(typ="safe").load(f)
     env = read_env(env_path)
     doc = interpolate(raw, env, errors, "")
-    schema = json.loads(
-        resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
-    )
+    schema_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compose-spec.json")
+    with open(schema_path) as f:
+        schema = json.load(f)
     validator = jsonschema.validators.validator_for(schema)(schema)
     for error in sorted(validator.iter_errors(doc), key=str):
         errors.append(f"schema: {'/'.join(map(str, error.absolute_path))}: {error.message}")
