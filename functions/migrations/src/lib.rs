@@ -17,7 +17,6 @@ use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-
 /// What the function was asked to do.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
@@ -117,9 +116,8 @@ pub async fn migrate(config: &Config) -> Result<usize, Error> {
         let sql = format!("alter role {user} with password '{}'", password.replace('\'', "''"));
         sqlx::query(&sql).execute(&pool).await?;
     }
-    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
-        .fetch_one(&pool)
-        .await?;
+    let applied: i64 =
+        sqlx::query_scalar("select count(*) from _sqlx_migrations where success").fetch_one(&pool).await?;
     pool.close().await;
     Ok(usize::try_from(applied).unwrap_or_default())
 }

@@ -21,7 +21,8 @@ fn event(name: &str) -> Value {
 /// DATABASE_OWNER_URL is the cluster's master user).
 async fn database_url(pool: &PgPool) -> String {
     let name: String = sqlx::query_scalar("select current_database()").fetch_one(pool).await.unwrap();
-    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let server = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut url = reqwest::Url::parse(&server).unwrap();
     url.set_path(&name);
     url.to_string()
@@ -38,16 +39,15 @@ fn config(owner_url: &str, service_url: &str) -> Arc<Config> {
         ("PAYMENT_KEY_ENCRYPTION_KEYS", "k1=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned()),
         ("MEDIA_BASE_URL", "https://d111111abcdef8.cloudfront.net".to_owned()),
     ];
-    Arc::new(
-        Config::from_lookup(|key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())).unwrap(),
-    )
+    Arc::new(Config::from_lookup(|key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())).unwrap())
 }
 
 /// CloudFormation's side: an HTTP server taking one PUT at the ResponseURL; its request
 /// line and JSON body.
-fn response_url() -> (String, std::thread::JoinHandle<(String, Value)>) {
+fn cloudformation() -> (String, std::thread::JoinHandle<(String, Value)>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/cloudformation-response?X-Amz-Signature=abc", listener.local_addr().unwrap());
+    let url =
+        format!("http://{}/cloudformation-response?X-Amz-Signature=abc", listener.local_addr().unwrap());
     let server = std::thread::spawn(move || {
         let (mut socket, _) = listener.accept().unwrap();
         let mut received = Vec::new();
@@ -59,7 +59,11 @@ fn response_url() -> (String, std::thread::JoinHandle<(String, Value)>) {
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
                 let length: usize = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
                     .unwrap_or(0);
                 if body.len() >= length {
                     socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").unwrap();
@@ -84,7 +88,10 @@ fn migration_files() -> usize {
 fn the_event_files_are_what_the_function_reads() {
     let request: CustomResourceRequest =
         serde_json::from_value(event("migrations-cloudformation-update.json")).unwrap();
-    assert_eq!((request.request_type.as_str(), request.logical_resource_id.as_str()), ("Update", "Migrations"));
+    assert_eq!(
+        (request.request_type.as_str(), request.logical_resource_id.as_str()),
+        ("Update", "Migrations")
+    );
     assert!(matches!(serde_json::from_value(event("migrations-migrate.json")).unwrap(), Command::Migrate));
     match serde_json::from_value(event("migrations-tenant-create.json")).unwrap() {
         Command::TenantCreate { handle, domains, .. } => {
@@ -97,7 +104,7 @@ fn the_event_files_are_what_the_function_reads() {
 #[sqlx::test(migrations = false)]
 async fn a_cloudformation_update_migrates_as_the_owner_and_reports_success_at_the_response_url(pool: PgPool) {
     let url = database_url(&pool).await;
-    let (response_url, server) = response_url();
+    let (response_url, server) = cloudformation();
     let mut payload = event("migrations-cloudformation-update.json");
     payload["ResponseURL"] = Value::String(response_url);
     let answer = handle(config(&url, &url), LambdaEvent::new(payload, Context::default())).await.unwrap();
@@ -114,7 +121,7 @@ async fn a_cloudformation_update_migrates_as_the_owner_and_reports_success_at_th
     assert_eq!(tenants, 0, "the schema exists");
 
     // Every deploy runs it again: nothing new to apply, still a success.
-    let (response_url, server) = response_url();
+    let (response_url, server) = cloudformation();
     let mut payload = event("migrations-cloudformation-update.json");
     payload["ResponseURL"] = Value::String(response_url);
     handle(config(&url, &url), LambdaEvent::new(payload, Context::default())).await.unwrap();
@@ -124,8 +131,12 @@ async fn a_cloudformation_update_migrates_as_the_owner_and_reports_success_at_th
 #[sqlx::test(migrations = false)]
 async fn a_failed_migration_fails_the_deploy_instead_of_leaving_cloudformation_waiting(pool: PgPool) {
     let url = database_url(&pool).await;
-    let missing = format!("{url}_does_not_exist");
-    let (response_url, server) = response_url();
+    // Not a suffix of the test database's name: Postgres cuts names at 63 characters, and
+    // sqlx's test databases are that long already.
+    let mut missing = reqwest::Url::parse(&url).unwrap();
+    missing.set_path("kassa_migrations_no_such_database");
+    let missing = missing.to_string();
+    let (response_url, server) = cloudformation();
     let mut payload = event("migrations-cloudformation-update.json");
     payload["ResponseURL"] = Value::String(response_url);
     let answer = handle(config(&missing, &url), LambdaEvent::new(payload, Context::default())).await.unwrap();
@@ -139,11 +150,14 @@ async fn a_failed_migration_fails_the_deploy_instead_of_leaving_cloudformation_w
 async fn a_one_off_invoke_creates_the_first_shop(pool: PgPool) {
     let url = database_url(&pool).await;
     let config = config(&url, &url);
-    let migrated = run(&config, serde_json::from_value(event("migrations-migrate.json")).unwrap()).await.unwrap();
+    let migrated =
+        run(&config, serde_json::from_value(event("migrations-migrate.json")).unwrap()).await.unwrap();
     assert_eq!(migrated["applied"], migration_files());
-    let created = run(&config, serde_json::from_value(event("migrations-tenant-create.json")).unwrap()).await.unwrap();
+    let created =
+        run(&config, serde_json::from_value(event("migrations-tenant-create.json")).unwrap()).await.unwrap();
     assert_eq!(created["created"]["handle"], "demo");
-    let domain: String = sqlx::query_scalar("select hostname from tenant_domains").fetch_one(&pool).await.unwrap();
+    let domain: String =
+        sqlx::query_scalar("select hostname from tenant_domains").fetch_one(&pool).await.unwrap();
     assert_eq!(domain, "demo.shops.example.com");
     let again = run(&config, serde_json::from_value(event("migrations-tenant-create.json")).unwrap()).await;
     assert!(again.is_err(), "a second shop with the same handle is refused");

@@ -126,9 +126,16 @@ fn cargo_lambda_watch_routes_every_path_to_the_function_that_serves_it() {
 fn the_docker_compose_stack_parses_and_has_every_service_kassa_uses() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml");
     let compose: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for service in
-        ["postgres", "valkey", "rabbitmq", "zitadel", "zitadel-bootstrap", "localstack", "traefik", "mollie-sim"]
-    {
+    for service in [
+        "postgres",
+        "valkey",
+        "rabbitmq",
+        "zitadel",
+        "zitadel-bootstrap",
+        "localstack",
+        "traefik",
+        "mollie-sim",
+    ] {
         assert!(compose["services"][service]["image"].is_string(), "service {service} is missing");
     }
 }
@@ -204,7 +211,8 @@ type Grants = BTreeSet<(String, String)>;
 fn role_grants(template: &Value, role: &str) -> (Grants, Vec<BTreeSet<String>>) {
     let role = &template["Resources"][role];
     assert_eq!(role["Type"], "AWS::IAM::Role");
-    let managed = role["Properties"]["ManagedPolicyArns"].as_sequence().unwrap().iter().map(named_resources).collect();
+    let managed =
+        role["Properties"]["ManagedPolicyArns"].as_sequence().unwrap().iter().map(named_resources).collect();
     let mut grants = Grants::new();
     for policy in role["Properties"]["Policies"].as_sequence().unwrap() {
         for statement in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
@@ -228,7 +236,8 @@ fn role_grants(template: &Value, role: &str) -> (Grants, Vec<BTreeSet<String>>) 
 /// `[dependencies]` (not dev-dependencies) among the workspace's path crates.
 fn crate_closure(function_dir: &str) -> Vec<std::path::PathBuf> {
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let workspace: toml::Table = toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let workspace: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
     let paths = workspace["workspace"]["dependencies"].as_table().unwrap();
     let mut seen = Vec::new();
     let mut todo = vec![root.join(function_dir)];
@@ -238,7 +247,8 @@ fn crate_closure(function_dir: &str) -> Vec<std::path::PathBuf> {
         }
         let manifest: toml::Table =
             toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml")).unwrap()).unwrap();
-        for name in manifest.get("dependencies").and_then(|d| d.as_table()).into_iter().flat_map(|d| d.keys()) {
+        for name in manifest.get("dependencies").and_then(|d| d.as_table()).into_iter().flat_map(|d| d.keys())
+        {
             if let Some(path) = paths.get(name).and_then(|d| d.get("path")).and_then(|p| p.as_str()) {
                 todo.push(root.join(path));
             }
@@ -282,11 +292,7 @@ struct SdkCall {
 
 /// The IAM actions an SDK operation is authorised as.
 fn iam_actions(call: &SdkCall) -> Vec<String> {
-    let pascal: String = call
-        .operation
-        .split('_')
-        .map(|w| w[..1].to_uppercase() + &w[1..])
-        .collect();
+    let pascal: String = call.operation.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
     let action = match (call.service.as_str(), call.operation.as_str()) {
         // Batches are authorised as their single-message action.
         ("sqs", "send_message_batch") => "SendMessage".to_owned(),
@@ -322,7 +328,12 @@ fn sdk_calls(path: &std::path::Path, text: &str) -> Vec<SdkCall> {
             continue;
         }
         let within = enclosing_fn(before);
-        calls.push(SdkCall { service: service.clone(), operation: name, within, file: path.display().to_string() });
+        calls.push(SdkCall {
+            service: service.clone(),
+            operation: name,
+            within,
+            file: path.display().to_string(),
+        });
     }
     calls
 }
@@ -351,7 +362,12 @@ fn call_sites(text: &str, name: &str) -> Vec<usize> {
 /// Whether the function `name` defined in `home` is reached from the code in `files`, by
 /// name: called from another file, or from a function of its own file that is reached.
 /// A method of the same name elsewhere counts too (the test errs towards "reached").
-fn is_called(name: &str, home: &std::path::Path, files: &[(std::path::PathBuf, String)], depth: usize) -> bool {
+fn is_called(
+    name: &str,
+    home: &std::path::Path,
+    files: &[(std::path::PathBuf, String)],
+    depth: usize,
+) -> bool {
     files.iter().any(|(path, text)| {
         let sites = call_sites(text, name);
         if path != home {
@@ -405,8 +421,13 @@ fn functions_aws() -> Vec<FunctionAws> {
         // Its logs go to its own log group, the only one its role may write to.
         let log_group = named_resources(&properties["LoggingConfig"]["LogGroup"]);
         let policy = &template["Resources"][role.as_str()]["Properties"]["Policies"][0]["PolicyDocument"];
-        let own_logs = policy["Statement"].as_sequence().unwrap().iter().find(|s| s["Sid"] == "OwnLogs").unwrap();
-        assert_eq!(named_resources(&own_logs["Resource"]), log_group, "{binary} writes its own log group only");
+        let own_logs =
+            policy["Statement"].as_sequence().unwrap().iter().find(|s| s["Sid"] == "OwnLogs").unwrap();
+        assert_eq!(
+            named_resources(&own_logs["Resource"]),
+            log_group,
+            "{binary} writes its own log group only"
+        );
 
         let mut wired = BTreeMap::new();
         let environment = &properties["Environment"]["Variables"];
@@ -476,7 +497,11 @@ fn every_function_role_grants_exactly_the_aws_calls_its_code_makes_on_the_resour
                         problems.push(format!(
                             "{}: its code calls {action} ({}) on {resource} but its role does not grant it",
                             f.binary,
-                            calls.iter().map(|c| format!("{} in {}", c.within, c.file)).collect::<Vec<_>>().join(", ")
+                            calls
+                                .iter()
+                                .map(|c| format!("{} in {}", c.within, c.file))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ));
                     }
                 }
@@ -532,7 +557,10 @@ fn no_iam_policy_has_a_wildcard_but_the_network_interfaces_one_aws_requires() {
                 }
                 for resource in resource_texts(&statement["Resource"]) {
                     if resource.contains('*') {
-                        wildcards.push(format!("{name}: resource {resource} for {:?}", strings(&statement["Action"])));
+                        wildcards.push(format!(
+                            "{name}: resource {resource} for {:?}",
+                            strings(&statement["Action"])
+                        ));
                     }
                 }
             }
