@@ -78,7 +78,7 @@ pub async fn handle(config: Arc<Config>, event: LambdaEvent<Value>) -> Result<Va
         return Ok(json!({ "status": if outcome.is_ok() { "SUCCESS" } else { "FAILED" } }));
     }
     let command: Command = serde_json::from_value(payload)?;
-    Ok(run(&config, command).await?)
+    run(&config, command).await
 }
 
 /// Runs a direct-invoke command.
