@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch token bench mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api
+.PHONY: help dev test watch token bench mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api package deploy compose-check
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,3 +43,12 @@ bench: ## Benchmark storefront reads (10,000 products, wrk), cold starts, relay 
 
 sizes: ## Build every function alone (as cargo lambda does) and print its stripped release size (slow)
 	@infra/scripts/sizes.sh
+
+package: ## sam build of every function (cargo-lambda, offline after a cargo fetch) and each one's size; ARCH=arm64|x86_64
+	@infra/scripts/package.sh
+
+deploy: ## sam deploy of what make package built (guided the first time; README, Deploy)
+	@infra/scripts/deploy.sh
+
+compose-check: ## Check infra/docker-compose.yml as docker compose config would (schema, interpolation, references)
+	@infra/scripts/compose-check.sh

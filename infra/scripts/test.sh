@@ -29,4 +29,6 @@ say "Mollie simulator contract test (Mollie's Python client against infra/mollie
 say "cfn-lint and sam validate --lint"
 "$VENV/bin/cfn-lint" template.yaml
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 --template-file template.yaml
+say "docker-compose.yml: schema, interpolation and references (no Docker engine needed)"
+"$VENV/bin/python" infra/scripts/compose_check.py --env-file infra/.env.example infra/docker-compose.yml
 say "all checks passed"

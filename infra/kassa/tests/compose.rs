@@ -99,6 +99,28 @@ fn docker_compose_publishes_no_port_beyond_loopback_and_ships_no_default_passwor
     }
     assert!(published > 0, "the stack publishes its ports (on loopback)");
 
+    // Services on the host's network publish nothing: they must listen on loopback themselves.
+    for (name, service) in services {
+        if service["network_mode"].as_str() != Some("host") {
+            continue;
+        }
+        let command: Vec<&str> =
+            service["command"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+        let listens: Vec<&str> = command
+            .iter()
+            .enumerate()
+            .filter_map(|(i, arg)| match arg.split_once('=') {
+                Some((flag, value)) if flag.ends_with(".address") => Some(value),
+                _ if *arg == "--host" => command.get(i + 1).copied(),
+                _ => None,
+            })
+            .collect();
+        assert!(!listens.is_empty(), "{name:?} on the host's network names no listen address");
+        for address in listens {
+            assert!(address.starts_with("127.0.0.1"), "{name:?} listens on {address} beyond loopback");
+        }
+    }
+
     // Images that fall back to a well-known account when nothing is configured.
     let env = |service: &str, key: &str| {
         environment(&compose["services"][service]).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
