@@ -60,3 +60,22 @@ async fn the_serving_login_is_no_superuser_bypasses_nothing_owns_nothing_and_rea
     let found = tenant::resolve(&service, &tenant::TenantKey::Handle("other".into())).await.unwrap();
     assert_eq!(found.unwrap().handle, "other");
 }
+
+/// Kassa's Postgres client speaks TLS (RDS Proxy requires it in the template): with
+/// `sslmode=require` the server reports the session encrypted. The local server has TLS on
+/// (Debian's default certificate); where it has not, the test says so and fails.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_service_connects_over_tls_when_asked(owner: PgPool) {
+    let on: String = sqlx::query_scalar("show ssl").fetch_one(&owner).await.unwrap();
+    assert_eq!(on, "on", "this Postgres serves no TLS: the test needs ssl = on");
+    let options = (*owner.connect_options())
+        .clone()
+        .username(SERVICE_ROLE)
+        .ssl_mode(sqlx::postgres::PgSslMode::Require);
+    let service = PgPoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let encrypted: bool = sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+        .fetch_one(&service)
+        .await
+        .unwrap();
+    assert!(encrypted);
+}
