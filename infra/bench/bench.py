@@ -59,11 +59,16 @@ def cpu_seconds(pids):
     return total / TICKS
 
 
-def wrk(url, headers, pids):
+def wrk(url, headers, pids=(), script=None, script_args=()):
+    """One wrk row; with `pids`, also the CPU those processes spent per request."""
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
     for header in headers:
         args += ["-H", header]
+    if script:
+        args += ["-s", script]
     args.append(url)
+    if script_args:
+        args += ["--", *script_args]
     before = cpu_seconds(pids)
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     cpu = cpu_seconds(pids) - before
@@ -74,7 +79,10 @@ def wrk(url, headers, pids):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         sys.exit(f"{url}: {errors.group(1)} error responses\n{out}")
-    return {"rps": rps, "p50": p50, "p99": p99, "cpu_ms": cpu * 1000 / max(requests, 1)}
+    row = {"rps": rps, "p50": p50, "p99": p99}
+    if pids:
+        row["cpu_ms"] = cpu * 1000 / max(requests, 1)
+    return row
 
 
 def capture(url, headers, path):
