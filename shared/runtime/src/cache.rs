@@ -201,12 +201,16 @@ impl ResponseCache {
     }
 
     /// Adds the in-process first level of at most `budget` bytes (0: none), on its own
-    /// tracking connection to the Valkey at `url`.
-    pub fn with_local(mut self, url: &str, timeout: Duration, budget: usize) -> Result<Self, ValkeyError> {
+    /// tracking connection to the Valkey at `url`. A URL it cannot use leaves it off (logged):
+    /// the cache then works as before, through Valkey.
+    pub fn with_local(mut self, url: &str, timeout: Duration, budget: usize) -> Self {
         if self.enabled && budget > 0 {
-            self.local = Some(Arc::new(LocalCache::new(url, timeout, budget)?));
+            match LocalCache::new(url, timeout, budget) {
+                Ok(local) => self.local = Some(Arc::new(local)),
+                Err(err) => tracing::warn!(error = %err, "the storefront's in-process cache is off"),
+            }
         }
-        Ok(self)
+        self
     }
 
     fn failed(&self, what: &str, err: &ValkeyError) {

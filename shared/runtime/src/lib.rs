@@ -69,22 +69,12 @@ impl Runtime {
 
     pub fn from_parts(config: Config, db: PgPool, valkey: Valkey, tenants: TenantResolver) -> Self {
         let valkey = Arc::new(valkey);
-        let cache = ResponseCache::new(valkey.clone(), config.storefront_cache, config.storefront_cache_ttl);
-        // The URL was accepted for `valkey` already; should the first level refuse it, the
-        // cache works without it.
-        let cache =
-            match ResponseCache::new(valkey.clone(), config.storefront_cache, config.storefront_cache_ttl)
-                .with_local(
-                    config.valkey_url.expose(),
-                    config.valkey_timeout,
-                    config.storefront_local_cache_bytes,
-                ) {
-                Ok(with_local) => with_local,
-                Err(err) => {
-                    tracing::warn!(error = %err, "the storefront's in-process cache is off");
-                    cache
-                }
-            };
+        let cache = ResponseCache::new(valkey.clone(), config.storefront_cache, config.storefront_cache_ttl)
+            .with_local(
+                config.valkey_url.expose(),
+                config.valkey_timeout,
+                config.storefront_local_cache_bytes,
+            );
         Self { config: Arc::new(config), db, valkey, tenants: Arc::new(tenants), cache: Arc::new(cache) }
     }
 }
