@@ -1,7 +1,7 @@
 """Prints the `make bench` table from the wrk runs (Kassa with the cache on and off, nginx
 serving Kassa's bytes), the round trips per miss, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [rows:STORE=carts.json ...] NAME=BYTES ...
+    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [relay_sqs=JSON] [rows:STORE=carts.json ...] NAME=BYTES ...
 """
 
 import datetime
@@ -17,6 +17,7 @@ def main():
     relay = json.loads(sys.argv[6])
     workflows = json.loads(sys.argv[7])
     pairs = dict(arg.split("=", 1) for arg in sys.argv[8:])
+    relay_sqs = json.loads(pairs.pop("relay_sqs")) if "relay_sqs" in pairs else None
     sizes = {name: size for name, size in pairs.items() if not name.startswith("rows:")}
     rows = {}
     for name, row in cached["rows"].items():
@@ -56,6 +57,10 @@ def main():
     print(f"cold start (storefront binary, exec -> response posted, median of 20): {coldstart:.1f} ms")
     print(f"outbox commit -> consumer done (RabbitMQ, {relay['events']} events): "
           f"p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms, max {relay['max']:.2f} ms")
+    if relay_sqs:
+        print(f"outbox commit -> consumer done (publish after commit to SQS on the AWS emulator, no relay, "
+              f"{relay_sqs['events']} events): p50 {relay_sqs['p50']:.2f} ms, p99 {relay_sqs['p99']:.2f} ms, "
+              f"max {relay_sqs['max']:.2f} ms")
     print(f"order commit -> On order placed finished (relay, RabbitMQ, worker; stock, taxes, email to the "
           f"SMTP sink; {workflows['orders']} orders, one per 100 ms): "
           f"p50 {workflows['p50']:.2f} ms, p99 {workflows['p99']:.2f} ms, max {workflows['max']:.2f} ms")

@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let state = kassa_runtime::boot()?;
-    let queue_url = std::env::var("EVENTS_QUEUE_URL").map_err(|_| "EVENTS_QUEUE_URL is not set")?;
+    let queue_url = state.config.events_queue_url.clone().ok_or("EVENTS_QUEUE_URL is not set")?;
     let client = kassa_events::sqs::client(state.config.aws_endpoint_url.as_deref()).await;
     let relay = kassa_outbox_relay::Relay {
         db: state.db.clone(),

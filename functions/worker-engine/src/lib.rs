@@ -7,11 +7,16 @@
 //!   groups are handled concurrently (within the engine's per-tenant and global limits).
 //! - a schedule: resumes due workflow runs (retries whose backoff is over, runs a worker
 //!   left behind).
+//!
+//! Events the runs append (a step's `stock.adjusted`, say) are published before the
+//! invocation ends when `EVENTS_QUEUE_URL` is set ([`handle_publishing`]), as the HTTP
+//! functions do; the scheduled relay publishes the rest.
 
 use std::collections::HashMap;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use kassa_engine::Engine;
+use kassa_events::fast_path::FastPath;
 use kassa_events::{Envelope, Handled};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -28,6 +33,20 @@ pub async fn handle(engine: &Engine, event: LambdaEvent<Value>) -> Result<Value,
         tracing::info!(resumed, "workflow sweep done");
         Ok(json!({ "resumed": resumed }))
     }
+}
+
+/// [`handle`], then publishes the events its runs appended through `events` (the fast path).
+pub async fn handle_publishing(
+    engine: &Engine,
+    events: Option<&FastPath>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    let Some(events) = events else {
+        return handle(engine, event).await;
+    };
+    let (answer, appended) = kassa_domain::outbox::collect(handle(engine, event)).await;
+    events.publish(&appended).await;
+    answer
 }
 
 /// Hands every message to the engine and reports the ones to deliver again. The messages of

@@ -1,6 +1,9 @@
-//! `kassa bench-relay`: outbox commit → consumer done latency on RabbitMQ. Writes events one
-//! transaction at a time while the relay loop (woken by commit notifications) publishes them
-//! and a consumer records when each arrives.
+//! `kassa bench-relay`: outbox commit → consumer done latency. Writes events one transaction
+//! at a time and a consumer records when each arrives:
+//! - `--bus rabbitmq` (local): the relay loop, woken by commit notifications, publishes them;
+//! - `--bus sqs` (the cloud's path, on the AWS emulator): no relay runs; each write publishes
+//!   its own event right after the commit, as every function does with `EVENTS_QUEUE_URL`
+//!   set ([`kassa_events::fast_path`]), and the SQS consumer loop receives it.
 
 use std::time::Duration;
 
@@ -10,7 +13,9 @@ use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::tenant::Tenant;
 use kassa_events::Envelope;
 use kassa_events::envelope::bus_type;
+use kassa_events::fast_path::{FastPath, Outcome};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::sqs::{self, SqsBus};
 use kassa_events::{Handled, RetryPolicy};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -34,9 +39,7 @@ pub async fn measure(
             .consume(&queue, &[binding.as_str()], 100, RetryPolicy::default(), |envelope: Envelope| {
                 let sender = sender.clone();
                 async move {
-                    let latency =
-                        (Utc::now() - envelope.time).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0;
-                    let _ = sender.send(latency);
+                    let _ = sender.send(latency_ms(&envelope));
                     Handled::Done
                 }
             })
@@ -49,6 +52,59 @@ pub async fn measure(
         write_event(pool, tenant).await?;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    let latencies = collect(&mut receiver, events).await;
+    relay.abort();
+    consuming.abort();
+    latencies
+}
+
+/// Latencies in milliseconds, sorted: the fast path to a fresh FIFO queue on the emulator at
+/// `endpoint`, no relay running (an event the fast path left behind never arrives, and the
+/// run fails).
+pub async fn measure_sqs(
+    pool: &PgPool,
+    tenant: &Tenant,
+    endpoint: &str,
+    events: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let client = sqs::client(Some(endpoint)).await;
+    let urls = sqs::ensure_queue(&client, &format!("kassa-bench-{}", Uuid::now_v7().simple()), 3).await?;
+    let consumer = SqsBus::new(client.clone(), urls.queue.clone());
+    let (sender, mut receiver) = mpsc::unbounded_channel::<f64>();
+    let consuming = tokio::spawn(async move {
+        consumer
+            .consume(RetryPolicy::default(), |envelope: Envelope| {
+                let sender = sender.clone();
+                async move {
+                    let _ = sender.send(latency_ms(&envelope));
+                    Handled::Done
+                }
+            })
+            .await
+    });
+    let fast = FastPath::new(pool.clone(), urls.queue.clone(), Some(endpoint.to_owned()));
+    for _ in 0..events {
+        let id = write_event(pool, tenant).await?;
+        match fast.publish(&[id]).await {
+            Outcome::Published(1) => {}
+            other => anyhow::bail!("the fast path did not publish event {id}: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let latencies = collect(&mut receiver, events).await;
+    consuming.abort();
+    for queue in [urls.queue, urls.dead_letters] {
+        let _ = client.delete_queue().queue_url(queue).send().await;
+    }
+    latencies
+}
+
+fn latency_ms(envelope: &Envelope) -> f64 {
+    (Utc::now() - envelope.time).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0
+}
+
+/// `events` latencies from `receiver`, sorted; fails if one does not come within 30 s.
+async fn collect(receiver: &mut mpsc::UnboundedReceiver<f64>, events: usize) -> anyhow::Result<Vec<f64>> {
     let mut latencies = Vec::with_capacity(events);
     while latencies.len() < events {
         match tokio::time::timeout(Duration::from_secs(30), receiver.recv()).await {
@@ -56,26 +112,25 @@ pub async fn measure(
             _ => anyhow::bail!("only {} of {events} events arrived", latencies.len()),
         }
     }
-    relay.abort();
-    consuming.abort();
     latencies.sort_by(f64::total_cmp);
     Ok(latencies)
 }
 
-/// One committed event, as a catalog write would leave it.
-async fn write_event(pool: &PgPool, tenant: &Tenant) -> Result<(), DomainError> {
+/// One committed event, as a catalog write would leave it; returns its id.
+async fn write_event(pool: &PgPool, tenant: &Tenant) -> Result<Uuid, DomainError> {
+    let id = Uuid::now_v7();
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     sqlx::query(
         "insert into outbox (id, tenant_id, event_type, aggregate_type, aggregate_id, payload)
          values ($1, $2, 'bench.relayed', 'bench', $3, '{\"schema_version\": 1, \"data\": {}}')",
     )
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(tenant.id)
     .bind(Uuid::now_v7())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(id)
 }
 
 /// The value at quantile `q` of sorted `values`.

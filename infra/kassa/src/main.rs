@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use kassa_domain::DomainError;
 use kassa_domain::tenant::{self, NewTenant, TenantDraft};
 use kassa_events::rabbitmq::Topology;
@@ -16,6 +16,13 @@ use sqlx::migrate::MigrateDatabase;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The bus `kassa bench-relay` measures.
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchBus {
+    Rabbitmq,
+    Sqs,
 }
 
 #[derive(Subcommand)]
@@ -31,10 +38,14 @@ enum Command {
     },
     /// Create the demo shops and catalog (idempotent).
     SeedDemo,
-    /// Measure outbox commit → consumer done latency on RabbitMQ (the `bench` shop must exist).
+    /// Measure outbox commit → consumer done latency (the `bench` shop must exist): through
+    /// the relay loop and RabbitMQ, or (`--bus sqs`) through the functions' publish-after-commit
+    /// and SQS on the AWS emulator at AWS_ENDPOINT_URL, with no relay running.
     BenchRelay {
         #[arg(long, default_value_t = 1_000)]
         events: usize,
+        #[arg(long, value_enum, default_value_t = BenchBus::Rabbitmq)]
+        bus: BenchBus,
     },
     /// Measure order commit → "On order placed" finished through RabbitMQ and the worker
     /// (the `bench` shop must exist; mail goes to SMTP_URL).
@@ -115,11 +126,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("created tenant {} ({})", tenant.handle, tenant.id);
             Ok(())
         }
-        Command::BenchRelay { events } => {
+        Command::BenchRelay { events, bus } => {
             let url = config.rabbitmq_url.expose().to_owned();
+            let endpoint = config.aws_endpoint_url.clone();
             let state = AppState::connect(config)?;
             let bench = bench_shop(&state).await?;
-            let latencies = kassa_cli::bench_relay::measure(&state.db, &bench, &url, events).await?;
+            let latencies = match bus {
+                BenchBus::Rabbitmq => {
+                    kassa_cli::bench_relay::measure(&state.db, &bench, &url, events).await?
+                }
+                BenchBus::Sqs => {
+                    let endpoint =
+                        endpoint.context("--bus sqs measures on the AWS emulator: set AWS_ENDPOINT_URL")?;
+                    kassa_cli::bench_relay::measure_sqs(&state.db, &bench, &endpoint, events).await?
+                }
+            };
             print_latencies("events", events, &latencies);
             Ok(())
         }

@@ -530,6 +530,12 @@ const NOT_MADE_BY: &[(&str, &str, &str)] = &[
     ("worker-engine", "s3:GetObject", "Media::head checks uploads when the products function attaches them"),
     ("worker-engine", "s3:ListBucket", "Media::head checks uploads when the products function attaches them"),
     ("products", "s3:DeleteObject", "the worker deletes a removed image's object on product_media.deleted"),
+    (
+        "worker-engine",
+        "sqs:ChangeMessageVisibility",
+        "SqsBus::consume is kassa serve's SQS loop; in Lambda the event source receives, deletes and, for the \
+         batchItemFailures, makes messages visible again",
+    ),
 ];
 
 #[test]

@@ -89,9 +89,9 @@ impl std::ops::DerefMut for RelayTx {
 }
 
 /// Starts a transaction as `kassa_relay` (for this transaction only).
+/// `begin` and the role in one message, as for tenant transactions.
 pub async fn begin_relay_tx(pool: &PgPool) -> Result<RelayTx, sqlx::Error> {
-    let mut inner = pool.begin().await?;
-    sqlx::query("select set_config('role', 'kassa_relay', true)").execute(&mut *inner).await?;
+    let inner = pool.begin_with("begin; select set_config('role', 'kassa_relay', true)").await?;
     Ok(RelayTx { inner })
 }
 

@@ -1,5 +1,9 @@
 //! The transactional outbox: every domain change appends its event in the same transaction,
-//! so an event exists exactly when its change committed. The relay (events issue) publishes it.
+//! so an event exists exactly when its change committed. The function that committed it
+//! publishes it right after the commit ([`collect`] tells it which events its work
+//! appended); the relay publishes whatever that fast path did not.
+
+use std::cell::RefCell;
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -32,6 +36,7 @@ pub async fn append<T: Serialize>(
     tenant: TenantId,
     event: Event<'_, T>,
 ) -> Result<(), DomainError> {
+    let id = Uuid::now_v7();
     debug_assert!(
         catalogue::find(event.event_type).is_some(),
         "event type {:?} is missing from kassa_domain::outbox::catalogue::CATALOGUE",
@@ -42,7 +47,7 @@ pub async fn append<T: Serialize>(
         "insert into outbox (id, tenant_id, event_type, aggregate_type, aggregate_id, payload)
          values ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(tenant)
     .bind(event.event_type)
     .bind(event.aggregate_type)
@@ -50,5 +55,23 @@ pub async fn append<T: Serialize>(
     .bind(payload)
     .execute(&mut **tx)
     .await?;
+    // Outside [`collect`] (the relay's own work, migrations, tests) nothing records it.
+    let _ = APPENDED.try_with(|appended| appended.borrow_mut().push(id));
     Ok(())
+}
+
+tokio::task_local! {
+    static APPENDED: RefCell<Vec<Uuid>>;
+}
+
+/// Runs `work` and returns, beside its output, the ids of the events it appended — in
+/// transactions that committed or not: only committed ones exist for a publisher to claim.
+/// Work spawned onto other tasks is not seen; the relay publishes its events.
+pub async fn collect<F: Future>(work: F) -> (F::Output, Vec<Uuid>) {
+    APPENDED
+        .scope(RefCell::new(Vec::new()), async move {
+            let output = work.await;
+            (output, APPENDED.with(|appended| appended.take()))
+        })
+        .await
 }

@@ -31,20 +31,57 @@ where
     F: FnOnce(Vec<OutboxEvent>) -> Fut,
     Fut: Future<Output = Result<Vec<OutboxEvent>, E>>,
 {
-    let mut tx = crate::db::begin_relay_tx(pool).await.map_err(DomainError::from)?;
-    let events: Vec<OutboxEvent> = sqlx::query_as(
-        "select o.id, o.seq, o.tenant_id, o.event_type, o.aggregate_type, o.aggregate_id, o.occurred_at, o.payload
+    relay_claimed(pool, limit, None, publish).await
+}
+
+/// The fast path: publishes those of `ids` that are still in the outbox, right after the
+/// transaction that appended them committed, under the same rules as [`relay_batch`] (an
+/// event whose aggregate has an earlier one unpublished, or that a relay holds, is left to
+/// the relay). Returns how many left the outbox.
+pub async fn relay_these<E, F, Fut>(pool: &PgPool, ids: &[Uuid], publish: F) -> Result<usize, RelayError<E>>
+where
+    F: FnOnce(Vec<OutboxEvent>) -> Fut,
+    Fut: Future<Output = Result<Vec<OutboxEvent>, E>>,
+{
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let limit = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+    relay_claimed(pool, limit, Some(ids), publish).await
+}
+
+async fn relay_claimed<E, F, Fut>(
+    pool: &PgPool,
+    limit: i64,
+    only: Option<&[Uuid]>,
+    publish: F,
+) -> Result<usize, RelayError<E>>
+where
+    F: FnOnce(Vec<OutboxEvent>) -> Fut,
+    Fut: Future<Output = Result<Vec<OutboxEvent>, E>>,
+{
+    // Two statements rather than one with `$2 is null or …`, so each keeps its own plan.
+    const CLAIM: &str = "select o.id, o.seq, o.tenant_id, o.event_type, o.aggregate_type, o.aggregate_id, o.occurred_at, o.payload
          from outbox o
          where o.published_at is null
            and o.seq = (select min(e.seq) from outbox e where e.aggregate_id = o.aggregate_id and e.published_at is null)
          order by o.seq
          limit $1
-         for update skip locked",
-    )
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(DomainError::from)?;
+         for update skip locked";
+    const CLAIM_THESE: &str = "select o.id, o.seq, o.tenant_id, o.event_type, o.aggregate_type, o.aggregate_id, o.occurred_at, o.payload
+         from outbox o
+         where o.id = any($2)
+           and o.published_at is null
+           and o.seq = (select min(e.seq) from outbox e where e.aggregate_id = o.aggregate_id and e.published_at is null)
+         order by o.seq
+         limit $1
+         for update skip locked";
+    let mut tx = crate::db::begin_relay_tx(pool).await.map_err(DomainError::from)?;
+    let query = match only {
+        None => sqlx::query_as(CLAIM).bind(limit),
+        Some(ids) => sqlx::query_as(CLAIM_THESE).bind(limit).bind(ids),
+    };
+    let events: Vec<OutboxEvent> = query.fetch_all(&mut *tx).await.map_err(DomainError::from)?;
     if events.is_empty() {
         return Ok(0);
     }

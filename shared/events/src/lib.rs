@@ -4,6 +4,8 @@
 pub mod catalogue;
 pub mod consumer;
 pub mod envelope;
+pub mod fast_path;
+#[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;
 pub mod relay;
 pub mod sqs;

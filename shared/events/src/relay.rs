@@ -8,6 +8,7 @@ use std::time::Duration;
 use kassa_domain::relay::{OutboxEvent, relay_batch};
 use sqlx::PgPool;
 
+#[cfg(feature = "rabbitmq")]
 use crate::rabbitmq::{RabbitBus, Topology};
 use crate::sqs::SqsBus;
 
@@ -22,6 +23,7 @@ pub trait Publisher {
     ) -> impl Future<Output = Result<Vec<OutboxEvent>, Self::Error>>;
 }
 
+#[cfg(feature = "rabbitmq")]
 impl Publisher for RabbitBus {
     type Error = crate::rabbitmq::BusError;
 
@@ -50,6 +52,7 @@ const IDLE: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Relays to RabbitMQ at `url` until the task is dropped.
+#[cfg(feature = "rabbitmq")]
 pub async fn run(pool: PgPool, url: String, topology: Topology) {
     run_with(pool, || RabbitBus::connect(&url, topology.clone())).await
 }

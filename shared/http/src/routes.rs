@@ -188,6 +188,7 @@ impl FunctionRoutes {
             router.route(&spec.path, method_router)
         });
         router
+            .route_layer(middleware::from_fn_with_state(state.clone(), publish_after_commit))
             .route_layer(middleware::from_fn(move |request: Request, next: Next| async move {
                 tracing::Span::current().record("function", name);
                 let response: Response = next.run(request).await;
@@ -196,4 +197,20 @@ impl FunctionRoutes {
             .layer(crate::cors::layer(&state.config))
             .with_state(state)
     }
+}
+
+/// The fast path of event delivery (cloud): after the route's work, publish the outbox
+/// events it committed before answering (see `kassa_events::fast_path`). Without
+/// `EVENTS_QUEUE_URL` it only passes the request on; the relay publishes everything.
+async fn publish_after_commit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(events) = state.events.clone() else {
+        return next.run(request).await;
+    };
+    let (response, appended) = kassa_domain::outbox::collect(next.run(request)).await;
+    events.publish(&appended).await;
+    response
 }

@@ -6,6 +6,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use kassa_events::fast_path::FastPath;
 use kassa_runtime::tenants::TenantResolver;
 use kassa_runtime::valkey::Valkey;
 use kassa_runtime::{Runtime, RuntimeError};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The keys of shoppers' access tokens.
     pub customer_tokens: Arc<CustomerTokens>,
+    /// Publish-after-commit to the SQS event queue, when `EVENTS_QUEUE_URL` is set.
+    pub events: Option<Arc<FastPath>>,
 }
 
 impl Deref for AppState {
@@ -47,7 +50,14 @@ impl AppState {
     pub fn with_runtime(runtime: Runtime) -> Result<Self, StateError> {
         let auth = Authenticator::new(&runtime.config).map_err(StateError::Http)?;
         let customer_tokens = Arc::new(CustomerTokens::new(&runtime.config));
-        Ok(Self { runtime, auth: Arc::new(auth), limits: Arc::new(Limits::default()), customer_tokens })
+        let events = fast_path(&runtime);
+        Ok(Self {
+            runtime,
+            auth: Arc::new(auth),
+            limits: Arc::new(Limits::default()),
+            customer_tokens,
+            events,
+        })
     }
 
     /// Assembles a state from its parts (tests swap in an authenticator of their own).
@@ -59,13 +69,15 @@ impl AppState {
         auth: Authenticator,
     ) -> Self {
         let customer_tokens = Arc::new(CustomerTokens::new(&config));
-        Self {
-            runtime: Runtime::from_parts(config, db, valkey, tenants),
-            auth: Arc::new(auth),
-            limits: Arc::new(Limits::default()),
-            customer_tokens,
-        }
+        let runtime = Runtime::from_parts(config, db, valkey, tenants);
+        let events = fast_path(&runtime);
+        Self { runtime, auth: Arc::new(auth), limits: Arc::new(Limits::default()), customer_tokens, events }
     }
+}
+
+fn fast_path(runtime: &Runtime) -> Option<Arc<FastPath>> {
+    let queue_url = runtime.config.events_queue_url.clone()?;
+    Some(Arc::new(FastPath::new(runtime.db.clone(), queue_url, runtime.config.aws_endpoint_url.clone())))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -119,6 +119,10 @@ pub struct Config {
     pub sign_in_ip_limit: u64,
     /// `EVENT_BUS`: `rabbitmq` (default), `sqs` or `off`.
     pub event_bus: EventBus,
+    /// `EVENTS_QUEUE_URL`: the SQS event queue. When set (in the cloud), a function publishes
+    /// the events its request committed to it right after the commit, before it answers;
+    /// the scheduled relay publishes whatever that fast path could not.
+    pub events_queue_url: Option<String>,
     /// `CART_STORE`: `valkey` (default) or `dynamodb`: where carts and the storefront's
     /// Idempotency-Key records live.
     pub cart_store: CartStore,
@@ -206,6 +210,12 @@ impl Config {
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {
             errors.push("AWS_ENDPOINT_URL must be an http:// or https:// URL".to_owned());
+        }
+        let events_queue_url = get("EVENTS_QUEUE_URL");
+        if let Some(queue) = &events_queue_url
+            && !(queue.starts_with("http://") || queue.starts_with("https://"))
+        {
+            errors.push("EVENTS_QUEUE_URL must be an http:// or https:// URL".to_owned());
         }
 
         let mut parsed = |key: &str, default: &str, what: &str| -> Option<u64> {
@@ -449,6 +459,7 @@ impl Config {
                     storefront_cache,
                     storefront_cache_ttl: Duration::from_secs(cache_ttl),
                     event_bus,
+                    events_queue_url,
                     cart_store,
                     carts_table,
                     media_bucket,
