@@ -44,16 +44,14 @@ async fn a_recorded_batch_reports_only_the_bad_message_and_the_rest_of_its_group
     );
 }
 
-#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_nothing(pool: PgPool) {
-    let app = TestApp::new(pool, |_| Router::new());
-    let smtp = SmtpSink::start();
-    let engine = engine(&app, &smtp);
+/// A shop with a mug (stock 4) and a German tax rate, an order of 3 placed, and the recorded
+/// batch's first record carrying that order's CloudEvent twice, as SQS may deliver it.
+async fn order_batch(app: &TestApp) -> (uuid::Uuid, Value) {
     let shop = app.tenant("shop").await;
     let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(900).stock(4)).create(&app, &shop).await;
+        ProductBuilder::selling(VariantBuilder::new("MUG").price(900).stock(4)).create(app, &shop).await;
     let variant = mug.variant().id;
-    OrderBuilder::new().ship_to("DE").line(variant, 3).place(&app, &shop).await;
+    OrderBuilder::new().ship_to("DE").line(variant, 3).place(app, &shop).await;
     sqlx::query("insert into tax_rates (id, tenant_id, country, tax_class, rate_bp) values ($1, $2, 'DE', 'standard', 1900)")
         .bind(uuid::Uuid::now_v7())
         .bind(shop.id)
@@ -67,28 +65,78 @@ async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_n
     .fetch_one(&app.owner)
     .await
     .unwrap();
-
-    // The recorded batch's first record, carrying this order's CloudEvent as the relay sends it.
     let mut batch = recorded_batch();
     let mut record = batch["Records"][0].clone();
     record["body"] = Value::String(serde_json::to_string(&Envelope::from(&event)).unwrap());
     batch["Records"] = json!([record.clone(), record]);
-    let answer = handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
-    assert!(batch_item_failures(&answer).is_empty());
+    (variant, batch)
+}
 
-    let stock: i32 = sqlx::query_scalar("select stock from product_variants where id = $1")
+async fn stock(app: &TestApp, variant: uuid::Uuid) -> i32 {
+    sqlx::query_scalar("select stock from product_variants where id = $1")
         .bind(variant)
         .fetch_one(&app.owner)
         .await
-        .unwrap();
-    assert_eq!(stock, 1, "the same message twice deducted once");
-    let statuses: Vec<String> =
-        sqlx::query_scalar("select status from workflow_runs").fetch_all(&app.owner).await.unwrap();
-    assert_eq!(statuses, ["succeeded"]);
+        .unwrap()
+}
+
+async fn run_statuses(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("select status from workflow_runs").fetch_all(&app.owner).await.unwrap()
+}
+
+fn recorded_sweep() -> Value {
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/worker-engine-sweep.json"
+    ));
+    let schedule: Value = serde_json::from_str(&raw.unwrap()).unwrap();
+    // It reads as EventBridge's scheduled event and carries no SQS records.
+    let parsed: aws_lambda_events::event::eventbridge::EventBridgeEvent =
+        serde_json::from_value(schedule.clone()).unwrap();
+    assert_eq!(parsed.detail_type, "Scheduled Event");
+    schedule
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_order_event_from_sqs_runs_on_order_placed_and_a_redelivery_changes_nothing(pool: PgPool) {
+    let app = TestApp::new(pool, |_| Router::new());
+    let smtp = SmtpSink::start();
+    let engine = engine(&app, &smtp);
+    let (variant, batch) = order_batch(&app).await;
+    let answer = handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
+    assert!(batch_item_failures(&answer).is_empty());
+
+    assert_eq!(stock(&app, variant).await, 1, "the same message twice deducted once");
+    assert_eq!(run_statuses(&app).await, ["succeeded"]);
     assert_eq!(smtp.messages().len(), 1);
 
-    // The schedule: nothing is due.
-    let answer =
-        handle(&engine, LambdaEvent::new(json!({"source": "aws.events"}), Context::default())).await.unwrap();
+    // The recorded schedule: nothing is due.
+    let answer = handle(&engine, LambdaEvent::new(recorded_sweep(), Context::default())).await.unwrap();
     assert_eq!(answer, json!({"resumed": 0}));
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_recorded_sweep_schedule_resumes_a_run_a_worker_left_behind_at_the_step_it_had_reached(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool, |_| Router::new());
+    let smtp = SmtpSink::start();
+    let engine = engine(&app, &smtp);
+    let (variant, batch) = order_batch(&app).await;
+    handle(&engine, LambdaEvent::new(batch, Context::default())).await.unwrap();
+    // As if the worker had died before the last step (the email) and its lease had run out.
+    sqlx::query(
+        "update workflow_runs set status = 'running', lease_until = null, finished_at = null,
+                next_step = jsonb_array_length(steps) - 1, step_attempts = 0,
+                next_attempt_at = now() - interval '1 minute'",
+    )
+    .execute(&app.owner)
+    .await
+    .unwrap();
+
+    let answer = handle(&engine, LambdaEvent::new(recorded_sweep(), Context::default())).await.unwrap();
+    assert_eq!(answer, json!({"resumed": 1}));
+    assert_eq!(run_statuses(&app).await, ["succeeded"]);
+    assert_eq!(stock(&app, variant).await, 1, "the steps before it are not done again");
+    assert_eq!(smtp.messages().len(), 2, "the email step ran again");
 }
