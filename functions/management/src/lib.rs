@@ -1,14 +1,13 @@
 //! The management function: the signed-in staff member's session (`GET /management/me`)
-//! and the OpenAPI description of the whole management API.
+//! and the OpenAPI description of the whole management API (generated ahead of time into
+//! `openapi.json`, so this function links no other function).
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 use axum::Router;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use axum::response::Response;
 use kassa_domain::access::{Action, Role};
-use kassa_http::openapi::{Doc, document, schema};
+use kassa_http::openapi::{Doc, schema};
 use kassa_http::{Access, AppState, FunctionRoutes, Json, Staff, Verb};
 use serde::Serialize;
 
@@ -61,34 +60,8 @@ pub async fn me(staff: Staff) -> Json<Me> {
     })
 }
 
-const DESCRIPTION: &str = "The staff API of Kassa, a multi-tenant headless commerce platform. \
-Every operation needs a Zitadel access token (`Authorization: Bearer …`) of a user holding a role in the shop's \
-Zitadel organisation, and names the shop by `X-Tenant-ID` (its id or handle) or by calling it on one of its domains. \
-Writes return the resource's version as a strong `ETag`; send it back as `If-Match` to update only that version. \
-Errors are RFC 9457 problem documents with a stable `code`.";
-
-/// Every function whose routes are in the management API.
-pub fn management_functions() -> Vec<FunctionRoutes> {
-    let staff_customers = kassa_customers::routes().filter(|r| matches!(r.gate, kassa_http::Gate::Staff(_)));
-    vec![
-        kassa_products::routes(),
-        kassa_pricing::routes(),
-        kassa_workflows::routes(),
-        staff_customers,
-        kassa_checkout::routes().filter(|r| matches!(r.gate, kassa_http::Gate::Staff(_))),
-        kassa_pages::routes(),
-        routes(),
-    ]
-}
-
-/// `GET /management/openapi.json`: the OpenAPI 3.1 document, built once per process.
+/// `GET /management/openapi.json`: the OpenAPI 3.1 document of every management route,
+/// generated from the route tables by `kassa_cli::openapi` (a test keeps the file current).
 pub async fn openapi_json() -> Response {
-    static DOCUMENT: OnceLock<String> = OnceLock::new();
-    let json = DOCUMENT.get_or_init(|| {
-        let doc = document(&management_functions(), "Kassa management API", DESCRIPTION);
-        doc.to_json().unwrap_or_default()
-    });
-    let mut response = json.clone().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    kassa_http::openapi::serve_document(include_str!("../openapi.json"))
 }

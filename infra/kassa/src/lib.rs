@@ -6,6 +6,7 @@ pub mod bench_seed;
 pub mod bench_workflows;
 pub mod catalog_seed;
 pub mod media_seed;
+pub mod openapi;
 pub mod seed;
 
 use axum::Router;

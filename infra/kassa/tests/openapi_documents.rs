@@ -1,13 +1,32 @@
-//! `GET /management/openapi.json` describes every management route, generated from the same
-//! route table as the routers.
+//! The OpenAPI documents the management and storefront functions serve are generated from
+//! the route tables (`kassa_cli::openapi`) and committed; they must be what the routes make
+//! now. `GET /management/openapi.json` describes every management route and nothing else.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeSet;
 
+use kassa_cli::openapi::{files, management_functions};
 use kassa_http::Gate;
-use kassa_management::management_functions;
 use kassa_testkit::TestApp;
 use sqlx::PgPool;
+
+/// `KASSA_WRITE_OPENAPI=1` writes the documents instead of comparing them.
+#[test]
+fn the_committed_openapi_documents_are_the_ones_the_route_tables_make() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let write = std::env::var_os("KASSA_WRITE_OPENAPI").is_some();
+    for (file, generated) in files().unwrap() {
+        let path = root.join(file);
+        if write {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{file} is stale: run KASSA_WRITE_OPENAPI=1 cargo test -p kassa-cli --test openapi_documents"
+        );
+    }
+}
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_openapi_document_covers_every_staff_route_and_nothing_else(pool: PgPool) {
