@@ -312,15 +312,17 @@ async fn lists_filter_sort_page_and_count_facets(pool: PgPool) {
         ),
     )
     .await;
+    // Without a price: after every priced product both ways, oldest first going up.
     s.create(ProductBuilder::new("gift-card").title("Gift card").active()).await;
+    s.create(ProductBuilder::new("gift-wrap").title("Gift wrap").active()).await;
 
     assert_eq!(
         s.handles("/storefront/products?sort=price_asc").await,
-        ["red-mug", "blue-mug", "green-apron", "gift-card"]
+        ["red-mug", "blue-mug", "green-apron", "gift-card", "gift-wrap"]
     );
     assert_eq!(
         s.handles("/storefront/products?sort=price_desc").await,
-        ["green-apron", "blue-mug", "red-mug", "gift-card"]
+        ["green-apron", "blue-mug", "red-mug", "gift-wrap", "gift-card"]
     );
     assert_eq!(
         s.handles("/storefront/products?attr[color]=red,blue&sort=price_asc").await,
@@ -336,8 +338,10 @@ async fn lists_filter_sort_page_and_count_facets(pool: PgPool) {
     let red = &list["items"].as_array().unwrap().iter().find(|p| p["handle"] == "red-mug").unwrap().clone();
     assert_eq!((red["price_from"]["amount"].clone(), red["in_stock"].clone()), (json!(900), json!(true)));
 
-    // Pages of two, every product once, in every sort.
+    // Pages of two, every product once, in the order of the whole list, in every sort (the
+    // price sorts cross from priced to unpriced products inside a page and across pages).
     for sort in ["newest", "title", "price_asc", "price_desc"] {
+        let whole = s.handles(&format!("/storefront/products?sort={sort}")).await;
         let mut seen = Vec::new();
         let mut uri = format!("/storefront/products?sort={sort}&limit=2");
         loop {
@@ -348,8 +352,9 @@ async fn lists_filter_sort_page_and_count_facets(pool: PgPool) {
             let Some(cursor) = body["next_cursor"].as_str() else { break };
             uri = format!("/storefront/products?sort={sort}&limit=2&cursor={cursor}");
         }
+        assert_eq!(seen, whole, "{sort}");
         seen.sort();
-        assert_eq!(seen, ["blue-mug", "gift-card", "green-apron", "red-mug"], "{sort}");
+        assert_eq!(seen, ["blue-mug", "gift-card", "gift-wrap", "green-apron", "red-mug"], "{sort}");
     }
     for (query, code) in [
         ("sort=cheap", "invalid_sort"),

@@ -316,37 +316,51 @@ fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience
             from product_media m where m.tenant_id = p.tenant_id and m.product_id = p.id) as media,
          coalesce(p.title ->> ",
     )
-        .push_bind(audience.locale.clone())
-        .push(", p.title ->> ")
-        .push_bind(tenant.default_locale.clone())
-        .push(", '') as title, coalesce(p.description ->> ")
-        .push_bind(audience.locale.clone())
-        .push(", p.description ->> ")
-        .push_bind(tenant.default_locale.clone())
-        .push(
-            ", '') as description,
+    .push_bind(audience.locale.clone())
+    .push(", p.title ->> ")
+    .push_bind(tenant.default_locale.clone())
+    .push(", '') as title, coalesce(p.description ->> ")
+    .push_bind(audience.locale.clone())
+    .push(", p.description ->> ")
+    .push_bind(tenant.default_locale.clone())
+    .push(
+        ", '') as description,
              (select coalesce(jsonb_agg(jsonb_build_object(
                  'id', v.id, 'sku', v.sku, 'amount', v.price_amount, 'currency', v.currency, 'stock', v.stock,
                  'attributes', v.attributes,
-                 'lists', (select coalesce(jsonb_agg(jsonb_build_object(
-                     'price_list_id', pl.id, 'customer_group_id', pl.customer_group_id, 'currency', pl.currency,
-                     'active', pl.status = 'active', 'starts_at', pl.starts_at, 'ends_at', pl.ends_at,
-                     'priority', pl.priority, 'min_quantity', plp.min_quantity, 'amount', plp.amount)), '[]')
-                   from price_list_prices plp
-                   join price_lists pl on pl.tenant_id = plp.tenant_id and pl.id = plp.price_list_id
-                   where plp.tenant_id = v.tenant_id and plp.variant_id = v.id and pl.customer_group_id = any(",
+                 'lists', ",
+    );
+    if audience.groups.is_empty() {
+        // Anonymous: no price list applies, so none is looked up (a probe per variant saved).
+        b.push("'[]'::jsonb");
+    } else {
+        b.push(
+            "(select coalesce(jsonb_agg(jsonb_build_object(
+                 'price_list_id', pl.id, 'customer_group_id', pl.customer_group_id, 'currency', pl.currency,
+                 'active', pl.status = 'active', 'starts_at', pl.starts_at, 'ends_at', pl.ends_at,
+                 'priority', pl.priority, 'min_quantity', plp.min_quantity, 'amount', plp.amount)), '[]')
+               from price_list_prices plp
+               join price_lists pl on pl.tenant_id = plp.tenant_id and pl.id = plp.price_list_id
+               where plp.tenant_id = v.tenant_id and plp.variant_id = v.id and pl.customer_group_id = any(",
         )
         .push_bind(audience.group_ids())
-        .push(")")
-        .push(
-            ")) order by v.position, v.id), '[]')
-              from product_variants v where v.tenant_id = p.tenant_id and v.product_id = p.id) as variants",
-        );
+        .push("))");
+    }
+    b.push(
+        ") order by v.position, v.id), '[]')
+          from product_variants v where v.tenant_id = p.tenant_id and v.product_id = p.id) as variants",
+    );
 }
 
 /// Active products this audience may see (B2B products limited to some groups included).
 fn push_visible(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
-    b.push(" from products p where p.tenant_id = ")
+    b.push(" from products p where true");
+    push_visible_conditions(b, tenant, audience);
+}
+
+/// [`push_visible`]'s conditions on `p`, after a `where`.
+fn push_visible_conditions(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
+    b.push(" and p.tenant_id = ")
         .push_bind(tenant.id)
         .push(" and p.status = 'active' and (p.b2b_settings -> 'visible_to_customer_groups' is null or ");
     if audience.groups.is_empty() {
@@ -403,6 +417,74 @@ fn push_filters(
     }
 }
 
+/// A price-sorted page's rows (`limit + 1` at most), read in the order of the price index
+/// (`product_prices_sort_idx`: tenant, currency, cheapest price, product) so a page costs its
+/// length, not the catalog's: first the products with a price in the audience's currency,
+/// from the cursor on; then, if the page is not full yet, those without one — which sort
+/// after every priced product both ways, by id, under the key [`missing_price`].
+async fn by_price(
+    tx: &mut crate::db::TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+    collection: Option<&Collection>,
+    (op, dir): (&str, &str),
+) -> Result<Vec<ProductRow>, DomainError> {
+    let missing = missing_price(query.sort);
+    let wanted = query.limit + 1;
+    // Decoding checked the key is an integer (`KeyKind::Integer`).
+    let cursor = match &query.cursor {
+        Some(c) => Some((
+            c.key
+                .as_deref()
+                .and_then(|k| k.parse::<i64>().ok())
+                .ok_or_else(|| DomainError::Unexpected("a price cursor without an integer key".to_owned()))?,
+            c.id,
+        )),
+        None => None,
+    };
+    let mut rows: Vec<ProductRow> = Vec::new();
+    if cursor.is_none_or(|(key, _)| key != missing) {
+        let mut b = QueryBuilder::<Postgres>::new("");
+        push_projection(&mut b, tenant, audience);
+        b.push(", to_json(ps.min_amount) #>> '{}' as sort_key from product_prices ps join products p on p.tenant_id = ps.tenant_id and p.id = ps.product_id where ps.tenant_id = ")
+            .push_bind(tenant.id)
+            .push(" and ps.currency = ")
+            .push_bind(audience.currency.clone());
+        push_visible_conditions(&mut b, tenant, audience);
+        push_filters(&mut b, query, audience, collection);
+        if let Some((key, id)) = cursor {
+            b.push(" and (ps.min_amount, ps.product_id) ").push(op).push(" (").push_bind(key);
+            b.push(", ").push_bind(id).push(")");
+        }
+        b.push(format!(" order by ps.min_amount {dir}, ps.product_id {dir} limit ")).push_bind(wanted);
+        rows = b.build_query_as().fetch_all(&mut **tx).await?;
+    }
+    let short = wanted - i64::try_from(rows.len()).unwrap_or(wanted);
+    if short > 0 {
+        let mut b = QueryBuilder::<Postgres>::new("");
+        push_projection(&mut b, tenant, audience);
+        b.push(", ").push_bind(missing.to_string()).push(" as sort_key from products p where true");
+        push_visible_conditions(&mut b, tenant, audience);
+        push_filters(&mut b, query, audience, collection);
+        b.push(" and not exists (select 1 from product_prices ps where ps.tenant_id = p.tenant_id and ps.product_id = p.id and ps.currency = ")
+            .push_bind(audience.currency.clone())
+            .push(")");
+        if let Some((_, id)) = cursor.filter(|(key, _)| *key == missing) {
+            b.push(" and p.id ").push(op).push(" ").push_bind(id);
+        }
+        b.push(format!(" order by p.id {dir} limit ")).push_bind(short);
+        rows.extend(b.build_query_as::<ProductRow>().fetch_all(&mut **tx).await?);
+    }
+    Ok(rows)
+}
+
+/// The sort key of a product without a price in the audience's currency: after every priced
+/// one, ascending or descending.
+fn missing_price(sort: ShopSort) -> i64 {
+    if sort == ShopSort::PriceAsc { i64::MAX } else { -1 }
+}
+
 /// The sort key of a row, as SQL (prices: the cheapest base price, missing prices last).
 fn push_sort_key(b: &mut QueryBuilder<'_, Postgres>, sort: ShopSort, tenant: &Tenant, audience: &Audience) {
     match sort {
@@ -417,7 +499,7 @@ fn push_sort_key(b: &mut QueryBuilder<'_, Postgres>, sort: ShopSort, tenant: &Te
                 .push(", ''))");
         }
         ShopSort::PriceAsc | ShopSort::PriceDesc => {
-            let missing = if sort == ShopSort::PriceAsc { i64::MAX } else { -1 };
+            let missing = missing_price(sort);
             b.push("coalesce((select pp.min_amount from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ")
                 .push_bind(audience.currency.clone())
                 .push("), ")
@@ -503,6 +585,10 @@ pub async fn list(
     };
     let descending = matches!(query.sort, ShopSort::Newest | ShopSort::PriceDesc);
     let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
+    if matches!(query.sort, ShopSort::PriceAsc | ShopSort::PriceDesc) {
+        let rows = by_price(&mut tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
+        return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
+    }
     let mut b = QueryBuilder::<Postgres>::new("");
     push_projection(&mut b, tenant, audience);
     // The key as JSON text: timestamps in RFC 3339, as cursors carry them.
@@ -527,10 +613,22 @@ pub async fn list(
     b.push(format!(" {dir}, p.id {dir} limit ")).push_bind(query.limit + 1);
 
     let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut *tx).await?;
+    finish(tx, tenant, audience, query, collection.as_ref(), rows).await
+}
+
+/// The page from its rows (`limit + 1` at most), with the facets asked for.
+async fn finish(
+    mut tx: crate::db::TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+    collection: Option<&Collection>,
+    rows: Vec<ProductRow>,
+) -> Result<ShopPage, DomainError> {
     let facets = if query.facets.is_empty() {
         Facets::new()
     } else {
-        facets(&mut tx, tenant, audience, query, collection.as_ref()).await?
+        facets(&mut tx, tenant, audience, query, collection).await?
     };
     tx.end_read();
 
