@@ -574,9 +574,21 @@ pub async fn list(
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
     let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let page = list_in(&mut tx, tenant, audience, query).await?;
+    tx.end_read();
+    Ok(page)
+}
+
+/// [`list`] inside a read transaction of the caller's (a page reads all its grids in one).
+pub async fn list_in(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+) -> Result<ShopPage, DomainError> {
     let collection = match &query.collection {
         Some(handle) => Some(
-            collections::find_in(&mut tx, tenant, handle)
+            collections::find_in(tx, tenant, handle)
                 .await?
                 .filter(|c| c.handle == *handle)
                 .ok_or(DomainError::NotFound { resource: "collection" })?,
@@ -586,7 +598,7 @@ pub async fn list(
     let descending = matches!(query.sort, ShopSort::Newest | ShopSort::PriceDesc);
     let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
     if matches!(query.sort, ShopSort::PriceAsc | ShopSort::PriceDesc) {
-        let rows = by_price(&mut tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
+        let rows = by_price(tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
         return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
     }
     let mut b = QueryBuilder::<Postgres>::new("");
@@ -612,13 +624,13 @@ pub async fn list(
     push_sort_key(&mut b, query.sort, tenant, audience);
     b.push(format!(" {dir}, p.id {dir} limit ")).push_bind(query.limit + 1);
 
-    let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut *tx).await?;
+    let rows: Vec<ProductRow> = b.build_query_as().fetch_all(&mut **tx).await?;
     finish(tx, tenant, audience, query, collection.as_ref(), rows).await
 }
 
 /// The page from its rows (`limit + 1` at most), with the facets asked for.
 async fn finish(
-    mut tx: crate::db::TenantTx,
+    tx: &mut TenantTx,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
@@ -628,9 +640,8 @@ async fn finish(
     let facets = if query.facets.is_empty() {
         Facets::new()
     } else {
-        facets(&mut tx, tenant, audience, query, collection).await?
+        facets(tx, tenant, audience, query, collection).await?
     };
-    tx.end_read();
 
     let ordering = ShopQuery::ordering(query.sort, &audience.locale, &audience.currency);
     let page = Page::from_rows(rows, query.limit, |row| {
@@ -672,14 +683,25 @@ pub async fn product(
     audience: &Audience,
     handle: &str,
 ) -> Result<ShopProduct, DomainError> {
+    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let product = product_in(&mut tx, tenant, audience, handle).await;
+    tx.end_read();
+    product
+}
+
+/// [`product`] inside a read transaction of the caller's.
+pub async fn product_in(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    handle: &str,
+) -> Result<ShopProduct, DomainError> {
     let mut b = QueryBuilder::<Postgres>::new("");
     push_projection(&mut b, tenant, audience);
     b.push(", null::text as sort_key");
     push_visible(&mut b, tenant, audience);
     b.push(" and p.handle = ").push_bind(handle.to_owned());
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
-    let row: Option<ProductRow> = b.build_query_as().fetch_optional(&mut *tx).await?;
-    tx.end_read();
+    let row: Option<ProductRow> = b.build_query_as().fetch_optional(&mut **tx).await?;
     let row = row.ok_or(DomainError::NotFound { resource: "product" })?;
     let variants: Vec<ShopVariant> = row.variants.0.into_iter().map(|v| v.shop(audience)).collect();
     let b2b = row.b2b_settings.0;
@@ -833,12 +855,23 @@ pub async fn collection_products(
     limit: i64,
 ) -> Result<Vec<ShopProductSummary>, DomainError> {
     let mut tx = begin_tenant_read(pool, tenant.id).await?;
-    let collection = collections::find_in(&mut tx, tenant, handle_or_id)
+    let products = collection_products_in(&mut tx, tenant, audience, handle_or_id, limit).await;
+    tx.end_read();
+    products
+}
+
+/// [`collection_products`] inside a read transaction of the caller's.
+pub async fn collection_products_in(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    handle_or_id: &str,
+    limit: i64,
+) -> Result<Vec<ShopProductSummary>, DomainError> {
+    let collection = collections::find_in(tx, tenant, handle_or_id)
         .await?
         .ok_or(DomainError::NotFound { resource: "collection" })?;
-    let products = products_of(&mut tx, tenant, audience, &collection, limit).await?;
-    tx.end_read();
-    Ok(products)
+    products_of(tx, tenant, audience, &collection, limit).await
 }
 
 async fn products_of(

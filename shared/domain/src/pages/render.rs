@@ -17,7 +17,7 @@ use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
 use super::types_in;
 use crate::catalog::Translations;
-use crate::db::begin_tenant_read;
+use crate::db::{TenantTx, begin_tenant_read};
 use crate::error::DomainError;
 use crate::storefront::{self, Audience, ShopProductSummary, ShopQuery, ShopSort};
 use crate::tenant::Tenant;
@@ -108,7 +108,8 @@ fn text(texts: &Translations, locale: &str, fallback: &str) -> Option<String> {
     texts.get(locale).or_else(|| texts.get(fallback)).or_else(|| texts.values().next()).cloned()
 }
 
-/// Page `handle` of `tenant` for `audience` from `source`.
+/// Page `handle` of `tenant` for `audience` from `source`, read in one read-only
+/// transaction (the page, its block types and every product block's products).
 pub async fn render(
     pool: &PgPool,
     tenant: &Tenant,
@@ -129,7 +130,19 @@ pub async fn render(
     .fetch_optional(&mut *tx)
     .await?;
     let types = types_in(&mut tx, tenant.id).await?;
+    let page = fill(&mut tx, tenant, audience, row, &types, source).await;
     tx.end_read();
+    page
+}
+
+async fn fill(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    row: Option<Row>,
+    types: &[TypeSpec],
+    source: Source,
+) -> Result<ShopPageDocument, DomainError> {
     let not_found = DomainError::NotFound { resource: "page" };
     let row = row.ok_or(not_found)?;
     let (document, revision, published_at) = match source {
@@ -142,15 +155,15 @@ pub async fn render(
     let (locale, fallback) = (audience.locale.as_str(), tenant.default_locale.as_str());
     let mut sections = Vec::new();
     for section in document.get("sections").and_then(Value::as_array).cloned().unwrap_or_default() {
-        let (kind, settings) = resolved(&section, &types, locale, fallback, &audience.media_base_url);
+        let (kind, settings) = resolved(&section, types, locale, fallback, &audience.media_base_url);
         let mut blocks = Vec::new();
         for block in section.get("blocks").and_then(Value::as_array).cloned().unwrap_or_default() {
             let (block_kind, block_settings) =
-                resolved(&block, &types, locale, fallback, &audience.media_base_url);
-            let data = expand(pool, tenant, audience, &block_kind, &block_settings).await?;
+                resolved(&block, types, locale, fallback, &audience.media_base_url);
+            let data = expand(tx, tenant, audience, &block_kind, &block_settings).await?;
             blocks.push(RenderedBlock { id: id(&block), kind: block_kind, settings: block_settings, data });
         }
-        let data = expand(pool, tenant, audience, &kind, &settings).await?;
+        let data = expand(tx, tenant, audience, &kind, &settings).await?;
         sections.push(RenderedSection { id: id(&section), kind, settings, blocks, data });
     }
     Ok(ShopPageDocument {
@@ -189,7 +202,7 @@ fn resolved(
 
 /// The product data of a product block, for `audience`.
 async fn expand(
-    pool: &PgPool,
+    tx: &mut TenantTx,
     tenant: &Tenant,
     audience: &Audience,
     kind: &str,
@@ -208,7 +221,7 @@ async fn expand(
             let collection = settings.get("collection").and_then(Value::as_str).map(str::to_owned);
             if let (Some(handle), None) = (&collection, named) {
                 let products =
-                    match storefront::collection_products(pool, tenant, audience, handle, count).await {
+                    match storefront::collection_products_in(tx, tenant, audience, handle, count).await {
                         Ok(products) => products,
                         Err(DomainError::NotFound { .. }) => Vec::new(),
                         Err(err) => return Err(err),
@@ -226,7 +239,7 @@ async fn expand(
                 facets: Default::default(),
                 collection,
             };
-            let products = match storefront::list(pool, tenant, audience, &query).await {
+            let products = match storefront::list_in(tx, tenant, audience, &query).await {
                 Ok(page) => page.items,
                 Err(DomainError::NotFound { .. }) => Vec::new(),
                 Err(err) => return Err(err),
@@ -235,7 +248,7 @@ async fn expand(
         }
         "featured-product" => {
             let handle = settings.get("product").and_then(Value::as_str).unwrap_or_default();
-            let product = match storefront::product(pool, tenant, audience, handle).await {
+            let product = match storefront::product_in(tx, tenant, audience, handle).await {
                 Ok(p) => Some(ShopProductSummary {
                     id: p.id,
                     handle: p.handle,
