@@ -10,9 +10,11 @@ use kassa_domain::products::{self, ProductDraft};
 use kassa_domain::relay;
 use kassa_domain::tenant::Tenant;
 use kassa_events::Envelope;
+use kassa_events::fast_path::FastPath;
 use kassa_events::sqs::{self, SqsBus};
-use kassa_testkit::TestApp;
+use kassa_http::AppState;
 use kassa_testkit::issuer::Issuer;
+use kassa_testkit::{TestApp, service_pool};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -27,13 +29,18 @@ async fn queue() -> (String, aws_sdk_sqs::Client) {
     (urls.queue, client)
 }
 
+/// The products function as its `main.rs` builds it with `EVENTS_QUEUE_URL` set.
 async fn app_publishing_to(pool: PgPool, queue_url: &str) -> (TestApp, Issuer, Tenant) {
     let issuer = Issuer::start().await;
-    let app = TestApp::with_config(
-        pool,
-        issuer.config_with(&[("EVENTS_QUEUE_URL", queue_url)]),
-        kassa_products::router,
+    let config = issuer.config_with(&[("EVENTS_QUEUE_URL", queue_url)]);
+    let state = AppState::with_pool(config, service_pool(&pool)).unwrap();
+    let events = FastPath::configured(
+        &state.db,
+        state.config.events_queue_url.as_deref(),
+        state.config.aws_endpoint_url.as_deref(),
     );
+    assert!(events.is_some());
+    let app = TestApp::with_state(pool, state.publishing(events), kassa_products::router);
     let demo = app.tenant("demo").await;
     (app, issuer, demo)
 }

@@ -64,6 +64,17 @@ tokio::task_local! {
     static APPENDED: RefCell<Vec<Uuid>>;
 }
 
+/// Publishes outbox events right after the transaction that appended them committed (the
+/// cloud's fast path, `kassa_events::fast_path::FastPath` over SQS). It never fails its
+/// caller: what it cannot publish stays in the outbox for the relay. A trait so the HTTP
+/// layer can run it without linking a bus: only functions that write events bring one.
+pub trait PublishAfterCommit: Send + Sync + std::fmt::Debug {
+    fn publish_after_commit<'a>(
+        &'a self,
+        appended: &'a [Uuid],
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
 /// Runs `work` and returns, beside its output, the ids of the events it appended — in
 /// transactions that committed or not: only committed ones exist for a publisher to claim.
 /// Work spawned onto other tasks is not seen; the relay publishes its events.

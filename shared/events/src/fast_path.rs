@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use kassa_domain::outbox::PublishAfterCommit;
 use kassa_domain::relay::relay_these;
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
@@ -51,6 +52,11 @@ impl FastPath {
         Self { db, queue_url, endpoint, bus: OnceCell::new() }
     }
 
+    /// The fast path of a process whose `EVENTS_QUEUE_URL` is `queue_url` (none without one).
+    pub fn configured(db: &PgPool, queue_url: Option<&str>, endpoint: Option<&str>) -> Option<Self> {
+        Some(Self::new(db.clone(), queue_url?.to_owned(), endpoint.map(str::to_owned)))
+    }
+
     /// Publishes those of `ids` (events the caller's work appended) that are in the outbox
     /// and still unpublished, within [`BUDGET`]. Never fails the caller: a failure is logged
     /// and left to the relay.
@@ -81,5 +87,16 @@ impl FastPath {
                 Outcome::LeftToRelay
             }
         }
+    }
+}
+
+impl PublishAfterCommit for FastPath {
+    fn publish_after_commit<'a>(
+        &'a self,
+        appended: &'a [Uuid],
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            self.publish(appended).await;
+        })
     }
 }

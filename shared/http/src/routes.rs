@@ -211,6 +211,6 @@ async fn publish_after_commit(
         return next.run(request).await;
     };
     let (response, appended) = kassa_domain::outbox::collect(next.run(request)).await;
-    events.publish(&appended).await;
+    events.publish_after_commit(&appended).await;
     response
 }

@@ -6,7 +6,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use kassa_events::fast_path::FastPath;
+use kassa_domain::outbox::PublishAfterCommit;
 use kassa_runtime::tenants::TenantResolver;
 use kassa_runtime::valkey::Valkey;
 use kassa_runtime::{Runtime, RuntimeError};
@@ -24,8 +24,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The keys of shoppers' access tokens.
     pub customer_tokens: Arc<CustomerTokens>,
-    /// Publish-after-commit to the SQS event queue, when `EVENTS_QUEUE_URL` is set.
-    pub events: Option<Arc<FastPath>>,
+    /// Publish-after-commit of each request's events: set by [`AppState::publishing`] in the
+    /// functions that write events, when `EVENTS_QUEUE_URL` is set.
+    pub events: Option<Arc<dyn PublishAfterCommit>>,
 }
 
 impl Deref for AppState {
@@ -50,13 +51,12 @@ impl AppState {
     pub fn with_runtime(runtime: Runtime) -> Result<Self, StateError> {
         let auth = Authenticator::new(&runtime.config).map_err(StateError::Http)?;
         let customer_tokens = Arc::new(CustomerTokens::new(&runtime.config));
-        let events = fast_path(&runtime);
         Ok(Self {
             runtime,
             auth: Arc::new(auth),
             limits: Arc::new(Limits::default()),
             customer_tokens,
-            events,
+            events: None,
         })
     }
 
@@ -70,14 +70,21 @@ impl AppState {
     ) -> Self {
         let customer_tokens = Arc::new(CustomerTokens::new(&config));
         let runtime = Runtime::from_parts(config, db, valkey, tenants);
-        let events = fast_path(&runtime);
-        Self { runtime, auth: Arc::new(auth), limits: Arc::new(Limits::default()), customer_tokens, events }
+        Self {
+            runtime,
+            auth: Arc::new(auth),
+            limits: Arc::new(Limits::default()),
+            customer_tokens,
+            events: None,
+        }
     }
-}
 
-fn fast_path(runtime: &Runtime) -> Option<Arc<FastPath>> {
-    let queue_url = runtime.config.events_queue_url.clone()?;
-    Some(Arc::new(FastPath::new(runtime.db.clone(), queue_url, runtime.config.aws_endpoint_url.clone())))
+    /// The state whose routes publish the events they commit through `events` right after
+    /// the commit (`None`: the relay publishes everything).
+    pub fn publishing(mut self, events: Option<impl PublishAfterCommit + 'static>) -> Self {
+        self.events = events.map(|e| Arc::new(e) as Arc<dyn PublishAfterCommit>);
+        self
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
