@@ -1,7 +1,7 @@
 """Prints the `make bench` table from the wrk runs (Kassa with the cache on and off, nginx
 serving Kassa's bytes), the round trips per miss, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [relay_sqs=JSON] [rows:STORE=carts.json ...] NAME=BYTES ...
+    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [relay_sqs=JSON] [workflows_sqs=JSON] [rows:STORE=carts.json ...] NAME=BYTES ...
 """
 
 import datetime
@@ -18,6 +18,7 @@ def main():
     workflows = json.loads(sys.argv[7])
     pairs = dict(arg.split("=", 1) for arg in sys.argv[8:])
     relay_sqs = json.loads(pairs.pop("relay_sqs")) if "relay_sqs" in pairs else None
+    workflows_sqs = json.loads(pairs.pop("workflows_sqs")) if "workflows_sqs" in pairs else None
     sizes = {name: size for name, size in pairs.items() if not name.startswith("rows:")}
     rows = {}
     for name, row in cached["rows"].items():
@@ -64,6 +65,10 @@ def main():
     print(f"order commit -> On order placed finished (relay, RabbitMQ, worker; stock, taxes, email to the "
           f"SMTP sink; {workflows['orders']} orders, one per 100 ms): "
           f"p50 {workflows['p50']:.2f} ms, p99 {workflows['p99']:.2f} ms, max {workflows['max']:.2f} ms")
+    if workflows_sqs:
+        print(f"order commit -> On order placed finished (published after commit to SQS on the AWS emulator, "
+              f"worker's SQS loop, no relay; {workflows_sqs['orders']} orders, one per 100 ms): "
+              f"p50 {workflows_sqs['p50']:.2f} ms, p99 {workflows_sqs['p99']:.2f} ms, max {workflows_sqs['max']:.2f} ms")
     for name, path in pairs.items():
         latencies = json.load(open(path)).get("latencies") if name.startswith("rows:") else None
         for case, l in (latencies or {}).items():

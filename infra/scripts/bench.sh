@@ -137,10 +137,12 @@ say "order commit -> On order placed finished (relay, RabbitMQ, worker, SMTP sin
 ensure_smtp_sink
 # lapin logs the worker's queue probe (a passive declare) as an error: not one.
 workflows=$(DATABASE_URL=$DATABASE_OWNER_URL RUST_LOG=warn,lapin=off "$bin/kassa" bench-workflows --orders 200)
+say "order commit -> On order placed finished (published after commit to SQS on the emulator, worker; no relay)"
+workflows_sqs=$(DATABASE_URL=$DATABASE_OWNER_URL "$bin/kassa" bench-workflows --bus sqs --orders 200)
 
 sizes=()
 for f in storefront management products pricing workflows carts customers checkout mollie-webhook pages worker-engine outbox-relay; do
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo
-python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$out/nginx.json" "$out/roundtrips.json" "$cold" "$relay" "$workflows" "relay_sqs=$relay_sqs" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$out/nginx.json" "$out/roundtrips.json" "$cold" "$relay" "$workflows" "relay_sqs=$relay_sqs" "workflows_sqs=$workflows_sqs" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"

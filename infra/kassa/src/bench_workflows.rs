@@ -1,24 +1,38 @@
 //! `kassa bench-workflows`: order commit → "On order placed" finished (stock deducted, taxes
-//! stored, confirmation accepted by the SMTP server at `SMTP_URL`), through the outbox relay,
-//! RabbitMQ and the workflow worker, one order every `PACE` (a rate one local worker, which
-//! handles one event at a time, sustains: this measures latency, not a backlog).
+//! stored, confirmation accepted by the SMTP server at `SMTP_URL`), one order every `PACE` (a
+//! rate one local worker, which handles one event at a time, sustains: this measures
+//! latency, not a backlog) — through the outbox relay, RabbitMQ and the workflow worker, or
+//! (`--bus sqs`, the cloud's path) with no relay: each order's events published right after
+//! its commit as the functions do ([`kassa_events::fast_path`]) to SQS on the AWS emulator,
+//! and the worker's SQS loop running the workflow.
 
 use std::time::{Duration, Instant};
 
 use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::orders::{self, OrderDraft, OrderLineDraft};
+use kassa_domain::outbox;
 use kassa_domain::tenant::Tenant;
+use kassa_events::fast_path::{FastPath, Outcome};
 use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::sqs;
 use kassa_http::AppState;
 use uuid::Uuid;
 
 const PACE: Duration = Duration::from_millis(100);
 
+/// How events reach the worker.
+pub enum Bus<'a> {
+    /// The relay loop and RabbitMQ at this URL (local).
+    RabbitMq(&'a str),
+    /// Publish after commit to a fresh FIFO queue on the AWS emulator at this endpoint.
+    Sqs(&'a str),
+}
+
 /// Latencies in milliseconds, sorted.
 pub async fn measure(
     state: &AppState,
     tenant: &Tenant,
-    rabbitmq_url: &str,
+    bus: Bus<'_>,
     count: usize,
 ) -> anyhow::Result<Vec<f64>> {
     let db = &state.db;
@@ -46,19 +60,34 @@ pub async fn measure(
     tx.commit().await?;
 
     let engine = kassa_engine::Engine::new(state)?;
-    let topology = Topology { exchange: format!("kassa.bench.{}", Uuid::now_v7()), transient: true };
-    let worker = tokio::spawn(engine.consume_rabbitmq(rabbitmq_url.to_owned(), topology.clone()));
-    let queue = format!("{}.worker-engine", topology.exchange);
-    let started = Instant::now();
-    // Until the worker consumes (it binds its queue first), a published event could be lost.
-    while !matches!(
-        RabbitBus::connect(rabbitmq_url, topology.clone()).await?.consumer_count(&queue).await,
-        Ok(n) if n > 0
-    ) {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(10), "the worker did not start consuming");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let relay = tokio::spawn(kassa_events::relay::run(db.clone(), rabbitmq_url.to_owned(), topology));
+    let (tasks, fast) = match bus {
+        Bus::RabbitMq(rabbitmq_url) => {
+            let topology = Topology { exchange: format!("kassa.bench.{}", Uuid::now_v7()), transient: true };
+            let worker = tokio::spawn(engine.consume_rabbitmq(rabbitmq_url.to_owned(), topology.clone()));
+            let queue = format!("{}.worker-engine", topology.exchange);
+            let started = Instant::now();
+            // Until the worker consumes (it binds its queue first), a published event could be lost.
+            while !matches!(
+                RabbitBus::connect(rabbitmq_url, topology.clone()).await?.consumer_count(&queue).await,
+                Ok(n) if n > 0
+            ) {
+                anyhow::ensure!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "the worker did not start consuming"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let relay = tokio::spawn(kassa_events::relay::run(db.clone(), rabbitmq_url.to_owned(), topology));
+            (vec![worker, relay], None)
+        }
+        Bus::Sqs(endpoint) => {
+            let client = sqs::client(Some(endpoint)).await;
+            let urls =
+                sqs::ensure_queue(&client, &format!("kassa-bench-{}", Uuid::now_v7().simple()), 3).await?;
+            let worker = tokio::spawn(engine.consume_sqs(client, urls.queue.clone()));
+            (vec![worker], Some(FastPath::new(db.clone(), urls.queue, Some(endpoint.to_owned()))))
+        }
+    };
 
     let draft = OrderDraft {
         customer_email: "bench@example.com".to_owned(),
@@ -68,7 +97,16 @@ pub async fn measure(
     };
     let mut ids = Vec::with_capacity(count);
     for _ in 0..count {
-        ids.push(orders::place(db, tenant, &draft).await?.id);
+        // As a function's request would: collect what the order appended, then publish it.
+        let (order, appended) = outbox::collect(orders::place(db, tenant, &draft)).await;
+        ids.push(order?.id);
+        if let Some(fast) = &fast {
+            let outcome = fast.publish(&appended).await;
+            anyhow::ensure!(
+                matches!(outcome, Outcome::Published(n) if n == appended.len()),
+                "the fast path left events to the relay: {outcome:?}"
+            );
+        }
         tokio::time::sleep(PACE).await;
     }
     let started = Instant::now();
@@ -93,8 +131,9 @@ pub async fn measure(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    worker.abort();
-    relay.abort();
+    for task in tasks {
+        task.abort();
+    }
     let mut latencies = latencies;
     latencies.sort_by(f64::total_cmp);
     Ok(latencies)

@@ -47,11 +47,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BenchBus::Rabbitmq)]
         bus: BenchBus,
     },
-    /// Measure order commit → "On order placed" finished through RabbitMQ and the worker
+    /// Measure order commit → "On order placed" finished through RabbitMQ and the worker, or
+    /// (`--bus sqs`) through publish-after-commit, SQS on the AWS emulator and the worker
     /// (the `bench` shop must exist; mail goes to SMTP_URL).
     BenchWorkflows {
         #[arg(long, default_value_t = 200)]
         orders: usize,
+        #[arg(long, value_enum, default_value_t = BenchBus::Rabbitmq)]
+        bus: BenchBus,
     },
     /// Create the `bench` shop for `make bench` with many products (idempotent).
     SeedBench {
@@ -144,11 +147,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_latencies("events", events, &latencies);
             Ok(())
         }
-        Command::BenchWorkflows { orders } => {
+        Command::BenchWorkflows { orders, bus } => {
+            use kassa_cli::bench_workflows::{Bus, measure};
             let url = config.rabbitmq_url.expose().to_owned();
+            let endpoint = config.aws_endpoint_url.clone();
             let state = AppState::connect(config)?;
             let bench = bench_shop(&state).await?;
-            let latencies = kassa_cli::bench_workflows::measure(&state, &bench, &url, orders).await?;
+            let latencies = match bus {
+                BenchBus::Rabbitmq => measure(&state, &bench, Bus::RabbitMq(&url), orders).await?,
+                BenchBus::Sqs => {
+                    let endpoint =
+                        endpoint.context("--bus sqs measures on the AWS emulator: set AWS_ENDPOINT_URL")?;
+                    measure(&state, &bench, Bus::Sqs(&endpoint), orders).await?
+                }
+            };
             print_latencies("orders", orders, &latencies);
             Ok(())
         }
