@@ -185,30 +185,17 @@ async fn merging_moves_lines_into_the_customers_cart_and_deletes_the_anonymous_o
     owned.add(Some(&a), a.variant_id, 1, &buyer).unwrap();
     carts::insert(&store, tenant, &mut owned).await.unwrap();
 
+    // The anonymous cart, opened with `token`, into the customer's.
+    let catalog = [a.clone(), b.clone()];
+    let merge = async |token: &str| {
+        let from = carts::MergeFrom { cart: anonymous.id, token };
+        carts::merge(&store, tenant, from, customer, Some(owned.id), &catalog, &buyer).await
+    };
     let (wrong, _) = kassa_store::token::new_token().unwrap();
-    let refused = carts::merge(
-        &store,
-        tenant,
-        carts::MergeFrom { cart: anonymous.id, token: &wrong },
-        customer,
-        Some(owned.id),
-        &[a.clone(), b.clone()],
-        &buyer,
-    )
-    .await;
+    let refused = merge(&wrong).await;
     assert!(refused.is_err(), "another cart's token merges nothing");
 
-    let merged = carts::merge(
-        &store,
-        tenant,
-        carts::MergeFrom { cart: anonymous.id, token: &token },
-        customer,
-        Some(owned.id),
-        &[a.clone(), b.clone()],
-        &buyer,
-    )
-    .await
-    .unwrap();
+    let merged = merge(&token).await.unwrap();
     let lines: Vec<(Uuid, i32)> = merged.cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
     assert_eq!(lines, [(a.variant_id, 3), (b.variant_id, 1)]);
     assert!(carts::get(&store, tenant, anonymous.id).await.unwrap().is_none());
