@@ -70,6 +70,32 @@ async fn tax_rate(app: &TestApp, tenant: &Tenant, country: &str, bp: i32) {
     .unwrap();
 }
 
+/// `tenant` pays with a fresh simulator key and taxes NL at 21 % (and ships there); the key.
+async fn sells_in_nl(app: &TestApp, sim: &MollieSim, tenant: &Tenant) -> String {
+    let key = pays_with_mollie(app, sim, tenant).await;
+    tax_rate(app, tenant, "NL", 2100).await;
+    key
+}
+
+/// The simulator, the app, and its shop "demo" selling in NL with the simulator key (the last).
+/// The simulator stops when dropped: a test binds it, as `_sim` if it has no other use.
+async fn demo_shop(pool: PgPool) -> (MollieSim, TestApp, Tenant, String) {
+    let sim = MollieSim::start();
+    let app = app(pool, &sim);
+    let shop = app.tenant("demo").await;
+    let key = sells_in_nl(&app, &sim, &shop).await;
+    (sim, app, shop, key)
+}
+
+/// A product "MUG" in `shop` at `price` with `stock` units; its variant.
+async fn mugs(app: &TestApp, shop: &Tenant, price: i64, stock: i64) -> Uuid {
+    ProductBuilder::selling(VariantBuilder::new("MUG").price(price).stock(stock))
+        .create(app, shop)
+        .await
+        .variant()
+        .id
+}
+
 /// What shipping costs in the tests' shops (minor units).
 const SHIPPING: i64 = 495;
 
@@ -152,14 +178,9 @@ async fn reserved(app: &TestApp, variant: Uuid) -> (Option<i32>, i32) {
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_checkout_creates_a_pending_order_with_reserved_stock_and_a_mollie_payment(pool: PgPool) {
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    let key = pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_234).stock(5)).create(&app, &shop).await;
-    let cart = ready_cart(&app, &shop, &[(mug.variant().id, 2)]).await;
+    let (sim, app, shop, key) = demo_shop(pool).await;
+    let mug = mugs(&app, &shop, 1_234, 5).await;
+    let cart = ready_cart(&app, &shop, &[(mug, 2)]).await;
 
     let started = check_out(&app, &shop, &cart, Some("k-1")).await.expect(StatusCode::CREATED);
     let order_id: Uuid = started["order_id"].as_str().unwrap().parse().unwrap();
@@ -175,7 +196,7 @@ async fn a_checkout_creates_a_pending_order_with_reserved_stock_and_a_mollie_pay
         ("pending_payment", "EUR", "ada@example.com")
     );
     assert!(total >= 2 * 1_234, "the total holds both units: {total}");
-    assert_eq!(reserved(&app, mug.variant().id).await, (Some(5), 2));
+    assert_eq!(reserved(&app, mug).await, (Some(5), 2));
     let (tr_id, payment_status, amount): (String, String, i64) =
         sqlx::query_as("select provider_id, status, amount from payments where order_id = $1")
             .bind(order_id)
@@ -197,11 +218,7 @@ async fn a_checkout_creates_a_pending_order_with_reserved_stock_and_a_mollie_pay
 async fn a_hundred_parallel_checkouts_of_the_last_ten_units_make_ten_orders_and_ninety_out_of_stock(
     pool: PgPool,
 ) {
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
+    let (_sim, app, shop, _) = demo_shop(pool).await;
     let last =
         ProductBuilder::selling(VariantBuilder::new("LAST").price(500).stock(10)).create(&app, &shop).await;
     let variant = last.variant().id;
@@ -262,14 +279,9 @@ async fn a_hundred_parallel_checkouts_of_the_last_ten_units_make_ten_orders_and_
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn mollie_down_is_a_503_and_a_retry_with_the_same_key_continues_the_same_order(pool: PgPool) {
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(3)).create(&app, &shop).await;
-    let cart = ready_cart(&app, &shop, &[(mug.variant().id, 3)]).await;
+    let (sim, app, shop, _) = demo_shop(pool).await;
+    let mug = mugs(&app, &shop, 1_000, 3).await;
+    let cart = ready_cart(&app, &shop, &[(mug, 3)]).await;
 
     sim.fail_next(1, 503).await;
     check_out(&app, &shop, &cart, Some("retry-me"))
@@ -283,7 +295,7 @@ async fn mollie_down_is_a_503_and_a_retry_with_the_same_key_continues_the_same_o
     .await
     .unwrap();
     assert_eq!((status.as_str(), provider), ("pending_payment", None));
-    assert_eq!(reserved(&app, mug.variant().id).await, (Some(3), 3));
+    assert_eq!(reserved(&app, mug).await, (Some(3), 3));
 
     let first = check_out(&app, &shop, &cart, Some("retry-me")).await.expect(StatusCode::CREATED);
     let again = check_out(&app, &shop, &cart, Some("retry-me")).await.expect(StatusCode::CREATED);
@@ -291,7 +303,7 @@ async fn mollie_down_is_a_503_and_a_retry_with_the_same_key_continues_the_same_o
     assert_eq!(count(&app, "select count(*) from orders where tenant_id = $1", &shop).await, 1);
     assert_eq!(count(&app, "select count(*) from payments where tenant_id = $1", &shop).await, 1);
     assert_eq!(count(&app, "select count(*) from stock_reservations where tenant_id = $1", &shop).await, 1);
-    assert_eq!(reserved(&app, mug.variant().id).await, (Some(3), 3));
+    assert_eq!(reserved(&app, mug).await, (Some(3), 3));
     // Without a key nothing happens.
     check_out(&app, &shop, &cart, None).await.problem(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
 }
@@ -342,11 +354,9 @@ async fn a_currency_mollie_does_not_take_is_a_422_before_anything_is_ordered(poo
     assert_eq!(count(&app, "select count(*) from orders where tenant_id = $1", &shop).await, 0);
     assert_eq!(reserved(&app, dates.variant().id).await, (Some(9), 0));
     let euro = app.tenant("euro-shop").await;
-    pays_with_mollie(&app, &sim, &euro).await;
-    tax_rate(&app, &euro, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(3)).create(&app, &euro).await;
-    let euro_cart = ready_cart(&app, &euro, &[(mug.variant().id, 1)]).await;
+    sells_in_nl(&app, &sim, &euro).await;
+    let mug = mugs(&app, &euro, 1_000, 3).await;
+    let euro_cart = ready_cart(&app, &euro, &[(mug, 1)]).await;
     check_out(&app, &euro, &euro_cart, Some("eur"))
         .await
         .problem(StatusCode::SERVICE_UNAVAILABLE, "payment_provider_unavailable");
@@ -358,13 +368,12 @@ async fn a_shop_without_payment_settings_answers_payments_not_configured(pool: P
     let app = app(pool, &sim);
     let shop = app.tenant("demo").await;
     tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(3)).create(&app, &shop).await;
-    let cart = ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await;
+    let mug = mugs(&app, &shop, 1_000, 3).await;
+    let cart = ready_cart(&app, &shop, &[(mug, 1)]).await;
     check_out(&app, &shop, &cart, Some("no-settings"))
         .await
         .problem(StatusCode::CONFLICT, "payments_not_configured");
-    assert_eq!(reserved(&app, mug.variant().id).await, (Some(3), 0));
+    assert_eq!(reserved(&app, mug).await, (Some(3), 0));
 }
 
 /// One checkout of two units of `variant` per key: the orders' ids.
@@ -398,15 +407,9 @@ async fn provider_id(app: &TestApp, order: Uuid) -> String {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn reported_payment_statuses_move_an_order_once_and_never_backwards(pool: PgPool) {
     use kassa_domain::checkout::{Applied, ProviderStatus, apply_payment_status};
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
+    let (_sim, app, shop, _) = demo_shop(pool).await;
     let other = TenantBuilder::new("other").create(&app).await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1000).stock(5)).create(&app, &shop).await;
-    let variant = mug.variant().id;
+    let variant = mugs(&app, &shop, 1000, 5).await;
     let orders = two_unit_orders(&app, &shop, variant, ["paid-one", "failed-one"]).await;
     assert_eq!(reserved(&app, variant).await, (Some(5), 4));
     let (paid, failed) = (orders[0], orders[1]);
@@ -465,16 +468,10 @@ async fn deliver(app: &TestApp, shop: &str, payment: &str) -> StatusCode {
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_mollie_webhook_fetches_the_payment_and_places_the_order_once(pool: PgPool) {
     use kassa_testkit::mollie::Outcome;
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
+    let (sim, app, shop, _) = demo_shop(pool).await;
     let other = TenantBuilder::new("other").create(&app).await;
-    pays_with_mollie(&app, &sim, &shop).await;
     pays_with_mollie(&app, &sim, &other).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1000).stock(5)).create(&app, &shop).await;
-    let variant = mug.variant().id;
+    let variant = mugs(&app, &shop, 1000, 5).await;
     let orders = two_unit_orders(&app, &shop, variant, ["to-pay", "to-fail"]).await;
     let (to_pay, to_fail) = (provider_id(&app, orders[0]).await, provider_id(&app, orders[1]).await);
 
@@ -514,14 +511,9 @@ async fn the_mollie_webhook_fetches_the_payment_and_places_the_order_once(pool: 
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_cart_lists_its_shipping_methods_and_checkout_charges_the_chosen_one_taxed(pool: PgPool) {
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_210).stock(5)).create(&app, &shop).await;
-    let cart = ready_cart(&app, &shop, &[(mug.variant().id, 2)]).await;
+    let (_sim, app, shop, _) = demo_shop(pool).await;
+    let mug = mugs(&app, &shop, 1_210, 5).await;
+    let cart = ready_cart(&app, &shop, &[(mug, 2)]).await;
     let buyer = kassa_domain::carts::buyer(&app.state.db, &shop, &[]).await.unwrap();
     let view = kassa_domain::carts::view(&app.state.db, &shop, &cart.cart, &buyer).await.unwrap();
     let rate = shipping_rate(&app, &shop).await;
@@ -562,7 +554,7 @@ async fn the_cart_lists_its_shipping_methods_and_checkout_charges_the_chosen_one
         ("to-us", Some("US"), "/shipping_country", "not_shipped_to"),
         ("no-method", None, "/shipping_rate_id", "required"),
     ] {
-        let cart = ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await;
+        let cart = ready_cart(&app, &shop, &[(mug, 1)]).await;
         kassa_store::carts::update(&store, shop.id, cart.cart.id, |c| {
             match change {
                 Some(country) => c.shipping_country = Some(country.to_owned()),
@@ -596,14 +588,9 @@ async fn status_of(app: &TestApp, shop: &Tenant, order: Uuid, headers: &[(&str, 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn the_return_page_reads_the_order_from_kassa_and_asks_mollie_while_the_payment_is_open(pool: PgPool) {
     use kassa_testkit::mollie::Outcome;
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(5)).create(&app, &shop).await;
-    let cart = ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await;
+    let (sim, app, shop, _) = demo_shop(pool).await;
+    let mug = mugs(&app, &shop, 1_000, 5).await;
+    let cart = ready_cart(&app, &shop, &[(mug, 1)]).await;
     let started = check_out(&app, &shop, &cart, Some("return")).await.expect(StatusCode::CREATED);
     let order: Uuid = started["order_id"].as_str().unwrap().parse().unwrap();
     let token = cart.token.clone().unwrap();
@@ -620,7 +607,7 @@ async fn the_return_page_reads_the_order_from_kassa_and_asks_mollie_while_the_pa
     assert!(open["order"].get("status_reason").is_none(), "no staff notes for shoppers");
 
     // Nobody else learns anything: no token, another cart's token, another shop.
-    let stranger = ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await;
+    let stranger = ready_cart(&app, &shop, &[(mug, 1)]).await;
     for headers in [vec![], vec![("cart-token", stranger.token.as_deref().unwrap())]] {
         status_of(&app, &shop, order, &headers).await.problem(StatusCode::NOT_FOUND, "not_found");
     }
@@ -649,26 +636,20 @@ async fn the_return_page_reads_the_order_from_kassa_and_asks_mollie_while_the_pa
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_signed_in_customer_reads_their_own_orders_and_no_one_elses(pool: PgPool) {
     use kassa_testkit::builders::CustomerBuilder;
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(9)).create(&app, &shop).await;
+    let (_sim, app, shop, _) = demo_shop(pool).await;
+    let mug = mugs(&app, &shop, 1_000, 9).await;
     let anna = CustomerBuilder::new("anna@example.com").signed_in(&app, &shop).await;
     let bob = CustomerBuilder::new("bob@example.com").signed_in(&app, &shop).await;
     let mut orders = Vec::new();
     for key in ["anna-1", "anna-2"] {
-        let cart =
-            ready(&app, &shop, CartBuilder::new().owned_by(anna.customer_id), &[(mug.variant().id, 1)]).await;
+        let cart = ready(&app, &shop, CartBuilder::new().owned_by(anna.customer_id), &[(mug, 1)]).await;
         let started = check_out_as(&app, &shop, &cart, Some(key), Some(&anna.authorization))
             .await
             .expect(StatusCode::CREATED);
         orders.push(started["order_id"].as_str().unwrap().to_owned());
     }
-    ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await; // an anonymous one, nobody's
-    let anonymous = ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await;
+    ready_cart(&app, &shop, &[(mug, 1)]).await; // an anonymous one, nobody's
+    let anonymous = ready_cart(&app, &shop, &[(mug, 1)]).await;
     check_out(&app, &shop, &anonymous, Some("anonymous")).await.expect(StatusCode::CREATED);
 
     let list = |authorization: String, query: &'static str| {
@@ -714,14 +695,9 @@ async fn a_webhook_that_arrives_before_the_checkout_stored_the_payment_is_retrie
 ) {
     use kassa_domain::checkout::{self, CheckoutDraft};
     use kassa_testkit::mollie::Outcome;
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    let key = pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(5)).create(&app, &shop).await;
-    let cart = ready_cart(&app, &shop, &[(mug.variant().id, 1)]).await;
+    let (sim, app, shop, key) = demo_shop(pool).await;
+    let mug = mugs(&app, &shop, 1_000, 5).await;
+    let cart = ready_cart(&app, &shop, &[(mug, 1)]).await;
     // The checkout's transaction has committed the order, Mollie created the payment, and
     // Mollie's webhook comes before the checkout stored Mollie's id.
     let buyer = kassa_domain::carts::buyer(&app.state.db, &shop, &[]).await.unwrap();
@@ -760,14 +736,8 @@ async fn a_reservation_that_times_out_is_released_and_a_late_payment_reserves_ag
     pool: PgPool,
 ) {
     use kassa_domain::checkout::{ProviderStatus, apply_payment_status, expire_due_reservations};
-    let sim = MollieSim::start();
-    let app = app(pool, &sim);
-    let shop = app.tenant("demo").await;
-    pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(4)).create(&app, &shop).await;
-    let variant = mug.variant().id;
+    let (_sim, app, shop, _) = demo_shop(pool).await;
+    let variant = mugs(&app, &shop, 1_000, 4).await;
     let orders = two_unit_orders(&app, &shop, variant, ["slow-1", "slow-2"]).await;
     assert_eq!(reserved(&app, variant).await, (Some(4), 4));
     assert_eq!(expire_due_reservations(&app.state.db, 100).await.unwrap(), 0, "nothing is due yet");
@@ -838,11 +808,9 @@ async fn refunds_go_through_mollie_once_per_key_never_beyond_the_payment_and_set
         kassa_checkout::router(state.clone()).merge(kassa_mollie_webhook::router(state))
     });
     let shop = app.tenant("demo").await;
-    let key = pays_with_mollie(&app, &sim, &shop).await;
-    tax_rate(&app, &shop, "NL", 2100).await;
-    let mug =
-        ProductBuilder::selling(VariantBuilder::new("MUG").price(1_000).stock(5)).create(&app, &shop).await;
-    let orders = two_unit_orders(&app, &shop, mug.variant().id, ["paid", "unpaid"]).await;
+    let key = sells_in_nl(&app, &sim, &shop).await;
+    let mug = mugs(&app, &shop, 1_000, 5).await;
+    let orders = two_unit_orders(&app, &shop, mug, ["paid", "unpaid"]).await;
     let (order, unpaid) = (orders[0], orders[1]);
     let tr = provider_id(&app, order).await;
     sim.pay(&tr, Outcome::Paid).await;

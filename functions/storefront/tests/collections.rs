@@ -4,59 +4,41 @@
 //! call for their product grids.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use axum::Router;
 use http::{Method, StatusCode};
 use kassa_domain::collections::CollectionSort;
 use kassa_domain::storefront::{self, Audience};
-use kassa_domain::tenant::Tenant;
-use kassa_http::AppState;
 use kassa_runtime::media::MediaStore;
-use kassa_testkit::{
-    CollectionBuilder, Issuer, ProductBuilder, StaffClient, TestApp, TestResponse, VariantBuilder,
-};
+use kassa_testkit::{CollectionBuilder, ProductBuilder, StaffClient, VariantBuilder};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-fn routes(state: AppState) -> Router {
-    kassa_storefront::router(state.clone()).merge(kassa_products::router(state))
-}
+mod common;
 
-struct Shop {
-    app: TestApp,
-    issuer: Issuer,
-    demo: Tenant,
-    /// mug (€10, summer, blue), cup (€25, summer, red), plate (€5, winter, blue), secret (draft, summer).
-    ids: [Uuid; 4],
-}
+use common::{Shop, shop_with};
 
-async fn shop(pool: PgPool) -> Shop {
-    let issuer = Issuer::start().await;
-    let mut config = issuer.config();
-    config.valkey_timeout = std::time::Duration::from_secs(2);
-    let app = TestApp::with_config(pool, config, routes);
-    let demo = app.tenant("demo").await;
+/// The shop and its products' ids: mug (€10, summer, blue), cup (€25, summer, red), plate (€5,
+/// winter, blue), secret (draft, summer).
+async fn shop(pool: PgPool) -> (Shop, [Uuid; 4]) {
+    let shop = shop_with(pool, |config| config.valkey_timeout = std::time::Duration::from_secs(2)).await;
+    let Shop { app, demo, .. } = &shop;
     let product = |handle: &str, cents: i64, tag: &str, color: &str| {
         ProductBuilder::new(handle).title(&handle.to_uppercase()).active().tag(tag).variant(
             VariantBuilder::new(&handle.to_uppercase()).price(cents).stock(3).attribute("color", color),
         )
     };
-    let mug = product("mug", 1000, "summer", "blue").create(&app, &demo).await.product.id;
-    let cup = product("cup", 2500, "summer", "red").create(&app, &demo).await.product.id;
-    let plate = product("plate", 500, "winter", "blue").create(&app, &demo).await.product.id;
+    let mug = product("mug", 1000, "summer", "blue").create(app, demo).await.product.id;
+    let cup = product("cup", 2500, "summer", "red").create(app, demo).await.product.id;
+    let plate = product("plate", 500, "winter", "blue").create(app, demo).await.product.id;
     let secret =
         product("secret", 100, "summer", "blue").status(kassa_domain::products::ProductStatus::Draft);
-    let secret = secret.create(&app, &demo).await.product.id;
-    Shop { app, issuer, demo, ids: [mug, cup, plate, secret] }
+    let secret = secret.create(app, demo).await.product.id;
+    (shop, [mug, cup, plate, secret])
 }
 
 impl Shop {
     fn editor(&self) -> StaffClient<'_> {
         self.app.staff(&self.issuer, &self.demo, "editor")
-    }
-
-    async fn get(&self, uri: &str) -> TestResponse {
-        self.app.get(uri, &[("x-tenant-id", "demo")]).await
     }
 
     async fn handles(&self, uri: &str, field: &str) -> Vec<String> {
@@ -79,8 +61,7 @@ impl Shop {
 async fn a_manual_collection_shows_its_active_products_in_its_order_and_in_the_shoppers_language(
     pool: PgPool,
 ) {
-    let s = shop(pool).await;
-    let [mug, cup, plate, secret] = s.ids;
+    let (s, [mug, cup, plate, secret]) = shop(pool).await;
     CollectionBuilder::new("featured")
         .title_in("nl", "Uitgelicht")
         .product(plate)
@@ -132,7 +113,7 @@ async fn a_manual_collection_shows_its_active_products_in_its_order_and_in_the_s
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn automatic_collections_hold_the_products_their_rules_match(pool: PgPool) {
-    let s = shop(pool).await;
+    let (s, _) = shop(pool).await;
     let rules = [
         (json!({"tags": ["summer"]}), vec!["cup", "mug"]),
         (json!({"tags": ["summer", "winter"], "attributes": {"color": ["blue"]}}), vec!["mug", "plate"]),
@@ -165,8 +146,7 @@ async fn automatic_collections_hold_the_products_their_rules_match(pool: PgPool)
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn collection_reads_never_show_a_stale_answer_after_a_write(pool: PgPool) {
-    let s = shop(pool).await;
-    let [mug, cup, plate, _] = s.ids;
+    let (s, [mug, cup, plate, _]) = shop(pool).await;
     let editor = s.editor();
     let featured = CollectionBuilder::new("featured").product(mug).product(cup).create(&s.app, &s.demo).await;
     let summer =
@@ -212,8 +192,7 @@ async fn collection_reads_never_show_a_stale_answer_after_a_write(pool: PgPool) 
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn shoppers_get_public_image_urls_a_thumbnail_on_lists_and_every_image_on_the_page(pool: PgPool) {
-    let s = shop(pool).await;
-    let [mug, ..] = s.ids;
+    let (s, [mug, ..]) = shop(pool).await;
     let editor = s.editor();
     let store = MediaStore::shared(&s.app.state.config).await;
     store.ensure_bucket(&[]).await.unwrap();

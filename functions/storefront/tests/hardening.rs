@@ -6,46 +6,25 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Request, StatusCode};
-use kassa_domain::tenant::{Tenant, TenantKey};
-use kassa_http::AppState;
+use kassa_domain::tenant::TenantKey;
 use kassa_http::tenancy::TenantResolver;
 use kassa_testkit::{
-    CustomerBuilder, CustomerGroupBuilder, Issuer, PriceListBuilder, ProductBuilder, ProductWithVariants,
-    TestApp, TestResponse, VariantBuilder, test_config,
+    CustomerBuilder, CustomerGroupBuilder, PriceListBuilder, ProductBuilder, ProductWithVariants,
+    TestResponse, VariantBuilder, test_config,
 };
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-fn routes(state: AppState) -> Router {
-    kassa_storefront::router(state.clone()).merge(kassa_products::router(state))
-}
+mod common;
 
-struct Shop {
-    app: TestApp,
-    issuer: Issuer,
-    demo: Tenant,
-}
-
-async fn shop_with(pool: PgPool, tweak: impl FnOnce(&mut kassa_http::Config)) -> Shop {
-    let issuer = Issuer::start().await;
-    let mut config = issuer.config();
-    tweak(&mut config);
-    let app = TestApp::with_config(pool, config, routes);
-    let demo = app.tenant("demo").await;
-    Shop { app, issuer, demo }
-}
+use common::{Shop, shop_with};
 
 impl Shop {
-    async fn get(&self, uri: &str) -> TestResponse {
-        self.app.get(uri, &[("x-tenant-id", "demo")]).await
-    }
-
     /// A request from a client at `ip` (as `kassa serve` sees its TCP peer).
     async fn get_from(&self, ip: IpAddr, uri: &str) -> TestResponse {
         let request = Request::get(uri)
@@ -183,8 +162,8 @@ fn rand_u16() -> u16 {
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn made_up_tenant_keys_cannot_push_real_shops_out_of_the_tenant_cache(pool: PgPool) {
-    let app = TestApp::with_config(pool, test_config(&[]), routes);
-    app.tenant("demo").await;
+    let s = shop_with(pool, |_| {}).await;
+    let app = &s.app;
     let resolver = TenantResolver::with_unknown_capacity(Duration::from_secs(60), 50);
     let demo = TenantKey::Handle("demo".into());
     assert!(resolver.resolve(&app.state.db, &demo).await.unwrap().is_some());

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use kassa_cli::seed;
 use kassa_testkit::issuer::{PLATFORM_ORG, PROJECT_ID};
-use kassa_testkit::{Issuer, free_port, service_pool, wait_for_port};
+use kassa_testkit::{Issuer, free_port, json_of, service_pool, wait_for_port};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -67,17 +67,13 @@ async fn a_write_on_one_process_is_never_followed_by_a_stale_read_on_the_other(p
     let processes = [Serve::start(&database, &issuer), Serve::start(&database, &issuer)];
     let http = reqwest::Client::new();
 
-    let created: Value = http
-        .post(format!("{}/management/products", processes[0].base))
-        .bearer_auth(&token)
-        .header("x-tenant-id", "demo")
-        .json(&json!({"handle": "two-sides", "title": {"en": "Title 0"}, "status": "active"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(
+        http.post(format!("{}/management/products", processes[0].base))
+            .bearer_auth(&token)
+            .header("x-tenant-id", "demo")
+            .json(&json!({"handle": "two-sides", "title": {"en": "Title 0"}, "status": "active"})),
+    )
+    .await;
     let id = created["id"].as_str().expect("the product was created").to_owned();
 
     let read = |process: &Serve| {

@@ -392,8 +392,7 @@ pub async fn release(
     if moved.rows_affected() == 0 {
         return Ok(0);
     }
-    let order = crate::orders::load(tx, tenant, order_id, false).await?;
-    crate::orders::record(tx, tenant, "order.payment_failed", &order).await?;
+    crate::orders::record_current(tx, tenant, order_id, "order.payment_failed").await?;
     let released: Vec<(Uuid, i32)> = sqlx::query_as(
         "update stock_reservations set released_at = now()
          where tenant_id = $1 and order_id = $2 and released_at is null
@@ -528,8 +527,7 @@ pub async fn apply_payment_status(
             .execute(&mut *tx)
             .await?;
             if moved.rows_affected() == 1 {
-                let order = crate::orders::load(&mut tx, tenant.id, order_id, false).await?;
-                crate::orders::record(&mut tx, tenant.id, "order.placed", &order).await?;
+                crate::orders::record_current(&mut tx, tenant.id, order_id, "order.placed").await?;
                 placed = true;
             } else {
                 placed = paid_after_timeout(&mut tx, tenant.id, order_id).await?;
@@ -605,8 +603,7 @@ async fn paid_after_timeout(
         .bind(order_id)
         .execute(&mut **tx)
         .await?;
-        let order = crate::orders::load(tx, tenant, order_id, false).await?;
-        crate::orders::record(tx, tenant, "order.needs_attention", &order).await?;
+        crate::orders::record_current(tx, tenant, order_id, "order.needs_attention").await?;
         return Ok(false);
     }
     sqlx::query("update stock_reservations set released_at = null where tenant_id = $1 and order_id = $2")
@@ -622,8 +619,7 @@ async fn paid_after_timeout(
     .bind(order_id)
     .execute(&mut **tx)
     .await?;
-    let order = crate::orders::load(tx, tenant, order_id, false).await?;
-    crate::orders::record(tx, tenant, "order.placed", &order).await?;
+    crate::orders::record_current(tx, tenant, order_id, "order.placed").await?;
     Ok(true)
 }
 

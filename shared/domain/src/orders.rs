@@ -432,6 +432,17 @@ pub(crate) async fn record(
     outbox::append(tx, tenant, event).await
 }
 
+/// Records `event_type` with order `id` as it now is inside `tx`.
+pub(crate) async fn record_current(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    id: Uuid,
+    event_type: &str,
+) -> Result<(), DomainError> {
+    let order = load(tx, tenant, id, false).await?;
+    record(tx, tenant, event_type, &order).await
+}
+
 /// The order with its lines, inside `tx`; `lock` holds the row until the transaction ends.
 pub async fn load(tx: &mut TenantTx, tenant: TenantId, id: Uuid, lock: bool) -> Result<Order, DomainError> {
     let mut order: Order = sqlx::query_as(&format!(

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
     Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
@@ -35,14 +34,7 @@ pub struct SqsBus {
 
 /// A client for the AWS account, or for the emulator at `endpoint`.
 pub async fn client(endpoint: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
-        loader = loader.region(aws_config::Region::new("eu-west-1"));
-    }
-    Client::new(&loader.load().await)
+    Client::new(&kassa_runtime::aws::sdk_config(endpoint).await)
 }
 
 /// A queue and its dead-letter queue.

@@ -3,6 +3,7 @@
 //! Postgres pool, Valkey, the storefront response cache, tenant resolution and logging. No
 //! HTTP here (no JWKS client, no extractors): `kassa-http` adds those for the routes.
 
+pub mod aws;
 pub mod cache;
 pub mod config;
 pub mod mail;

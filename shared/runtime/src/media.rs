@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -49,14 +48,7 @@ pub struct MediaStore {
 /// An S3 client for the account, or for the emulator at `AWS_ENDPOINT_URL` (path-style
 /// addressing: the emulator has no per-bucket host names).
 async fn client(config: &Config) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(endpoint) = &config.aws_endpoint_url {
-        loader = loader.endpoint_url(endpoint);
-    }
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
-        loader = loader.region(aws_config::Region::new("eu-west-1"));
-    }
-    let shared = loader.load().await;
+    let shared = crate::aws::sdk_config(config.aws_endpoint_url.as_deref()).await;
     let s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(config.aws_endpoint_url.is_some());
     Client::from_conf(s3.build())
 }

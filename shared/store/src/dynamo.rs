@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -48,14 +47,7 @@ fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) ->
 
 /// A client for the AWS account, or for the emulator at `endpoint`.
 pub async fn client(endpoint: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
-        loader = loader.region(aws_config::Region::new("eu-west-1"));
-    }
-    Client::new(&loader.load().await)
+    Client::new(&kassa_runtime::aws::sdk_config(endpoint).await)
 }
 
 impl DynamoStore {

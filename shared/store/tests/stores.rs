@@ -102,13 +102,17 @@ async fn a_write_over_a_stale_version_is_refused(store: impl KvStore) {
     assert_eq!(store.get(&key).await.unwrap(), None);
 }
 
-async fn fifty_concurrent_updates_of_one_cart_all_land(store: impl KvStore + Clone + 'static) {
-    let tenant = tenant();
-    let (mut cart, _) = anonymous_cart();
-    carts::insert(&store, tenant, &mut cart).await.unwrap();
-    let buyer = Buyer::anonymous(Utc::now());
-    let adds = (0..50u128).map(|n| {
-        let (store, buyer, id) = (store.clone(), buyer.clone(), cart.id);
+/// Adds one unit of [`untracked`] variant `n` to cart `id` for each of `variants`, every
+/// add its own task, all at once.
+async fn add_at_once(
+    store: &(impl KvStore + Clone + 'static),
+    tenant: TenantId,
+    id: Uuid,
+    buyer: &Buyer,
+    variants: impl Iterator<Item = u128>,
+) {
+    let adds = variants.map(|n| {
+        let (store, buyer) = (store.clone(), buyer.clone());
         tokio::spawn(async move {
             let variant = untracked(n);
             carts::update(&store, tenant, id, |cart| cart.add(Some(&variant), variant.variant_id, 1, &buyer))
@@ -119,22 +123,19 @@ async fn fifty_concurrent_updates_of_one_cart_all_land(store: impl KvStore + Clo
     for joined in join_all(adds).await {
         joined.unwrap();
     }
+}
+
+async fn fifty_concurrent_updates_of_one_cart_all_land(store: impl KvStore + Clone + 'static) {
+    let tenant = tenant();
+    let (mut cart, _) = anonymous_cart();
+    carts::insert(&store, tenant, &mut cart).await.unwrap();
+    let buyer = Buyer::anonymous(Utc::now());
+    add_at_once(&store, tenant, cart.id, &buyer, 0..50).await;
     let stored = carts::get(&store, tenant, cart.id).await.unwrap().unwrap();
     assert_eq!(stored.lines.len(), 50, "every concurrent add kept its line");
     assert_eq!(stored.version, 51);
     // The same variant 20 times at once: one line holding all 20 units.
-    let same = (0..20).map(|_| {
-        let (store, buyer, id) = (store.clone(), buyer.clone(), cart.id);
-        tokio::spawn(async move {
-            let variant = untracked(7);
-            carts::update(&store, tenant, id, |cart| cart.add(Some(&variant), variant.variant_id, 1, &buyer))
-                .await
-                .unwrap()
-        })
-    });
-    for joined in join_all(same).await {
-        joined.unwrap();
-    }
+    add_at_once(&store, tenant, cart.id, &buyer, (0..20).map(|_| 7)).await;
     let stored = carts::get(&store, tenant, cart.id).await.unwrap().unwrap();
     let line = stored.lines.iter().find(|l| l.variant_id == Uuid::from_u128(7)).unwrap();
     assert_eq!(line.quantity, 21);
@@ -184,30 +185,17 @@ async fn merging_moves_lines_into_the_customers_cart_and_deletes_the_anonymous_o
     owned.add(Some(&a), a.variant_id, 1, &buyer).unwrap();
     carts::insert(&store, tenant, &mut owned).await.unwrap();
 
+    // The anonymous cart, opened with `token`, into the customer's.
+    let catalog = [a.clone(), b.clone()];
+    let merge = async |token: &str| {
+        let from = carts::MergeFrom { cart: anonymous.id, token };
+        carts::merge(&store, tenant, from, customer, Some(owned.id), &catalog, &buyer).await
+    };
     let (wrong, _) = kassa_store::token::new_token().unwrap();
-    let refused = carts::merge(
-        &store,
-        tenant,
-        carts::MergeFrom { cart: anonymous.id, token: &wrong },
-        customer,
-        Some(owned.id),
-        &[a.clone(), b.clone()],
-        &buyer,
-    )
-    .await;
+    let refused = merge(&wrong).await;
     assert!(refused.is_err(), "another cart's token merges nothing");
 
-    let merged = carts::merge(
-        &store,
-        tenant,
-        carts::MergeFrom { cart: anonymous.id, token: &token },
-        customer,
-        Some(owned.id),
-        &[a.clone(), b.clone()],
-        &buyer,
-    )
-    .await
-    .unwrap();
+    let merged = merge(&token).await.unwrap();
     let lines: Vec<(Uuid, i32)> = merged.cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
     assert_eq!(lines, [(a.variant_id, 3), (b.variant_id, 1)]);
     assert!(carts::get(&store, tenant, anonymous.id).await.unwrap().is_none());

@@ -37,6 +37,12 @@ pub fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// Sends `request` to a real server (a `kassa serve`, the Mollie simulator) and reads the
+/// answer's JSON body, whatever its status; panics if it cannot be sent or is no JSON.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// A free port on 127.0.0.1 (free when asked).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

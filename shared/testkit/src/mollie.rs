@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{free_port, wait_for_port};
+use crate::{free_port, json_of, wait_for_port};
 
 /// What the customer picks at the hosted checkout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,15 +138,8 @@ impl MollieSim {
 
     /// Every webhook call made for `payment_id` so far, oldest first.
     pub async fn webhooks(&self, payment_id: &str) -> Vec<WebhookDelivery> {
-        let body: Value = self
-            .http
-            .get(format!("{}/_sim/webhooks?paymentId={payment_id}", self.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body =
+            json_of(self.http.get(format!("{}/_sim/webhooks?paymentId={payment_id}", self.base_url()))).await;
         body["deliveries"]
             .as_array()
             .unwrap()

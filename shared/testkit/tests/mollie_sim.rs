@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::{Router, http::HeaderMap};
+use kassa_testkit::json_of;
 use kassa_testkit::mollie::{MollieSim, Outcome};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -37,6 +38,11 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(started.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `GET /payments/{id}` with `key`: the payment as the simulator answers it.
+async fn get_payment(http: &reqwest::Client, sim: &MollieSim, key: &str, id: &str) -> Value {
+    json_of(http.get(format!("{}/payments/{id}", sim.url())).bearer_auth(key)).await
 }
 
 #[tokio::test]
@@ -71,15 +77,7 @@ async fn a_payment_created_at_the_simulator_is_paid_at_its_checkout_and_the_webh
     assert_eq!(created["metadata"], json!({"order_id": "1001"}));
     assert_eq!(created["_links"]["checkout"]["href"], format!("{}/checkout/{id}", sim.base_url()));
 
-    let fetched: Value = http
-        .get(format!("{}/payments/{id}", sim.url()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched = get_payment(&http, &sim, &key, &id).await;
     assert_eq!(fetched, created);
 
     let other = MollieSim::new_test_key();
@@ -107,15 +105,7 @@ async fn a_payment_created_at_the_simulator_is_paid_at_its_checkout_and_the_webh
     assert_eq!((deliveries[0].attempt, deliveries[0].status), (1, Some(200)));
     assert_eq!(deliveries[0].url, webhook_url);
 
-    let paid: Value = http
-        .get(format!("{}/payments/{id}", sim.url()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let paid = get_payment(&http, &sim, &key, &id).await;
     assert_eq!(paid["status"], "paid");
     assert!(paid["paidAt"].is_string());
     assert_eq!(paid["amountRemaining"], json!({"currency": "EUR", "value": "24.95"}));
@@ -156,34 +146,18 @@ async fn an_unpaid_payment_expires_on_time_and_its_webhook_is_called_without_any
     sim.add_key(&key).await;
     let (webhook_url, calls) = receiver().await;
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/payments", sim.url()))
-        .bearer_auth(&key)
-        .json(&json!({
-            "amount": {"currency": "EUR", "value": "1.00"},
-            "description": "Never paid",
-            "redirectUrl": "https://shop.example/r",
-            "webhookUrl": webhook_url,
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(http.post(format!("{}/payments", sim.url())).bearer_auth(&key).json(&json!({
+        "amount": {"currency": "EUR", "value": "1.00"},
+        "description": "Never paid",
+        "redirectUrl": "https://shop.example/r",
+        "webhookUrl": webhook_url,
+    })))
+    .await;
     let id = created["id"].as_str().unwrap();
 
     wait_until("the expired webhook", || !calls.lock().unwrap().is_empty()).await;
     assert_eq!(calls.lock().unwrap()[0].1, format!("id={id}"));
-    let expired: Value = http
-        .get(format!("{}/payments/{id}", sim.url()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expired = get_payment(&http, &sim, &key, id).await;
     assert_eq!(expired["status"], "expired");
     assert!(expired["expiredAt"].is_string());
     assert!(expired["_links"]["checkout"].is_null(), "no checkout once expired");

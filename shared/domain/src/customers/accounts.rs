@@ -186,15 +186,7 @@ pub async fn create_verified(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "insert into customer_group_members (tenant_id, customer_id, customer_group_id)
-         select $1, $2, unnest($3::uuid[]) on conflict do nothing",
-    )
-    .bind(tenant.id)
-    .bind(id)
-    .bind(groups)
-    .execute(&mut *tx)
-    .await?;
+    super::add_to_groups(&mut tx, tenant, id, groups).await?;
     tx.commit().await?;
     Ok(id)
 }

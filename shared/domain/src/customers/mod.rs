@@ -222,15 +222,7 @@ pub async fn update(
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "insert into customer_group_members (tenant_id, customer_id, customer_group_id)
-             select $1, $2, unnest($3::uuid[]) on conflict do nothing",
-        )
-        .bind(tenant.id)
-        .bind(id)
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+        add_to_groups(&mut tx, tenant, id, &ids).await?;
     }
     finish_update(tx, tenant, id).await
 }
@@ -260,6 +252,25 @@ pub async fn set_blocked(
     let revoked = if blocked { accounts::revoke_all(&mut tx, id, "blocked").await? } else { Vec::new() };
     let customer = finish_update(tx, tenant, id).await?;
     Ok((customer, revoked))
+}
+
+/// Makes customer `id` a member of `groups` (those it is in already stay as they are).
+pub(crate) async fn add_to_groups(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    id: Uuid,
+    groups: &[Uuid],
+) -> Result<(), DomainError> {
+    sqlx::query(
+        "insert into customer_group_members (tenant_id, customer_id, customer_group_id)
+         select $1, $2, unnest($3::uuid[]) on conflict do nothing",
+    )
+    .bind(tenant.id)
+    .bind(id)
+    .bind(groups)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn apply_profile(tx: &mut TenantTx, id: Uuid, patch: &ProfilePatch) -> Result<(), DomainError> {

@@ -175,14 +175,7 @@ pub async fn start(
         return Err(DomainError::Validation(v));
     }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let exists: Option<Uuid> = sqlx::query_scalar("select id from orders where tenant_id = $1 and id = $2")
-        .bind(tenant.id)
-        .bind(order_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
-        return Err(DomainError::NotFound { resource: "order" });
-    }
+    order_exists(&mut tx, tenant.id, order_id).await?;
     let payment: Option<(Uuid, String, i64, String, i64)> = sqlx::query_as(
         "select id, provider_id, amount, currency::text, amount_refunded from payments
          where tenant_id = $1 and order_id = $2 and status = 'paid' and provider_id is not null
@@ -336,24 +329,26 @@ pub async fn apply_refund_status(
     }
     let refunded = reported == RefundStatus::Refunded;
     if refunded {
-        let order = crate::orders::load(&mut tx, tenant.id, order_id, false).await?;
-        crate::orders::record(&mut tx, tenant.id, "order.refunded", &order).await?;
+        crate::orders::record_current(&mut tx, tenant.id, order_id, "order.refunded").await?;
     }
     tx.commit().await?;
     Ok(RefundApplied::Moved { refunded })
 }
 
+/// 404 unless the shop has order `order_id`.
+async fn order_exists(tx: &mut TenantTx, tenant: TenantId, order_id: Uuid) -> Result<(), DomainError> {
+    let exists: Option<Uuid> = sqlx::query_scalar("select id from orders where tenant_id = $1 and id = $2")
+        .bind(tenant)
+        .bind(order_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    exists.map(|_| ()).ok_or(DomainError::NotFound { resource: "order" })
+}
+
 /// The refunds of order `order_id`, oldest first; 404 when the shop has no such order.
 pub async fn list(pool: &PgPool, tenant: &Tenant, order_id: Uuid) -> Result<Vec<Refund>, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let exists: Option<Uuid> = sqlx::query_scalar("select id from orders where tenant_id = $1 and id = $2")
-        .bind(tenant.id)
-        .bind(order_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
-        return Err(DomainError::NotFound { resource: "order" });
-    }
+    order_exists(&mut tx, tenant.id, order_id).await?;
     let refunds = sqlx::query_as(&format!(
         "select {COLUMNS} from refunds where tenant_id = $1 and order_id = $2 order by created_at, id"
     ))
