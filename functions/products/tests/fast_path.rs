@@ -33,14 +33,9 @@ async fn queue() -> (String, aws_sdk_sqs::Client) {
 async fn app_publishing_to(pool: PgPool, queue_url: &str) -> (TestApp, Issuer, Tenant) {
     let issuer = Issuer::start().await;
     let config = issuer.config_with(&[("EVENTS_QUEUE_URL", queue_url)]);
-    let state = AppState::with_pool(config, service_pool(&pool)).unwrap();
-    let events = FastPath::configured(
-        &state.db,
-        state.config.events_queue_url.as_deref(),
-        state.config.aws_endpoint_url.as_deref(),
-    );
-    assert!(events.is_some());
-    let app = TestApp::with_state(pool, state.publishing(events), kassa_products::router);
+    let state = AppState::with_pool(config, service_pool(&pool)).unwrap().publishing(FastPath::for_runtime);
+    assert!(state.events.is_some());
+    let app = TestApp::with_state(pool, state, kassa_products::router);
     let demo = app.tenant("demo").await;
     (app, issuer, demo)
 }

@@ -4,11 +4,7 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     let state = kassa_runtime::boot()?;
     let engine = kassa_engine::Engine::new(&state)?;
-    let events = kassa_events::fast_path::FastPath::configured(
-        &state.db,
-        state.config.events_queue_url.as_deref(),
-        state.config.aws_endpoint_url.as_deref(),
-    );
+    let events = kassa_events::fast_path::FastPath::for_runtime(&state);
     lambda_runtime::run(lambda_runtime::service_fn(|event| {
         kassa_worker_engine::handle_publishing(&engine, events.as_ref(), event)
     }))

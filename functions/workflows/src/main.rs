@@ -2,12 +2,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let state = kassa_http::boot()?;
-    // Publishes each request's events right after its commit when EVENTS_QUEUE_URL is set.
-    let events = kassa_events::fast_path::FastPath::configured(
-        &state.db,
-        state.config.events_queue_url.as_deref(),
-        state.config.aws_endpoint_url.as_deref(),
-    );
-    lambda_http::run(kassa_http::app(kassa_workflows::router(state.publishing(events)))).await
+    let state = kassa_http::boot()?.publishing(kassa_events::fast_path::FastPath::for_runtime);
+    lambda_http::run(kassa_http::app(kassa_workflows::router(state))).await
 }

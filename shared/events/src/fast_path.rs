@@ -52,9 +52,10 @@ impl FastPath {
         Self { db, queue_url, endpoint, bus: OnceCell::new() }
     }
 
-    /// The fast path of a process whose `EVENTS_QUEUE_URL` is `queue_url` (none without one).
-    pub fn configured(db: &PgPool, queue_url: Option<&str>, endpoint: Option<&str>) -> Option<Self> {
-        Some(Self::new(db.clone(), queue_url?.to_owned(), endpoint.map(str::to_owned)))
+    /// The fast path of a process configured with `EVENTS_QUEUE_URL` (none without it).
+    pub fn for_runtime(runtime: &kassa_runtime::Runtime) -> Option<Self> {
+        let queue_url = runtime.config.events_queue_url.clone()?;
+        Some(Self::new(runtime.db.clone(), queue_url, runtime.config.aws_endpoint_url.clone()))
     }
 
     /// Publishes those of `ids` (events the caller's work appended) that are in the outbox

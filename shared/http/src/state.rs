@@ -79,10 +79,14 @@ impl AppState {
         }
     }
 
-    /// The state whose routes publish the events they commit through `events` right after
-    /// the commit (`None`: the relay publishes everything).
-    pub fn publishing(mut self, events: Option<impl PublishAfterCommit + 'static>) -> Self {
-        self.events = events.map(|e| Arc::new(e) as Arc<dyn PublishAfterCommit>);
+    /// The state whose routes publish the events they commit right after the commit,
+    /// through what `events` makes of the runtime (`None`: the relay publishes everything).
+    /// A writing function's `main.rs`: `boot()?.publishing(FastPath::for_runtime)`.
+    pub fn publishing<P: PublishAfterCommit + 'static>(
+        mut self,
+        events: impl FnOnce(&Runtime) -> Option<P>,
+    ) -> Self {
+        self.events = events(&self.runtime).map(|e| Arc::new(e) as Arc<dyn PublishAfterCommit>);
         self
     }
 }
