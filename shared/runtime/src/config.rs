@@ -717,6 +717,15 @@ mod tests {
     }
 
     #[test]
+    fn the_events_queue_is_unset_by_default_and_must_be_an_http_url() {
+        assert_eq!(config(&[]).unwrap().events_queue_url, None);
+        let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/kassa-events.fifo";
+        assert_eq!(config(&[("EVENTS_QUEUE_URL", queue)]).unwrap().events_queue_url.as_deref(), Some(queue));
+        let err = config(&[("EVENTS_QUEUE_URL", "kassa-events.fifo")]).unwrap_err();
+        assert!(err.to_string().contains("EVENTS_QUEUE_URL"), "{err}");
+    }
+
+    #[test]
     fn one_error_names_every_invalid_key() {
         let err = config(&[
             ("DATABASE_URL", "mysql://x"),
