@@ -58,6 +58,30 @@ pub async fn measure(
     latencies
 }
 
+/// A FIFO queue (and its dead-letter queue) of one bench run on the AWS emulator, and the
+/// fast path that publishes to it.
+pub struct BenchQueue {
+    pub client: aws_sdk_sqs::Client,
+    pub urls: sqs::QueueUrls,
+    pub fast: FastPath,
+}
+
+impl BenchQueue {
+    pub async fn create(pool: &PgPool, endpoint: &str) -> anyhow::Result<Self> {
+        let client = sqs::client(Some(endpoint)).await;
+        let urls = sqs::ensure_queue(&client, &format!("kassa-bench-{}", Uuid::now_v7().simple()), 3).await?;
+        let fast = FastPath::new(pool.clone(), urls.queue.clone(), Some(endpoint.to_owned()));
+        Ok(Self { client, urls, fast })
+    }
+
+    /// Deletes both queues (best effort: the emulator forgets them on restart anyway).
+    pub async fn remove(self) {
+        for queue in [self.urls.queue, self.urls.dead_letters] {
+            let _ = self.client.delete_queue().queue_url(queue).send().await;
+        }
+    }
+}
+
 /// Latencies in milliseconds, sorted: the fast path to a fresh FIFO queue on the emulator at
 /// `endpoint`, no relay running (an event the fast path left behind never arrives, and the
 /// run fails).
@@ -67,9 +91,8 @@ pub async fn measure_sqs(
     endpoint: &str,
     events: usize,
 ) -> anyhow::Result<Vec<f64>> {
-    let client = sqs::client(Some(endpoint)).await;
-    let urls = sqs::ensure_queue(&client, &format!("kassa-bench-{}", Uuid::now_v7().simple()), 3).await?;
-    let consumer = SqsBus::new(client.clone(), urls.queue.clone());
+    let queue = BenchQueue::create(pool, endpoint).await?;
+    let consumer = SqsBus::new(queue.client.clone(), queue.urls.queue.clone());
     let (sender, mut receiver) = mpsc::unbounded_channel::<f64>();
     let consuming = tokio::spawn(async move {
         consumer
@@ -82,10 +105,9 @@ pub async fn measure_sqs(
             })
             .await
     });
-    let fast = FastPath::new(pool.clone(), urls.queue.clone(), Some(endpoint.to_owned()));
     for _ in 0..events {
         let id = write_event(pool, tenant).await?;
-        match fast.publish(&[id]).await {
+        match queue.fast.publish(&[id]).await {
             Outcome::Published(1) => {}
             other => anyhow::bail!("the fast path did not publish event {id}: {other:?}"),
         }
@@ -93,9 +115,7 @@ pub async fn measure_sqs(
     }
     let latencies = collect(&mut receiver, events).await;
     consuming.abort();
-    for queue in [urls.queue, urls.dead_letters] {
-        let _ = client.delete_queue().queue_url(queue).send().await;
-    }
+    queue.remove().await;
     latencies
 }
 

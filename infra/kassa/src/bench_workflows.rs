@@ -12,11 +12,12 @@ use kassa_domain::db::begin_tenant_tx;
 use kassa_domain::orders::{self, OrderDraft, OrderLineDraft};
 use kassa_domain::outbox;
 use kassa_domain::tenant::Tenant;
-use kassa_events::fast_path::{FastPath, Outcome};
+use kassa_events::fast_path::Outcome;
 use kassa_events::rabbitmq::{RabbitBus, Topology};
-use kassa_events::sqs;
 use kassa_http::AppState;
 use uuid::Uuid;
+
+use crate::bench_relay::BenchQueue;
 
 const PACE: Duration = Duration::from_millis(100);
 
@@ -60,7 +61,7 @@ pub async fn measure(
     tx.commit().await?;
 
     let engine = kassa_engine::Engine::new(state)?;
-    let (tasks, fast) = match bus {
+    let (tasks, queue) = match bus {
         Bus::RabbitMq(rabbitmq_url) => {
             let topology = Topology { exchange: format!("kassa.bench.{}", Uuid::now_v7()), transient: true };
             let worker = tokio::spawn(engine.consume_rabbitmq(rabbitmq_url.to_owned(), topology.clone()));
@@ -81,11 +82,9 @@ pub async fn measure(
             (vec![worker, relay], None)
         }
         Bus::Sqs(endpoint) => {
-            let client = sqs::client(Some(endpoint)).await;
-            let urls =
-                sqs::ensure_queue(&client, &format!("kassa-bench-{}", Uuid::now_v7().simple()), 3).await?;
-            let worker = tokio::spawn(engine.consume_sqs(client, urls.queue.clone()));
-            (vec![worker], Some(FastPath::new(db.clone(), urls.queue, Some(endpoint.to_owned()))))
+            let queue = BenchQueue::create(db, endpoint).await?;
+            let worker = tokio::spawn(engine.consume_sqs(queue.client.clone(), queue.urls.queue.clone()));
+            (vec![worker], Some(queue))
         }
     };
 
@@ -100,8 +99,8 @@ pub async fn measure(
         // As a function's request would: collect what the order appended, then publish it.
         let (order, appended) = outbox::collect(orders::place(db, tenant, &draft)).await;
         ids.push(order?.id);
-        if let Some(fast) = &fast {
-            let outcome = fast.publish(&appended).await;
+        if let Some(queue) = &queue {
+            let outcome = queue.fast.publish(&appended).await;
             anyhow::ensure!(
                 matches!(outcome, Outcome::Published(n) if n == appended.len()),
                 "the fast path left events to the relay: {outcome:?}"
@@ -133,6 +132,9 @@ pub async fn measure(
     };
     for task in tasks {
         task.abort();
+    }
+    if let Some(queue) = queue {
+        queue.remove().await;
     }
     let mut latencies = latencies;
     latencies.sort_by(f64::total_cmp);
