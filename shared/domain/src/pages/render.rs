@@ -130,21 +130,8 @@ pub async fn render(
     .fetch_optional(&mut *tx)
     .await?;
     let types = types_in(&mut tx, tenant.id).await?;
-    let page = fill(&mut tx, tenant, audience, row, &types, source).await;
-    tx.end_read();
-    page
-}
-
-async fn fill(
-    tx: &mut TenantTx,
-    tenant: &Tenant,
-    audience: &Audience,
-    row: Option<Row>,
-    types: &[TypeSpec],
-    source: Source,
-) -> Result<ShopPageDocument, DomainError> {
-    let not_found = DomainError::NotFound { resource: "page" };
-    let row = row.ok_or(not_found)?;
+    // An early return drops the read as `end_read` does: the rollback goes with the release.
+    let row = row.ok_or(DomainError::NotFound { resource: "page" })?;
     let (document, revision, published_at) = match source {
         Source::Published => match row.published {
             Some(document) => (document, row.published_revision, row.published_at),
@@ -155,17 +142,18 @@ async fn fill(
     let (locale, fallback) = (audience.locale.as_str(), tenant.default_locale.as_str());
     let mut sections = Vec::new();
     for section in document.get("sections").and_then(Value::as_array).cloned().unwrap_or_default() {
-        let (kind, settings) = resolved(&section, types, locale, fallback, &audience.media_base_url);
+        let (kind, settings) = resolved(&section, &types, locale, fallback, &audience.media_base_url);
         let mut blocks = Vec::new();
         for block in section.get("blocks").and_then(Value::as_array).cloned().unwrap_or_default() {
             let (block_kind, block_settings) =
-                resolved(&block, types, locale, fallback, &audience.media_base_url);
-            let data = expand(tx, tenant, audience, &block_kind, &block_settings).await?;
+                resolved(&block, &types, locale, fallback, &audience.media_base_url);
+            let data = expand(&mut tx, tenant, audience, &block_kind, &block_settings).await?;
             blocks.push(RenderedBlock { id: id(&block), kind: block_kind, settings: block_settings, data });
         }
-        let data = expand(tx, tenant, audience, &kind, &settings).await?;
+        let data = expand(&mut tx, tenant, audience, &kind, &settings).await?;
         sections.push(RenderedSection { id: id(&section), kind, settings, blocks, data });
     }
+    tx.end_read();
     Ok(ShopPageDocument {
         id: row.id,
         handle: row.handle,
