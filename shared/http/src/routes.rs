@@ -9,6 +9,8 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 
+use kassa_domain::outbox::PublishAfterCommit;
+
 use crate::openapi::Doc;
 use crate::staff::{Access, staff_gate};
 use crate::state::AppState;
@@ -187,8 +189,14 @@ impl FunctionRoutes {
             };
             router.route(&spec.path, method_router)
         });
+        // Without a publisher (reads only, or no EVENTS_QUEUE_URL) requests skip the layer.
+        let router = match &state.events {
+            Some(events) => {
+                router.route_layer(middleware::from_fn_with_state(events.clone(), publish_after_commit))
+            }
+            None => router,
+        };
         router
-            .route_layer(middleware::from_fn_with_state(state.clone(), publish_after_commit))
             .route_layer(middleware::from_fn(move |request: Request, next: Next| async move {
                 tracing::Span::current().record("function", name);
                 let response: Response = next.run(request).await;
@@ -200,16 +208,13 @@ impl FunctionRoutes {
 }
 
 /// The fast path of event delivery (cloud): after the route's work, publish the outbox
-/// events it committed before answering (see `kassa_events::fast_path`). Without
-/// `EVENTS_QUEUE_URL` it only passes the request on; the relay publishes everything.
+/// events it committed before answering (see `kassa_events::fast_path`). Only on the routes
+/// of a state built with `AppState::publishing`; elsewhere the relay publishes everything.
 async fn publish_after_commit(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(events): axum::extract::State<std::sync::Arc<dyn PublishAfterCommit>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(events) = state.events.clone() else {
-        return next.run(request).await;
-    };
     let (response, appended) = kassa_domain::outbox::collect(next.run(request)).await;
     events.publish_after_commit(&appended).await;
     response
