@@ -8,7 +8,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
-
 use kassa_domain::outbox::PublishAfterCommit;
 
 use crate::openapi::Doc;
