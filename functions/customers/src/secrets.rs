@@ -45,7 +45,7 @@ pub fn code_digest(email: &str, code: &str) -> Vec<u8> {
 /// anyone who can read Valkey).
 pub fn account_key(tenant: uuid::Uuid, email: &str) -> String {
     let hash = digest(&SHA256, format!("{tenant}\n{}", email.to_lowercase()).as_bytes());
-    hash.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&hash.as_ref()[..16])
 }
 
 #[cfg(test)]

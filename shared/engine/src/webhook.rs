@@ -24,7 +24,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut context = hmac::Context::with_key(&key);
     context.update(format!("{timestamp}.").as_bytes());
     context.update(body);
-    context.sign().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(context.sign())
 }
 
 /// Whether `ip` is a public unicast address a webhook may reach: none of the IANA IPv4 and

@@ -18,6 +18,8 @@ use crate::{Envelope, Handled, RetryPolicy};
 pub enum BusError {
     #[error(transparent)]
     Amqp(#[from] lapin::Error),
+    #[error("not an AMQP URL: {0}")]
+    Url(String),
     #[error("the broker did not confirm event {0}")]
     NotConfirmed(uuid::Uuid),
     #[error(transparent)]
@@ -44,6 +46,19 @@ impl Topology {
     }
 }
 
+/// The largest AMQP frame Kassa asks for when the URL names none. lapin keeps a send and a
+/// receive buffer of 32 frames per connection, so the broker's default (128 KiB) would cost
+/// 8 MiB of resident memory per connection; events are a few KiB, and a larger message is
+/// simply sent in more frames.
+const FRAME_MAX: u32 = 16 * 1024;
+
+/// `url` as lapin reads it, with [`FRAME_MAX`] unless the URL sets `frame_max` itself.
+fn amqp_uri(url: &str) -> Result<lapin::uri::AMQPUri, BusError> {
+    let mut uri = url.parse::<lapin::uri::AMQPUri>().map_err(BusError::Url)?;
+    uri.query.frame_max.get_or_insert(FRAME_MAX);
+    Ok(uri)
+}
+
 pub struct RabbitBus {
     _connection: Connection,
     channel: Channel,
@@ -53,7 +68,7 @@ pub struct RabbitBus {
 impl RabbitBus {
     /// Connects and declares the exchanges.
     pub async fn connect(url: &str, topology: Topology) -> Result<Self, BusError> {
-        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+        let connection = Connection::connect_uri(amqp_uri(url)?, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
         let durable = ExchangeDeclareOptions {
@@ -249,4 +264,18 @@ fn attempt_of(properties: &BasicProperties) -> u32 {
             _ => None,
         })
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_ask_for_small_frames_unless_the_url_says_otherwise() {
+        let plain = amqp_uri("amqp://guest:guest@127.0.0.1:5672/%2f").unwrap();
+        assert_eq!(plain.query.frame_max, Some(FRAME_MAX));
+        let chosen = amqp_uri("amqp://guest:guest@127.0.0.1:5672/%2f?frame_max=131072").unwrap();
+        assert_eq!(chosen.query.frame_max, Some(131_072));
+        assert!(amqp_uri("http://not-amqp").is_err());
+    }
 }

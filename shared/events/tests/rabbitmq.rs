@@ -147,6 +147,30 @@ async fn a_product_write_reaches_a_consumer_as_a_cloudevent_and_takes_effect_onc
     assert_eq!(inbox, 1);
 }
 
+/// The bus asks for 16 KiB frames (a small buffer per connection): an event many frames long
+/// still arrives whole.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn an_event_larger_than_a_frame_arrives_whole(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let (bus, mut receiver) = bus_and_consumer(&pool, "large").await;
+    let text: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let event = OutboxEvent {
+        id: Uuid::now_v7(),
+        seq: 1,
+        tenant_id: demo.id,
+        event_type: "product.updated".into(),
+        aggregate_type: "product".into(),
+        aggregate_id: Uuid::now_v7(),
+        occurred_at: chrono::Utc::now(),
+        payload: serde_json::json!({"schema_version": 1, "data": {"description": text}}),
+    };
+    bus.publish(vec![event.clone()]).await.unwrap();
+    let (envelope, first) = receive(&mut receiver, 1).await.remove(0);
+    assert!(first);
+    assert_eq!(envelope.id, event.id);
+    assert_eq!(envelope.data, event.payload);
+}
+
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn concurrent_relays_publish_every_event_once_in_order_per_aggregate(pool: PgPool) {
     let demo = shop(&pool).await;

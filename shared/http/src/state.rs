@@ -1,7 +1,7 @@
 //! What every handler can reach: the process's [`Runtime`] (configuration, the Postgres
 //! pool, Valkey, tenants, the response cache — fields reached through `Deref`), plus what
-//! only routes need: the staff-token authenticator and the rate-limit scripts. Cheap to
-//! clone.
+//! only routes need: the staff-token authenticator and the rate-limit scripts. One `Arc`:
+//! the layers and extractors clone the state for every request, so a clone is one counter.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -18,7 +18,11 @@ use crate::limits::Limits;
 use crate::shopper::CustomerTokens;
 
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+/// What [`AppState`] holds (its fields are reached through `Deref`).
+#[derive(Clone, Debug)]
+pub struct Services {
     pub runtime: Runtime,
     pub auth: Arc<Authenticator>,
     pub limits: Arc<Limits>,
@@ -30,6 +34,14 @@ pub struct AppState {
 }
 
 impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl Deref for Services {
     type Target = Runtime;
 
     fn deref(&self) -> &Runtime {
@@ -51,13 +63,13 @@ impl AppState {
     pub fn with_runtime(runtime: Runtime) -> Result<Self, StateError> {
         let auth = Authenticator::new(&runtime.config).map_err(StateError::Http)?;
         let customer_tokens = Arc::new(CustomerTokens::new(&runtime.config));
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             runtime,
             auth: Arc::new(auth),
             limits: Arc::new(Limits::default()),
             customer_tokens,
             events: None,
-        })
+        })))
     }
 
     /// Assembles a state from its parts (tests swap in an authenticator of their own).
@@ -70,24 +82,25 @@ impl AppState {
     ) -> Self {
         let customer_tokens = Arc::new(CustomerTokens::new(&config));
         let runtime = Runtime::from_parts(config, db, valkey, tenants);
-        Self {
+        Self(Arc::new(Services {
             runtime,
             auth: Arc::new(auth),
             limits: Arc::new(Limits::default()),
             customer_tokens,
             events: None,
-        }
+        }))
     }
 
     /// The state whose routes publish the events they commit right after the commit,
     /// through what `events` makes of the runtime (`None`: the relay publishes everything).
     /// A writing function's `main.rs`: `boot()?.publishing(FastPath::for_runtime)`.
     pub fn publishing<P: PublishAfterCommit + 'static>(
-        mut self,
+        self,
         events: impl FnOnce(&Runtime) -> Option<P>,
     ) -> Self {
-        self.events = events(&self.runtime).map(|e| Arc::new(e) as Arc<dyn PublishAfterCommit>);
-        self
+        let mut services = Arc::unwrap_or_clone(self.0);
+        services.events = events(&services.runtime).map(|e| Arc::new(e) as Arc<dyn PublishAfterCommit>);
+        Self(Arc::new(services))
     }
 }
 

@@ -17,7 +17,7 @@ pub fn new_token() -> Result<(String, String), aws_lc_rs::error::Unspecified> {
 
 /// SHA-256 of `bytes`, in lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    digest(&SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest(&SHA256, bytes))
 }
 
 /// Whether `presented` is the token whose hash is `stored`, in time independent of where
