@@ -436,8 +436,8 @@ pub(crate) fn push_membership(b: &mut QueryBuilder<'_, Postgres>, collection: &C
                 b.push(
                     " and exists (select 1 from product_prices pp where pp.tenant_id = p.tenant_id \
                      and pp.product_id = p.id and pp.currency = ",
-                )
-                .push_bind(currency);
+                );
+                crate::currency::push_code(b, &currency);
                 if let Some(min) = price.min {
                     b.push(" and pp.min_amount >= ").push_bind(min);
                 }

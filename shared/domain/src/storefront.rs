@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::collections::{self, Collection, CollectionSort};
+use crate::currency;
 use crate::db::{TenantTx, begin_tenant_read};
 use crate::error::DomainError;
 use crate::pagination::{Cursor, KeyKind, Page};
@@ -405,9 +406,8 @@ fn push_filters(
         b.push(")");
     }
     if query.price_min.is_some() || query.price_max.is_some() {
-        b.push(" and exists (select 1 from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ")
-            .push_bind(audience.currency.clone())
-            .push(CURRENCY);
+        b.push(" and exists (select 1 from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ");
+        currency::push_code(b, &audience.currency);
         if let Some(min) = query.price_min {
             b.push(" and pp.min_amount >= ").push_bind(min);
         }
@@ -450,9 +450,8 @@ async fn by_price(
         push_projection(&mut b, tenant, audience);
         b.push(", to_json(ps.min_amount) #>> '{}' as sort_key from product_prices ps join products p on p.tenant_id = ps.tenant_id and p.id = ps.product_id where ps.tenant_id = ")
             .push_bind(tenant.id)
-            .push(" and ps.currency = ")
-            .push_bind(audience.currency.clone())
-            .push(CURRENCY);
+            .push(" and ps.currency = ");
+        currency::push_code(&mut b, &audience.currency);
         push_visible_conditions(&mut b, tenant, audience);
         push_filters(&mut b, query, audience, collection);
         if let Some((key, id)) = cursor {
@@ -469,10 +468,9 @@ async fn by_price(
         b.push(", ").push_bind(missing.to_string()).push(" as sort_key from products p where true");
         push_visible_conditions(&mut b, tenant, audience);
         push_filters(&mut b, query, audience, collection);
-        b.push(" and not exists (select 1 from product_prices ps where ps.tenant_id = p.tenant_id and ps.product_id = p.id and ps.currency = ")
-            .push_bind(audience.currency.clone())
-            .push(CURRENCY)
-            .push(")");
+        b.push(" and not exists (select 1 from product_prices ps where ps.tenant_id = p.tenant_id and ps.product_id = p.id and ps.currency = ");
+        currency::push_code(&mut b, &audience.currency);
+        b.push(")");
         if let Some((_, id)) = cursor.filter(|(key, _)| *key == missing) {
             b.push(" and p.id ").push(op).push(" ").push_bind(id);
         }
@@ -481,11 +479,6 @@ async fn by_price(
     }
     Ok(rows)
 }
-
-/// The cast after a bound currency compared with `product_prices.currency` (`char(3)`): a
-/// text parameter would make Postgres compare as text, which no index on the column serves
-/// (the price sort would read every price of the shop instead of the first few).
-const CURRENCY: &str = "::bpchar";
 
 /// The sort key of a product without a price in the audience's currency: after every priced
 /// one, ascending or descending.
@@ -508,12 +501,9 @@ fn push_sort_key(b: &mut QueryBuilder<'_, Postgres>, sort: ShopSort, tenant: &Te
         }
         ShopSort::PriceAsc | ShopSort::PriceDesc => {
             let missing = missing_price(sort);
-            b.push("coalesce((select pp.min_amount from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ")
-                .push_bind(audience.currency.clone())
-                .push(CURRENCY)
-                .push("), ")
-                .push_bind(missing)
-                .push("::bigint)");
+            b.push("coalesce((select pp.min_amount from product_prices pp where pp.tenant_id = p.tenant_id and pp.product_id = p.id and pp.currency = ");
+            currency::push_code(b, &audience.currency);
+            b.push("), ").push_bind(missing).push("::bigint)");
         }
     }
 }

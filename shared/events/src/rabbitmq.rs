@@ -60,12 +60,17 @@ fn amqp_uri(url: &str) -> Result<lapin::uri::AMQPUri, BusError> {
 }
 
 pub struct RabbitBus {
-    _connection: Connection,
+    connection: Connection,
     channel: Channel,
     topology: Topology,
 }
 
 impl RabbitBus {
+    /// The frame size agreed with the broker.
+    pub fn frame_max(&self) -> u32 {
+        self.connection.configuration().frame_max()
+    }
+
     /// Connects and declares the exchanges.
     pub async fn connect(url: &str, topology: Topology) -> Result<Self, BusError> {
         let connection = Connection::connect_uri(amqp_uri(url)?, ConnectionProperties::default()).await?;
@@ -86,7 +91,7 @@ impl RabbitBus {
                 )
                 .await?;
         }
-        Ok(Self { _connection: connection, channel, topology })
+        Ok(Self { connection, channel, topology })
     }
 
     /// Messages waiting in a queue (it must exist).

@@ -153,6 +153,7 @@ async fn a_product_write_reaches_a_consumer_as_a_cloudevent_and_takes_effect_onc
 async fn an_event_larger_than_a_frame_arrives_whole(pool: PgPool) {
     let demo = shop(&pool).await;
     let (bus, mut receiver) = bus_and_consumer(&pool, "large").await;
+    assert_eq!(bus.frame_max(), 16 * 1024, "the broker agreed to the bus's frame size");
     let text: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     let event = OutboxEvent {
         id: Uuid::now_v7(),

@@ -16,12 +16,6 @@ pub mod valkey;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Every Kassa process allocates through mimalloc (built without transparent huge pages, see
-/// the workspace's Cargo.toml). A cached storefront answer is mostly allocator work (headers,
-/// futures, buffers): glibc's malloc spent about 15 % of such a request's CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -30,6 +24,12 @@ pub use config::{Config, ConfigError};
 use crate::cache::ResponseCache;
 use crate::tenants::TenantResolver;
 use crate::valkey::{Valkey, ValkeyError};
+
+/// Every Kassa process allocates through mimalloc (built without transparent huge pages, see
+/// the workspace's Cargo.toml). A cached storefront answer is mostly allocator work (headers,
+/// futures, buffers): glibc's malloc spent about 15 % of such a request's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The shared parts of a process: configuration, pool, Valkey, tenants, cache. Cheap to
 /// clone.
