@@ -211,7 +211,9 @@ impl OptionalFromRequestParts<AppState> for Shopper {
             return Ok(None);
         }
         let token = bearer_token(&parts.headers)?;
-        Ok(Some(shopper(parts, state, token).await?))
+        // Boxed: the check (token, revocation in Valkey) is large, and an anonymous request,
+        // which never runs it, would otherwise carry its size in every handler's future.
+        Ok(Some(Box::pin(shopper(parts, state, token)).await?))
     }
 }
 
