@@ -34,7 +34,7 @@ pub struct SqsBus {
 
 /// A client for the AWS account, or for the emulator at `endpoint`.
 pub async fn client(endpoint: Option<&str>) -> Client {
-    Client::new(&kassa_runtime::aws::sdk_config(endpoint).await)
+    Client::new(&kassa_runtime::aws::sdk_config(endpoint))
 }
 
 /// A queue and its dead-letter queue.

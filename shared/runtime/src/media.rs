@@ -48,7 +48,7 @@ pub struct MediaStore {
 /// An S3 client for the account, or for the emulator at `AWS_ENDPOINT_URL` (path-style
 /// addressing: the emulator has no per-bucket host names).
 async fn client(config: &Config) -> Client {
-    let shared = crate::aws::sdk_config(config.aws_endpoint_url.as_deref()).await;
+    let shared = crate::aws::sdk_config(config.aws_endpoint_url.as_deref());
     let s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(config.aws_endpoint_url.is_some());
     Client::from_conf(s3.build())
 }

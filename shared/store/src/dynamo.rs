@@ -47,7 +47,7 @@ fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) ->
 
 /// A client for the AWS account, or for the emulator at `endpoint`.
 pub async fn client(endpoint: Option<&str>) -> Client {
-    Client::new(&kassa_runtime::aws::sdk_config(endpoint).await)
+    Client::new(&kassa_runtime::aws::sdk_config(endpoint))
 }
 
 impl DynamoStore {
