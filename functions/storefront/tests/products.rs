@@ -221,6 +221,60 @@ async fn text_comes_in_the_requested_locale_or_the_shops_default(pool: PgPool) {
     assert_eq!(s.handles("/storefront/products?sort=title").await, ["apron", "mug"]);
 }
 
+/// The title sort reads stored sort titles (`product_titles`, kept by triggers): they follow
+/// title changes and the shop's locales, and sort exactly as the title itself would.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_title_sort_follows_title_changes_ties_and_the_shops_locales(pool: PgPool) {
+    let s = shop(pool).await;
+    let zebra = s.create(ProductBuilder::new("zebra").title("Zebra").active()).await.product.id;
+    s.create(ProductBuilder::new("apple").titles(&[("en", "apple"), ("nl", "Zoete appel")]).active()).await;
+    let twins = [
+        s.create(ProductBuilder::new("mug-a").title("Mug").active()).await.product.id,
+        s.create(ProductBuilder::new("mug-b").title("MUG").active()).await.product.id,
+    ];
+    // Equal titles (case aside) by product id.
+    let mut twin_handles = [("mug-a", twins[0]), ("mug-b", twins[1])];
+    twin_handles.sort_by_key(|(_, id)| *id);
+    let [first, second] = twin_handles.map(|(handle, _)| handle);
+    assert_eq!(s.handles("/storefront/products?sort=title").await, ["apple", first, second, "zebra"]);
+    // Dutch: the apple's own Dutch title, the others fall back to English.
+    assert_eq!(
+        s.handles("/storefront/products?sort=title&locale=nl").await,
+        [first, second, "zebra", "apple"]
+    );
+
+    s.editor()
+        .patch(&format!("/management/products/{zebra}"), &json!({"title": {"en": "Aardvark"}}), None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(s.handles("/storefront/products?sort=title").await, ["zebra", "apple", first, second]);
+    s.editor().delete(&format!("/management/products/{}", twins[0])).await.expect(StatusCode::OK);
+    assert_eq!(s.handles("/storefront/products?sort=title").await.len(), 3);
+
+    // A locale the shop gains gets every product's key at once (its fallback: English).
+    sqlx::query("update tenants set locales = locales || '{de}' where id = $1")
+        .bind(s.demo.id.as_uuid())
+        .execute(&s.app.owner)
+        .await
+        .unwrap();
+    let german: Vec<(String, String)> = sqlx::query_as(
+        "select p.handle, t.sort_title from product_titles t join products p on p.id = t.product_id
+         where t.tenant_id = $1 and t.locale = 'de' order by t.sort_title, p.handle",
+    )
+    .bind(s.demo.id.as_uuid())
+    .fetch_all(&s.app.owner)
+    .await
+    .unwrap();
+    let every: i64 = sqlx::query_scalar("select count(*) from products where tenant_id = $1")
+        .bind(s.demo.id.as_uuid())
+        .fetch_one(&s.app.owner)
+        .await
+        .unwrap();
+    assert_eq!(i64::try_from(german.len()).unwrap(), every);
+    assert!(german.contains(&("zebra".to_owned(), "aardvark".to_owned())), "{german:?}");
+    assert!(german.contains(&("apple".to_owned(), "apple".to_owned())), "{german:?}");
+}
+
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn prices_come_from_the_customer_groups_list_inside_its_window(pool: PgPool) {
     let s = shop(pool).await;

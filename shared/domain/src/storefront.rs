@@ -515,6 +515,36 @@ async fn by_price(
     Ok(rows)
 }
 
+/// A page sorted by title: read in the order of `product_titles_sort_idx` (shop, locale, sort
+/// title, product), which triggers keep equal to [`push_sort_key`]'s title key, so a page
+/// costs its own length, not the catalog's.
+async fn by_title(
+    tx: &mut crate::db::TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+    collection: Option<&Collection>,
+    (op, dir): (&str, &str),
+) -> Result<Vec<ProductRow<VariantPrice>>, DomainError> {
+    let mut b = QueryBuilder::<Postgres>::new("");
+    push_projection(&mut b, tenant, audience, Shape::Summary);
+    b.push(
+        ", pt.sort_title as sort_key from product_titles pt \
+         join products p on p.tenant_id = pt.tenant_id and p.id = pt.product_id where pt.tenant_id = ",
+    )
+    .push_bind(tenant.id)
+    .push(" and pt.locale = ")
+    .push_bind(audience.locale.clone());
+    push_visible_conditions(&mut b, tenant, audience);
+    push_filters(&mut b, query, audience, collection);
+    if let Some(cursor) = &query.cursor {
+        b.push(" and (pt.sort_title, pt.product_id) ").push(op).push(" (").push_bind(cursor.key.clone());
+        b.push(", ").push_bind(cursor.id).push(")");
+    }
+    b.push(format!(" order by pt.sort_title {dir}, pt.product_id {dir} limit ")).push_bind(query.limit + 1);
+    Ok(b.build_query_as().fetch_all(&mut **tx).await?)
+}
+
 /// The sort key of a product without a price in the audience's currency: after every priced
 /// one, ascending or descending.
 fn missing_price(sort: ShopSort) -> i64 {
@@ -634,6 +664,10 @@ pub async fn list_in(
     let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
     if matches!(query.sort, ShopSort::PriceAsc | ShopSort::PriceDesc) {
         let rows = by_price(tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
+        return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
+    }
+    if query.sort == ShopSort::Title {
+        let rows = by_title(tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
         return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
     }
     let mut b = QueryBuilder::<Postgres>::new("");
