@@ -339,8 +339,8 @@ enum Shape {
 /// The select list shared by lists and product pages: text in the audience's locale, and
 /// the product's variants with the list prices of the audience's group. The nested rows are
 /// `json`, not `jsonb`: built as text and parsed once by the reader, they cost Postgres
-/// about a third less than `jsonb` (a 20-product list: 1.0 → 0.67 ms), and a summary's
-/// slimmer variants another fifth (→ 0.53 ms).
+/// about a third less than `jsonb` (a list page of 25 products: 1.0 → 0.67 ms), and a
+/// summary's slimmer variants another fifth (→ 0.53 ms).
 fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience, shape: Shape) {
     b.push(
         "select p.id, p.handle, p.tax_class, p.tags, p.b2b_settings,
