@@ -3,8 +3,9 @@
 //! Built by hand rather than by `aws_config::defaults(…).load()`: that loader's chains
 //! (profile files, SSO, web identity through STS, ECS, IMDS) serve no place Kassa runs —
 //! Lambda hands a function its role's credentials and region in the environment, and
-//! `make dev`/`make test` set the emulator's — yet linking them costs every function that
-//! talks to AWS about 0.7 MB (the STS client among them).
+//! `make dev`/`make test` set the emulator's — yet they were linked into every function that
+//! talks to AWS (the STS client among them). With the logging filter's change, the products
+//! function lost 2.5 MB (README, binary sizes).
 
 use std::time::Duration;
 
