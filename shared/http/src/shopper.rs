@@ -211,9 +211,7 @@ impl OptionalFromRequestParts<AppState> for Shopper {
             return Ok(None);
         }
         let token = bearer_token(&parts.headers)?;
-        // Boxed: the check (token, revocation in Valkey) is large, and an anonymous request,
-        // which never runs it, would otherwise carry its size in every handler's future.
-        Ok(Some(Box::pin(shopper(parts, state, token)).await?))
+        Ok(Some(shopper(parts, state, token).await?))
     }
 }
 

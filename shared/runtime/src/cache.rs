@@ -266,16 +266,13 @@ impl ResponseCache {
         Fut: Future<Output = Result<Cached, E>>,
         E: From<CacheError>,
     {
-        // Every step but the in-process hit is boxed: their futures (Valkey calls, the answer's
-        // computation) are kilobytes, and unboxed they would make every request's future that
-        // large, to be copied as the layers move it; a memory hit now allocates nothing here.
         if self.enabled && now_ms() >= self.down_until.load(Ordering::Relaxed) && self.is_unbumped(tenant) {
             // Owe the tenant a bump: pay it before trusting any cached answer again.
-            Box::pin(self.bump(tenant)).await;
+            self.bump(tenant).await;
         }
         if !self.enabled || now_ms() < self.down_until.load(Ordering::Relaxed) || self.is_unbumped(tenant) {
             self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
-            return Box::pin(compute()).await.map(|c| (c, Lookup::Bypass));
+            return compute().await.map(|c| (c, Lookup::Bypass));
         }
         let digest = digest(key.as_bytes());
         if let Some(local) = &self.local
@@ -284,12 +281,12 @@ impl ResponseCache {
             self.metrics.hits.fetch_add(1, Ordering::Relaxed);
             return Ok((cached, Lookup::Hit));
         }
-        let (version, entry) = match Box::pin(self.find(tenant, &digest)).await {
+        let (version, entry) = match self.find(tenant, &digest).await {
             Ok(found) => found,
             Err(err) => {
                 self.failed("lookup", &err);
                 self.metrics.bypasses.fetch_add(1, Ordering::Relaxed);
-                return Box::pin(compute()).await.map(|c| (c, Lookup::Bypass));
+                return compute().await.map(|c| (c, Lookup::Bypass));
             }
         };
         if let Some(cached) = entry {
@@ -298,7 +295,7 @@ impl ResponseCache {
         }
         let key = format!("{}{version}:{digest}", entry_prefix(tenant));
         self.metrics.misses.fetch_add(1, Ordering::Relaxed);
-        let cached = Box::pin(self.single_flight(key, compute)).await?;
+        let cached = self.single_flight(key, compute).await?;
         if let Some(local) = &self.local {
             local.store(tenant, &version, &digest, &cached, self.lifetime(&cached));
         }
