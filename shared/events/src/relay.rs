@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kassa_domain::relay::{OutboxEvent, relay_batch};
 use sqlx::PgPool;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 
 #[cfg(feature = "rabbitmq")]
 use crate::rabbitmq::{RabbitBus, Topology};
@@ -75,8 +76,12 @@ where
     Fut: Future<Output = Result<P, E>>,
 {
     let mut backoff = Duration::from_secs(1);
+    // LISTEN keeps its connection for as long as the relay runs, so it gets one of its own
+    // (same options) instead of taking one of `pool`'s for good: with
+    // DATABASE_MAX_CONNECTIONS=1 every request would otherwise wait for it and fail.
+    let own = PgPoolOptions::new().max_connections(1).connect_lazy_with((*pool.connect_options()).clone());
     // Without a listener (it could not connect) the loop still polls.
-    let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+    let mut listener = match PgListener::connect_with(&own).await {
         Ok(mut listener) => match listener.listen("kassa_outbox").await {
             Ok(()) => Some(listener),
             Err(err) => {
@@ -112,7 +117,7 @@ where
 }
 
 /// Waits for an outbox commit's notification, or the poll interval.
-async fn wait_for_commit(listener: Option<&mut sqlx::postgres::PgListener>) {
+async fn wait_for_commit(listener: Option<&mut PgListener>) {
     match listener {
         Some(listener) => {
             // A lost connection is re-established by the listener; an error means poll now.

@@ -228,6 +228,32 @@ async fn the_relay_loop_delivers_new_events_without_being_asked(pool: PgPool) {
     relay.abort();
 }
 
+/// `kassa serve` with `DATABASE_MAX_CONNECTIONS=1`: the relay's LISTEN must not keep the
+/// pool's only connection, or every write (and the relay's own batches) would time out.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn the_relay_loop_leaves_a_one_connection_pool_to_the_requests(pool: PgPool) {
+    let demo = shop(&pool).await;
+    let (bus, mut receiver) = bus_and_consumer(&pool, "one-connection").await;
+    let topology = Topology { exchange: bus.exchange().to_owned(), transient: true };
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let relay = tokio::spawn(kassa_events::relay::run(one.clone(), rabbitmq_url(), topology));
+    for handle in ["cup", "plate", "bowl"] {
+        let draft: ProductDraft =
+            serde_json::from_value(serde_json::json!({"handle": handle, "title": {"en": handle}})).unwrap();
+        products::create(&one, &demo, &draft).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let got = receive(&mut receiver, 3).await;
+    let handles: Vec<&str> = got.iter().map(|(e, _)| e.data["data"]["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, ["cup", "plate", "bowl"]);
+    relay.abort();
+}
+
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_poison_event_is_retried_then_dead_lettered_while_the_others_flow(pool: PgPool) {
     let demo = shop(&pool).await;
