@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::collections::{self, Collection, CollectionSort};
 use crate::currency;
-use crate::db::{TenantTx, begin_tenant_read};
+use crate::db::{Plans, TenantTx, begin_tenant_read, begin_tenant_read_planned};
 use crate::error::DomainError;
 use crate::pagination::{Cursor, KeyKind, Page};
 use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
@@ -94,6 +94,37 @@ impl ShopQuery {
     /// The ordering a cursor is bound to: the sort, in a locale and currency.
     pub fn ordering(sort: ShopSort, locale: &str, currency: &str) -> String {
         format!("shop:{}:{locale}:{currency}", sort.name())
+    }
+
+    /// The first `limit` products in `sort` order: no cursor, collection, search, filter or
+    /// facet.
+    pub fn first(limit: i64, sort: ShopSort) -> Self {
+        ShopQuery {
+            limit,
+            sort,
+            cursor: None,
+            attributes: BTreeMap::new(),
+            price_min: None,
+            price_max: None,
+            q: None,
+            facets: BTreeSet::new(),
+            collection: None,
+        }
+    }
+
+    /// A plain walk of the shop in one of its sort orders (no collection, search, filter or
+    /// facet) reads one sort index whatever the values, so one generic plan serves every
+    /// request. What narrows the walk is planned for its values: with a generic plan, a
+    /// collection of 5 products in a shop of 10,000 took 16.6 ms instead of 0.14, facets in a
+    /// small shop 5.9 ms instead of 0.4 (measured with `EXPLAIN ANALYZE` on the bench data).
+    fn plans(&self) -> Plans {
+        let browse = self.collection.is_none()
+            && self.q.as_deref().is_none_or(|q| q.trim().is_empty())
+            && self.attributes.is_empty()
+            && self.price_min.is_none()
+            && self.price_max.is_none()
+            && self.facets.is_empty();
+        if browse { Plans::Generic } else { Plans::ForValues }
     }
 }
 
@@ -638,7 +669,7 @@ pub async fn list(
     audience: &Audience,
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read_planned(pool, tenant.id, query.plans()).await?;
     let page = list_in(&mut tx, tenant, audience, query).await?;
     tx.end_read();
     Ok(page)
@@ -651,6 +682,7 @@ pub async fn list_in(
     audience: &Audience,
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
+    tx.plan(query.plans()).await?;
     let collection = match &query.collection {
         Some(handle) => Some(
             collections::find_in(tx, tenant, handle)
@@ -752,7 +784,7 @@ pub async fn product(
     audience: &Audience,
     handle: &str,
 ) -> Result<ShopProduct, DomainError> {
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
     let product = product_in(&mut tx, tenant, audience, handle).await;
     tx.end_read();
     product
@@ -765,6 +797,8 @@ pub async fn product_in(
     audience: &Audience,
     handle: &str,
 ) -> Result<ShopProduct, DomainError> {
+    // A lookup by handle: the same plan whatever the handle.
+    tx.plan(Plans::Generic).await?;
     let mut b = QueryBuilder::<Postgres>::new("");
     push_projection(&mut b, tenant, audience, Shape::Page);
     b.push(", null::text as sort_key");
@@ -937,6 +971,8 @@ pub async fn collection_products_in(
     handle_or_id: &str,
     limit: i64,
 ) -> Result<Vec<ShopProductSummary>, DomainError> {
+    // The members, planned for the collection (see [`ShopQuery::plans`]).
+    tx.plan(Plans::ForValues).await?;
     let collection = collections::find_in(tx, tenant, handle_or_id)
         .await?
         .ok_or(DomainError::NotFound { resource: "collection" })?;

@@ -431,3 +431,88 @@ fn a_handle_that_reads_as_a_tenant_id_is_refused() {
     assert!(tenant::TenantHandle::parse("01a21415-2aeb-7023-95b1-b6810d9fa8df").is_err());
     assert!(tenant::TenantHandle::parse("my-shop-2").is_ok());
 }
+
+/// Storefront reads of a plain list or a product page use one generic plan per statement
+/// and connection (`Plans::Generic`), made for whichever shop came first. On a single
+/// connection every later read reuses it, and each shop still sees only its own rows: the
+/// policies read the tenant when the plan runs. A search is planned for its values.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_generic_plan_made_for_one_shop_shows_every_other_shop_only_its_own_rows(pool: PgPool) {
+    use kassa_domain::storefront::{self, Audience, ShopQuery, ShopSort};
+
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let b = fill_every_tenant_table(&pool, "tenant-b").await;
+    let extra: products::ProductDraft = serde_json::from_value(
+        serde_json::json!({"handle": "plate", "title": {"en": "Plate"}, "status": "active"}),
+    )
+    .unwrap();
+    products::create(&pool, &a, &extra).await.unwrap();
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let audience = Audience {
+        locale: "en".into(),
+        currency: "EUR".into(),
+        groups: Vec::new(),
+        at: chrono::Utc::now(),
+        media_base_url: String::new(),
+    };
+    let browse = ShopQuery::first(10, ShopSort::Newest);
+    let search = ShopQuery { q: Some("a".into()), ..browse.clone() };
+    for _ in 0..4 {
+        for shop in [&b, &a] {
+            let mut own: Vec<String> = sqlx::query_scalar(
+                "select handle from products where tenant_id = $1 and status = 'active' order by handle",
+            )
+            .bind(shop.id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            own.sort();
+            for query in [&browse, &search] {
+                let page = storefront::list(&one, shop, &audience, query).await.unwrap();
+                let mut seen: Vec<String> = page.items.into_iter().map(|p| p.handle).collect();
+                seen.sort();
+                let wanted: Vec<String> =
+                    own.iter().filter(|h| query.q.is_none() || h.contains('a')).cloned().collect();
+                assert_eq!(seen, wanted, "{}: {:?}", shop.handle, query.q);
+            }
+            let mug = storefront::product(&one, shop, &audience, "mug").await.unwrap();
+            let stored: sqlx::types::Uuid =
+                sqlx::query_scalar("select id from products where tenant_id = $1 and handle = 'mug'")
+                    .bind(shop.id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert_eq!(mug.id, stored, "{}'s product page shows its own mug", shop.handle);
+        }
+    }
+    let plate = storefront::product(&one, &b, &audience, "plate").await;
+    assert!(matches!(plate, Err(kassa_domain::DomainError::NotFound { .. })), "B has no plate: {plate:?}");
+
+    // The connection's prepared statements: the plain list and the product page ran on their
+    // generic plans every time, the search on plans for its values.
+    let plans: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select statement, generic_plans, custom_plans from pg_prepared_statements
+         where statement like 'select p.id, p.handle,%'",
+    )
+    .fetch_all(&one)
+    .await
+    .unwrap();
+    let counts = |what: &str, is: &dyn Fn(&str) -> bool| {
+        let (_, generic, custom) = plans
+            .iter()
+            .find(|(s, _, _)| is(s))
+            .unwrap_or_else(|| panic!("no statement for {what}: {plans:?}"));
+        (*generic, *custom)
+    };
+    let plain =
+        counts("the plain list", &|s| s.contains("order by p.created_at desc") && !s.contains("ilike"));
+    assert_eq!(plain, (8, 0), "the plain list: its generic plan, 8 times");
+    assert_eq!(counts("the product page", &|s| s.contains("p.handle = $")), (9, 0), "the product page");
+    // Postgres's `auto` plans the first five executions for their values, then may settle.
+    let (_, search_custom) = counts("the search", &|s| s.contains("ilike"));
+    assert!(search_custom >= 5, "the search is planned for its values ({search_custom} custom plans)");
+}

@@ -17,7 +17,7 @@ use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
 use super::types_in;
 use crate::catalog::Translations;
-use crate::db::{TenantTx, begin_tenant_read};
+use crate::db::{Plans, TenantTx, begin_tenant_read_planned};
 use crate::error::DomainError;
 use crate::storefront::{self, Audience, ShopProductSummary, ShopQuery, ShopSort};
 use crate::tenant::Tenant;
@@ -117,7 +117,9 @@ pub async fn render(
     handle: &str,
     source: Source,
 ) -> Result<ShopPageDocument, DomainError> {
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    // The page and its types by handle and tenant: one plan whatever the values. Each
+    // product block plans its own statements (`storefront::list_in` and the others).
+    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
     let row: Option<Row> = sqlx::query_as(
         "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.draft, p.published_revision, p.published_at,
                 r.document as published
@@ -216,17 +218,7 @@ async fn expand(
                     };
                 return Ok(Some(json!({ "products": products })));
             }
-            let query = ShopQuery {
-                limit: count,
-                sort,
-                cursor: None,
-                attributes: Default::default(),
-                price_min: None,
-                price_max: None,
-                q: None,
-                facets: Default::default(),
-                collection,
-            };
+            let query = ShopQuery { collection, ..ShopQuery::first(count, sort) };
             let products = match storefront::list_in(tx, tenant, audience, &query).await {
                 Ok(page) => page.items,
                 Err(DomainError::NotFound { .. }) => Vec::new(),
