@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Cart, PostalAddress};
 use crate::catalog::B2bSettings;
 use crate::currency::Currency;
-use crate::db::{TenantTx, begin_tenant_read};
+use crate::db::{Plans, TenantTx, begin_tenant_read_planned};
 use crate::error::DomainError;
 use crate::price::{ListPrice, PriceRequest, PriceSource, ResolvedPrice, resolve_price};
 use crate::shipping::{ShippingMethod, ShippingRate, ShippingZone, methods_for};
@@ -96,7 +96,8 @@ struct CatalogRow {
 }
 
 /// The catalog rows of `variant_ids` (those that exist in the shop), with the list prices of
-/// the buyer's groups, read in one tenant transaction.
+/// the buyer's groups, read in one tenant transaction. Every read of a cart looks rows up by
+/// id or key, so each runs on one generic plan ([`Plans::Generic`]), not planned per request.
 pub async fn load_catalog(
     pool: &PgPool,
     tenant: &Tenant,
@@ -106,7 +107,7 @@ pub async fn load_catalog(
     if variant_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
     let catalog = catalog_in(&mut tx, tenant, variant_ids, buyer).await?;
     tx.end_read();
     Ok(catalog)
@@ -124,7 +125,7 @@ async fn catalog_in(
                 coalesce(p.title ->> $3, p.title ->> (select min(k) from jsonb_object_keys(p.title) k), '') as title,
                 p.tax_class, p.status = 'active' as active, v.price_amount as base_amount,
                 v.currency::text as base_currency, v.stock::bigint as stock, p.b2b_settings as b2b,
-                (select coalesce(jsonb_agg(jsonb_build_object(
+                (select coalesce(json_agg(json_build_object(
                     'price_list_id', pl.id, 'customer_group_id', pl.customer_group_id, 'currency', pl.currency,
                     'active', pl.status = 'active', 'starts_at', pl.starts_at, 'ends_at', pl.ends_at,
                     'priority', pl.priority, 'min_quantity', plp.min_quantity, 'amount', plp.amount)), '[]')
@@ -165,7 +166,7 @@ pub async fn tax_rates(
     tenant: &Tenant,
     country: &str,
 ) -> Result<Vec<(String, i32)>, DomainError> {
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
     let rates = tax_rates_in(&mut tx, tenant, country).await?;
     tx.end_read();
     Ok(rates)
@@ -404,7 +405,7 @@ pub async fn buyer(pool: &PgPool, tenant: &Tenant, group_ids: &[Uuid]) -> Result
     if group_ids.is_empty() {
         return Ok(Buyer::anonymous(at));
     }
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
+    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
     let groups: Vec<(Uuid, String)> = sqlx::query_as(
         "select id, handle from customer_groups where tenant_id = $1 and id = any($2) order by id",
     )
@@ -446,7 +447,7 @@ pub async fn view_with(
     let mut rates = None;
     let mut shipping = (Vec::new(), Vec::new());
     if !missing.is_empty() || cart.shipping_country.is_some() {
-        let mut tx = begin_tenant_read(pool, tenant.id).await?;
+        let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
         if !missing.is_empty() {
             catalog.extend(catalog_in(&mut tx, tenant, &missing, buyer).await?);
         }
