@@ -453,17 +453,21 @@ pub(crate) fn push_membership(b: &mut QueryBuilder<'_, Postgres>, collection: &C
     }
 }
 
-/// The collection with this handle or (when `key` is a UUID) id.
-pub(crate) async fn find_in(
+/// The collection with this handle or (when `key` is a UUID) id, without its members' ids
+/// (`product_ids` is empty): the storefront, its only reader, joins `collection_products` in
+/// its own queries, and a large manual collection's ids cost more than the page of products
+/// it shows (3,000 ids: 0.47 ms of Postgres, then as many UUIDs decoded).
+pub(crate) async fn find_without_members_in(
     tx: &mut crate::db::TenantTx,
     tenant: &Tenant,
     key: &str,
 ) -> Result<Option<Collection>, DomainError> {
     let id = Uuid::parse_str(key).ok();
-    let row = sqlx::query_as(&format!(
-        "select {} from collections where tenant_id = $1 and (handle = $2 or id = $3)",
-        Collection::COLUMNS
-    ))
+    let row = sqlx::query_as(
+        "select id, handle, title, description, kind, rules, sort, '{}'::uuid[] as product_ids,
+                version, created_at, updated_at
+         from collections where tenant_id = $1 and (handle = $2 or id = $3)",
+    )
     .bind(tenant.id)
     .bind(key)
     .bind(id)
