@@ -19,14 +19,14 @@ test('the products table sorts, searches, filters and pages on the server, with 
   await expect(async () => {
     const ascending = await titles(page).allInnerTexts();
     expect(ascending).toEqual([...ascending].sort((a, b) => a.localeCompare(b)));
-  }).toPass();
+  }).toPass({ timeout: 10_000 });
   await table.getByRole('button', { name: /Title/ }).click();
   await expect(page).toHaveURL(/order=desc/);
   await expect(table.getByRole('columnheader', { name: /Title/ })).toHaveAttribute('aria-sort', 'descending');
   await expect(async () => {
     const descending = await titles(page).allInnerTexts();
     expect(descending[0]!.localeCompare(descending[descending.length - 1]!)).toBeGreaterThan(0);
-  }).toPass();
+  }).toPass({ timeout: 10_000 });
 
   // Keyset pages: Next carries the API's cursor; Previous comes back to the same rows.
   const firstPage = await titles(page).allInnerTexts();
