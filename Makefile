@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch token bench mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api package deploy compose-check
+.PHONY: help dev test watch replay token bench mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api package deploy compose-check
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -8,11 +8,14 @@ help: ## Show the targets
 dev: ## Install what is missing, start the services, migrate, seed the demo shop and run Kassa on :8080
 	@infra/scripts/dev.sh
 
-test: ## fmt, clippy -D warnings, every test against real services, schemathesis, cfn-lint + sam validate
+test: ## fmt, clippy -D warnings, every test against real services, schemathesis, Lambda replays, cfn-lint + sam validate
 	@infra/scripts/test.sh
 
 watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT to change)
 	@infra/scripts/watch.sh
+
+replay: ## Every events/ payload through cargo lambda's runtime emulator + cargo lambda invoke, fresh database (make test runs it)
+	@infra/scripts/replay.sh
 
 token: ## Print an access token for a demo user as the last line: make -s token USER=editor@demo
 	@infra/scripts/token.sh "$(USER)"

@@ -7,6 +7,9 @@
 #                       aarch64-unknown-linux-gnu standard library is installed, else x86_64;
 #                       deploy with the same value: sam deploy --parameter-overrides Architecture=…)
 #   KASSA_BUILD_DIR     where sam writes the artifacts (default .kassa/sam-build)
+#   SAM_BUILD_MODE=debug  sam's debug build (cargo lambda build without --release): what
+#                       make test runs to check the template's build wiring in minutes; its
+#                       binaries are unoptimised, so no sizes are printed
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -30,6 +33,20 @@ CARGO_NET_OFFLINE=true \
   AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
   sam build --beta-features --template-file template.yaml --build-dir "$build_dir" \
   --parameter-overrides "Architecture=$ARCH"
+
+# One bootstrap per function of the template, each an ELF executable.
+functions=$(grep -c 'BuildMethod: rust-cargolambda' template.yaml)
+built=0
+for binary in "$build_dir"/*/bootstrap; do
+  [ -x "$binary" ] && [ "$(head -c 4 "$binary" | od -An -c | tr -d ' ')" = 177ELF ] ||
+    die "$binary is not an executable ELF binary"
+  built=$((built + 1))
+done
+[ "$built" -eq "$functions" ] || die "sam build made $built bootstraps for the template's $functions functions"
+if [ "${SAM_BUILD_MODE:-}" = debug ]; then
+  say "sam build (debug) made a bootstrap for each of the $functions functions; sizes: make package"
+  exit 0
+fi
 
 # Each bootstrap is already stripped (profile.release strip = "symbols").
 printf '| function | binary | within 10 MB |\n|---|---|---|\n'

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make replay (make test runs it): every recorded event in events/ through cargo lambda's
+# runtime emulator and `cargo lambda invoke`, against each function's binary on a fresh
+# database — the Lambda runtime loop the functions run in the cloud (lambda_replay.py).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+ensure_services
+ensure_aws_emulator
+ensure_smtp_sink
+ensure_mollie_sim
+ensure_zitadel_standin
+db=kassa_replay
+psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)"
+psql -h 127.0.0.1 -U postgres -d postgres -qc "create database $db"
+export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/$db
+export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$db
+# What the template sets inside Lambda and make dev defaults: keys made for this run only.
+CUSTOMER_TOKEN_KEYS=replay=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+PAYMENT_KEY_ENCRYPTION_KEYS=replay=$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
+export CUSTOMER_TOKEN_KEYS PAYMENT_KEY_ENCRYPTION_KEYS MEDIA_BASE_URL=$AWS_ENDPOINT_URL/kassa-media/
+say "building the functions"
+cargo build -q --locked --workspace --bins
+STAFF_TOKEN=$(infra/scripts/token.sh owner@demo | tail -n 1)
+export STAFF_TOKEN
+logs=$STATE_DIR/replay
+mkdir -p "$logs"
+say "every events/ payload through cargo lambda watch --only-lambda-apis and cargo lambda invoke"
+"$VENV/bin/python" infra/scripts/lambda_replay.py "$VENV/bin/cargo-lambda" "$TARGET_DIR/debug" \
+  "${REPLAY_PORT:-9102}" "$logs"
