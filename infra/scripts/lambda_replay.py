@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Every recorded event in events/ through the Lambda runtime path a deployed function takes,
 short of AWS itself: cargo lambda's runtime emulator (`cargo lambda watch --only-lambda-apis`),
-each function's binary polling it through `lambda_runtime` as it polls Lambda, and
-`cargo lambda invoke` sending the event. `make test` runs it through infra/scripts/replay.sh,
-which starts the services and hands over a fresh, empty database.
+each function's `bootstrap` from `sam build` polling it through `lambda_runtime` as it polls
+Lambda, and `cargo lambda invoke` sending the event. `make test` runs it through
+infra/scripts/replay.sh, which builds the bootstraps (sam's debug build), starts the services
+and hands over a fresh, empty database.
 
-    lambda_replay.py <cargo-lambda> <bin-dir> <port> <log-dir>
+    lambda_replay.py <cargo-lambda> <sam-build-dir> <port> <log-dir>
 
 The functions are configured by the environment, as in `make dev`; this script adds the
 runtime's variables per function and EVENTS_QUEUE_URL (a FIFO queue it creates on the AWS
@@ -26,6 +27,7 @@ emulator). In order:
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,6 +61,19 @@ def psql(sql):
     return out.stdout.strip()
 
 
+def bootstraps(build_dir):
+    """Each function's bootstrap in sam's build dir (one folder per logical id of template.yaml)."""
+    template = (ROOT / "template.yaml").read_text()
+    found = re.findall(
+        r"^  (\w+):\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n"
+        r"      BuildProperties:\n        Binary: ([\w-]+)$",
+        template,
+        re.M,
+    )
+    check(len(found) == template.count("BuildMethod: rust-cargolambda"), "template.yaml: a function's layout is new")
+    return {binary: Path(build_dir) / logical / "bootstrap" for logical, binary in found}
+
+
 class CloudFormation(http.server.BaseHTTPRequestHandler):
     """CloudFormation's side of a custom resource: takes the PUT at the ResponseURL."""
 
@@ -77,8 +92,9 @@ class CloudFormation(http.server.BaseHTTPRequestHandler):
 class Runtime:
     """cargo lambda's runtime emulator and the function processes polling it."""
 
-    def __init__(self, cargo_lambda, bin_dir, port, log_dir):
-        self.cargo_lambda, self.bin_dir, self.port, self.log_dir = cargo_lambda, Path(bin_dir), port, Path(log_dir)
+    def __init__(self, cargo_lambda, build_dir, port, log_dir):
+        self.cargo_lambda, self.port, self.log_dir = cargo_lambda, port, Path(log_dir)
+        self.bootstraps = bootstraps(build_dir)
         self.functions = {}
         self.emulator = subprocess.Popen(
             [cargo_lambda, "lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1",
@@ -103,7 +119,7 @@ class Runtime:
             AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{self.port}/.rt/{function}",
         )
         log = open(self.log_dir / f"{function}.log", "w")
-        process = subprocess.Popen([self.bin_dir / function], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([self.bootstraps[function]], env=env, stdout=log, stderr=subprocess.STDOUT)
         self.functions[function] = process
         return process
 
@@ -253,13 +269,13 @@ def worker(runtime, queue_url):
 
 
 def main():
-    cargo_lambda, bin_dir, port, log_dir = sys.argv[1:5]
+    cargo_lambda, build_dir, port, log_dir = sys.argv[1:5]
     sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
     queue_url = sqs.create_queue(
         QueueName=f"kassa-replay-{os.getpid()}.fifo", Attributes={"FifoQueue": "true"}
     )["QueueUrl"]
     os.environ["EVENTS_QUEUE_URL"] = queue_url
-    runtime = Runtime(cargo_lambda, bin_dir, int(port), log_dir)
+    runtime = Runtime(cargo_lambda, build_dir, int(port), log_dir)
     try:
         migrations(runtime)
         http_events(runtime)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make replay (make test runs it): every recorded event in events/ through cargo lambda's
-# runtime emulator and `cargo lambda invoke`, against each function's binary on a fresh
-# database — the Lambda runtime loop the functions run in the cloud (lambda_replay.py).
+# make replay (make test runs it): `sam build` of every function in sam's debug mode (the
+# template's build wiring: cargo lambda, zig linking for Lambda's glibc; make package builds
+# for release), then every recorded event in events/ through cargo lambda's runtime emulator
+# and `cargo lambda invoke`, against those bootstraps on a fresh database — the Lambda
+# runtime loop the functions run in the cloud (lambda_replay.py).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -20,12 +22,12 @@ export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$db
 CUSTOMER_TOKEN_KEYS=replay=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 PAYMENT_KEY_ENCRYPTION_KEYS=replay=$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
 export CUSTOMER_TOKEN_KEYS PAYMENT_KEY_ENCRYPTION_KEYS MEDIA_BASE_URL=$AWS_ENDPOINT_URL/kassa-media/
-say "building the functions"
-cargo build -q --locked --workspace --bins
+build_dir=$STATE_DIR/sam-build-debug
+SAM_BUILD_MODE=debug KASSA_BUILD_DIR=$build_dir infra/scripts/package.sh
 STAFF_TOKEN=$(infra/scripts/token.sh owner@demo | tail -n 1)
 export STAFF_TOKEN
 logs=$STATE_DIR/replay
 mkdir -p "$logs"
 say "every events/ payload through cargo lambda watch --only-lambda-apis and cargo lambda invoke"
-"$VENV/bin/python" infra/scripts/lambda_replay.py "$VENV/bin/cargo-lambda" "$TARGET_DIR/debug" \
+"$VENV/bin/python" infra/scripts/lambda_replay.py "$VENV/bin/cargo-lambda" "$build_dir" \
   "${REPLAY_PORT:-9102}" "$logs"

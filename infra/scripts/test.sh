@@ -21,7 +21,7 @@ say "cargo test (Valkey at $VALKEY_URL)"
 cargo test --workspace --locked
 say "schemathesis against the running management API"
 infra/scripts/schemathesis.sh
-say "every recorded Lambda event through cargo lambda watch (runtime emulator) and cargo lambda invoke"
+say "sam build of every function (debug mode), and every recorded Lambda event through cargo lambda watch (runtime emulator) and cargo lambda invoke against those bootstraps"
 infra/scripts/replay.sh
 say "admin UI: vue-tsc, Vitest, API client check, Playwright + axe in Chromium"
 cargo build -q -p kassa-cli --bin kassa
@@ -31,8 +31,6 @@ say "Mollie simulator contract test (Mollie's Python client against infra/mollie
 say "cfn-lint and sam validate --lint"
 "$VENV/bin/cfn-lint" template.yaml
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 --template-file template.yaml
-say "sam build of every function (debug mode: the template's build wiring; make package builds for release)"
-SAM_BUILD_MODE=debug KASSA_BUILD_DIR="$STATE_DIR/sam-build-debug" infra/scripts/package.sh
 say "docker-compose.yml: schema, interpolation and references (no Docker engine needed)"
 "$VENV/bin/python" infra/scripts/compose_check.py --env-file infra/.env.example infra/docker-compose.yml
 say "all checks passed"
