@@ -200,3 +200,13 @@ ensure_aws_emulator() {
   export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
   export AWS_REGION=${AWS_REGION:-eu-west-1}
 }
+
+# Everything the running platform talks to (make dev, make replay): the services, the AWS
+# emulator, the SMTP sink, the Mollie simulator and the Zitadel stand-in.
+ensure_platform_services() {
+  ensure_services
+  ensure_aws_emulator
+  ensure_smtp_sink
+  ensure_mollie_sim
+  ensure_zitadel_standin
+}

@@ -5,11 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
-ensure_services
-ensure_aws_emulator
-ensure_smtp_sink
-ensure_mollie_sim
-ensure_zitadel_standin
+ensure_platform_services
 # Kassa serves as kassa_service (no superuser, no BYPASSRLS, owns nothing; `kassa migrate`
 # creates it); only migrations run as the owner.
 export DATABASE_OWNER_URL=${DATABASE_OWNER_URL:-postgres://postgres@127.0.0.1:5432/kassa}

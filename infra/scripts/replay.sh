@@ -8,11 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
-ensure_services
-ensure_aws_emulator
-ensure_smtp_sink
-ensure_mollie_sim
-ensure_zitadel_standin
+ensure_platform_services
 db=kassa_replay
 psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)"
 psql -h 127.0.0.1 -U postgres -d postgres -qc "create database $db"
