@@ -137,6 +137,9 @@ async fn automatic_collections_hold_the_products_their_rules_match(pool: PgPool)
         .unwrap();
         let mut got: Vec<&str> = grid.iter().map(|p| p.handle.as_str()).collect();
         assert_eq!(got, expected, "{rule} (price, highest first)");
+        let in_order =
+            s.handles(&format!("/storefront/products?collection={handle}&sort=price_desc"), "items").await;
+        assert_eq!(in_order, got, "{rule}: the list in the grid's order agrees, item for item");
         got.sort_unstable();
         let mut listed = s.handles(&format!("/storefront/products?collection={handle}"), "items").await;
         listed.sort_unstable();

@@ -29,6 +29,14 @@ pub enum ShopSort {
 }
 
 impl ShopSort {
+    /// The comparison a cursor continues with and the SQL direction of this order.
+    fn direction(self) -> (&'static str, &'static str) {
+        match self {
+            ShopSort::Newest | ShopSort::PriceDesc => ("<", "desc"),
+            ShopSort::Title | ShopSort::PriceAsc => (">", "asc"),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             ShopSort::Newest => "newest",
@@ -692,16 +700,10 @@ pub async fn list_in(
         ),
         None => None,
     };
-    let descending = matches!(query.sort, ShopSort::Newest | ShopSort::PriceDesc);
-    let (op, dir) = if descending { ("<", "desc") } else { (">", "asc") };
-    if matches!(query.sort, ShopSort::PriceAsc | ShopSort::PriceDesc) {
-        let rows = by_price(tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
+    if let Some(rows) = by_sort_index(tx, tenant, audience, query, collection.as_ref()).await? {
         return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
     }
-    if query.sort == ShopSort::Title {
-        let rows = by_title(tx, tenant, audience, query, collection.as_ref(), (op, dir)).await?;
-        return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
-    }
+    let (op, dir) = query.sort.direction();
     let mut b = QueryBuilder::<Postgres>::new("");
     push_projection(&mut b, tenant, audience, Shape::Summary);
     // The key as JSON text: timestamps in RFC 3339, as cursors carry them.
@@ -727,6 +729,25 @@ pub async fn list_in(
 
     let rows: Vec<ProductRow<VariantPrice>> = b.build_query_as().fetch_all(&mut **tx).await?;
     finish(tx, tenant, audience, query, collection.as_ref(), rows).await
+}
+
+/// A title- or price-sorted page's rows (`limit + 1` at most), read in the order of the sort's
+/// own index ([`by_title`], [`by_price`]); `None` for the other orders.
+async fn by_sort_index(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    audience: &Audience,
+    query: &ShopQuery,
+    collection: Option<&Collection>,
+) -> Result<Option<Vec<ProductRow<VariantPrice>>>, DomainError> {
+    let direction = query.sort.direction();
+    Ok(match query.sort {
+        ShopSort::PriceAsc | ShopSort::PriceDesc => {
+            Some(by_price(tx, tenant, audience, query, collection, direction).await?)
+        }
+        ShopSort::Title => Some(by_title(tx, tenant, audience, query, collection, direction).await?),
+        ShopSort::Newest => None,
+    })
 }
 
 /// The page from its rows (`limit + 1` at most), with the facets asked for.
@@ -985,9 +1006,7 @@ async fn products_of(
     collection: &Collection,
     limit: i64,
 ) -> Result<Vec<ShopProductSummary>, DomainError> {
-    let mut b = QueryBuilder::<Postgres>::new("");
-    push_projection(&mut b, tenant, audience, Shape::Summary);
-    b.push(", null::text as sort_key");
+    let limit = limit.clamp(1, 100);
     // A manual collection's own order walks its position index: one plan whatever the
     // collection. Any other order narrows a walk of the shop to the members, which is planned
     // for the collection (see [`ShopQuery::plans`]).
@@ -995,11 +1014,25 @@ async fn products_of(
         .await?;
     let sort = match collection.sort {
         CollectionSort::Manual => None,
-        CollectionSort::Newest => Some((ShopSort::Newest, "desc")),
-        CollectionSort::Title => Some((ShopSort::Title, "asc")),
-        CollectionSort::PriceAsc => Some((ShopSort::PriceAsc, "asc")),
-        CollectionSort::PriceDesc => Some((ShopSort::PriceDesc, "desc")),
+        CollectionSort::Newest => Some(ShopSort::Newest),
+        CollectionSort::Title => Some(ShopSort::Title),
+        CollectionSort::PriceAsc => Some(ShopSort::PriceAsc),
+        CollectionSort::PriceDesc => Some(ShopSort::PriceDesc),
     };
+    // Title and price orders read their sort index (as the list does), narrowed to the members,
+    // so a big collection's grid costs its length: ordering a 3,000-of-10,000-product collection
+    // by title took 10.3 ms of execution (a key computed and sorted per member), now 0.9 ms
+    // (EXPLAIN ANALYZE; a 34-product one: 0.2 → 0.7 ms).
+    if let Some(sort) = sort {
+        let query = ShopQuery::first(limit, sort);
+        if let Some(mut rows) = by_sort_index(tx, tenant, audience, &query, Some(collection)).await? {
+            rows.truncate(usize::try_from(limit).unwrap_or(1));
+            return Ok(rows.into_iter().map(|row| row.summary(audience)).collect());
+        }
+    }
+    let mut b = QueryBuilder::<Postgres>::new("");
+    push_projection(&mut b, tenant, audience, Shape::Summary);
+    b.push(", null::text as sort_key");
     match sort {
         // The collection's own order (manual collections only): its members read in the order
         // of `collection_products_position_idx`, so a grid costs its length, not the
@@ -1015,12 +1048,11 @@ async fn products_of(
             push_visible_conditions(&mut b, tenant, audience);
             b.push(" order by cp.position, cp.product_id");
         }
-        Some((sort, dir)) => {
+        // Newest first (title and price orders were read above).
+        Some(_) => {
             push_visible(&mut b, tenant, audience);
             collections::push_membership(&mut b, collection);
-            b.push(" order by ");
-            push_sort_key(&mut b, sort, tenant, audience);
-            b.push(format!(" {dir}, p.id"));
+            b.push(" order by p.created_at desc, p.id");
         }
     }
     b.push(" limit ").push_bind(limit.clamp(1, 100));
