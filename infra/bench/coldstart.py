@@ -37,6 +37,11 @@ class Emulator(http.server.ThreadingHTTPServer):
         self.served_at = None
         self.spans = []
 
+    def handle_error(self, request, client_address):
+        # A function is killed once it has answered, its kept-alive connection still open.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     # Keep-alive, as Lambda's Runtime API: the function's client reuses its connection.
