@@ -23,6 +23,7 @@ fi
   die "ARCH=arm64 needs: rustup target add aarch64-unknown-linux-gnu"; }
 build_dir=${KASSA_BUILD_DIR:-$STATE_DIR/sam-build}
 
+lambda_release_profile
 say "fetching the locked crates (the build itself runs offline)"
 cargo fetch --locked -q
 say "sam build ($ARCH) into $build_dir"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make sizes: every function's stripped release binary built on its own, as `cargo lambda
-# build --bin <function>` builds it for Lambda. (make bench builds them together with
+# build --bin <function>` builds it for Lambda, with Lambda's release profile
+# (lambda_release_profile in common.sh). (make bench builds them together with
 # `kassa`, and Cargo then unifies features across all of them, which makes each bigger.)
 # Slow: one fat-LTO build per function, in its own target dir so features never mix.
 set -euo pipefail
@@ -8,6 +9,7 @@ set -euo pipefail
 cd "$ROOT"
 
 ensure_system_packages
+lambda_release_profile
 target=${SIZES_TARGET_DIR:-$STATE_DIR/size-target}
 printf '| function | stripped release binary |\n|---|---|\n'
 for package in functions/*/; do
