@@ -79,7 +79,7 @@ def main():
             known, unknown = cases["known"], cases["unknown"]
             print(f"{route}, known vs unknown address: median {known['median_ms']:.1f} vs {unknown['median_ms']:.1f} ms, "
                   f"statuses {known['statuses']} vs {unknown['statuses']}")
-    print("stripped release binaries: " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
+    print("stripped release binaries of this build (profile.release, features unified with kassa; Lambda's: make sizes): " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
 
 
 if __name__ == "__main__":
