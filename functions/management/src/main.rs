@@ -1,6 +1,6 @@
 //! The management Lambda: API Gateway (HTTP API v2) → lambda_http → the shared app stack.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let state = kassa_http::boot()?;
     lambda_http::run(kassa_http::app(kassa_management::router(state))).await

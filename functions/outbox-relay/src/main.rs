@@ -1,6 +1,6 @@
 //! The outbox-relay Lambda: a schedule (EventBridge) → publish the outbox to SQS.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let state = kassa_runtime::boot()?;
     let queue_url = state.config.events_queue_url.clone().ok_or("EVENTS_QUEUE_URL is not set")?;

@@ -1,6 +1,6 @@
 //! The worker-engine Lambda: SQS event batches and the sweep schedule → the workflow engine.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let state = kassa_runtime::boot()?;
     let engine = kassa_engine::Engine::new(&state)?;

@@ -282,3 +282,22 @@ fn architecture_md_lists_each_crates_kassa_dependencies() {
     }
     fail_on(&problems);
 }
+
+/// Every function runs on a single-threaded tokio runtime (ARCHITECTURE.md, "Functions and
+/// routes"): Lambda hands an instance one request at a time, and the multi-threaded runtime
+/// only adds cross-thread wake-ups to each invocation.
+#[test]
+fn every_function_starts_a_single_threaded_runtime() {
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(root().join("functions")).unwrap() {
+        let main = entry.unwrap().path().join("src/main.rs");
+        let source = std::fs::read_to_string(&main).unwrap();
+        if !source.contains("#[tokio::main(flavor = \"current_thread\")]") {
+            problems.push(format!(
+                "{} does not start #[tokio::main(flavor = \"current_thread\")]",
+                main.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
