@@ -208,14 +208,13 @@ def http_events(runtime):
         print(f"{function}: {name} answered {answer['statusCode']} as recorded")
 
 
-def relay(runtime, queue_url):
+def relay(runtime, sqs, queue_url):
     rows = int(psql("select count(*) from outbox"))
     waiting = int(psql("select count(*) from outbox where published_at is null"))
     check(rows > 0, "the HTTP events appended no outbox rows")
     summary = runtime.invoke("outbox-relay", event("outbox-relay-schedule"))
     check(summary["published"] == waiting, f"relay: {summary}, {waiting} were waiting")
     check(psql("select count(*) from outbox where published_at is null") == "0", "relay left rows behind")
-    sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
     queued = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     check(int(queued["Attributes"]["ApproximateNumberOfMessages"]) == rows, f"queue: {queued['Attributes']}")
     print(f"outbox-relay: {rows} outbox rows, {rows - waiting} published after commit, {waiting} by the "
@@ -241,9 +240,8 @@ def sqs_event(messages, queue_url, region):
     ]}
 
 
-def worker(runtime, queue_url):
+def worker(runtime, sqs, queue_url):
     region = os.environ["AWS_REGION"]
-    sqs = boto3.client("sqs", region_name=region)
     delivered = 0
     while True:
         messages = sqs.receive_message(
@@ -279,8 +277,8 @@ def main():
     try:
         migrations(runtime)
         http_events(runtime)
-        relay(runtime, queue_url)
-        worker(runtime, queue_url)
+        relay(runtime, sqs, queue_url)
+        worker(runtime, sqs, queue_url)
     except Failed as failure:
         print(f"lambda replay failed: {failure} (logs in {log_dir})", file=sys.stderr)
         return 1
