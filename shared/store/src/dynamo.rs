@@ -137,6 +137,12 @@ impl DynamoStore {
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 
+/// The TTL attribute counts whole seconds: round up, so that a record never ends before its
+/// `expires_at` (truncating would end it up to a second early).
+fn whole_seconds_after(at: DateTime<Utc>) -> i64 {
+    at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
+}
+
 fn number(value: Option<&AttributeValue>) -> Option<i64> {
     value.and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }
@@ -165,7 +171,7 @@ impl KvStore for DynamoStore {
             .item(PARTITION_KEY, AttributeValue::S(key.to_owned()))
             .item("v", AttributeValue::N(record.version.to_string()))
             .item("doc", AttributeValue::S(record.doc.clone()))
-            .item(TTL_ATTRIBUTE, AttributeValue::N(record.expires_at.timestamp().to_string()))
+            .item(TTL_ATTRIBUTE, AttributeValue::N(whole_seconds_after(record.expires_at).to_string()))
             .expression_attribute_names("#e", TTL_ATTRIBUTE)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()));
         // An expired item counts as absent, like a missing one.
