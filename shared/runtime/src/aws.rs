@@ -6,8 +6,24 @@
 //! `make dev`/`make test` set the emulator's — yet they were linked into every function that
 //! talks to AWS (the STS client among them). With the logging filter's change, the products
 //! function lost 2.5 MB (README, binary sizes).
+//!
+//! Every AWS client sends its requests through [`ReqwestHttp`]: the process's one HTTP stack
+//! (reqwest over hyper, HTTP/1.1, rustls on aws-lc-rs), which the functions link anyway for
+//! JWKS, Mollie and webhooks. The SDK's own client (`default-https-client`) is a second
+//! hyper client with HTTP/2 (h2) that no AWS endpoint Kassa calls needs; leaving it out
+//! took 1.0–1.1 MB from the worker and pages functions built alone (README, binary sizes).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
@@ -32,9 +48,84 @@ pub fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
         .region(Region::new(region))
         .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
         .retry_config(RetryConfig::standard())
-        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_millis(3100)).build());
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_millis(3100)).build())
+        .http_client(ReqwestHttp::default());
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
     builder.build()
+}
+
+/// The SDK's HTTP client on reqwest: one connector (a reqwest client with its connection
+/// pool) per set of timeouts the SDK asks for, kept for the life of the configuration.
+#[derive(Debug, Default)]
+pub struct ReqwestHttp {
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
+}
+
+/// The connect and read timeouts of a connector.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
+impl HttpClient for ReqwestHttp {
+    fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        let timeouts = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self.connectors.lock().unwrap_or_else(PoisonError::into_inner);
+        connectors
+            .entry(timeouts)
+            .or_insert_with(|| SharedHttpConnector::new(Connector::new(timeouts)))
+            .clone()
+    }
+}
+
+#[derive(Debug)]
+struct Connector {
+    /// The builder's error, answered to every request, if building failed.
+    client: Result<reqwest::Client, String>,
+}
+
+impl Connector {
+    fn new((connect, read): Timeouts) -> Self {
+        // The SDK reads redirects itself (S3 answers a request to the wrong region with one).
+        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(connect) = connect {
+            builder = builder.connect_timeout(connect);
+        }
+        if let Some(read) = read {
+            builder = builder.read_timeout(read);
+        }
+        Self { client: builder.build().map_err(|e| e.to_string()) }
+    }
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.client.clone();
+        HttpConnectorFuture::new(async move {
+            let client = client.map_err(|e| ConnectorError::other(e.into(), None))?;
+            let (parts, body) =
+                request.try_into_http1x().map_err(|e| ConnectorError::user(e.into()))?.into_parts();
+            // In-memory bodies stay reusable; streaming ones (S3's aws-chunked uploads) stream.
+            let body = match body.bytes() {
+                Some(bytes) => reqwest::Body::from(bytes::Bytes::copy_from_slice(bytes)),
+                None => reqwest::Body::wrap(body),
+            };
+            let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
+                .map_err(|e| ConnectorError::user(e.into()))?;
+            let response = client.execute(request).await.map_err(connector_error)?;
+            let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+            HttpResponse::try_from(http::Response::from_parts(parts, SdkBody::from_body_1_x(body)))
+                .map_err(|e| ConnectorError::other(e.into(), None))
+        })
+    }
+}
+
+/// Timeouts and failed connections or sends are transient to the SDK's retry strategy.
+fn connector_error(err: reqwest::Error) -> ConnectorError {
+    if err.is_timeout() {
+        ConnectorError::timeout(err.into())
+    } else if err.is_connect() || err.is_request() || err.is_body() {
+        ConnectorError::io(err.into())
+    } else {
+        ConnectorError::other(err.into(), None)
+    }
 }
