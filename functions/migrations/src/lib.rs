@@ -22,28 +22,8 @@ use serde_json::{Value, json};
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Command {
     Migrate,
-    TenantCreate {
-        handle: String,
-        name: String,
-        #[serde(default)]
-        domains: Vec<String>,
-        #[serde(default = "english")]
-        default_locale: String,
-        #[serde(default)]
-        locales: Vec<String>,
-        #[serde(default = "euro")]
-        currency: String,
-        #[serde(default)]
-        zitadel_org: Option<String>,
-    },
-}
-
-fn english() -> String {
-    "en".to_owned()
-}
-
-fn euro() -> String {
-    "EUR".to_owned()
+    /// The shop as `kassa tenant create` takes it (the payload's fields: [`TenantDraft`]).
+    TenantCreate(TenantDraft),
 }
 
 /// The fields of a CloudFormation custom resource request this function reads.
@@ -85,16 +65,7 @@ pub async fn handle(config: Arc<Config>, event: LambdaEvent<Value>) -> Result<Va
 pub async fn run(config: &Config, command: Command) -> Result<Value, Error> {
     match command {
         Command::Migrate => Ok(json!({ "applied": migrate(config).await? })),
-        Command::TenantCreate { handle, name, domains, default_locale, locales, currency, zitadel_org } => {
-            let draft = TenantDraft {
-                handle,
-                name,
-                default_locale,
-                locales,
-                default_currency: currency,
-                domains,
-                zitadel_org_id: zitadel_org,
-            };
+        Command::TenantCreate(draft) => {
             let new = NewTenant::parse(&draft)?;
             let pool = sqlx::PgPool::connect(config.database_url.expose()).await?;
             let tenant = tenant::create(&pool, &new).await?;
@@ -105,21 +76,13 @@ pub async fn run(config: &Config, command: Command) -> Result<Value, Error> {
 }
 
 /// Applies the migrations as the owner and sets the service login's password from
-/// DATABASE_URL; returns how many migrations the database now has.
+/// DATABASE_URL ([`kassa_domain::db::migrate`]); returns how many migrations the database
+/// now has.
 pub async fn migrate(config: &Config) -> Result<usize, Error> {
     let pool = sqlx::PgPool::connect(config.database_owner_url.expose()).await?;
-    kassa_domain::db::MIGRATOR.run(&pool).await?;
-    if let Some((user, Some(password))) = config.database_login()
-        && user == kassa_domain::db::SERVICE_ROLE
-    {
-        // ALTER ROLE takes no parameters; a quoted literal (standard strings) is safe.
-        let sql = format!("alter role {user} with password '{}'", password.replace('\'', "''"));
-        sqlx::query(&sql).execute(&pool).await?;
-    }
-    let applied: i64 =
-        sqlx::query_scalar("select count(*) from _sqlx_migrations where success").fetch_one(&pool).await?;
+    let migrated = kassa_domain::db::migrate(&pool, config.service_password().as_deref()).await;
     pool.close().await;
-    Ok(usize::try_from(applied).unwrap_or_default())
+    Ok(migrated?)
 }
 
 /// The response body CloudFormation expects at the request's ResponseURL.

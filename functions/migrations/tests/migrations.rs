@@ -94,8 +94,12 @@ fn the_event_files_are_what_the_function_reads() {
     );
     assert!(matches!(serde_json::from_value(event("migrations-migrate.json")).unwrap(), Command::Migrate));
     match serde_json::from_value(event("migrations-tenant-create.json")).unwrap() {
-        Command::TenantCreate { handle, domains, .. } => {
-            assert_eq!((handle.as_str(), domains.len()), ("demo", 1));
+        Command::TenantCreate(draft) => {
+            assert_eq!(
+                (draft.handle.as_str(), draft.domains.len(), draft.default_currency.as_str()),
+                ("demo", 1, "EUR")
+            );
+            assert_eq!(draft.zitadel_org_id.as_deref(), Some("310000000000000002"));
         }
         Command::Migrate => panic!("the tenant-create event parsed as migrate"),
     }
@@ -161,4 +165,38 @@ async fn a_one_off_invoke_creates_the_first_shop(pool: PgPool) {
     assert_eq!(domain, "demo.shops.example.com");
     let again = run(&config, serde_json::from_value(event("migrations-tenant-create.json")).unwrap()).await;
     assert!(again.is_err(), "a second shop with the same handle is refused");
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrating_sets_the_service_logins_password_from_database_url(pool: PgPool) {
+    let owner = database_url(&pool).await;
+    let mut service = reqwest::Url::parse(&owner).unwrap();
+    service.set_username("kassa_service").unwrap();
+    // A quote and a percent-encoded character: the password is decoded, then quoted as a literal.
+    service.set_password(Some("it%27s%20secret")).unwrap();
+    let config = config(&owner, service.as_str());
+    // The role is the server's, shared with other tests and processes: put its password back.
+    let before: Option<String> =
+        sqlx::query_scalar("select rolpassword from pg_authid where rolname = 'kassa_service'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+            .flatten();
+    let applied = kassa_migrations::migrate(&config).await;
+    let verifier: Option<String> =
+        sqlx::query_scalar("select rolpassword from pg_authid where rolname = 'kassa_service'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let restore = match &before {
+        Some(hash) => format!("alter role kassa_service with password '{}'", hash.replace('\'', "''")),
+        None => "alter role kassa_service with password null".to_owned(),
+    };
+    sqlx::query(&restore).execute(&pool).await.unwrap();
+    assert_eq!(applied.unwrap(), migration_files());
+    assert_ne!(verifier, before, "the password changed");
+    // A quote left unescaped would have failed the statement (and `applied` above).
+    let verifier = verifier.unwrap();
+    assert!(verifier.starts_with("SCRAM-SHA-256$"), "{verifier}");
+    assert_eq!(config.service_password().as_deref(), Some("it's secret"));
 }

@@ -240,7 +240,8 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
         println!("created the database");
     }
     let pool = sqlx::PgPool::connect(url).await.context("cannot connect to DATABASE_OWNER_URL")?;
-    kassa_domain::db::MIGRATOR.run(&pool).await.context("migrations failed")?;
+    let password = config.service_password();
+    kassa_domain::db::migrate(&pool, password.as_deref()).await.context("migrations failed")?;
     println!("migrations applied");
     if config.cart_store == kassa_http::config::CartStore::DynamoDb {
         let store =
@@ -248,20 +249,16 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
         store.ensure_table().await.context("cannot create the DynamoDB carts table")?;
         println!("DynamoDB table {} is ready", config.carts_table);
     }
-    match config.database_login() {
-        Some((user, Some(password))) if user == kassa_domain::db::SERVICE_ROLE => {
-            // ALTER ROLE takes no parameters; a quoted literal (standard strings) is safe.
-            let sql = format!("alter role {user} with password '{}'", password.replace('\'', "''"));
-            sqlx::query(&sql).execute(&pool).await.context("cannot set the service role's password")?;
-            println!("password of {user} set from DATABASE_URL");
-        }
-        Some((user, _)) if user != kassa_domain::db::SERVICE_ROLE => {
-            eprintln!(
-                "warning: DATABASE_URL logs in as '{user}', not '{}': kassa serve refuses a superuser or a role that bypasses row-level security",
-                kassa_domain::db::SERVICE_ROLE
-            );
-        }
-        _ => {}
+    if password.is_some() {
+        println!("password of {} set from DATABASE_URL", kassa_domain::db::SERVICE_ROLE);
+    }
+    if let Some((user, _)) = config.database_login()
+        && user != kassa_domain::db::SERVICE_ROLE
+    {
+        eprintln!(
+            "warning: DATABASE_URL logs in as '{user}', not '{}': kassa serve refuses a superuser or a role that bypasses row-level security",
+            kassa_domain::db::SERVICE_ROLE
+        );
     }
     Ok(())
 }

@@ -185,6 +185,22 @@ async fn begin_scoped(
 /// The login role the platform serves as (created by the migrations).
 pub const SERVICE_ROLE: &str = "kassa_service";
 
+/// Applies [`MIGRATOR`] on `owner` (a pool logged in as the database owner) and, given
+/// `service_password`, makes it the password of the [`SERVICE_ROLE`] login, so that the
+/// serving DATABASE_URL can log in; returns how many migrations the database now has.
+/// `kassa migrate` and the migrations function both migrate through here.
+pub async fn migrate(owner: &PgPool, service_password: Option<&str>) -> Result<usize, sqlx::Error> {
+    MIGRATOR.run(owner).await?;
+    if let Some(password) = service_password {
+        // ALTER ROLE takes no parameters; a quoted literal (standard strings) is safe.
+        let sql = format!("alter role {SERVICE_ROLE} with password '{}'", password.replace('\'', "''"));
+        sqlx::query(&sql).execute(owner).await?;
+    }
+    let applied: i64 =
+        sqlx::query_scalar("select count(*) from _sqlx_migrations where success").fetch_one(owner).await?;
+    Ok(usize::try_from(applied).unwrap_or_default())
+}
+
 /// Refuses a serving connection that could step around row-level security: a superuser, a
 /// role with BYPASSRLS, or one that owns tables (owners are exempt unless RLS is forced,
 /// and could turn it off).

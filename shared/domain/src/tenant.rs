@@ -160,17 +160,32 @@ pub async fn resolve(pool: &PgPool, key: &TenantKey) -> Result<Option<Tenant>, D
     Ok(tenant)
 }
 
-/// A new tenant as an operator or API describes it, before validation.
-#[derive(Debug, Clone, Default)]
+/// A new tenant as an operator describes it, before validation: `kassa tenant create`'s
+/// flags, or the migrations function's `tenant-create` payload, whose field names (and
+/// defaults) this deserialises: `currency`, `zitadel_org`, English and euros when left out.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct TenantDraft {
     pub handle: String,
     pub name: String,
+    #[serde(default = "english")]
     pub default_locale: String,
     /// Locales besides the default one.
+    #[serde(default)]
     pub locales: Vec<String>,
+    #[serde(default = "euro", rename = "currency")]
     pub default_currency: String,
+    #[serde(default)]
     pub domains: Vec<String>,
+    #[serde(default, rename = "zitadel_org")]
     pub zitadel_org_id: Option<String>,
+}
+
+fn english() -> String {
+    "en".to_owned()
+}
+
+fn euro() -> String {
+    "EUR".to_owned()
 }
 
 impl TenantDraft {
@@ -179,8 +194,8 @@ impl TenantDraft {
         Self {
             handle: handle.to_owned(),
             name: name.to_owned(),
-            default_locale: "en".to_owned(),
-            default_currency: "EUR".to_owned(),
+            default_locale: english(),
+            default_currency: euro(),
             ..Self::default()
         }
     }

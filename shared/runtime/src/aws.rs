@@ -129,3 +129,110 @@ fn connector_error(err: reqwest::Error) -> ConnectorError {
         ConnectorError::other(err.into(), None)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+mod tests {
+    //! The connector against a raw HTTP/1.1 peer on loopback: what the SDK relies on it for
+    //! (redirects handed back, bodies both ways, errors its retry strategy can classify).
+
+    use std::time::Duration;
+
+    use aws_smithy_runtime_api::client::http::HttpConnector;
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_types::body::SdkBody;
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::Connector;
+
+    /// A peer that reads one request (head and a `content-length` body), hands it back
+    /// through the join handle, and answers `response` (or nothing, when it is `None`).
+    async fn peer(response: Option<&'static str>) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0_u8; 4096];
+            loop {
+                let n = socket.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned)
+                        })
+                        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            match response {
+                Some(response) => socket.write_all(response.as_bytes()).await.unwrap(),
+                None => tokio::time::sleep(Duration::from_secs(5)).await,
+            }
+            String::from_utf8_lossy(&seen).to_string()
+        });
+        (base, task)
+    }
+
+    fn request(method: &str, uri: &str, body: SdkBody) -> HttpRequest {
+        let mut request = HttpRequest::new(body);
+        request.set_method(method).unwrap();
+        request.set_uri(uri).unwrap();
+        request
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_handed_back_to_the_sdk_and_bodies_travel_both_ways() {
+        let (base, peer) = peer(Some(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:1/elsewhere\r\ncontent-length: 5\r\n\r\nmoved",
+        ))
+        .await;
+        let connector = Connector::new((Some(Duration::from_secs(2)), Some(Duration::from_secs(2))));
+        let response = connector
+            .call(request("PUT", &format!("{base}/bucket/key"), SdkBody::from("the object")))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 307, "not followed");
+        assert_eq!(response.headers().get("location"), Some("http://127.0.0.1:1/elsewhere"));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"moved");
+        let seen = peer.await.unwrap();
+        assert!(seen.starts_with("PUT /bucket/key HTTP/1.1\r\n"), "{seen}");
+        assert!(seen.to_ascii_lowercase().contains("content-length: 10\r\n"), "{seen}");
+        assert!(seen.ends_with("\r\n\r\nthe object"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_an_io_error_the_sdk_retries() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let connector = Connector::new((Some(Duration::from_secs(2)), None));
+        let err = connector
+            .call(request("GET", &format!("http://{address}/"), SdkBody::empty()))
+            .await
+            .unwrap_err();
+        assert!(err.is_io(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_never_answers_is_a_timeout() {
+        let (base, _peer) = peer(None).await;
+        let connector = Connector::new((Some(Duration::from_secs(2)), Some(Duration::from_millis(200))));
+        let started = std::time::Instant::now();
+        let err =
+            connector.call(request("GET", &format!("{base}/queue"), SdkBody::empty())).await.unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(4), "the read timeout applied");
+    }
+}

@@ -505,6 +505,15 @@ impl Config {
         let user = percent_decode(url.username());
         Some((user, url.password().map(percent_decode)))
     }
+
+    /// DATABASE_URL's password when it logs in as the service login
+    /// ([`kassa_domain::db::SERVICE_ROLE`]): the one migrating sets.
+    pub fn service_password(&self) -> Option<String> {
+        match self.database_login()? {
+            (user, Some(password)) if user == kassa_domain::db::SERVICE_ROLE => Some(password),
+            _ => None,
+        }
+    }
 }
 
 /// `kid=secret,kid=secret`: distinct, well-formed kids and long enough secrets, or `None`.
