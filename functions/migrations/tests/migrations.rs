@@ -105,6 +105,15 @@ fn the_event_files_are_what_the_function_reads() {
     }
 }
 
+#[test]
+fn a_misspelt_tenant_create_field_is_refused_not_defaulted() {
+    let mut payload = event("migrations-tenant-create.json");
+    let currency = payload.as_object_mut().unwrap().remove("currency").unwrap();
+    payload["default_currency"] = currency;
+    let err = serde_json::from_value::<Command>(payload).unwrap_err().to_string();
+    assert!(err.contains("unknown field `default_currency`"), "{err}");
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_cloudformation_update_migrates_as_the_owner_and_reports_success_at_the_response_url(pool: PgPool) {
     let url = database_url(&pool).await;

@@ -163,7 +163,10 @@ pub async fn resolve(pool: &PgPool, key: &TenantKey) -> Result<Option<Tenant>, D
 /// A new tenant as an operator describes it, before validation: `kassa tenant create`'s
 /// flags, or the migrations function's `tenant-create` payload, whose field names (and
 /// defaults) this deserialises: `currency`, `zitadel_org`, English and euros when left out.
+/// An unknown field is refused, so a misspelt one cannot create a shop with a default in its
+/// place.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantDraft {
     pub handle: String,
     pub name: String,
