@@ -1,14 +1,12 @@
 //! ISO 4217 currencies and their minor-unit exponents. Money in Kassa is always an integer
 //! amount of minor units plus one of these codes; an unknown code is refused.
 
-use sqlx::{Postgres, QueryBuilder};
-
 use crate::error::{Violation, invalid};
 
 /// Binds `code` for a comparison with a `char(3)` currency column (`product_prices.currency`).
 /// Bound as text, Postgres would compare as text, which no index on the column serves: a price
 /// sort would read every price of the shop instead of the first few.
-pub(crate) fn push_code(b: &mut QueryBuilder<'_, Postgres>, code: &str) {
+pub(crate) fn push_code(b: &mut crate::db::ReadQuery, code: &str) {
     b.push_bind(code.to_owned()).push("::bpchar");
 }
 

@@ -8,6 +8,9 @@ use uuid::Uuid;
 use crate::error::DomainError;
 use crate::tenant::TenantId;
 
+mod read;
+pub use read::{Element, Literal, NulInText, ReadQuery, TenantRead, begin_read};
+
 /// The migrations in `migrations/` at the workspace root, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

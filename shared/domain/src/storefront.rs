@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::collections::{self, Collection, CollectionSort};
 use crate::currency;
-use crate::db::{Plans, TenantTx, begin_tenant_read, begin_tenant_read_planned};
+use crate::db::{Plans, ReadQuery, TenantRead, begin_read};
 use crate::error::DomainError;
 use crate::pagination::{Cursor, KeyKind, Page};
 use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
@@ -380,7 +380,7 @@ enum Shape {
 /// `json`, not `jsonb`: built as text and parsed once by the reader, they cost Postgres
 /// about a third less than `jsonb` (a list page of 25 products: 1.0 → 0.67 ms), and a
 /// summary's slimmer variants another fifth (→ 0.53 ms).
-fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience, shape: Shape) {
+fn push_projection(b: &mut ReadQuery, tenant: &Tenant, audience: &Audience, shape: Shape) {
     b.push(
         "select p.id, p.handle, p.tax_class, p.tags, p.b2b_settings,
          (select coalesce(json_agg(json_build_object('key', m.key, 'url', m.url, 'alt', m.alt,
@@ -428,13 +428,13 @@ fn push_projection(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience
 }
 
 /// Active products this audience may see (B2B products limited to some groups included).
-fn push_visible(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
+fn push_visible(b: &mut ReadQuery, tenant: &Tenant, audience: &Audience) {
     b.push(" from products p where true");
     push_visible_conditions(b, tenant, audience);
 }
 
 /// [`push_visible`]'s conditions on `p`, after a `where`.
-fn push_visible_conditions(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, audience: &Audience) {
+fn push_visible_conditions(b: &mut ReadQuery, tenant: &Tenant, audience: &Audience) {
     b.push(" and p.tenant_id = ")
         .push_bind(tenant.id)
         .push(" and p.status = 'active' and (p.b2b_settings -> 'visible_to_customer_groups' is null or ");
@@ -447,12 +447,7 @@ fn push_visible_conditions(b: &mut QueryBuilder<'_, Postgres>, tenant: &Tenant, 
     b.push(")");
 }
 
-fn push_filters(
-    b: &mut QueryBuilder<'_, Postgres>,
-    query: &ShopQuery,
-    audience: &Audience,
-    collection: Option<&Collection>,
-) {
+fn push_filters(b: &mut ReadQuery, query: &ShopQuery, audience: &Audience, collection: Option<&Collection>) {
     if let Some(collection) = collection {
         crate::collections::push_membership(b, collection);
     }
@@ -498,7 +493,7 @@ fn push_filters(
 /// from the cursor on; then, if the page is not full yet, those without one — which sort
 /// after every priced product both ways, by id, under the key [`missing_price`].
 async fn by_price(
-    tx: &mut crate::db::TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
@@ -520,7 +515,7 @@ async fn by_price(
     };
     let mut rows: Vec<ProductRow<VariantPrice>> = Vec::new();
     if cursor.is_none_or(|(key, _)| key != missing) {
-        let mut b = QueryBuilder::<Postgres>::new("");
+        let mut b = ReadQuery::default();
         push_projection(&mut b, tenant, audience, Shape::Summary);
         b.push(", to_json(ps.min_amount) #>> '{}' as sort_key from product_prices ps join products p on p.tenant_id = ps.tenant_id and p.id = ps.product_id where ps.tenant_id = ")
             .push_bind(tenant.id)
@@ -533,11 +528,11 @@ async fn by_price(
             b.push(", ").push_bind(id).push(")");
         }
         b.push(format!(" order by ps.min_amount {dir}, ps.product_id {dir} limit ")).push_bind(wanted);
-        rows = b.build_query_as().fetch_all(&mut **tx).await?;
+        rows = tx.fetch_all(&b).await?;
     }
     let short = wanted - i64::try_from(rows.len()).unwrap_or(wanted);
     if short > 0 {
-        let mut b = QueryBuilder::<Postgres>::new("");
+        let mut b = ReadQuery::default();
         push_projection(&mut b, tenant, audience, Shape::Summary);
         b.push(", ").push_bind(missing.to_string()).push(" as sort_key from products p where true");
         push_visible_conditions(&mut b, tenant, audience);
@@ -549,7 +544,7 @@ async fn by_price(
             b.push(" and p.id ").push(op).push(" ").push_bind(id);
         }
         b.push(format!(" order by p.id {dir} limit ")).push_bind(short);
-        rows.extend(b.build_query_as::<ProductRow<VariantPrice>>().fetch_all(&mut **tx).await?);
+        rows.extend(tx.fetch_all::<ProductRow<VariantPrice>>(&b).await?);
     }
     Ok(rows)
 }
@@ -558,14 +553,14 @@ async fn by_price(
 /// title, product), which triggers keep equal to [`push_sort_key`]'s title key, so a page
 /// costs its own length, not the catalog's.
 async fn by_title(
-    tx: &mut crate::db::TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
     collection: Option<&Collection>,
     (op, dir): (&str, &str),
 ) -> Result<Vec<ProductRow<VariantPrice>>, DomainError> {
-    let mut b = QueryBuilder::<Postgres>::new("");
+    let mut b = ReadQuery::default();
     push_projection(&mut b, tenant, audience, Shape::Summary);
     b.push(
         ", pt.sort_title as sort_key from product_titles pt \
@@ -581,7 +576,7 @@ async fn by_title(
         b.push(", ").push_bind(cursor.id).push(")");
     }
     b.push(format!(" order by pt.sort_title {dir}, pt.product_id {dir} limit ")).push_bind(query.limit + 1);
-    Ok(b.build_query_as().fetch_all(&mut **tx).await?)
+    Ok(tx.fetch_all(&b).await?)
 }
 
 /// The sort key of a product without a price in the audience's currency: after every priced
@@ -591,7 +586,7 @@ fn missing_price(sort: ShopSort) -> i64 {
 }
 
 /// The sort key of a row, as SQL (prices: the cheapest base price, missing prices last).
-fn push_sort_key(b: &mut QueryBuilder<'_, Postgres>, sort: ShopSort, tenant: &Tenant, audience: &Audience) {
+fn push_sort_key(b: &mut ReadQuery, sort: ShopSort, tenant: &Tenant, audience: &Audience) {
     match sort {
         ShopSort::Newest => {
             b.push("p.created_at");
@@ -677,20 +672,18 @@ pub async fn list(
     audience: &Audience,
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, query.plans()).await?;
-    let page = list_in(&mut tx, tenant, audience, query).await?;
-    tx.end_read();
-    Ok(page)
+    let mut read = begin_read(pool, tenant.id, query.plans()).await?;
+    list_in(&mut read, tenant, audience, query).await
 }
 
-/// [`list`] inside a read transaction of the caller's (a page reads all its grids in one).
+/// [`list`] in a read of the caller's (a page reads all its grids through one).
 pub async fn list_in(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
-    tx.plan(query.plans()).await?;
+    tx.plan(query.plans());
     let collection = match &query.collection {
         Some(handle) => Some(
             collections::find_without_members_in(tx, tenant, handle)
@@ -704,7 +697,7 @@ pub async fn list_in(
         return finish(tx, tenant, audience, query, collection.as_ref(), rows).await;
     }
     let (op, dir) = query.sort.direction();
-    let mut b = QueryBuilder::<Postgres>::new("");
+    let mut b = ReadQuery::default();
     push_projection(&mut b, tenant, audience, Shape::Summary);
     // The key as JSON text: timestamps in RFC 3339, as cursors carry them.
     b.push(", to_json(");
@@ -727,14 +720,14 @@ pub async fn list_in(
     push_sort_key(&mut b, query.sort, tenant, audience);
     b.push(format!(" {dir}, p.id {dir} limit ")).push_bind(query.limit + 1);
 
-    let rows: Vec<ProductRow<VariantPrice>> = b.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<ProductRow<VariantPrice>> = tx.fetch_all(&b).await?;
     finish(tx, tenant, audience, query, collection.as_ref(), rows).await
 }
 
 /// A title- or price-sorted page's rows (`limit + 1` at most), read in the order of the sort's
 /// own index ([`by_title`], [`by_price`]); `None` for the other orders.
 async fn by_sort_index(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
@@ -752,7 +745,7 @@ async fn by_sort_index(
 
 /// The page from its rows (`limit + 1` at most), with the facets asked for.
 async fn finish(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
@@ -774,13 +767,13 @@ async fn finish(
 }
 
 async fn facets(
-    tx: &mut crate::db::TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     query: &ShopQuery,
     collection: Option<&Collection>,
 ) -> Result<Facets, DomainError> {
-    let mut b = QueryBuilder::<Postgres>::new(
+    let mut b = ReadQuery::new(
         "select kv.key, kv.value, count(distinct p.id) from products p
          join product_variants fv on fv.tenant_id = p.tenant_id and fv.product_id = p.id
          cross join lateral jsonb_each_text(fv.attributes) kv
@@ -790,7 +783,7 @@ async fn facets(
     push_visible(&mut b, tenant, audience);
     push_filters(&mut b, query, audience, collection);
     b.push(") group by kv.key, kv.value");
-    let rows: Vec<(String, String, i64)> = b.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<(String, String, i64)> = tx.fetch_all(&b).await?;
     let mut facets = Facets::new();
     for (key, value, count) in rows {
         facets.entry(key).or_default().insert(value, count);
@@ -805,27 +798,25 @@ pub async fn product(
     audience: &Audience,
     handle: &str,
 ) -> Result<ShopProduct, DomainError> {
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let product = product_in(&mut tx, tenant, audience, handle).await;
-    tx.end_read();
-    product
+    let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    product_in(&mut read, tenant, audience, handle).await
 }
 
-/// [`product`] inside a read transaction of the caller's.
+/// [`product`] in a read of the caller's.
 pub async fn product_in(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     handle: &str,
 ) -> Result<ShopProduct, DomainError> {
     // A lookup by handle: the same plan whatever the handle.
-    tx.plan(Plans::Generic).await?;
-    let mut b = QueryBuilder::<Postgres>::new("");
+    tx.plan(Plans::Generic);
+    let mut b = ReadQuery::default();
     push_projection(&mut b, tenant, audience, Shape::Page);
     b.push(", null::text as sort_key");
     push_visible(&mut b, tenant, audience);
     b.push(" and p.handle = ").push_bind(handle.to_owned());
-    let row: Option<ProductRow<VariantRow>> = b.build_query_as().fetch_optional(&mut **tx).await?;
+    let row: Option<ProductRow<VariantRow>> = tx.fetch_optional(&b).await?;
     let row = row.ok_or(DomainError::NotFound { resource: "product" })?;
     let variants: Vec<ShopVariant> = row.variants.0.into_iter().map(|v| v.shop(audience)).collect();
     let b2b = row.b2b_settings.0;
@@ -857,17 +848,13 @@ pub async fn next_price_change(
     if audience.groups.is_empty() {
         return Ok(None);
     }
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
-    let next = sqlx::query_scalar(
+    let mut q = ReadQuery::new(
         "select min(t) from price_lists, lateral (values (starts_at), (ends_at)) as w(t)
-         where tenant_id = $1 and customer_group_id = any($2) and status = 'active' and t > $3",
-    )
-    .bind(tenant.id)
-    .bind(audience.group_ids())
-    .bind(audience.at)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.end_read();
+         where tenant_id = ",
+    );
+    q.push_bind(tenant.id).push(" and customer_group_id = any(").push_bind(audience.group_ids());
+    q.push(") and status = 'active' and t > ").push_bind(audience.at);
+    let (next,) = begin_read(pool, tenant.id, Plans::ForValues).await?.fetch_one(&q).await?;
     Ok(next)
 }
 
@@ -881,16 +868,9 @@ pub async fn customer_groups(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
-    let groups = sqlx::query_as(
-        "select id, handle from customer_groups where tenant_id = $1 and id = any($2) order by id",
-    )
-    .bind(tenant.id)
-    .bind(ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.end_read();
-    Ok(groups)
+    let mut q = ReadQuery::new("select id, handle from customer_groups where tenant_id = ");
+    q.push_bind(tenant.id).push(" and id = any(").push_bind(ids.to_vec()).push(") order by id");
+    Ok(begin_read(pool, tenant.id, Plans::ForValues).await?.fetch_all(&q).await?)
 }
 
 /// A collection as shoppers see it: text in the request's locale.
@@ -954,13 +934,12 @@ pub async fn collection(
     limit: i64,
 ) -> Result<ShopCollection, DomainError> {
     // The lookup by handle has one plan whatever the handle; the members plan their own.
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let collection = collections::find_without_members_in(&mut tx, tenant, handle)
+    let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    let collection = collections::find_without_members_in(&mut read, tenant, handle)
         .await?
         .filter(|c| c.handle == handle)
         .ok_or(DomainError::NotFound { resource: "collection" })?;
-    let products = products_of(&mut tx, tenant, audience, &collection, limit).await?;
-    tx.end_read();
+    let products = products_of(&mut read, tenant, audience, &collection, limit).await?;
     let summary = shop_collection(&collection, tenant, audience);
     Ok(ShopCollection {
         handle: summary.handle,
@@ -979,15 +958,13 @@ pub async fn collection_products(
     handle_or_id: &str,
     limit: i64,
 ) -> Result<Vec<ShopProductSummary>, DomainError> {
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let products = collection_products_in(&mut tx, tenant, audience, handle_or_id, limit).await;
-    tx.end_read();
-    products
+    let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    collection_products_in(&mut read, tenant, audience, handle_or_id, limit).await
 }
 
-/// [`collection_products`] inside a read transaction of the caller's.
+/// [`collection_products`] in a read of the caller's.
 pub async fn collection_products_in(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     handle_or_id: &str,
@@ -1000,7 +977,7 @@ pub async fn collection_products_in(
 }
 
 async fn products_of(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     collection: &Collection,
@@ -1010,8 +987,7 @@ async fn products_of(
     // A manual collection's own order walks its position index: one plan whatever the
     // collection. Any other order narrows a walk of the shop to the members, which is planned
     // for the collection (see [`ShopQuery::plans`]).
-    tx.plan(if collection.sort == CollectionSort::Manual { Plans::Generic } else { Plans::ForValues })
-        .await?;
+    tx.plan(if collection.sort == CollectionSort::Manual { Plans::Generic } else { Plans::ForValues });
     let sort = match collection.sort {
         CollectionSort::Manual => None,
         CollectionSort::Newest => Some(ShopSort::Newest),
@@ -1030,7 +1006,7 @@ async fn products_of(
             return Ok(rows.into_iter().map(|row| row.summary(audience)).collect());
         }
     }
-    let mut b = QueryBuilder::<Postgres>::new("");
+    let mut b = ReadQuery::default();
     push_projection(&mut b, tenant, audience, Shape::Summary);
     b.push(", null::text as sort_key");
     match sort {
@@ -1056,6 +1032,6 @@ async fn products_of(
         }
     }
     b.push(" limit ").push_bind(limit.clamp(1, 100));
-    let rows: Vec<ProductRow<VariantPrice>> = b.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<ProductRow<VariantPrice>> = tx.fetch_all(&b).await?;
     Ok(rows.into_iter().map(|row| row.summary(audience)).collect())
 }

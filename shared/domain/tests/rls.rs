@@ -2,7 +2,7 @@
 //! for every tenant table the migrations create, even when the pool is a superuser.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use kassa_domain::db::{begin_tenant_read, begin_tenant_tx};
+use kassa_domain::db::{Plans, ReadQuery, begin_read, begin_tenant_read, begin_tenant_tx};
 use kassa_domain::resource::Editable;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
 use kassa_domain::{orders, pricing, products, relay, taxes, variants, workflows};
@@ -253,6 +253,19 @@ async fn a_tenant_sees_none_of_another_tenants_rows_even_without_a_where_clause(
             );
             if read { tx.end_read() } else { tx.rollback().await.unwrap() }
         }
+        // And the storefront's one-round-trip reads, which set their scope in the message
+        // that executes the statement.
+        let rows: Vec<(sqlx::types::Uuid,)> = begin_read(&pool, b.id, Plans::Generic)
+            .await
+            .unwrap()
+            .fetch_all(&ReadQuery::new(format!("select {column} from {table}")))
+            .await
+            .unwrap();
+        assert!(!rows.is_empty(), "{table}: tenant B does not see its own rows (TenantRead)");
+        assert!(
+            rows.iter().all(|(id,)| *id == b.id.as_uuid()),
+            "{table}: tenant B sees another tenant's rows (TenantRead)"
+        );
     }
 }
 
@@ -279,6 +292,103 @@ async fn a_tenant_read_is_the_application_role_writes_nothing_and_leaves_the_con
 
     // The one connection, back in the pool.
     assert_clean(&pool).await;
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_one_round_trip_read_is_the_application_role_writes_nothing_and_leaves_the_connection_clean(
+    pool: PgPool,
+) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let mut read = begin_read(&pool, a.id, Plans::Generic).await.unwrap();
+    let scope = ReadQuery::new(
+        "select current_user::text, current_setting('app.tenant_id'), current_setting('plan_cache_mode')",
+    );
+    let (user, tenant, plans): (String, String, String) = read.fetch_one(&scope).await.unwrap();
+    assert_eq!(
+        (user.as_str(), tenant, plans.as_str()),
+        ("kassa_app", a.id.to_string(), "force_generic_plan")
+    );
+    read.plan(Plans::ForValues);
+    let (_, _, plans): (String, String, String) = read.fetch_one(&scope).await.unwrap();
+    assert_eq!(plans, "auto");
+    let write = read
+        .fetch_all::<(i64,)>(&ReadQuery::new(
+            "with u as (update products set handle = handle || '-x' returning 1) select count(*) from u",
+        ))
+        .await;
+    assert!(write.unwrap_err().to_string().contains("read-only"), "a read cannot write");
+    drop(read);
+    assert_clean(&pool).await;
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_read_carries_any_text_as_data_and_prepares_each_statement_once_per_connection(pool: PgPool) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let hostile = [
+        "it's",
+        r"back\slash\",
+        r"\'; drop table products; --",
+        "$1 $$ $q$ ?",
+        "e'x'",
+        "ünï \u{1F600} \t\n",
+        "",
+    ];
+    let mut read = begin_read(&pool, a.id, Plans::Generic).await.unwrap();
+    for text in hostile {
+        let mut q = ReadQuery::new("select ");
+        q.push_bind(text).push(", ").push_bind(vec![text.to_owned(), "x".to_owned()]).push(", ");
+        q.push_bind(None::<String>)
+            .push(", ")
+            .push_bind(-7_i64)
+            .push(", ")
+            .push_bind(serde_json::json!({"k": text}));
+        let (same, array, none, number, json): (String, Vec<String>, Option<String>, i64, serde_json::Value) =
+            read.fetch_one(&q).await.unwrap();
+        assert_eq!(
+            (same.as_str(), array, none, number),
+            (text, vec![text.to_owned(), "x".to_owned()], None, -7)
+        );
+        assert_eq!(json, serde_json::json!({"k": text}));
+    }
+    let mut nul = ReadQuery::new("select ");
+    nul.push_bind("a\0b");
+    assert!(read.fetch_all::<(String,)>(&nul).await.is_err(), "NUL cannot be sent");
+    drop(read);
+    // Five texts, one statement: prepared once on the pool's one connection.
+    let mut conn = pool.acquire().await.unwrap();
+    let prepared: Vec<String> =
+        sqlx::query_scalar("select statement from pg_prepared_statements where from_sql")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(prepared.len(), 1, "{prepared:?}");
+    assert!(prepared[0].contains("select $1, $2, $3, $4, $5"), "{prepared:?}");
+    drop(conn);
+
+    // Prepared statements are bounded per connection: past the limit they are dropped and
+    // prepared again as used.
+    let mut read = begin_read(&pool, a.id, Plans::Generic).await.unwrap();
+    for n in 0..300 {
+        let (echo,): (i64,) = read.fetch_one(&ReadQuery::new(format!("select {n}::int8"))).await.unwrap();
+        assert_eq!(echo, n);
+    }
+    drop(read);
+    let mut conn = pool.acquire().await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from pg_prepared_statements where from_sql")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert!((1..=256).contains(&count), "{count} statements prepared");
 }
 
 /// A pooled connection after a tenant transaction: back to the login role, no tenant, and
@@ -492,11 +602,11 @@ async fn a_generic_plan_made_for_one_shop_shows_every_other_shop_only_its_own_ro
     let plate = storefront::product(&one, &b, &audience, "plate").await;
     assert!(matches!(plate, Err(kassa_domain::DomainError::NotFound { .. })), "B has no plate: {plate:?}");
 
-    // The connection's prepared statements: the plain list and the product page ran on their
-    // generic plans every time, the search on plans for its values.
+    // The connection's prepared statements (`PREPARE k… as select …`): the plain list and the
+    // product page ran on their generic plans every time, the search on plans for its values.
     let plans: Vec<(String, i64, i64)> = sqlx::query_as(
         "select statement, generic_plans, custom_plans from pg_prepared_statements
-         where statement like 'select p.id, p.handle,%'",
+         where from_sql and statement like '%prepare k% as select p.id, p.handle,%'",
     )
     .fetch_all(&one)
     .await

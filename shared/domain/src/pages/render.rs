@@ -15,9 +15,9 @@ use sqlx::PgPool;
 
 use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
-use super::types_in;
+use super::types_read;
 use crate::catalog::Translations;
-use crate::db::{Plans, TenantTx, begin_tenant_read_planned};
+use crate::db::{Plans, ReadQuery, TenantRead, begin_read};
 use crate::error::DomainError;
 use crate::storefront::{self, Audience, ShopProductSummary, ShopQuery, ShopSort};
 use crate::tenant::Tenant;
@@ -108,8 +108,8 @@ fn text(texts: &Translations, locale: &str, fallback: &str) -> Option<String> {
     texts.get(locale).or_else(|| texts.get(fallback)).or_else(|| texts.values().next()).cloned()
 }
 
-/// Page `handle` of `tenant` for `audience` from `source`, read in one read-only
-/// transaction (the page, its block types and every product block's products).
+/// Page `handle` of `tenant` for `audience` from `source`, read through one
+/// [`TenantRead`] (the page, its block types and every product block's products).
 pub async fn render(
     pool: &PgPool,
     tenant: &Tenant,
@@ -119,20 +119,17 @@ pub async fn render(
 ) -> Result<ShopPageDocument, DomainError> {
     // The page and its types by handle and tenant: one plan whatever the values. Each
     // product block plans its own statements (`storefront::list_in` and the others).
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let row: Option<Row> = sqlx::query_as(
+    let mut tx = begin_read(pool, tenant.id, Plans::Generic).await?;
+    let mut q = ReadQuery::new(
         "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.draft, p.published_revision, p.published_at,
                 r.document as published
          from pages p left join page_revisions r
            on r.tenant_id = p.tenant_id and r.page_id = p.id and r.number = p.published_revision
-         where p.tenant_id = $1 and p.handle = $2",
-    )
-    .bind(tenant.id)
-    .bind(handle)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let types = types_in(&mut tx, tenant.id).await?;
-    // An early return drops the read as `end_read` does: the rollback goes with the release.
+         where p.tenant_id = ",
+    );
+    q.push_bind(tenant.id).push(" and p.handle = ").push_bind(handle);
+    let row: Option<Row> = tx.fetch_optional(&q).await?;
+    let types = types_read(&mut tx, tenant.id).await?;
     let row = row.ok_or(DomainError::NotFound { resource: "page" })?;
     let (document, revision, published_at) = match source {
         Source::Published => match row.published {
@@ -155,7 +152,6 @@ pub async fn render(
         let data = expand(&mut tx, tenant, audience, &kind, &settings).await?;
         sections.push(RenderedSection { id: id(&section), kind, settings, blocks, data });
     }
-    tx.end_read();
     Ok(ShopPageDocument {
         id: row.id,
         handle: row.handle,
@@ -192,7 +188,7 @@ fn resolved(
 
 /// The product data of a product block, for `audience`.
 async fn expand(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     audience: &Audience,
     kind: &str,

@@ -1,0 +1,411 @@
+//! Tenant reads in one round trip per statement.
+//!
+//! A [`TenantRead`] sends each statement as one simple-protocol message of two statements,
+//! which Postgres runs as one implicit transaction:
+//!
+//! ```sql
+//! select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '…', true),
+//!        set_config('transaction_read_only', 'on', true), set_config('plan_cache_mode', '…', true);
+//! execute k…('…', …)
+//! ```
+//!
+//! The scope is the one [`begin_tenant_tx`](super::begin_tenant_tx) sets — the `kassa_app`
+//! role under forced row-level security, the tenant, read only — and it ends with the message,
+//! so the connection goes back to the pool clean and nothing is left to roll back. The
+//! statement itself is prepared once per connection (`PREPARE`, with its parameters' types) and
+//! executed by name with its values written as literals: Postgres keeps its plans as for any
+//! prepared statement ([`Plans`]). The first use on a connection finds no such statement
+//! (`26000`) and sends the same message with the `PREPARE` in it: one more round trip, once per
+//! statement and connection.
+//!
+//! Values reach the SQL only through [`Literal`]: UUIDs, integers and booleans as their own
+//! digits, text as an escape string (`E'…'`, backslashes and quotes doubled, NUL refused), so
+//! a value can never end its literal. The client encoding is UTF-8 (sqlx sets it), and an
+//! escape string means the same whatever `standard_conforming_strings` says.
+
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::TryStreamExt;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{Either, FromRow, PgConnection, PgPool, Postgres};
+use uuid::Uuid;
+
+use super::Plans;
+use crate::tenant::TenantId;
+
+/// Once a connection holds this many statements prepared here, the next `PREPARE` on it
+/// first deallocates them all: the number of statement shapes is bounded by the code, but
+/// filters combine, and each prepared statement keeps its plans in the server's memory.
+const PREPARED_LIMIT: usize = 256;
+
+/// A value a [`ReadQuery`] can carry, written as a SQL literal of type [`Literal::TYPE`].
+pub trait Literal {
+    /// The parameter's type in the `PREPARE`.
+    const TYPE: &'static str;
+    /// Appends the literal (a `NUL` in text is refused: Postgres stores none).
+    fn write(&self, out: &mut String) -> Result<(), NulInText>;
+}
+
+/// A value that can also be an array element ([`Vec`] of it is a [`Literal`]).
+pub trait Element: Literal {
+    /// The array type, e.g. `uuid[]`.
+    const ARRAY: &'static str;
+}
+
+/// Text with a NUL character, which no Postgres literal (and no Postgres text) can hold.
+#[derive(Debug, Clone, Copy)]
+pub struct NulInText;
+
+fn write_text(text: &str, out: &mut String) -> Result<(), NulInText> {
+    if text.contains('\0') {
+        return Err(NulInText);
+    }
+    out.reserve(text.len() + 3);
+    out.push_str("E'");
+    for c in text.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    Ok(())
+}
+
+impl Literal for String {
+    const TYPE: &'static str = "text";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        write_text(self, out)
+    }
+}
+
+impl Element for String {
+    const ARRAY: &'static str = "text[]";
+}
+
+impl Literal for &str {
+    const TYPE: &'static str = "text";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        write_text(self, out)
+    }
+}
+
+impl Literal for Uuid {
+    const TYPE: &'static str = "uuid";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        // Hex digits and dashes only.
+        let _ = write!(out, "'{}'", self.hyphenated());
+        Ok(())
+    }
+}
+
+impl Element for Uuid {
+    const ARRAY: &'static str = "uuid[]";
+}
+
+impl Literal for TenantId {
+    const TYPE: &'static str = "uuid";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        self.as_uuid().write(out)
+    }
+}
+
+impl Literal for i64 {
+    const TYPE: &'static str = "int8";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        // A leading minus would read as an operator in `EXECUTE s(-1)`: fine, but quoted it is
+        // one token whatever surrounds it.
+        let _ = write!(out, "'{self}'");
+        Ok(())
+    }
+}
+
+impl Literal for i32 {
+    const TYPE: &'static str = "int4";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        let _ = write!(out, "'{self}'");
+        Ok(())
+    }
+}
+
+impl Literal for bool {
+    const TYPE: &'static str = "bool";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        out.push_str(if *self { "true" } else { "false" });
+        Ok(())
+    }
+}
+
+impl Literal for DateTime<Utc> {
+    const TYPE: &'static str = "timestamptz";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        let _ = write!(out, "'{}'", self.to_rfc3339_opts(SecondsFormat::Micros, true));
+        Ok(())
+    }
+}
+
+impl Literal for serde_json::Value {
+    const TYPE: &'static str = "jsonb";
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        write_text(&self.to_string(), out)
+    }
+}
+
+impl Element for serde_json::Value {
+    const ARRAY: &'static str = "jsonb[]";
+}
+
+impl<T: Element> Literal for Vec<T> {
+    const TYPE: &'static str = T::ARRAY;
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        if self.is_empty() {
+            let _ = write!(out, "'{{}}'::{}", T::ARRAY);
+            return Ok(());
+        }
+        out.push_str("array[");
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            item.write(out)?;
+        }
+        let _ = write!(out, "]::{}", T::ARRAY);
+        Ok(())
+    }
+}
+
+impl<T: Literal> Literal for Option<T> {
+    const TYPE: &'static str = T::TYPE;
+    fn write(&self, out: &mut String) -> Result<(), NulInText> {
+        match self {
+            Some(value) => value.write(out),
+            None => {
+                out.push_str("null");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A statement for a [`TenantRead`], built as with sqlx's `QueryBuilder`: [`push`](Self::push)
+/// SQL, [`push_bind`](Self::push_bind) a value (it becomes `$n`).
+#[derive(Debug, Default)]
+pub struct ReadQuery {
+    sql: String,
+    types: Vec<&'static str>,
+    values: Vec<String>,
+    refused: Option<NulInText>,
+}
+
+impl ReadQuery {
+    pub fn new(sql: impl std::fmt::Display) -> Self {
+        ReadQuery { sql: sql.to_string(), ..ReadQuery::default() }
+    }
+
+    /// Appends SQL (never a value: values go through [`push_bind`](Self::push_bind)).
+    pub fn push(&mut self, sql: impl std::fmt::Display) -> &mut Self {
+        let _ = write!(self.sql, "{sql}");
+        self
+    }
+
+    /// Appends the next parameter (`$n`) and keeps `value` as its literal.
+    pub fn push_bind<T: Literal>(&mut self, value: T) -> &mut Self {
+        let mut literal = String::new();
+        if let Err(err) = value.write(&mut literal) {
+            self.refused.get_or_insert(err);
+        }
+        self.types.push(T::TYPE);
+        self.values.push(literal);
+        let _ = write!(self.sql, "${}", self.values.len());
+        self
+    }
+
+    /// The statement's text, `$n` where the values go.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The statement's name on a connection: a digest of its text and parameter types, so one
+    /// name is always one statement.
+    fn name(&self) -> String {
+        let digest = |salt: u64| {
+            let mut h = std::hash::DefaultHasher::new();
+            salt.hash(&mut h);
+            self.sql.hash(&mut h);
+            self.types.hash(&mut h);
+            h.finish()
+        };
+        format!("k{:016x}{:016x}", digest(1), digest(2))
+    }
+
+    fn prepare(&self, name: &str) -> String {
+        let mut sql = format!("prepare {name}");
+        if !self.types.is_empty() {
+            sql.push_str(" (");
+            sql.push_str(&self.types.join(", "));
+            sql.push(')');
+        }
+        sql.push_str(" as ");
+        sql.push_str(&self.sql);
+        sql
+    }
+
+    fn execute(&self, name: &str) -> String {
+        let mut sql = format!("execute {name}");
+        if !self.values.is_empty() {
+            sql.push('(');
+            sql.push_str(&self.values.join(", "));
+            sql.push(')');
+        }
+        sql
+    }
+}
+
+/// Reads of one tenant's rows, each statement in one round trip (see the module's docs).
+/// Only [`begin_read`] makes one; like a [`TenantTx`](super::TenantTx) it cannot be pointed
+/// at another tenant. Statements read committed data each on its own snapshot, as each
+/// statement of a read-committed transaction does.
+pub struct TenantRead {
+    conn: PoolConnection<Postgres>,
+    tenant: TenantId,
+    plans: Plans,
+}
+
+/// A read of `tenant`'s rows, its statements planned as `plans` says. Takes a connection
+/// from the pool and sends nothing.
+pub async fn begin_read(pool: &PgPool, tenant: TenantId, plans: Plans) -> Result<TenantRead, sqlx::Error> {
+    Ok(TenantRead { conn: pool.acquire().await?, tenant, plans })
+}
+
+impl TenantRead {
+    /// The tenant this read sees.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// Plans the statements from here on as `plans` says (sent with the next statement).
+    pub fn plan(&mut self, plans: Plans) {
+        self.plans = plans;
+    }
+
+    pub async fn fetch_all<T>(&mut self, query: &ReadQuery) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> FromRow<'r, PgRow>,
+    {
+        self.rows(query).await?.iter().map(T::from_row).collect()
+    }
+
+    pub async fn fetch_optional<T>(&mut self, query: &ReadQuery) -> Result<Option<T>, sqlx::Error>
+    where
+        T: for<'r> FromRow<'r, PgRow>,
+    {
+        self.rows(query).await?.first().map(T::from_row).transpose()
+    }
+
+    pub async fn fetch_one<T>(&mut self, query: &ReadQuery) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> FromRow<'r, PgRow>,
+    {
+        self.fetch_optional(query).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// The scope statement; the tenant id is a UUID formatted here, the plan mode one of two
+    /// constants.
+    fn scope(&self) -> String {
+        format!(
+            "select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '{}', true), \
+             set_config('transaction_read_only', 'on', true), set_config('plan_cache_mode', '{}', true)",
+            self.tenant.as_uuid().hyphenated(),
+            self.plans.setting()
+        )
+    }
+
+    async fn rows(&mut self, query: &ReadQuery) -> Result<Vec<PgRow>, sqlx::Error> {
+        if query.refused.is_some() {
+            return Err(sqlx::Error::Encode("text with a NUL character cannot be sent to Postgres".into()));
+        }
+        let name = query.name();
+        let scope = self.scope();
+        let execute = query.execute(&name);
+        match run(&mut self.conn, &format!("{scope}; {execute}"), 1).await {
+            Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some("26000") => {
+                // Not prepared on this connection yet. The `do` block runs before the scope (as
+                // the login role, which prepared nothing of its own through SQL).
+                let forget = format!(
+                    "do $$ declare s text; begin \
+                     if (select count(*) from pg_prepared_statements where from_sql) >= {PREPARED_LIMIT} then \
+                     for s in select name from pg_prepared_statements where from_sql loop \
+                     execute format('deallocate %I', s); end loop; end if; end $$"
+                );
+                let prepare = query.prepare(&name);
+                run(&mut self.conn, &format!("{forget}; {scope}; {prepare}; {execute}"), 3).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Runs a simple-protocol message and returns the rows of its statement number `statement`
+/// (from 0), skipping the others'.
+async fn run(conn: &mut PgConnection, sql: &str, statement: usize) -> Result<Vec<PgRow>, sqlx::Error> {
+    let mut done = 0;
+    let mut rows = Vec::new();
+    let mut results = sqlx::raw_sql(sql).fetch_many(conn);
+    while let Some(item) = results.try_next().await? {
+        match item {
+            Either::Left(_) => done += 1,
+            Either::Right(row) if done == statement => rows.push(row),
+            Either::Right(_) => {}
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn literal<T: Literal>(value: T) -> String {
+        let mut out = String::new();
+        value.write(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn text_cannot_end_its_literal() {
+        assert_eq!(literal("it's"), "E'it''s'");
+        assert_eq!(literal(r"a\'; drop table products; --"), r"E'a\\''; drop table products; --'");
+        assert_eq!(literal("$1 $$ ü"), "E'$1 $$ ü'");
+        assert!("a\0b".write(&mut String::new()).is_err());
+    }
+
+    #[test]
+    fn values_are_typed_and_arrays_cast() {
+        assert_eq!(literal(-3_i64), "'-3'");
+        assert_eq!(literal(Vec::<Uuid>::new()), "'{}'::uuid[]");
+        assert_eq!(literal(vec!["a".to_owned(), "b'".to_owned()]), "array[E'a', E'b''']::text[]");
+        assert_eq!(literal(None::<String>), "null");
+        let mut q = ReadQuery::new("select ");
+        q.push_bind(1_i64).push(" + ").push_bind(Some(2_i64));
+        assert_eq!(q.sql(), "select $1 + $2");
+        assert_eq!(q.execute("k"), "execute k('1', '2')");
+        assert_eq!(q.prepare("k"), "prepare k (int8, int8) as select $1 + $2");
+    }
+
+    #[test]
+    fn one_name_is_one_statement() {
+        let mut a = ReadQuery::new("select ");
+        a.push_bind(1_i64);
+        let mut b = ReadQuery::new("select ");
+        b.push_bind(1_i32);
+        let mut c = ReadQuery::new("select ");
+        c.push_bind(7_i64);
+        assert_ne!(a.name(), b.name());
+        assert_eq!(a.name(), c.name());
+        assert!(a.name().len() < 64);
+    }
+}
