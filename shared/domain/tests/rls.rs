@@ -360,18 +360,35 @@ async fn a_read_carries_any_text_as_data_and_prepares_each_statement_once_per_co
         );
         assert_eq!(json, serde_json::json!({"k": text}));
     }
+    // Two statements in one message: the first time each is prepared, then both run at once.
+    let mut evens = ReadQuery::new("select n from generate_series(0, ");
+    evens.push_bind(6_i64).push(", 2) n");
+    let mut words = ReadQuery::new("select w from unnest(");
+    words.push_bind(vec!["a".to_owned(), "b".to_owned()]).push(") w");
+    for _ in 0..2 {
+        let (n, w): (Vec<(i64,)>, Vec<(String,)>) = read.fetch_pair(&evens, &words).await.unwrap();
+        assert_eq!(n, [(0,), (2,), (4,), (6,)]);
+        assert_eq!(w, [("a".to_owned(),), ("b".to_owned(),)]);
+    }
     let mut nul = ReadQuery::new("select ");
     nul.push_bind("a\0b");
     assert!(read.fetch_all::<(String,)>(&nul).await.is_err(), "NUL cannot be sent");
     drop(read);
-    // Five texts, one statement: prepared once on the pool's one connection.
+    // Seven texts, one statement: prepared once on the pool's one connection (beside the
+    // pair's two).
     let mut conn = pool.acquire().await.unwrap();
-    let prepared: Vec<String> =
-        sqlx::query_scalar("select statement from pg_prepared_statements where from_sql")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
+    let prepared: Vec<String> = sqlx::query_scalar(
+        "select statement from pg_prepared_statements where from_sql and statement like '%select $1, $2%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
     assert_eq!(prepared.len(), 1, "{prepared:?}");
+    let all: i64 = sqlx::query_scalar("select count(*) from pg_prepared_statements where from_sql")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(all, 3);
     assert!(prepared[0].contains("select $1, $2, $3, $4, $5"), "{prepared:?}");
     drop(conn);
 

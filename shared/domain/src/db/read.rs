@@ -313,6 +313,31 @@ impl TenantRead {
         self.fetch_optional(query).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
+    /// Two independent statements in one round trip (one message, one implicit transaction:
+    /// both see the same committed data).
+    pub async fn fetch_pair<A, B>(
+        &mut self,
+        a: &ReadQuery,
+        b: &ReadQuery,
+    ) -> Result<(Vec<A>, Vec<B>), sqlx::Error>
+    where
+        A: for<'r> FromRow<'r, PgRow>,
+        B: for<'r> FromRow<'r, PgRow>,
+    {
+        let (a_rows, b_rows) = match self.batch(&[a, b]).await? {
+            Some(mut rows) => {
+                let b_rows = rows.pop().unwrap_or_default();
+                (rows.pop().unwrap_or_default(), b_rows)
+            }
+            // Not both prepared on this connection yet: one at a time, each prepared as needed.
+            None => (self.rows(a).await?, self.rows(b).await?),
+        };
+        Ok((
+            a_rows.iter().map(A::from_row).collect::<Result<_, _>>()?,
+            b_rows.iter().map(B::from_row).collect::<Result<_, _>>()?,
+        ))
+    }
+
     /// The scope statement; the tenant id is a UUID formatted here, the plan mode one of two
     /// constants.
     fn scope(&self) -> String {
@@ -324,14 +349,31 @@ impl TenantRead {
         )
     }
 
-    async fn rows(&mut self, query: &ReadQuery) -> Result<Vec<PgRow>, sqlx::Error> {
-        if query.refused.is_some() {
-            return Err(sqlx::Error::Encode("text with a NUL character cannot be sent to Postgres".into()));
+    /// The statements' rows, executed in one message; `None` when one is not prepared on this
+    /// connection yet (and nothing ran).
+    async fn batch(&mut self, queries: &[&ReadQuery]) -> Result<Option<Vec<Vec<PgRow>>>, sqlx::Error> {
+        let mut sql = self.scope();
+        for query in queries {
+            refuse_nul(query)?;
+            sql.push_str("; ");
+            sql.push_str(&query.execute(&query.name()));
         }
+        match run(&mut self.conn, &sql).await {
+            Ok(mut rows) => {
+                rows.resize_with(queries.len() + 1, Vec::new);
+                Ok(Some(rows.split_off(1)))
+            }
+            Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some("26000") => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn rows(&mut self, query: &ReadQuery) -> Result<Vec<PgRow>, sqlx::Error> {
+        refuse_nul(query)?;
         let name = query.name();
         let scope = self.scope();
         let execute = query.execute(&name);
-        match run(&mut self.conn, &format!("{scope}; {execute}"), 1).await {
+        let result = match run(&mut self.conn, &format!("{scope}; {execute}")).await {
             Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some("26000") => {
                 // Not prepared on this connection yet. The `do` block runs before the scope (as
                 // the login role, which prepared nothing of its own through SQL).
@@ -342,27 +384,42 @@ impl TenantRead {
                      execute format('deallocate %I', s); end loop; end if; end $$"
                 );
                 let prepare = query.prepare(&name);
-                run(&mut self.conn, &format!("{forget}; {scope}; {prepare}; {execute}"), 3).await
+                run(&mut self.conn, &format!("{forget}; {scope}; {prepare}; {execute}")).await
             }
             other => other,
-        }
+        }?;
+        // The last statement is the `execute`.
+        Ok(result.into_iter().last().unwrap_or_default())
     }
 }
 
-/// Runs a simple-protocol message and returns the rows of its statement number `statement`
-/// (from 0), skipping the others'.
-async fn run(conn: &mut PgConnection, sql: &str, statement: usize) -> Result<Vec<PgRow>, sqlx::Error> {
-    let mut done = 0;
-    let mut rows = Vec::new();
+fn refuse_nul(query: &ReadQuery) -> Result<(), sqlx::Error> {
+    match query.refused {
+        Some(NulInText) => {
+            Err(sqlx::Error::Encode("text with a NUL character cannot be sent to Postgres".into()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Runs a simple-protocol message and returns each statement's rows, by statement (a
+/// statement that returns no rows may be missing from the end).
+async fn run(conn: &mut PgConnection, sql: &str) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+    let mut statements = vec![Vec::new()];
     let mut results = sqlx::raw_sql(sql).fetch_many(conn);
     while let Some(item) = results.try_next().await? {
         match item {
-            Either::Left(_) => done += 1,
-            Either::Right(row) if done == statement => rows.push(row),
-            Either::Right(_) => {}
+            Either::Left(_) => statements.push(Vec::new()),
+            Either::Right(row) => {
+                if let Some(rows) = statements.last_mut() {
+                    rows.push(row);
+                }
+            }
         }
     }
-    Ok(rows)
+    // The entry opened by the last statement's completion holds nothing.
+    statements.pop();
+    Ok(statements)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::schema::{TypeSpec, builtins, check_settings_schema};
 use super::{document, types_in};
 use crate::ErrorCode;
-use crate::db::{ReadQuery, TenantRead, TenantTx, begin_tenant_tx};
+use crate::db::{ReadQuery, TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Resource};
 use crate::tenant::{Tenant, TenantId};
@@ -128,7 +128,7 @@ fn yes() -> bool {
 }
 
 /// The shop's own types by name (`$1` is the tenant).
-fn custom_query(tenant: TenantId) -> ReadQuery {
+pub(crate) fn custom_query(tenant: TenantId) -> ReadQuery {
     let mut q =
         ReadQuery::new(format!("select {} from block_types where tenant_id = ", CustomBlockType::COLUMNS));
     q.push_bind(tenant).push(" order by name");
@@ -140,14 +140,6 @@ pub(crate) async fn custom_in(
     tenant: TenantId,
 ) -> Result<Vec<CustomBlockType>, DomainError> {
     Ok(sqlx::query_as(custom_query(tenant).sql()).bind(tenant).fetch_all(&mut **tx).await?)
-}
-
-/// [`custom_in`] for a storefront read.
-pub(crate) async fn custom_read(
-    read: &mut TenantRead,
-    tenant: TenantId,
-) -> Result<Vec<CustomBlockType>, DomainError> {
-    Ok(read.fetch_all(&custom_query(tenant)).await?)
 }
 
 /// Every type of the shop: the built-ins, then its own by name.

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::ErrorCode;
 use crate::catalog::{Translations, check_handle, check_translations};
-use crate::db::{TenantRead, TenantTx, begin_tenant_tx};
+use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{self, Editable, Resource, WriteQuery};
 use crate::tenant::{Tenant, TenantId};
@@ -163,16 +163,6 @@ pub async fn types(pool: &PgPool, tenant: &Tenant) -> Result<Vec<TypeSpec>, Doma
 pub(crate) async fn types_in(tx: &mut TenantTx, tenant: TenantId) -> Result<Vec<TypeSpec>, DomainError> {
     let mut types = schema::builtins();
     types.extend(blocks::custom_in(tx, tenant).await?.into_iter().map(|b| b.spec()));
-    Ok(types)
-}
-
-/// [`types_in`] for a storefront read.
-pub(crate) async fn types_read(
-    read: &mut TenantRead,
-    tenant: TenantId,
-) -> Result<Vec<TypeSpec>, DomainError> {
-    let mut types = schema::builtins();
-    types.extend(blocks::custom_read(read, tenant).await?.into_iter().map(|b| b.spec()));
     Ok(types)
 }
 

@@ -13,9 +13,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use super::blocks::{CustomBlockType, custom_query};
 use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
-use super::types_read;
+use super::schema::builtins;
 use crate::catalog::Translations;
 use crate::db::{Plans, ReadQuery, TenantRead, begin_read};
 use crate::error::DomainError;
@@ -128,9 +129,11 @@ pub async fn render(
          where p.tenant_id = ",
     );
     q.push_bind(tenant.id).push(" and p.handle = ").push_bind(handle);
-    let row: Option<Row> = tx.fetch_optional(&q).await?;
-    let types = types_read(&mut tx, tenant.id).await?;
-    let row = row.ok_or(DomainError::NotFound { resource: "page" })?;
+    // The page and the shop's own block types in one round trip.
+    let (rows, custom) = tx.fetch_pair::<Row, CustomBlockType>(&q, &custom_query(tenant.id)).await?;
+    let mut types = builtins();
+    types.extend(custom.into_iter().map(|b| b.spec()));
+    let row = rows.into_iter().next().ok_or(DomainError::NotFound { resource: "page" })?;
     let (document, revision, published_at) = match source {
         Source::Published => match row.published {
             Some(document) => (document, row.published_revision, row.published_at),
