@@ -4,8 +4,10 @@ round-trips-per-request row. Serves the send times on a small HTTP port.
 
     python3 pgproxy.py <listen-port> <postgres-port> <stats-port>
 
-`GET /` on the stats port answers the CLOCK_MONOTONIC times (seconds) of the client's sends
-since the last `GET /` as JSON, and forgets them.
+`GET /` on the stats port answers the client's sends since the last `GET /` as JSON, and
+forgets them: `[time, kind]` pairs, the CLOCK_MONOTONIC time (seconds) and `check` for a
+send that is a lone Sync message (sqlx's pool sends one when a connection comes back, its
+"ping") or `query` for anything else.
 """
 
 import asyncio
@@ -14,6 +16,8 @@ import sys
 import time
 
 sends = []
+# A Sync message: type 'S', length 4, no body.
+LONE_SYNC = b"S\x00\x00\x00\x04"
 
 
 async def pipe(reader, writer, note):
@@ -23,7 +27,7 @@ async def pipe(reader, writer, note):
             if not data:
                 break
             if note:
-                sends.append(time.monotonic())
+                sends.append([time.monotonic(), "check" if data == LONE_SYNC else "query"])
             writer.write(data)
             await writer.drain()
     except ConnectionError:

@@ -50,7 +50,8 @@ def main():
                   f"({(big['rps'] / small['rps'] - 1) * 100:+.0f} %), p99 {big['p99']:.2f} vs {small['p99']:.2f} ms")
     for case, trips in roundtrips.items():
         print(f"Postgres round trips per miss, {case} (cache off, one request at a time): "
-              f"{trips['during']:.2f} while the request is open, {trips['after']:.2f} after its answer")
+              f"{trips['during']:.2f} while the request is open, {trips['after']:.2f} after its answer, "
+              f"{trips['checks']:.2f} pool release checks")
     print(f"peak RSS of nginx serving the same bytes: {nginx['peak_rss_kb'] / 1024:.1f} MiB (master)")
     rss = max(cached["peak_rss_kb"], uncached["peak_rss_kb"]) / 1024
     print(f"peak RSS of kassa serve: {rss:.1f} MiB (cached run {cached['peak_rss_kb'] / 1024:.1f} MiB, "

@@ -82,7 +82,9 @@ say "Postgres round trips per miss (through a counting proxy)"
 python3 infra/bench/pgproxy.py 15433 5432 15434 &
 proxy=$!
 wait_for_port 15433 "the counting proxy" 10
-serve off "postgres://kassa_service@127.0.0.1:15433/kassa_bench"
+# Plain text so the proxy can tell the pool's release checks apart, and no outbox relay or
+# workflow sweep polling beside the requests.
+EVENT_BUS=off serve off "postgres://kassa_service@127.0.0.1:15433/kassa_bench?sslmode=disable"
 python3 infra/bench/roundtrips.py "$base" http://127.0.0.1:15434/ "$out/roundtrips.json" \
   "list page 1=/storefront/products" "detail=/storefront/products/product-4242" \
   "page home, 2 product grids=/storefront/pages/home" >/dev/null

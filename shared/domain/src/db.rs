@@ -20,11 +20,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 pub struct TenantTx {
     inner: Transaction<'static, Postgres>,
     tenant: TenantId,
-    plans: Plans,
 }
 
-/// How Postgres plans a transaction's statements (`plan_cache_mode`, for the transaction
-/// only). Kassa's statements are prepared once per connection and reused.
+/// How Postgres plans a [`TenantRead`]'s statements (`plan_cache_mode`, for the statement's
+/// message only). Kassa's statements are prepared once per connection and reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plans {
     /// Postgres's default (`auto`): planned again for the values of each execution, for as
@@ -61,26 +60,6 @@ impl TenantTx {
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.inner.rollback().await
-    }
-
-    /// Ends a read ([`begin_tenant_read`]) without a round trip of its own: the rollback is
-    /// queued on the connection and sent with the pool's check when the connection goes back
-    /// (after the answer has left).
-    pub fn end_read(self) {
-        drop(self.inner);
-    }
-
-    /// Plans the statements from here on as `plans` says; a round trip only when that
-    /// changes anything.
-    pub async fn plan(&mut self, plans: Plans) -> Result<(), sqlx::Error> {
-        if self.plans != plans {
-            sqlx::query("select set_config('plan_cache_mode', $1, true)")
-                .bind(plans.setting())
-                .execute(&mut *self.inner)
-                .await?;
-            self.plans = plans;
-        }
-        Ok(())
     }
 
     /// A savepoint inside this tenant's transaction (same role, same tenant).
@@ -145,44 +124,18 @@ pub async fn begin_relay_tx(pool: &PgPool) -> Result<RelayTx, sqlx::Error> {
 /// only. A query that forgets its tenant filter therefore still sees nothing of other
 /// tenants, even when the pool connects as a superuser. Both settings end with the
 /// transaction, so the pooled connection comes back clean.
-pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    begin_scoped(pool, tenant, "begin", Plans::ForValues).await
-}
-
-/// [`begin_tenant_tx`] for reads only (`begin read only`); end it with
-/// [`TenantTx::end_read`].
-pub async fn begin_tenant_read(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    begin_scoped(pool, tenant, "begin read only", Plans::ForValues).await
-}
-
-/// [`begin_tenant_read`] with its statements planned as `plans` says, set in the same
-/// round trip.
-pub async fn begin_tenant_read_planned(
-    pool: &PgPool,
-    tenant: TenantId,
-    plans: Plans,
-) -> Result<TenantTx, sqlx::Error> {
-    begin_scoped(pool, tenant, "begin read only", plans).await
-}
-
-/// `begin` and the tenant scope in one message, so one round trip: `set_config(…, true)` is
+///
+/// `begin` and the tenant scope go in one message, so one round trip: `set_config(…, true)` is
 /// `set local` (the settings end with the transaction). The tenant id is a UUID formatted
-/// here (hex digits and dashes), never caller text; the plan mode is one of two constants.
-async fn begin_scoped(
-    pool: &PgPool,
-    tenant: TenantId,
-    begin: &str,
-    plans: Plans,
-) -> Result<TenantTx, sqlx::Error> {
-    let mut statement = format!(
-        "{begin}; select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '{}', true)",
+/// here (hex digits and dashes), never caller text. Reads that need no transaction of their
+/// own go through [`begin_read`] instead: one round trip per statement.
+pub async fn begin_tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
+    let statement = format!(
+        "begin; select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '{}', true)",
         tenant.as_uuid().hyphenated()
     );
-    if plans != Plans::ForValues {
-        statement.push_str(&format!(", set_config('plan_cache_mode', '{}', true)", plans.setting()));
-    }
     let inner = pool.begin_with(statement).await?;
-    Ok(TenantTx { inner, tenant, plans })
+    Ok(TenantTx { inner, tenant })
 }
 
 /// The login role the platform serves as (created by the migrations).

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::ErrorCode;
 use crate::catalog::{check_amount, check_currency};
 use crate::currency::Currency;
-use crate::db::begin_tenant_read;
+use crate::db::{Plans, ReadQuery, TenantRead, begin_read};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::resource::{Editable, Resource, WriteQuery};
 use crate::tenant::Tenant;
@@ -379,38 +379,31 @@ pub async fn load_for_country(
     tenant: &Tenant,
     country: &Country,
 ) -> Result<(Vec<ShippingZone>, Vec<ShippingRate>), DomainError> {
-    let mut tx = begin_tenant_read(pool, tenant.id).await?;
-    let found = load_for_country_in(&mut tx, tenant, country).await?;
-    tx.end_read();
-    Ok(found)
+    let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    load_for_country_in(&mut read, tenant, country).await
 }
 
-/// [`load_for_country`] inside a tenant transaction.
+/// [`load_for_country`] in a read of the caller's: the zones and their rates in one round trip.
 pub async fn load_for_country_in(
-    tx: &mut crate::db::TenantTx,
+    read: &mut TenantRead,
     tenant: &Tenant,
     country: &Country,
 ) -> Result<(Vec<ShippingZone>, Vec<ShippingRate>), DomainError> {
-    let zones: Vec<ShippingZone> = sqlx::query_as(&format!(
-        "select {} from shipping_zones z where tenant_id = $1 and exists (
+    // The zones holding the country (`$1` the shop, `$2` the country).
+    const ZONES: &str = "select z.id from shipping_zones z where z.tenant_id = $1 and exists (
            select 1 from shipping_zone_countries c
-            where c.tenant_id = z.tenant_id and c.zone_id = z.id and c.country = $2)",
-        ShippingZone::COLUMNS
-    ))
-    .bind(tenant.id)
-    .bind(country.as_str())
-    .fetch_all(&mut **tx)
-    .await?;
-    let zone_ids: Vec<Uuid> = zones.iter().map(|z| z.id).collect();
-    let rates: Vec<ShippingRate> = sqlx::query_as(&format!(
-        "select {} from shipping_rates where tenant_id = $1 and zone_id = any($2) order by position, id",
+            where c.tenant_id = z.tenant_id and c.zone_id = z.id and c.country = $2)";
+    let zones =
+        ReadQuery::new(format!("select {} from shipping_zones where id in ({ZONES})", ShippingZone::COLUMNS))
+            .bind(tenant.id)
+            .bind(country.as_str());
+    let rates = ReadQuery::new(format!(
+        "select {} from shipping_rates where tenant_id = $1 and zone_id in ({ZONES}) order by position, id",
         ShippingRate::COLUMNS
     ))
     .bind(tenant.id)
-    .bind(&zone_ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok((zones, rates))
+    .bind(country.as_str());
+    Ok(read.fetch_pair(&zones, &rates).await?)
 }
 
 /// [`load_for_country`] then [`methods_for`]: what a cart of `tenant` can choose.

@@ -2,7 +2,7 @@
 //! for every tenant table the migrations create, even when the pool is a superuser.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use kassa_domain::db::{Plans, ReadQuery, begin_read, begin_tenant_read, begin_tenant_tx};
+use kassa_domain::db::{Plans, ReadQuery, begin_read, begin_tenant_tx};
 use kassa_domain::resource::Editable;
 use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
 use kassa_domain::{orders, pricing, products, relay, taxes, variants, workflows};
@@ -236,23 +236,12 @@ async fn a_tenant_sees_none_of_another_tenants_rows_even_without_a_where_clause(
             .unwrap();
         assert!(stored > 0, "{table}: the fixture wrote no row for tenant A; extend fill_every_tenant_table");
 
-        // Both kinds of tenant transaction: the storefront's reads set their scope in the
-        // same message as `begin read only`.
-        for read in [false, true] {
-            let mut tx =
-                if read { begin_tenant_read(&pool, b.id).await } else { begin_tenant_tx(&pool, b.id).await }
-                    .unwrap();
-            let rows: Vec<sqlx::types::Uuid> = sqlx::query_scalar(&format!("select {column} from {table}"))
-                .fetch_all(&mut *tx)
-                .await
-                .unwrap();
-            assert!(!rows.is_empty(), "{table}: tenant B does not see its own rows (read: {read})");
-            assert!(
-                rows.iter().all(|id| *id == b.id.as_uuid()),
-                "{table}: tenant B sees another tenant's rows (read: {read})"
-            );
-            if read { tx.end_read() } else { tx.rollback().await.unwrap() }
-        }
+        let mut tx = begin_tenant_tx(&pool, b.id).await.unwrap();
+        let rows: Vec<sqlx::types::Uuid> =
+            sqlx::query_scalar(&format!("select {column} from {table}")).fetch_all(&mut *tx).await.unwrap();
+        assert!(!rows.is_empty(), "{table}: tenant B does not see its own rows");
+        assert!(rows.iter().all(|id| *id == b.id.as_uuid()), "{table}: tenant B sees another tenant's rows");
+        tx.rollback().await.unwrap();
         // And the storefront's one-round-trip reads, which set their scope in the message
         // that executes the statement.
         let rows: Vec<(sqlx::types::Uuid,)> = begin_read(&pool, b.id, Plans::Generic)
@@ -271,33 +260,6 @@ async fn a_tenant_sees_none_of_another_tenants_rows_even_without_a_where_clause(
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_tenant_read_is_the_application_role_writes_nothing_and_leaves_the_connection_clean(pool: PgPool) {
-    let a = fill_every_tenant_table(&pool, "tenant-a").await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
-    let mut tx = begin_tenant_read(&pool, a.id).await.unwrap();
-    let (user, tenant): (String, String) =
-        sqlx::query_as("select current_user::text, current_setting('app.tenant_id')")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-    assert_eq!((user.as_str(), tenant), ("kassa_app", a.id.to_string()));
-    let write = sqlx::query("update products set handle = handle || '-x'").execute(&mut *tx).await;
-    assert!(write.unwrap_err().to_string().contains("read-only"), "a read cannot write");
-    tx.end_read();
-    let tx = begin_tenant_read(&pool, a.id).await.unwrap();
-    tx.end_read();
-
-    // The one connection, back in the pool.
-    assert_clean(&pool).await;
-}
-
-#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
-async fn a_one_round_trip_read_is_the_application_role_writes_nothing_and_leaves_the_connection_clean(
-    pool: PgPool,
-) {
     let a = fill_every_tenant_table(&pool, "tenant-a").await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Cart, PostalAddress};
 use crate::catalog::B2bSettings;
 use crate::currency::Currency;
-use crate::db::{Plans, TenantTx, begin_tenant_read_planned};
+use crate::db::{Plans, ReadQuery, TenantRead, begin_read};
 use crate::error::DomainError;
 use crate::price::{ListPrice, PriceRequest, PriceSource, ResolvedPrice, resolve_price};
 use crate::shipping::{ShippingMethod, ShippingRate, ShippingZone, methods_for};
@@ -107,20 +107,18 @@ pub async fn load_catalog(
     if variant_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let catalog = catalog_in(&mut tx, tenant, variant_ids, buyer).await?;
-    tx.end_read();
-    Ok(catalog)
+    let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    catalog_in(&mut read, tenant, variant_ids, buyer).await
 }
 
-/// [`load_catalog`] inside a tenant transaction.
+/// [`load_catalog`] in a read of the caller's.
 async fn catalog_in(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     variant_ids: &[Uuid],
     buyer: &Buyer,
 ) -> Result<Vec<CatalogVariant>, DomainError> {
-    let rows: Vec<CatalogRow> = sqlx::query_as(
+    let q = ReadQuery::new(
         "select v.id as variant_id, p.id as product_id, v.sku,
                 coalesce(p.title ->> $3, p.title ->> (select min(k) from jsonb_object_keys(p.title) k), '') as title,
                 p.tax_class, p.status = 'active' as active, v.price_amount as base_amount,
@@ -137,11 +135,10 @@ async fn catalog_in(
          where v.tenant_id = $1 and v.id = any($2)",
     )
     .bind(tenant.id)
-    .bind(variant_ids)
-    .bind(&tenant.default_locale)
-    .bind(&buyer.group_ids)
-    .fetch_all(&mut **tx)
-    .await?;
+    .bind(variant_ids.to_vec())
+    .bind(tenant.default_locale.as_str())
+    .bind(buyer.group_ids.clone());
+    let rows: Vec<CatalogRow> = tx.fetch_all(&q).await?;
     Ok(rows
         .into_iter()
         .map(|r| CatalogVariant {
@@ -166,22 +163,19 @@ pub async fn tax_rates(
     tenant: &Tenant,
     country: &str,
 ) -> Result<Vec<(String, i32)>, DomainError> {
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let rates = tax_rates_in(&mut tx, tenant, country).await?;
-    tx.end_read();
-    Ok(rates)
+    let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    tax_rates_in(&mut read, tenant, country).await
 }
 
 async fn tax_rates_in(
-    tx: &mut TenantTx,
+    tx: &mut TenantRead,
     tenant: &Tenant,
     country: &str,
 ) -> Result<Vec<(String, i32)>, DomainError> {
-    Ok(sqlx::query_as("select tax_class, rate_bp from tax_rates where tenant_id = $1 and country = $2")
+    let q = ReadQuery::new("select tax_class, rate_bp from tax_rates where tenant_id = $1 and country = $2")
         .bind(tenant.id)
-        .bind(country)
-        .fetch_all(&mut **tx)
-        .await?)
+        .bind(country);
+    Ok(tx.fetch_all(&q).await?)
 }
 
 /// What pricing a cart depends on besides the cart and the catalog.
@@ -405,15 +399,7 @@ pub async fn buyer(pool: &PgPool, tenant: &Tenant, group_ids: &[Uuid]) -> Result
     if group_ids.is_empty() {
         return Ok(Buyer::anonymous(at));
     }
-    let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
-    let groups: Vec<(Uuid, String)> = sqlx::query_as(
-        "select id, handle from customer_groups where tenant_id = $1 and id = any($2) order by id",
-    )
-    .bind(tenant.id)
-    .bind(group_ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.end_read();
+    let groups: Vec<(Uuid, String)> = crate::storefront::customer_groups(pool, tenant, group_ids).await?;
     let (group_ids, group_handles) = groups.into_iter().unzip();
     Ok(Buyer { group_ids, group_handles, at })
 }
@@ -447,7 +433,7 @@ pub async fn view_with(
     let mut rates = None;
     let mut shipping = (Vec::new(), Vec::new());
     if !missing.is_empty() || cart.shipping_country.is_some() {
-        let mut tx = begin_tenant_read_planned(pool, tenant.id, Plans::Generic).await?;
+        let mut tx = begin_read(pool, tenant.id, Plans::Generic).await?;
         if !missing.is_empty() {
             catalog.extend(catalog_in(&mut tx, tenant, &missing, buyer).await?);
         }
@@ -457,7 +443,6 @@ pub async fn view_with(
                 shipping = crate::shipping::load_for_country_in(&mut tx, tenant, &country).await?;
             }
         }
-        tx.end_read();
     }
     let context = PricingContext {
         buyer,

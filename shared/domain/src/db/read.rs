@@ -214,14 +214,25 @@ impl ReadQuery {
 
     /// Appends the next parameter (`$n`) and keeps `value` as its literal.
     pub fn push_bind<T: Literal>(&mut self, value: T) -> &mut Self {
+        self.add(value);
+        let _ = write!(self.sql, "${}", self.values.len());
+        self
+    }
+
+    /// The value of the next parameter of a statement that names its parameters itself
+    /// (`$1`, `$2`, … in order), as with `sqlx::query(…).bind(…)`.
+    pub fn bind<T: Literal>(mut self, value: T) -> Self {
+        self.add(value);
+        self
+    }
+
+    fn add<T: Literal>(&mut self, value: T) {
         let mut literal = String::new();
         if let Err(err) = value.write(&mut literal) {
             self.refused.get_or_insert(err);
         }
         self.types.push(T::TYPE);
         self.values.push(literal);
-        let _ = write!(self.sql, "${}", self.values.len());
-        self
     }
 
     /// The statement's text, `$n` where the values go.
@@ -451,6 +462,8 @@ mod tests {
         assert_eq!(q.sql(), "select $1 + $2");
         assert_eq!(q.execute("k"), "execute k('1', '2')");
         assert_eq!(q.prepare("k"), "prepare k (int8, int8) as select $1 + $2");
+        let named = ReadQuery::new("select $1 + $2").bind(1_i64).bind(Some(2_i64));
+        assert_eq!((named.sql(), named.execute("k")), (q.sql(), q.execute("k")));
     }
 
     #[test]
