@@ -261,11 +261,7 @@ async fn a_tenant_sees_none_of_another_tenants_rows_even_without_a_where_clause(
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_tenant_read_is_the_application_role_writes_nothing_and_leaves_the_connection_clean(pool: PgPool) {
     let a = fill_every_tenant_table(&pool, "tenant-a").await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
+    let pool = one_connection(&pool).await;
     let mut read = begin_read(&pool, a.id, Plans::Generic).await.unwrap();
     let scope = ReadQuery::new(
         "select current_user::text, current_setting('app.tenant_id'), current_setting('plan_cache_mode')",
@@ -291,11 +287,7 @@ async fn a_tenant_read_is_the_application_role_writes_nothing_and_leaves_the_con
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn a_read_carries_any_text_as_data_and_prepares_each_statement_once_per_connection(pool: PgPool) {
     let a = fill_every_tenant_table(&pool, "tenant-a").await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
+    let pool = one_connection(&pool).await;
     let hostile = [
         "it's",
         r"back\slash\",
@@ -368,6 +360,16 @@ async fn a_read_carries_any_text_as_data_and_prepares_each_statement_once_per_co
         .await
         .unwrap();
     assert!((1..=256).contains(&count), "{count} statements prepared");
+}
+
+/// A pool of one connection to the same database, so that what one read leaves on its
+/// connection is what the next one finds.
+async fn one_connection(pool: &PgPool) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap()
 }
 
 /// A pooled connection after a tenant transaction: back to the login role, no tenant, and
@@ -536,11 +538,7 @@ async fn a_generic_plan_made_for_one_shop_shows_every_other_shop_only_its_own_ro
     )
     .unwrap();
     products::create(&pool, &a, &extra).await.unwrap();
-    let one = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
+    let one = one_connection(&pool).await;
     let audience = Audience {
         locale: "en".into(),
         currency: "EUR".into(),

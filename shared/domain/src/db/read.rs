@@ -254,26 +254,21 @@ impl ReadQuery {
     }
 
     fn prepare(&self, name: &str) -> String {
-        let mut sql = format!("prepare {name}");
-        if !self.types.is_empty() {
-            sql.push_str(" (");
-            sql.push_str(&self.types.join(", "));
-            sql.push(')');
-        }
-        sql.push_str(" as ");
-        sql.push_str(&self.sql);
-        sql
+        format!("prepare {name}{} as {}", list(&self.types), self.sql)
     }
 
     fn execute(&self, name: &str) -> String {
-        let mut sql = format!("execute {name}");
-        if !self.values.is_empty() {
-            sql.push('(');
-            sql.push_str(&self.values.join(", "));
-            sql.push(')');
-        }
-        sql
+        format!("execute {name}{}", list(&self.values))
     }
+}
+
+/// `(a, b, …)`, or nothing for no items.
+fn list(items: &[impl AsRef<str>]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    format!("({})", items.join(", "))
 }
 
 /// Reads of one tenant's rows, each statement in one round trip (see the module's docs).
@@ -461,7 +456,7 @@ mod tests {
         q.push_bind(1_i64).push(" + ").push_bind(Some(2_i64));
         assert_eq!(q.sql(), "select $1 + $2");
         assert_eq!(q.execute("k"), "execute k('1', '2')");
-        assert_eq!(q.prepare("k"), "prepare k (int8, int8) as select $1 + $2");
+        assert_eq!(q.prepare("k"), "prepare k(int8, int8) as select $1 + $2");
         let named = ReadQuery::new("select $1 + $2").bind(1_i64).bind(Some(2_i64));
         assert_eq!((named.sql(), named.execute("k")), (q.sql(), q.execute("k")));
     }
