@@ -96,7 +96,7 @@ struct CatalogRow {
 }
 
 /// The catalog rows of `variant_ids` (those that exist in the shop), with the list prices of
-/// the buyer's groups, read in one tenant transaction. Every read of a cart looks rows up by
+/// the buyer's groups, in one round trip ([`TenantRead`]). Every read of a cart looks rows up by
 /// id or key, so each runs on one generic plan ([`Plans::Generic`]), not planned per request.
 pub async fn load_catalog(
     pool: &PgPool,
@@ -416,7 +416,8 @@ pub async fn view(
 }
 
 /// [`view`], reusing the catalog rows a change already loaded (only the rows of variants it
-/// lacks are read). What it reads, it reads in one read-only tenant transaction.
+/// lacks are read). What it reads, it reads through one [`TenantRead`]: the missing rows, the
+/// tax rates and the shipping zones each in one round trip.
 pub async fn view_with(
     pool: &PgPool,
     tenant: &Tenant,
