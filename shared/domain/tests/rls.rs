@@ -362,6 +362,34 @@ async fn a_read_carries_any_text_as_data_and_prepares_each_statement_once_per_co
     assert!((1..=256).contains(&count), "{count} statements prepared");
 }
 
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_read_prepares_its_statement_again_when_a_migration_changed_what_it_reads(pool: PgPool) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let one = one_connection(&pool).await;
+    sqlx::raw_sql("create view read_probe as select 7::int8 as x; grant select on read_probe to kassa_app")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let probe = ReadQuery::new("select x::text from read_probe");
+    let (x,): (String,) =
+        begin_read(&one, a.id, Plans::Generic).await.unwrap().fetch_one(&probe).await.unwrap();
+    assert_eq!(x, "7");
+    // The statement prepared on `one` now plans to a different result type: Postgres refuses to
+    // run it as prepared ("cached plan must not change result type").
+    let star = ReadQuery::new("select * from read_probe");
+    let (n,): (i64,) = begin_read(&one, a.id, Plans::Generic).await.unwrap().fetch_one(&star).await.unwrap();
+    assert_eq!(n, 7);
+    sqlx::raw_sql(
+        "drop view read_probe; create view read_probe as select 'seven'::text as x; grant select on read_probe to kassa_app",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (word,): (String,) =
+        begin_read(&one, a.id, Plans::Generic).await.unwrap().fetch_one(&star).await.unwrap();
+    assert_eq!(word, "seven");
+}
+
 /// A pool of one connection to the same database, so that what one read leaves on its
 /// connection is what the next one finds.
 async fn one_connection(pool: &PgPool) -> PgPool {

@@ -355,8 +355,8 @@ impl TenantRead {
         )
     }
 
-    /// The statements' rows, executed in one message; `None` when one is not prepared on this
-    /// connection yet (and nothing ran).
+    /// The statements' rows, executed in one message; `None` when one of them must be prepared
+    /// (again) on this connection first (what ran before it is discarded).
     async fn batch(&mut self, queries: &[&ReadQuery]) -> Result<Option<Vec<Vec<PgRow>>>, sqlx::Error> {
         let mut sql = self.scope();
         for query in queries {
@@ -369,33 +369,34 @@ impl TenantRead {
                 rows.resize_with(queries.len() + 1, Vec::new);
                 Ok(Some(rows.split_off(1)))
             }
-            Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some("26000") => Ok(None),
+            // 26000: no statement of that name on this connection yet. 0A000: "cached plan
+            // must not change result type", after a migration changed what it reads.
+            Err(sqlx::Error::Database(err)) if matches!(err.code().as_deref(), Some("26000" | "0A000")) => {
+                Ok(None)
+            }
             Err(err) => Err(err),
         }
     }
 
     async fn rows(&mut self, query: &ReadQuery) -> Result<Vec<PgRow>, sqlx::Error> {
-        refuse_nul(query)?;
+        if let Some(mut rows) = self.batch(&[query]).await? {
+            return Ok(rows.pop().unwrap_or_default());
+        }
+        // (Re)prepare it. The `do` block runs before the scope, as the login role: it drops a
+        // stale statement of this name, and all of them once there are too many. The name is
+        // hex digits.
         let name = query.name();
-        let scope = self.scope();
-        let execute = query.execute(&name);
-        let result = match run(&mut self.conn, &format!("{scope}; {execute}")).await {
-            Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some("26000") => {
-                // Not prepared on this connection yet. The `do` block runs before the scope (as
-                // the login role, which prepared nothing of its own through SQL).
-                let forget = format!(
-                    "do $$ declare s text; begin \
-                     if (select count(*) from pg_prepared_statements where from_sql) >= {PREPARED_LIMIT} then \
-                     for s in select name from pg_prepared_statements where from_sql loop \
-                     execute format('deallocate %I', s); end loop; end if; end $$"
-                );
-                let prepare = query.prepare(&name);
-                run(&mut self.conn, &format!("{forget}; {scope}; {prepare}; {execute}")).await
-            }
-            other => other,
-        }?;
+        let forget = format!(
+            "do $$ declare s text; begin \
+             if exists (select 1 from pg_prepared_statements where name = '{name}') then \
+             execute 'deallocate {name}'; end if; \
+             if (select count(*) from pg_prepared_statements where from_sql) >= {PREPARED_LIMIT} then \
+             for s in select p.name from pg_prepared_statements p where p.from_sql loop \
+             execute format('deallocate %I', s); end loop; end if; end $$"
+        );
+        let sql = format!("{forget}; {}; {}; {}", self.scope(), query.prepare(&name), query.execute(&name));
         // The last statement is the `execute`.
-        Ok(result.into_iter().last().unwrap_or_default())
+        Ok(run(&mut self.conn, &sql).await?.into_iter().last().unwrap_or_default())
     }
 }
 
