@@ -1023,7 +1023,9 @@ def serve(args: argparse.Namespace) -> None:
 
     threading.Thread(target=sweep, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    print(f"Mollie simulator on http://{args.host}:{args.port}/v2 ({len(args.key)} key(s) registered)", flush=True)
+    # The port bound (`--port 0` picks a free one): tests read it from this line.
+    port = server.server_address[1]
+    print(f"Mollie simulator on http://{args.host}:{port}/v2 ({len(args.key)} key(s) registered)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -4,12 +4,13 @@
 //! the shop's key with [`MollieSim::add_key`], and play the customer with [`MollieSim::pay`].
 //! What it covers: `infra/mollie-sim/README.md`.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use serde_json::json;
 
-use crate::{free_port, json_of, wait_for_port};
+use crate::json_of;
 
 /// What the customer picks at the hosted checkout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub struct MollieSim {
     child: Child,
     pub port: u16,
     http: reqwest::Client,
+    /// Kept open: the simulator's stdout, after the line that named its port.
+    _stdout: BufReader<ChildStdout>,
 }
 
 fn root() -> PathBuf {
@@ -74,18 +77,29 @@ impl MollieSim {
         let venv = std::env::var_os("KASSA_VENV").map(PathBuf::from).unwrap_or_else(|| root().join(".venv"));
         let python = venv.join("bin/python");
         assert!(python.exists(), "no virtualenv at {}: run make test (it creates it)", venv.display());
-        let port = free_port();
-        let child = Command::new(python)
+        // The simulator binds a free port itself and says which: a port picked here and bound
+        // there could be taken in between by another test's server, which `wait_for_port`
+        // would then take for the simulator.
+        let mut child = Command::new(python)
             .arg(root().join("infra/mollie-sim/sim.py"))
-            .args(["serve", "--port", &port.to_string()])
+            .args(["serve", "--port", "0"])
             .args(options)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_for_port(port, "the Mollie simulator");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        // "Mollie simulator on http://127.0.0.1:<port>/v2 (…)"
+        let port = line
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("the Mollie simulator did not say its port: {line:?}"));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { child, port, http }
+        Self { child, port, http, _stdout: stdout }
     }
 
     /// The API base, what `MOLLIE_API_URL` holds: `http://127.0.0.1:<port>/v2`.
