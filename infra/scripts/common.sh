@@ -213,8 +213,9 @@ ensure_platform_services() {
 
 # The release profile of Lambda's binaries (make package, make sizes): profile.release (fat
 # LTO, one codegen unit, stripped) with panic = "abort" and opt-level = "s" (argon2 and blake2
-# stay at 3, the AWS SDK, SMTP and page validation are at "z" in every release build: Cargo.toml). Measured 2026-11-30, each function built alone: storefront 11.3 →
-# 6.6 MB, pages 17.8 → 11.0 MB; a warm storefront's CPU per invocation and its cold start did
+# stay at 3; the AWS SDK, SMTP and page validation are at "z" in every release build:
+# Cargo.toml). Measured 2026-11-30, each function built alone: storefront 11.3 → 6.6 MB,
+# pages 17.8 → 11.0 MB; a warm storefront's CPU per invocation and its cold start did
 # not change beyond the noise. Abort, not unwind: Lambda hands an instance one request at a
 # time, so a panic fails only the request that panicked (Lambda starts a new instance), as a
 # caught panic would have; `kassa serve`, which serves many at once, keeps unwinding.

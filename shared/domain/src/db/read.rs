@@ -288,11 +288,6 @@ pub async fn begin_read(pool: &PgPool, tenant: TenantId, plans: Plans) -> Result
 }
 
 impl TenantRead {
-    /// The tenant this read sees.
-    pub fn tenant(&self) -> TenantId {
-        self.tenant
-    }
-
     /// Plans the statements from here on as `plans` says (sent with the next statement).
     pub fn plan(&mut self, plans: Plans) {
         self.plans = plans;

@@ -161,9 +161,14 @@ pub async fn types(pool: &PgPool, tenant: &Tenant) -> Result<Vec<TypeSpec>, Doma
 }
 
 pub(crate) async fn types_in(tx: &mut TenantTx, tenant: TenantId) -> Result<Vec<TypeSpec>, DomainError> {
+    Ok(with_builtins(blocks::custom_in(tx, tenant).await?))
+}
+
+/// Every type of a shop: the built-ins, then `custom`, the shop's own.
+pub(crate) fn with_builtins(custom: Vec<blocks::CustomBlockType>) -> Vec<TypeSpec> {
     let mut types = schema::builtins();
-    types.extend(blocks::custom_in(tx, tenant).await?.into_iter().map(|b| b.spec()));
-    Ok(types)
+    types.extend(custom.into_iter().map(|b| b.spec()));
+    types
 }
 
 /// Page `id`'s draft document, locked for the transaction.

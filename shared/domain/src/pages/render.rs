@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use super::blocks::{CustomBlockType, custom_query};
 use super::document::{localize, resolve_images};
 use super::schema::TypeSpec;
-use super::schema::builtins;
+use super::with_builtins;
 use crate::catalog::Translations;
 use crate::db::{Plans, ReadQuery, TenantRead, begin_read};
 use crate::error::DomainError;
@@ -131,8 +131,7 @@ pub async fn render(
     q.push_bind(tenant.id).push(" and p.handle = ").push_bind(handle);
     // The page and the shop's own block types in one round trip.
     let (rows, custom) = tx.fetch_pair::<Row, CustomBlockType>(&q, &custom_query(tenant.id)).await?;
-    let mut types = builtins();
-    types.extend(custom.into_iter().map(|b| b.spec()));
+    let types = with_builtins(custom);
     let row = rows.into_iter().next().ok_or(DomainError::NotFound { resource: "page" })?;
     let (document, revision, published_at) = match source {
         Source::Published => match row.published {
