@@ -542,4 +542,17 @@ async fn a_product_grid_shows_its_collection_in_order_and_images_get_their_publi
     assert_eq!(url, format!("{}/{key}", app.state.config.media_base_url));
     assert_eq!(grid(3), ["plate", "cup"], "the newest products, the collection no longer applies");
     assert_eq!(shown["sections"][4]["data"]["product"]["handle"], "mug");
+
+    // Rendered again after a write, the page's grids are sent ahead with the page (the same
+    // statements as the last render): what they show is read now, not remembered.
+    let order = CollectionProducts { product_ids: vec![mug.product.id] };
+    collections::set_products(&app.state.db, &demo, picks.id, &order).await.unwrap();
+    app.state.cache.bump(demo.id).await;
+    let shown = storefront(&app, &demo, "/storefront/pages/home", &[]).await.expect(StatusCode::OK);
+    let handles = |section: usize| -> Vec<String> {
+        let products = shown["sections"][section]["data"]["products"].as_array().unwrap();
+        products.iter().map(|p| p["handle"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(handles(0), ["mug"]);
+    assert_eq!(handles(3), ["plate", "cup"]);
 }

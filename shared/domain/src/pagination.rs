@@ -31,7 +31,7 @@ pub const MAX_TEXT_KEY: usize = 2_048;
 
 /// Where a page starts: after the row with this sort key and id, in this ordering of this
 /// tenant's list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
     /// The list and ordering the cursor belongs to (`products:title:nl:desc`, …).
     #[serde(rename = "o")]

@@ -19,7 +19,7 @@ use crate::price::{ListPrice, PriceRequest, ResolvedPrice, resolve_price};
 use crate::tenant::Tenant;
 
 /// How a storefront list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShopSort {
     Newest,
@@ -75,12 +75,19 @@ impl Audience {
     pub fn group_ids(&self) -> Vec<Uuid> {
         self.groups.iter().map(|(id, _)| *id).collect()
     }
+
+    /// What of the audience a read's statements carry (language, currency, groups; not the
+    /// time, at which prices are resolved after reading): part of a
+    /// [`recall`](TenantRead::recall) key.
+    pub fn statements_key(&self) -> (&str, &str, &[(Uuid, String)]) {
+        (&self.locale, &self.currency, &self.groups)
+    }
 }
 
 /// A storefront list request, validated and normalised: two requests that ask the same
 /// question are equal (sets are sets, blank text is absent), and the value's JSON form is
 /// the request's part of the cache key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ShopQuery {
     pub limit: i64,
     pub sort: ShopSort,
@@ -673,7 +680,12 @@ pub async fn list(
     query: &ShopQuery,
 ) -> Result<ShopPage, DomainError> {
     let mut read = begin_read(pool, tenant.id, query.plans()).await?;
-    list_in(&mut read, tenant, audience, query).await
+    // A collection's products, or a price order's products without a price, are read after
+    // what the first statement returned: sent ahead the next time.
+    read.recall(("list", query, audience.statements_key()));
+    let page = list_in(&mut read, tenant, audience, query).await?;
+    read.remember();
+    Ok(page)
 }
 
 /// [`list`] in a read of the caller's (a page reads all its grids through one).
@@ -939,11 +951,14 @@ pub async fn collection(
 ) -> Result<ShopCollection, DomainError> {
     // The lookup by handle has one plan whatever the handle; the members plan their own.
     let mut read = begin_read(pool, tenant.id, Plans::Generic).await?;
+    // The members' statement depends on the collection's row: sent ahead the next time.
+    read.recall(("collection", handle, limit, audience.statements_key()));
     let collection = collections::find_without_members_in(&mut read, tenant, handle)
         .await?
         .filter(|c| c.handle == handle)
         .ok_or(DomainError::NotFound { resource: "collection" })?;
     let products = products_of(&mut read, tenant, audience, &collection, limit).await?;
+    read.remember();
     let summary = shop_collection(&collection, tenant, audience);
     Ok(ShopCollection {
         handle: summary.handle,

@@ -4,7 +4,7 @@
 
 use kassa_domain::db::{Plans, ReadQuery, begin_read, begin_tenant_tx};
 use kassa_domain::resource::Editable;
-use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantKey};
+use kassa_domain::tenant::{self, NewTenant, Tenant, TenantDraft, TenantId, TenantKey};
 use kassa_domain::{orders, pricing, products, relay, taxes, variants, workflows};
 use sqlx::PgPool;
 
@@ -388,6 +388,84 @@ async fn a_read_prepares_its_statement_again_when_a_migration_changed_what_it_re
     let (word,): (String,) =
         begin_read(&one, a.id, Plans::Generic).await.unwrap().fetch_one(&star).await.unwrap();
     assert_eq!(word, "seven");
+}
+
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn a_read_that_recalls_sends_ahead_what_the_last_one_ran_and_never_answers_from_a_wrong_guess(
+    pool: PgPool,
+) {
+    let a = fill_every_tenant_table(&pool, "tenant-a").await;
+    let b = fill_every_tenant_table(&pool, "tenant-b").await;
+    let one = one_connection(&pool).await;
+    // A read whose second statement depends on the first's rows, as a page's grids depend on
+    // its document; the second is planned for its values, the first generically.
+    async fn read(pool: &PgPool, tenant: TenantId, factor: i64) -> (i64, i64, String, usize) {
+        let mut read = begin_read(pool, tenant, Plans::Generic).await.unwrap();
+        read.recall("k");
+        let mut first = ReadQuery::new("select count(*) from products where ");
+        first.push_bind(factor).push(" > 0");
+        let (count,): (i64,) = read.fetch_one(&first).await.unwrap();
+        read.plan(Plans::ForValues);
+        let second = ReadQuery::new(
+            "select $1::int8 * (select count(*) from products where handle like '%-new'),
+                    current_setting('app.tenant_id') || ' ' || current_setting('plan_cache_mode')",
+        )
+        .bind(count * factor);
+        let (renamed, scope): (i64, String) = read.fetch_one(&second).await.unwrap();
+        let trips = read.round_trips();
+        read.remember();
+        (count, renamed, scope, trips)
+    }
+    let rename = |tenant: TenantId| {
+        sqlx::query("update products set handle = handle || '-new' where tenant_id = $1")
+            .bind(tenant)
+            .execute(&pool)
+    };
+    rename(a.id).await.unwrap();
+    let a_scope = format!("{} auto", a.id);
+    let (count, renamed, scope, trips) = read(&one, a.id, 1).await;
+    assert!(count > 0);
+    assert_eq!((renamed, scope.as_str()), (count * count, a_scope.as_str()));
+    assert!(trips >= 2, "the first read cannot know its second statement ({trips})");
+    // The same read again: both statements in one message, each in its own plan mode.
+    assert_eq!(read(&one, a.id, 1).await, (count, count * count, a_scope.clone(), 1));
+    // A wrong guess (the first statement now leads to another second one): the right rows, in
+    // one more round trip.
+    assert_eq!(read(&one, a.id, 3).await, (count, 3 * count * count, a_scope.clone(), 2));
+    // Rows written since are read, not remembered: a guess runs with the first statement.
+    sqlx::query("update products set handle = 'old' || id where tenant_id = $1")
+        .bind(a.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(read(&one, a.id, 3).await, (count, 0, a_scope, 1));
+    // Another shop under the same key guesses nothing from this one's reads.
+    rename(b.id).await.unwrap();
+    let (count_b, renamed, scope, trips) = read(&one, b.id, 3).await;
+    assert_eq!((renamed, scope, trips), (3 * count_b * count_b, format!("{} auto", b.id), 2));
+    // A statement sent ahead that fails now (its view is gone) does not fail the read.
+    sqlx::raw_sql(
+        "create view recall_probe as select 7::int8 as x; grant select on recall_probe to kassa_app",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let probe = ReadQuery::new("select x from recall_probe");
+    let mut first = begin_read(&one, a.id, Plans::Generic).await.unwrap();
+    first.recall("probe");
+    let _: (String,) = first.fetch_one(&ReadQuery::new("select 'a'")).await.unwrap();
+    assert_eq!(first.fetch_one::<(i64,)>(&probe).await.unwrap(), (7,));
+    first.remember();
+    sqlx::raw_sql("drop view recall_probe").execute(&pool).await.unwrap();
+    let mut second = begin_read(&one, a.id, Plans::Generic).await.unwrap();
+    second.recall("probe");
+    assert_eq!(
+        second.fetch_one::<(String,)>(&ReadQuery::new("select 'a'")).await.unwrap(),
+        ("a".to_owned(),)
+    );
+    assert!(second.fetch_one::<(i64,)>(&probe).await.is_err(), "the view is gone");
+    drop(second);
+    assert_clean(&one).await;
 }
 
 /// A pool of one connection to the same database, so that what one read leaves on its

@@ -22,9 +22,18 @@
 //! digits, text as an escape string (`E'…'`, backslashes and quotes doubled, NUL refused), so
 //! a value can never end its literal. The client encoding is UTF-8 (sqlx sets it), and an
 //! escape string means the same whatever `standard_conforming_strings` says.
+//!
+//! A read whose later statements depend on what its first one returns (a page's product grids
+//! on its document, a collection's members on its rules) can [`recall`](TenantRead::recall)
+//! what the last read of the same shape ran: those statements go ahead in the first message,
+//! and later statements that turn out to be the very same are answered from their rows. So such
+//! a read also takes one round trip while its shape holds; a guess that turns out wrong costs
+//! the server its work, and never answers a statement with another one's rows.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
@@ -56,7 +65,7 @@ pub trait Element: Literal {
 }
 
 /// Text with a NUL character, which no Postgres literal (and no Postgres text) can hold.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NulInText;
 
 fn write_text(text: &str, out: &mut String) -> Result<(), NulInText> {
@@ -193,7 +202,7 @@ impl<T: Literal> Literal for Option<T> {
 
 /// A statement for a [`TenantRead`], built as with sqlx's `QueryBuilder`: [`push`](Self::push)
 /// SQL, [`push_bind`](Self::push_bind) a value (it becomes `$n`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ReadQuery {
     sql: String,
     types: Vec<&'static str>,
@@ -279,18 +288,121 @@ pub struct TenantRead {
     conn: PoolConnection<Postgres>,
     tenant: TenantId,
     plans: Plans,
+    messages: usize,
+    recall: Option<Recall>,
+}
+
+/// A statement as a read ran it, planned as it was.
+#[derive(Debug, Clone, PartialEq)]
+struct Ran {
+    query: ReadQuery,
+    plans: Plans,
+}
+
+/// What a read that [recalls](TenantRead::recall) a key carries: the statements the last
+/// read under that key ran (sent ahead with the next message), the rows they returned, and
+/// the statements this read runs.
+struct Recall {
+    key: u64,
+    expected: Vec<Ran>,
+    fetched: Vec<(Ran, Vec<PgRow>)>,
+    ran: Vec<Ran>,
+    first: usize,
+}
+
+/// At most this many bytes of statements are remembered, all keys together (all are
+/// forgotten when one more would not fit): a page's statements take a few KB.
+const RECALLED_BYTES: usize = 1 << 20;
+
+/// What reads under each key ran (by a digest of the tenant and the key), and the bytes of
+/// their statements' text and values.
+#[derive(Default)]
+struct Recalled {
+    reads: HashMap<u64, Arc<[Ran]>>,
+    bytes: usize,
+}
+
+static RECALLED: LazyLock<Mutex<Recalled>> = LazyLock::new(Default::default);
+
+impl Ran {
+    fn bytes(&self) -> usize {
+        self.query.sql.len() + self.query.values.iter().map(String::len).sum::<usize>()
+    }
+}
+
+impl Recalled {
+    fn get(&self, key: u64) -> Vec<Ran> {
+        self.reads.get(&key).map(|ran| ran.to_vec()).unwrap_or_default()
+    }
+
+    fn forget(&mut self, key: u64) {
+        if let Some(ran) = self.reads.remove(&key) {
+            self.bytes -= ran.iter().map(Ran::bytes).sum::<usize>();
+        }
+    }
+
+    fn keep(&mut self, key: u64, ran: Vec<Ran>) {
+        self.forget(key);
+        let bytes: usize = ran.iter().map(Ran::bytes).sum();
+        if self.bytes + bytes > RECALLED_BYTES {
+            self.reads.clear();
+            self.bytes = 0;
+        }
+        if bytes <= RECALLED_BYTES {
+            self.bytes += bytes;
+            self.reads.insert(key, ran.into());
+        }
+    }
+}
+
+fn recalled() -> MutexGuard<'static, Recalled> {
+    // Every change to the map is made whole under the lock, so a panic elsewhere while it was
+    // held leaves it consistent.
+    RECALLED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A read of `tenant`'s rows, its statements planned as `plans` says. Takes a connection
 /// from the pool and sends nothing.
 pub async fn begin_read(pool: &PgPool, tenant: TenantId, plans: Plans) -> Result<TenantRead, sqlx::Error> {
-    Ok(TenantRead { conn: pool.acquire().await?, tenant, plans })
+    Ok(TenantRead { conn: pool.acquire().await?, tenant, plans, messages: 0, recall: None })
 }
 
 impl TenantRead {
     /// Plans the statements from here on as `plans` says (sent with the next statement).
     pub fn plan(&mut self, plans: Plans) {
         self.plans = plans;
+    }
+
+    /// Sends, with this read's first message, the statements the last read under `key` (of
+    /// this tenant) ran after it, and answers them from those rows when they come again: a
+    /// read whose later statements depend on what its first one returns (a page, then its
+    /// product grids) takes one round trip as long as they turn out the same. A statement is
+    /// answered ahead only when it is the very same (text, values and plan mode); anything
+    /// else is sent as always, so a wrong guess costs work on the server, never a wrong row.
+    /// [`remember`](Self::remember) keeps what this read ran for the next one.
+    pub fn recall(&mut self, key: impl Hash) {
+        let mut h = std::hash::DefaultHasher::new();
+        self.tenant.as_uuid().hash(&mut h);
+        key.hash(&mut h);
+        let key = h.finish();
+        let expected = recalled().get(key);
+        self.recall = Some(Recall { key, expected, fetched: Vec::new(), ran: Vec::new(), first: 0 });
+    }
+
+    /// Keeps the statements this read ran for the next read that [recalls](Self::recall) its
+    /// key, if it ran any after its first message (otherwise there is nothing to send ahead).
+    pub fn remember(self) {
+        let Some(recall) = self.recall else { return };
+        if recall.ran.len() > recall.first {
+            recalled().keep(recall.key, recall.ran);
+        } else {
+            recalled().forget(recall.key);
+        }
+    }
+
+    /// The messages this read has sent to Postgres (each one round trip).
+    pub fn round_trips(&self) -> usize {
+        self.messages
     }
 
     pub async fn fetch_all<T>(&mut self, query: &ReadQuery) -> Result<Vec<T>, sqlx::Error>
@@ -325,73 +437,143 @@ impl TenantRead {
         A: for<'r> FromRow<'r, PgRow>,
         B: for<'r> FromRow<'r, PgRow>,
     {
-        let (a_rows, b_rows) = match self.batch(&[a, b]).await? {
-            Some(mut rows) => {
-                let b_rows = rows.pop().unwrap_or_default();
-                (rows.pop().unwrap_or_default(), b_rows)
-            }
-            // Not both prepared on this connection yet: one at a time, each prepared as needed.
-            None => (self.rows(a).await?, self.rows(b).await?),
-        };
+        let mut rows = self.fetch(&[a, b]).await?;
+        let b_rows = rows.pop().unwrap_or_default();
+        let a_rows = rows.pop().unwrap_or_default();
         Ok((
             a_rows.iter().map(A::from_row).collect::<Result<_, _>>()?,
             b_rows.iter().map(B::from_row).collect::<Result<_, _>>()?,
         ))
     }
 
+    async fn rows(&mut self, query: &ReadQuery) -> Result<Vec<PgRow>, sqlx::Error> {
+        Ok(self.fetch(&[query]).await?.pop().unwrap_or_default())
+    }
+
+    /// The rows of each of `queries`: those fetched ahead from what was recalled, the others
+    /// in one message, with what is still expected sent ahead in it.
+    async fn fetch(&mut self, queries: &[&ReadQuery]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+        let plans = self.plans;
+        let mut out: Vec<Option<Vec<PgRow>>> = queries.iter().map(|_| None).collect();
+        let mut sent = Vec::new();
+        for (query, slot) in queries.iter().zip(&mut out) {
+            refuse_nul(query)?;
+            let ran = Ran { query: (*query).clone(), plans };
+            if let Some(recall) = &mut self.recall {
+                if let Some(i) = recall.fetched.iter().position(|(f, _)| *f == ran) {
+                    *slot = Some(recall.fetched.swap_remove(i).1);
+                } else {
+                    sent.push(ran.clone());
+                }
+                recall.ran.push(ran);
+            } else {
+                sent.push(ran);
+            }
+        }
+        if !sent.is_empty() {
+            // What the last read under the key ran next goes with this message; one of each
+            // statement sent anyway is not sent twice.
+            let mut ahead = self.recall.as_mut().map(|r| std::mem::take(&mut r.expected)).unwrap_or_default();
+            for ran in &sent {
+                if let Some(i) = ahead.iter().position(|a| a == ran) {
+                    ahead.remove(i);
+                }
+            }
+            let first = self.messages == 0;
+            let count = sent.len();
+            sent.extend(ahead);
+            let mut rows = match self.send(&sent).await {
+                Ok(rows) => rows,
+                // A statement sent ahead failed: this read goes on without them.
+                Err(_) if sent.len() > count => {
+                    sent.truncate(count);
+                    self.send(&sent).await?
+                }
+                Err(err) => return Err(err),
+            };
+            if let Some(recall) = &mut self.recall {
+                recall.fetched.extend(sent.drain(count..).zip(rows.drain(count..)));
+                if first {
+                    recall.first = recall.ran.len();
+                }
+            }
+            let mut rows = rows.into_iter();
+            for slot in out.iter_mut().filter(|slot| slot.is_none()) {
+                *slot = rows.next();
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// Runs `statements` in one message; the first time one of them is used on this
+    /// connection, in a second message that prepares them all.
+    async fn send(&mut self, statements: &[Ran]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+        match self.run(statements, false).await {
+            // 26000: no statement of that name on this connection yet. 0A000: "cached plan
+            // must not change result type", after a migration changed what it reads.
+            Err(sqlx::Error::Database(err)) if matches!(err.code().as_deref(), Some("26000" | "0A000")) => {
+                self.run(statements, true).await
+            }
+            result => result,
+        }
+    }
+
+    /// One message: (when `prepare`) a `do` block that drops these statements if this
+    /// connection has them, and all of ours once there would be too many, then the scope,
+    /// (when `prepare`) each statement's `PREPARE`, and each `EXECUTE`, preceded by a change
+    /// of plan mode where it differs from the one before. The rows of each `EXECUTE`.
+    async fn run(&mut self, statements: &[Ran], prepare: bool) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+        let Some(head) = statements.first() else { return Ok(Vec::new()) };
+        let names: Vec<String> = statements.iter().map(|s| s.query.name()).collect();
+        let mut unique: Vec<(&str, &ReadQuery)> = Vec::new();
+        for (name, s) in names.iter().zip(statements) {
+            if !unique.iter().any(|(n, _)| n == name) {
+                unique.push((name, &s.query));
+            }
+        }
+        let mut sql = Vec::new();
+        if prepare {
+            // The `do` block runs before the scope, as the login role. Names are hex digits.
+            let quoted: Vec<String> = unique.iter().map(|(name, _)| format!("'{name}'")).collect();
+            sql.push(format!(
+                "do $$ declare s text; begin \
+                 for s in select p.name from pg_prepared_statements p where p.name in ({}) loop \
+                 execute format('deallocate %I', s); end loop; \
+                 if (select count(*) from pg_prepared_statements where from_sql) + {} > {PREPARED_LIMIT} then \
+                 for s in select p.name from pg_prepared_statements p where p.from_sql loop \
+                 execute format('deallocate %I', s); end loop; end if; end $$",
+                quoted.join(", "),
+                unique.len(),
+            ));
+        }
+        sql.push(self.scope(head.plans));
+        if prepare {
+            sql.extend(unique.iter().map(|(name, query)| query.prepare(name)));
+        }
+        let mut executes = Vec::with_capacity(statements.len());
+        let mut plans = head.plans;
+        for (name, s) in names.iter().zip(statements) {
+            if s.plans != plans {
+                plans = s.plans;
+                sql.push(format!("select set_config('plan_cache_mode', '{}', true)", plans.setting()));
+            }
+            executes.push(sql.len());
+            sql.push(s.query.execute(name));
+        }
+        self.messages += 1;
+        let mut results = run(&mut self.conn, &sql.join("; ")).await?;
+        Ok(executes.into_iter().map(|i| results.get_mut(i).map(std::mem::take).unwrap_or_default()).collect())
+    }
+
     /// The scope statement; the tenant id is a UUID formatted here, the plan mode one of two
     /// constants.
-    fn scope(&self) -> String {
+    fn scope(&self, plans: Plans) -> String {
         format!(
             "select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '{}', true), \
              set_config('transaction_read_only', 'on', true), set_config('plan_cache_mode', '{}', true)",
             self.tenant.as_uuid().hyphenated(),
-            self.plans.setting()
+            plans.setting()
         )
-    }
-
-    /// The statements' rows, executed in one message; `None` when one of them must be prepared
-    /// (again) on this connection first (what ran before it is discarded).
-    async fn batch(&mut self, queries: &[&ReadQuery]) -> Result<Option<Vec<Vec<PgRow>>>, sqlx::Error> {
-        let mut sql = self.scope();
-        for query in queries {
-            refuse_nul(query)?;
-            sql.push_str("; ");
-            sql.push_str(&query.execute(&query.name()));
-        }
-        match run(&mut self.conn, &sql).await {
-            Ok(mut rows) => {
-                rows.resize_with(queries.len() + 1, Vec::new);
-                Ok(Some(rows.split_off(1)))
-            }
-            // 26000: no statement of that name on this connection yet. 0A000: "cached plan
-            // must not change result type", after a migration changed what it reads.
-            Err(sqlx::Error::Database(err)) if matches!(err.code().as_deref(), Some("26000" | "0A000")) => {
-                Ok(None)
-            }
-            Err(err) => Err(err),
-        }
-    }
-
-    async fn rows(&mut self, query: &ReadQuery) -> Result<Vec<PgRow>, sqlx::Error> {
-        if let Some(mut rows) = self.batch(&[query]).await? {
-            return Ok(rows.pop().unwrap_or_default());
-        }
-        // (Re)prepare it. The `do` block runs before the scope, as the login role: it drops a
-        // stale statement of this name, and all of them once there are too many. The name is
-        // hex digits.
-        let name = query.name();
-        let forget = format!(
-            "do $$ declare s text; begin \
-             if exists (select 1 from pg_prepared_statements where name = '{name}') then \
-             execute 'deallocate {name}'; end if; \
-             if (select count(*) from pg_prepared_statements where from_sql) >= {PREPARED_LIMIT} then \
-             for s in select p.name from pg_prepared_statements p where p.from_sql loop \
-             execute format('deallocate %I', s); end loop; end if; end $$"
-        );
-        let sql = format!("{forget}; {}; {}; {}", self.scope(), query.prepare(&name), query.execute(&name));
-        // The last statement is the `execute`.
-        Ok(run(&mut self.conn, &sql).await?.into_iter().last().unwrap_or_default())
     }
 }
 

@@ -121,6 +121,10 @@ pub async fn render(
     // The page and its types by handle and tenant: one plan whatever the values. Each
     // product block plans its own statements (`storefront::list_in` and the others).
     let mut tx = begin_read(pool, tenant.id, Plans::Generic).await?;
+    // The product blocks' statements depend on the page's document: the ones the last render
+    // of this page ran are sent with the page's own, so a page whose blocks are as they were
+    // takes one round trip.
+    tx.recall(("page", handle, source == Source::Draft, audience.statements_key()));
     let mut q = ReadQuery::new(
         "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.draft, p.published_revision, p.published_at,
                 r.document as published
@@ -154,6 +158,7 @@ pub async fn render(
         let data = expand(&mut tx, tenant, audience, &kind, &settings).await?;
         sections.push(RenderedSection { id: id(&section), kind, settings, blocks, data });
     }
+    tx.remember();
     Ok(ShopPageDocument {
         id: row.id,
         handle: row.handle,
