@@ -683,9 +683,7 @@ pub async fn list(
     // A collection's products, or a price order's products without a price, are read after
     // what the first statement returned: sent ahead the next time.
     read.recall(("list", query, audience.statements_key()));
-    let page = list_in(&mut read, tenant, audience, query).await?;
-    read.remember();
-    Ok(page)
+    list_in(&mut read, tenant, audience, query).await
 }
 
 /// [`list`] in a read of the caller's (a page reads all its grids through one).
@@ -958,7 +956,6 @@ pub async fn collection(
         .filter(|c| c.handle == handle)
         .ok_or(DomainError::NotFound { resource: "collection" })?;
     let products = products_of(&mut read, tenant, audience, &collection, limit).await?;
-    read.remember();
     let summary = shop_collection(&collection, tenant, audience);
     Ok(ShopCollection {
         handle: summary.handle,

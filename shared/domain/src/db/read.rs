@@ -1,7 +1,7 @@
-//! Tenant reads in one round trip per statement.
+//! Tenant reads in one round trip per statement, or fewer.
 //!
-//! A [`TenantRead`] sends each statement as one simple-protocol message of two statements,
-//! which Postgres runs as one implicit transaction:
+//! A [`TenantRead`] sends each statement as one simple-protocol message that sets the scope
+//! and executes it, which Postgres runs as one implicit transaction:
 //!
 //! ```sql
 //! select set_config('role', 'kassa_app', true), set_config('app.tenant_id', '…', true),
@@ -14,9 +14,9 @@
 //! so the connection goes back to the pool clean and nothing is left to roll back. The
 //! statement itself is prepared once per connection (`PREPARE`, with its parameters' types) and
 //! executed by name with its values written as literals: Postgres keeps its plans as for any
-//! prepared statement ([`Plans`]). The first use on a connection finds no such statement
-//! (`26000`) and sends the same message with the `PREPARE` in it: one more round trip, once per
-//! statement and connection.
+//! prepared statement ([`Plans`]). A message whose statement this connection has not
+//! prepared yet fails (`26000`) and is sent again with the `PREPARE`s of its statements in it:
+//! one more round trip, the first time a connection meets a statement.
 //!
 //! Values reach the SQL only through [`Literal`]: UUIDs, integers and booleans as their own
 //! digits, text as an escape string (`E'…'`, backslashes and quotes doubled, NUL refused), so
@@ -26,9 +26,12 @@
 //! A read whose later statements depend on what its first one returns (a page's product grids
 //! on its document, a collection's members on its rules) can [`recall`](TenantRead::recall)
 //! what the last read of the same shape ran: those statements go ahead in the first message,
-//! and later statements that turn out to be the very same are answered from their rows. So such
-//! a read also takes one round trip while its shape holds; a guess that turns out wrong costs
-//! the server its work, and never answers a statement with another one's rows.
+//! and later statements that turn out to be the very same (text, values, plan mode) are answered
+//! from their rows. So such a read also takes one round trip while its shape holds. A guess that
+//! turns out wrong never answers a statement with another one's rows: it costs the server the
+//! work, and one more round trip if a guessed statement fails (the message is sent again
+//! without the guesses). Independent statements go in one message with
+//! [`fetch_pair`](TenantRead::fetch_pair).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -45,9 +48,9 @@ use uuid::Uuid;
 use super::Plans;
 use crate::tenant::TenantId;
 
-/// Once a connection holds this many statements prepared here, the next `PREPARE` on it
-/// first deallocates them all: the number of statement shapes is bounded by the code, but
-/// filters combine, and each prepared statement keeps its plans in the server's memory.
+/// When a message's `PREPARE`s would take a connection past this many statements prepared
+/// here, it first deallocates them all: the number of statement shapes is bounded by the code,
+/// but filters combine, and each prepared statement keeps its plans in the server's memory.
 const PREPARED_LIMIT: usize = 256;
 
 /// A value a [`ReadQuery`] can carry, written as a SQL literal of type [`Literal::TYPE`].
@@ -283,7 +286,8 @@ fn list(items: &[impl AsRef<str>]) -> String {
 /// Reads of one tenant's rows, each statement in one round trip (see the module's docs).
 /// Only [`begin_read`] makes one; like a [`TenantTx`](super::TenantTx) it cannot be pointed
 /// at another tenant. Statements read committed data each on its own snapshot, as each
-/// statement of a read-committed transaction does.
+/// statement of a read-committed transaction does; a statement answered from rows
+/// [recalled](TenantRead::recall) ahead read them when the message that carried it ran.
 pub struct TenantRead {
     conn: PoolConnection<Postgres>,
     tenant: TenantId,
@@ -300,18 +304,30 @@ struct Ran {
 }
 
 /// What a read that [recalls](TenantRead::recall) a key carries: the statements the last
-/// read under that key ran (sent ahead with the next message), the rows they returned, and
-/// the statements this read runs.
+/// read under that key ran after its first message (until sent ahead), the rows of those sent
+/// ahead and not asked for yet, and the statements this read ran after its first message.
 struct Recall {
     key: u64,
-    expected: Vec<Ran>,
+    expected: Option<Arc<[Ran]>>,
     fetched: Vec<(Ran, Vec<PgRow>)>,
-    ran: Vec<Ran>,
-    first: usize,
+    later: Vec<Ran>,
 }
 
-/// At most this many bytes of statements are remembered, all keys together (all are
-/// forgotten when one more would not fit): a page's statements take a few KB.
+impl Drop for Recall {
+    /// However the read ended (a page found gone ends it early), the next read under the key
+    /// expects what this one ran after its first message.
+    fn drop(&mut self) {
+        let later = std::mem::take(&mut self.later);
+        if later.is_empty() {
+            recalled().forget(self.key);
+        } else {
+            recalled().keep(self.key, later);
+        }
+    }
+}
+
+/// About this many bytes of statements are remembered, all keys together (when one more would
+/// not fit, keys are forgotten until half of it is free): a page's statements take a few KB.
 const RECALLED_BYTES: usize = 1 << 20;
 
 /// What reads under each key ran (by a digest of the tenant and the key), and the bytes of
@@ -325,33 +341,46 @@ struct Recalled {
 static RECALLED: LazyLock<Mutex<Recalled>> = LazyLock::new(Default::default);
 
 impl Ran {
+    /// Its text, values and types, and a rough allowance for the containers.
     fn bytes(&self) -> usize {
-        self.query.sql.len() + self.query.values.iter().map(String::len).sum::<usize>()
+        let query = &self.query;
+        64 + query.sql.len()
+            + query.values.iter().map(|v| v.len() + 24).sum::<usize>()
+            + query.types.len() * 16
     }
 }
 
-impl Recalled {
-    fn get(&self, key: u64) -> Vec<Ran> {
-        self.reads.get(&key).map(|ran| ran.to_vec()).unwrap_or_default()
-    }
+fn bytes(ran: &[Ran]) -> usize {
+    ran.iter().map(Ran::bytes).sum()
+}
 
+impl Recalled {
     fn forget(&mut self, key: u64) {
         if let Some(ran) = self.reads.remove(&key) {
-            self.bytes -= ran.iter().map(Ran::bytes).sum::<usize>();
+            self.bytes -= bytes(&ran);
         }
     }
 
     fn keep(&mut self, key: u64, ran: Vec<Ran>) {
         self.forget(key);
-        let bytes: usize = ran.iter().map(Ran::bytes).sum();
-        if self.bytes + bytes > RECALLED_BYTES {
-            self.reads.clear();
-            self.bytes = 0;
+        let size = bytes(&ran);
+        if size > RECALLED_BYTES / 2 {
+            return;
         }
-        if bytes <= RECALLED_BYTES {
-            self.bytes += bytes;
-            self.reads.insert(key, ran.into());
+        if self.bytes + size > RECALLED_BYTES {
+            // Any keys (the map's order): a key forgotten costs its next read one round trip.
+            let mut room = self.bytes;
+            self.reads.retain(|_, ran| {
+                let keep = room + size <= RECALLED_BYTES / 2;
+                if !keep {
+                    room -= bytes(ran);
+                }
+                keep
+            });
+            self.bytes = room;
         }
+        self.bytes += size;
+        self.reads.insert(key, ran.into());
     }
 }
 
@@ -373,31 +402,21 @@ impl TenantRead {
         self.plans = plans;
     }
 
-    /// Sends, with this read's first message, the statements the last read under `key` (of
-    /// this tenant) ran after it, and answers them from those rows when they come again: a
-    /// read whose later statements depend on what its first one returns (a page, then its
-    /// product grids) takes one round trip as long as they turn out the same. A statement is
-    /// answered ahead only when it is the very same (text, values and plan mode); anything
-    /// else is sent as always, so a wrong guess costs work on the server, never a wrong row.
-    /// [`remember`](Self::remember) keeps what this read ran for the next one.
+    /// Call before the first statement. Sends, with this read's first message, the statements
+    /// the last read under `key` (of this tenant) ran after its own first message, and answers
+    /// them from those rows when they are asked for: a read whose later statements depend on
+    /// what its first one returns (a page, then its product grids) takes one round trip as long
+    /// as they turn out the same. A statement is answered ahead only when it is the very same
+    /// (text, values and plan mode); anything else is sent as always (see the module's docs
+    /// for what a wrong guess costs). When the read ends, what it ran after its first message
+    /// is what the next read under `key` expects.
     pub fn recall(&mut self, key: impl Hash) {
         let mut h = std::hash::DefaultHasher::new();
         self.tenant.as_uuid().hash(&mut h);
         key.hash(&mut h);
         let key = h.finish();
-        let expected = recalled().get(key);
-        self.recall = Some(Recall { key, expected, fetched: Vec::new(), ran: Vec::new(), first: 0 });
-    }
-
-    /// Keeps the statements this read ran for the next read that [recalls](Self::recall) its
-    /// key, if it ran any after its first message (otherwise there is nothing to send ahead).
-    pub fn remember(self) {
-        let Some(recall) = self.recall else { return };
-        if recall.ran.len() > recall.first {
-            recalled().keep(recall.key, recall.ran);
-        } else {
-            recalled().forget(recall.key);
-        }
+        let expected = recalled().reads.get(&key).cloned();
+        self.recall = Some(Recall { key, expected, fetched: Vec::new(), later: Vec::new() });
     }
 
     /// The messages this read has sent to Postgres (each one round trip).
@@ -426,8 +445,8 @@ impl TenantRead {
         self.fetch_optional(query).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
-    /// Two independent statements in one round trip (one message, one implicit transaction:
-    /// both see the same committed data).
+    /// Two independent statements in one round trip (one message, one implicit transaction;
+    /// each statement on its own snapshot, as always).
     pub async fn fetch_pair<A, B>(
         &mut self,
         a: &ReadQuery,
@@ -454,59 +473,67 @@ impl TenantRead {
     /// in one message, with what is still expected sent ahead in it.
     async fn fetch(&mut self, queries: &[&ReadQuery]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
         let plans = self.plans;
+        let first = self.messages == 0;
         let mut out: Vec<Option<Vec<PgRow>>> = queries.iter().map(|_| None).collect();
         let mut sent = Vec::new();
         for (query, slot) in queries.iter().zip(&mut out) {
             refuse_nul(query)?;
             let ran = Ran { query: (*query).clone(), plans };
-            if let Some(recall) = &mut self.recall {
-                if let Some(i) = recall.fetched.iter().position(|(f, _)| *f == ran) {
-                    *slot = Some(recall.fetched.swap_remove(i).1);
-                } else {
-                    sent.push(ran.clone());
+            match &mut self.recall {
+                Some(recall) => {
+                    if let Some(i) = recall.fetched.iter().position(|(f, _)| *f == ran) {
+                        *slot = Some(recall.fetched.swap_remove(i).1);
+                    } else {
+                        sent.push(ran.clone());
+                    }
+                    if !first {
+                        recall.later.push(ran);
+                    }
                 }
-                recall.ran.push(ran);
-            } else {
-                sent.push(ran);
+                None => sent.push(ran),
             }
         }
-        if !sent.is_empty() {
-            // What the last read under the key ran next goes with this message; one of each
-            // statement sent anyway is not sent twice.
-            let mut ahead = self.recall.as_mut().map(|r| std::mem::take(&mut r.expected)).unwrap_or_default();
-            for ran in &sent {
-                if let Some(i) = ahead.iter().position(|a| a == ran) {
-                    ahead.remove(i);
+        if sent.is_empty() {
+            return Ok(out.into_iter().map(Option::unwrap_or_default).collect());
+        }
+        // What the last read under the key ran later goes with this message (a statement sent
+        // anyway is not sent twice).
+        let count = sent.len();
+        if let Some(expected) = self.recall.as_mut().and_then(|r| r.expected.take()) {
+            let mut matched = vec![false; count];
+            for ran in expected.iter() {
+                match (0..count).find(|&i| !matched[i] && sent[i] == *ran) {
+                    Some(i) => matched[i] = true,
+                    None => sent.push(ran.clone()),
                 }
             }
-            let first = self.messages == 0;
-            let count = sent.len();
-            sent.extend(ahead);
-            let mut rows = match self.send(&sent).await {
-                Ok(rows) => rows,
-                // A statement sent ahead failed: this read goes on without them.
-                Err(_) if sent.len() > count => {
-                    sent.truncate(count);
-                    self.send(&sent).await?
-                }
-                Err(err) => return Err(err),
-            };
-            if let Some(recall) = &mut self.recall {
-                recall.fetched.extend(sent.drain(count..).zip(rows.drain(count..)));
-                if first {
-                    recall.first = recall.ran.len();
-                }
+        }
+        let mut rows = match self.send(&sent).await {
+            Ok(rows) => rows,
+            // A statement sent ahead failed (its table is gone, say): this read goes on without
+            // them. Not when the server cancelled the message (a timeout): that would only
+            // take as long again.
+            Err(sqlx::Error::Database(err))
+                if sent.len() > count && err.code().as_deref() != Some("57014") =>
+            {
+                sent.truncate(count);
+                self.send(&sent).await?
             }
-            let mut rows = rows.into_iter();
-            for slot in out.iter_mut().filter(|slot| slot.is_none()) {
-                *slot = rows.next();
-            }
+            Err(err) => return Err(err),
+        };
+        if let Some(recall) = &mut self.recall {
+            recall.fetched.extend(sent.drain(count..).zip(rows.drain(count..)));
+        }
+        let mut rows = rows.into_iter();
+        for slot in out.iter_mut().filter(|slot| slot.is_none()) {
+            *slot = rows.next();
         }
         Ok(out.into_iter().map(Option::unwrap_or_default).collect())
     }
 
-    /// Runs `statements` in one message; the first time one of them is used on this
-    /// connection, in a second message that prepares them all.
+    /// Runs `statements` in one message; when one of them is not prepared on this connection
+    /// (or was prepared for a result type a migration has changed since), in a second message
+    /// that prepares them all again.
     async fn send(&mut self, statements: &[Ran]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
         match self.run(statements, false).await {
             // 26000: no statement of that name on this connection yet. 0A000: "cached plan
@@ -586,8 +613,8 @@ fn refuse_nul(query: &ReadQuery) -> Result<(), sqlx::Error> {
     }
 }
 
-/// Runs a simple-protocol message and returns each statement's rows, by statement (a
-/// statement that returns no rows may be missing from the end).
+/// Runs a simple-protocol message and returns each statement's rows, by statement (every
+/// statement completes with a `CommandComplete`, rows or none).
 async fn run(conn: &mut PgConnection, sql: &str) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
     let mut statements = vec![Vec::new()];
     let mut results = sqlx::raw_sql(sql).fetch_many(conn);

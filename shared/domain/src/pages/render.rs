@@ -158,7 +158,6 @@ pub async fn render(
         let data = expand(&mut tx, tenant, audience, &kind, &settings).await?;
         sections.push(RenderedSection { id: id(&section), kind, settings, blocks, data });
     }
-    tx.remember();
     Ok(ShopPageDocument {
         id: row.id,
         handle: row.handle,
