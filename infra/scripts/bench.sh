@@ -87,7 +87,9 @@ wait_for_port 15433 "the counting proxy" 10
 EVENT_BUS=off serve off "postgres://kassa_service@127.0.0.1:15433/kassa_bench?sslmode=disable"
 python3 infra/bench/roundtrips.py "$base" http://127.0.0.1:15434/ "$out/roundtrips.json" \
   "list page 1=/storefront/products" "detail=/storefront/products/product-4242" \
-  "page home, 2 product grids=/storefront/pages/home" >/dev/null
+  "page home, 2 product grids=/storefront/pages/home" \
+  "collection page (demo shop)=/storefront/collections/featured@demo" \
+  "list of a collection (demo shop)=/storefront/products?collection=featured@demo" >/dev/null
 stop
 kill "$proxy"
 
