@@ -435,6 +435,9 @@ pub async fn view_with(
     let mut shipping = (Vec::new(), Vec::new());
     if !missing.is_empty() || cart.shipping_country.is_some() {
         let mut tx = begin_read(pool, tenant.id, Plans::Generic).await?;
+        // The rates and the shipping zones (after the missing lines' rows, if any) go with the
+        // first message when the last view for this country read them too.
+        tx.recall(("cart view", missing.is_empty(), cart.shipping_country.as_deref()));
         if !missing.is_empty() {
             catalog.extend(catalog_in(&mut tx, tenant, &missing, buyer).await?);
         }
