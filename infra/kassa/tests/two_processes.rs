@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use kassa_cli::seed;
 use kassa_testkit::issuer::{PLATFORM_ORG, PROJECT_ID};
-use kassa_testkit::{Issuer, free_port, json_of, service_pool, wait_for_port};
+use kassa_testkit::{Issuer, json_of, service_pool, spawn_listening};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -21,23 +21,23 @@ struct Serve {
 
 impl Serve {
     fn start(database: &str, issuer: &Issuer) -> Self {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_kassa"))
-            .arg("serve")
-            .env("DATABASE_URL", format!("postgres://kassa_service@127.0.0.1:5432/{database}"))
-            .env("ZITADEL_ISSUER", &issuer.url)
-            .env("ZITADEL_PROJECT_ID", PROJECT_ID)
-            .env("ZITADEL_PLATFORM_ORG_ID", PLATFORM_ORG)
-            .env("KASSA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("EVENT_BUS", "off")
-            .env("STOREFRONT_MISS_LIMIT", "0")
-            // A loaded test machine is no Valkey outage (see `test_config`).
-            .env("VALKEY_TIMEOUT_MS", "2000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("kassa serve starts");
-        wait_for_port(port, "kassa serve");
+        let (child, port) = spawn_listening("kassa serve", |port| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_kassa"));
+            command
+                .arg("serve")
+                .env("DATABASE_URL", format!("postgres://kassa_service@127.0.0.1:5432/{database}"))
+                .env("ZITADEL_ISSUER", &issuer.url)
+                .env("ZITADEL_PROJECT_ID", PROJECT_ID)
+                .env("ZITADEL_PLATFORM_ORG_ID", PLATFORM_ORG)
+                .env("KASSA_LISTEN", format!("127.0.0.1:{port}"))
+                .env("EVENT_BUS", "off")
+                .env("STOREFRONT_MISS_LIMIT", "0")
+                // A loaded test machine is no Valkey outage (see `test_config`).
+                .env("VALKEY_TIMEOUT_MS", "2000")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null());
+            command
+        });
         Serve { child, base: format!("http://127.0.0.1:{port}") }
     }
 

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use http::StatusCode;
 use kassa_cli::{local_routes, seed};
-use kassa_testkit::{TestApp, free_port, test_config, wait_for_port};
+use kassa_testkit::{TestApp, spawn_listening, test_config};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -30,16 +30,16 @@ struct StandIn {
 
 impl StandIn {
     fn start() -> Self {
-        let port = free_port();
-        let child = Command::new(node())
-            .arg("server.mjs")
-            .current_dir(standin_dir())
-            .env("PORT", port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(port, "the Zitadel stand-in");
+        let (child, port) = spawn_listening("the Zitadel stand-in", |port| {
+            let mut command = Command::new(node());
+            command
+                .arg("server.mjs")
+                .current_dir(standin_dir())
+                .env("PORT", port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            command
+        });
         Self { child, url: format!("http://127.0.0.1:{port}") }
     }
 

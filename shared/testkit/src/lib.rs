@@ -48,6 +48,62 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Spawns the server `command(port)` makes, on a port free when asked, and waits (up to 20 s)
+/// until that child itself listens on it. A port picked here can be taken by another test's
+/// server before the child binds it, and waiting for anything to answer there would then take
+/// that server for this one; a child that exits instead (it found the port taken) is started
+/// again on another port.
+pub fn spawn_listening(
+    what: &str,
+    mut command: impl FnMut(u16) -> std::process::Command,
+) -> (std::process::Child, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = command(port).spawn().unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+        let started = std::time::Instant::now();
+        loop {
+            if listens(child.id(), port) {
+                return (child, port);
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{what} did not listen on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    panic!("{what} exited five times before listening (its ports were taken?)")
+}
+
+/// Whether process `pid` holds a socket listening on TCP `port` (Linux: the listening sockets'
+/// inodes in `/proc/net/tcp*`, the process's descriptors in `/proc/<pid>/fd`).
+fn listens(pid: u32, port: u16) -> bool {
+    let sockets: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .flat_map(|table| {
+            std::fs::read_to_string(table)
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|line| {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = u16::from_str_radix(fields.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+            let inode = fields.get(9)?;
+            (local_port == port && *fields.get(3)? == "0A").then(|| format!("socket:[{inode}]"))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .any(|target| sockets.iter().any(|socket| target.as_os_str() == socket.as_str()))
+}
+
 pub struct TestApp {
     /// The app's state; its pool logs in as `kassa_service`, as the platform serves.
     pub state: AppState,
@@ -289,4 +345,17 @@ pub fn batch_item_failures(answer: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|f| f["itemIdentifier"].as_str().unwrap())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_listening_socket_is_found_on_its_own_process_only() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(super::listens(std::process::id(), port));
+        assert!(!super::listens(1, port), "another process does not hold it");
+        drop(listener);
+        assert!(!super::listens(std::process::id(), port), "closed");
+    }
 }

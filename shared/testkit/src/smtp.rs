@@ -1,10 +1,11 @@
 //! A real SMTP server for tests: `infra/smtp-sink/sink.py` (aiosmtpd, from the project's
-//! virtualenv that `make test` installs) on a free port, keeping each message as a file.
+//! virtualenv that `make test` installs) on a free port ([`spawn_listening`]), keeping each
+//! message as a file.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::{free_port, wait_for_port};
+use crate::spawn_listening;
 
 pub struct SmtpSink {
     child: Child,
@@ -21,17 +22,17 @@ impl SmtpSink {
         let venv = std::env::var_os("KASSA_VENV").map(PathBuf::from).unwrap_or_else(|| root().join(".venv"));
         let python = venv.join("bin/python");
         assert!(python.exists(), "no virtualenv at {}: run make test (it installs aiosmtpd)", venv.display());
-        let port = free_port();
         let dir = std::env::temp_dir().join(format!("kassa-smtp-{}", uuid::Uuid::new_v4()));
-        let child = Command::new(python)
-            .arg(root().join("infra/smtp-sink/sink.py"))
-            .args(["serve", "--port", &port.to_string(), "--dir"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(port, "the SMTP sink");
+        let (child, port) = spawn_listening("the SMTP sink", |port| {
+            let mut command = Command::new(&python);
+            command
+                .arg(root().join("infra/smtp-sink/sink.py"))
+                .args(["serve", "--port", &port.to_string(), "--dir"])
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            command
+        });
         Self { child, port, dir }
     }
 
