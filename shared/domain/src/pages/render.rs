@@ -99,10 +99,10 @@ struct Row {
     seo_title: Translations,
     #[sqlx(json)]
     seo_description: Translations,
-    draft: Value,
     published_revision: Option<i32>,
     published_at: Option<DateTime<Utc>>,
-    published: Option<Value>,
+    /// The document asked for: the published revision's (none while unpublished) or the draft.
+    document: Option<Value>,
 }
 
 fn text(texts: &Translations, locale: &str, fallback: &str) -> Option<String> {
@@ -125,24 +125,30 @@ pub async fn render(
     // of this page ran are sent with the page's own, so a page whose blocks are as they were
     // takes one round trip.
     tx.recall(("page", handle, source == Source::Draft, audience.statements_key()));
-    let mut q = ReadQuery::new(
-        "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.draft, p.published_revision, p.published_at,
-                r.document as published
-         from pages p left join page_revisions r
-           on r.tenant_id = p.tenant_id and r.page_id = p.id and r.number = p.published_revision
-         where p.tenant_id = ",
-    );
+    // Only the document shown is read (and decoded), not the other one too.
+    let mut q = match source {
+        Source::Published => ReadQuery::new(
+            "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.published_revision, p.published_at,
+                    r.document
+             from pages p left join page_revisions r
+               on r.tenant_id = p.tenant_id and r.page_id = p.id and r.number = p.published_revision
+             where p.tenant_id = ",
+        ),
+        Source::Draft => ReadQuery::new(
+            "select p.id, p.handle, p.title, p.seo_title, p.seo_description, p.published_revision, p.published_at,
+                    p.draft as document
+             from pages p where p.tenant_id = ",
+        ),
+    };
     q.push_bind(tenant.id).push(" and p.handle = ").push_bind(handle);
     // The page and the shop's own block types in one round trip.
     let (rows, custom) = tx.fetch_pair::<Row, CustomBlockType>(&q, &custom_query(tenant.id)).await?;
     let types = with_builtins(custom);
     let row = rows.into_iter().next().ok_or(DomainError::NotFound { resource: "page" })?;
-    let (document, revision, published_at) = match source {
-        Source::Published => match row.published {
-            Some(document) => (document, row.published_revision, row.published_at),
-            None => return Err(DomainError::NotFound { resource: "page" }),
-        },
-        Source::Draft => (row.draft, None, None),
+    let (document, revision, published_at) = match (source, row.document) {
+        (Source::Published, Some(document)) => (document, row.published_revision, row.published_at),
+        (Source::Draft, Some(document)) => (document, None, None),
+        (_, None) => return Err(DomainError::NotFound { resource: "page" }),
     };
     let (locale, fallback) = (audience.locale.as_str(), tenant.default_locale.as_str());
     let mut sections = Vec::new();
