@@ -25,18 +25,6 @@ use kassa_http::{AppState, Config};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-/// Waits (up to 20 s) until something listens on 127.0.0.1:`port`.
-pub fn wait_for_port(port: u16, what: &str) {
-    let started = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "{what} did not start on port {port}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// Sends `request` to a real server (a `kassa serve`, the Mollie simulator) and reads the
 /// answer's JSON body, whatever its status; panics if it cannot be sent or is no JSON.
 pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {

@@ -78,8 +78,8 @@ impl MollieSim {
         let python = venv.join("bin/python");
         assert!(python.exists(), "no virtualenv at {}: run make test (it creates it)", venv.display());
         // The simulator binds a free port itself and says which: a port picked here and bound
-        // there could be taken in between by another test's server, which `wait_for_port`
-        // would then take for the simulator.
+        // there could be taken in between by another test's server, which a wait for anything
+        // to answer there would then take for the simulator.
         let mut child = Command::new(python)
             .arg(root().join("infra/mollie-sim/sim.py"))
             .args(["serve", "--port", "0"])

@@ -417,7 +417,8 @@ pub async fn view(
 
 /// [`view`], reusing the catalog rows a change already loaded (only the rows of variants it
 /// lacks are read). What it reads, it reads through one [`TenantRead`]: the missing rows, the
-/// tax rates and the shipping zones each in one round trip.
+/// tax rates and the shipping zones in one round trip each, or all in the first once the last
+/// view for the same country read them ([`TenantRead::recall`]).
 pub async fn view_with(
     pool: &PgPool,
     tenant: &Tenant,

@@ -297,7 +297,7 @@ pub struct TenantRead {
 }
 
 /// A statement as a read ran it, planned as it was.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Ran {
     query: ReadQuery,
     plans: Plans,
@@ -341,6 +341,11 @@ struct Recalled {
 static RECALLED: LazyLock<Mutex<Recalled>> = LazyLock::new(Default::default);
 
 impl Ran {
+    /// Whether this is `query` planned as `plans`: the very same statement.
+    fn is(&self, query: &ReadQuery, plans: Plans) -> bool {
+        self.plans == plans && self.query == *query
+    }
+
     /// Its text, values and types, and a rough allowance for the containers.
     fn bytes(&self) -> usize {
         let query = &self.query;
@@ -470,27 +475,25 @@ impl TenantRead {
     }
 
     /// The rows of each of `queries`: those fetched ahead from what was recalled, the others
-    /// in one message, with what is still expected sent ahead in it.
+    /// in one message, with what is still expected sent ahead in it. Statements are copied
+    /// only for a read that recalls (to remember them, or the rows sent ahead).
     async fn fetch(&mut self, queries: &[&ReadQuery]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
         let plans = self.plans;
         let first = self.messages == 0;
         let mut out: Vec<Option<Vec<PgRow>>> = queries.iter().map(|_| None).collect();
-        let mut sent = Vec::new();
-        for (query, slot) in queries.iter().zip(&mut out) {
+        let mut sent: Vec<(&ReadQuery, Plans)> = Vec::new();
+        for (&query, slot) in queries.iter().zip(&mut out) {
             refuse_nul(query)?;
-            let ran = Ran { query: (*query).clone(), plans };
-            match &mut self.recall {
-                Some(recall) => {
-                    if let Some(i) = recall.fetched.iter().position(|(f, _)| *f == ran) {
-                        *slot = Some(recall.fetched.swap_remove(i).1);
-                    } else {
-                        sent.push(ran.clone());
-                    }
-                    if !first {
-                        recall.later.push(ran);
-                    }
-                }
-                None => sent.push(ran),
+            let Some(recall) = &mut self.recall else {
+                sent.push((query, plans));
+                continue;
+            };
+            match recall.fetched.iter().position(|(ran, _)| ran.is(query, plans)) {
+                Some(i) => *slot = Some(recall.fetched.swap_remove(i).1),
+                None => sent.push((query, plans)),
+            }
+            if !first {
+                recall.later.push(Ran { query: query.clone(), plans });
             }
         }
         if sent.is_empty() {
@@ -499,12 +502,13 @@ impl TenantRead {
         // What the last read under the key ran later goes with this message (a statement sent
         // anyway is not sent twice).
         let count = sent.len();
-        if let Some(expected) = self.recall.as_mut().and_then(|r| r.expected.take()) {
+        let expected = self.recall.as_mut().and_then(|r| r.expected.take());
+        if let Some(expected) = &expected {
             let mut matched = vec![false; count];
             for ran in expected.iter() {
-                match (0..count).find(|&i| !matched[i] && sent[i] == *ran) {
+                match (0..count).find(|&i| !matched[i] && ran.is(sent[i].0, sent[i].1)) {
                     Some(i) => matched[i] = true,
-                    None => sent.push(ran.clone()),
+                    None => sent.push((&ran.query, ran.plans)),
                 }
             }
         }
@@ -522,7 +526,8 @@ impl TenantRead {
             Err(err) => return Err(err),
         };
         if let Some(recall) = &mut self.recall {
-            recall.fetched.extend(sent.drain(count..).zip(rows.drain(count..)));
+            let ahead = sent.drain(count..).map(|(query, plans)| Ran { query: query.clone(), plans });
+            recall.fetched.extend(ahead.zip(rows.drain(count..)));
         }
         let mut rows = rows.into_iter();
         for slot in out.iter_mut().filter(|slot| slot.is_none()) {
@@ -534,7 +539,7 @@ impl TenantRead {
     /// Runs `statements` in one message; when one of them is not prepared on this connection
     /// (or was prepared for a result type a migration has changed since), in a second message
     /// that prepares them all again.
-    async fn send(&mut self, statements: &[Ran]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+    async fn send(&mut self, statements: &[(&ReadQuery, Plans)]) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
         match self.run(statements, false).await {
             // 26000: no statement of that name on this connection yet. 0A000: "cached plan
             // must not change result type", after a migration changed what it reads.
@@ -549,13 +554,17 @@ impl TenantRead {
     /// connection has them, and all of ours once there would be too many, then the scope,
     /// (when `prepare`) each statement's `PREPARE`, and each `EXECUTE`, preceded by a change
     /// of plan mode where it differs from the one before. The rows of each `EXECUTE`.
-    async fn run(&mut self, statements: &[Ran], prepare: bool) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
-        let Some(head) = statements.first() else { return Ok(Vec::new()) };
-        let names: Vec<String> = statements.iter().map(|s| s.query.name()).collect();
+    async fn run(
+        &mut self,
+        statements: &[(&ReadQuery, Plans)],
+        prepare: bool,
+    ) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
+        let Some(&(_, first_plans)) = statements.first() else { return Ok(Vec::new()) };
+        let names: Vec<String> = statements.iter().map(|(query, _)| query.name()).collect();
         let mut unique: Vec<(&str, &ReadQuery)> = Vec::new();
-        for (name, s) in names.iter().zip(statements) {
+        for (name, &(query, _)) in names.iter().zip(statements) {
             if !unique.iter().any(|(n, _)| n == name) {
-                unique.push((name, &s.query));
+                unique.push((name, query));
             }
         }
         let mut sql = Vec::new();
@@ -573,19 +582,19 @@ impl TenantRead {
                 unique.len(),
             ));
         }
-        sql.push(self.scope(head.plans));
+        sql.push(self.scope(first_plans));
         if prepare {
             sql.extend(unique.iter().map(|(name, query)| query.prepare(name)));
         }
         let mut executes = Vec::with_capacity(statements.len());
-        let mut plans = head.plans;
-        for (name, s) in names.iter().zip(statements) {
-            if s.plans != plans {
-                plans = s.plans;
+        let mut plans = first_plans;
+        for (name, &(query, mode)) in names.iter().zip(statements) {
+            if mode != plans {
+                plans = mode;
                 sql.push(format!("select set_config('plan_cache_mode', '{}', true)", plans.setting()));
             }
             executes.push(sql.len());
-            sql.push(s.query.execute(name));
+            sql.push(query.execute(name));
         }
         self.messages += 1;
         let mut results = run(&mut self.conn, &sql.join("; ")).await?;
