@@ -14,7 +14,7 @@ test: ## fmt, clippy -D warnings, every test against real services, schemathesis
 watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT to change)
 	@infra/scripts/watch.sh
 
-replay: ## sam build (debug) of every function, then every events/ payload through cargo lambda watch + invoke (make test runs it)
+replay: ## make package, then every events/ payload through cargo lambda watch + invoke (make test runs it)
 	@infra/scripts/replay.sh
 
 token: ## Print an access token for a demo user as the last line: make -s token USER=editor@demo

@@ -3,7 +3,8 @@
 short of AWS itself: cargo lambda's runtime emulator (`cargo lambda watch --only-lambda-apis`),
 each function's `bootstrap` from `sam build` polling it through `lambda_runtime` as it polls
 Lambda, and `cargo lambda invoke` sending the event. `make test` runs it through
-infra/scripts/replay.sh, which builds the bootstraps (sam's debug build), starts the services
+infra/scripts/replay.sh, which builds the bootstraps (make package: the release build that
+make deploy ships), starts the services
 and hands over a fresh, empty database.
 
     lambda_replay.py <cargo-lambda> <sam-build-dir> <port> <log-dir>

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # make package: `sam build` of every function in template.yaml (cargo-lambda from the project
 # virtualenv, zig as the linker for Lambda's glibc), offline once the crates are fetched,
-# then every function's binary size against the 10 MB budget.
+# then every function's binary size against the 10 MB budget: a function over it fails the
+# build. make test runs it (through make replay), so CI builds what make deploy ships.
 #
 #   ARCH=arm64|x86_64   the Architecture parameter to build for (default: arm64 when the
 #                       aarch64-unknown-linux-gnu standard library is installed, else x86_64;
 #                       deploy with the same value: sam deploy --parameter-overrides Architecture=…)
 #   KASSA_BUILD_DIR     where sam writes the artifacts (default .kassa/sam-build)
-#   SAM_BUILD_MODE=debug  sam's debug build (cargo lambda build without --release): what
-#                       make test runs to check the template's build wiring in minutes; its
-#                       binaries are unoptimised, so no sizes are printed
+#   SAM_BUILD_MODE=debug  sam's debug build (cargo lambda build without --release), for a
+#                       quicker local `make replay`; its binaries are unoptimised, so no
+#                       sizes are checked
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -59,5 +60,5 @@ for binary in "$build_dir"/*/bootstrap; do
   if [ "$bytes" -gt 10000000 ]; then ok=NO; over=$((over + 1)); fi
   awk -v name="$name" -v bytes="$bytes" -v ok="$ok" 'BEGIN { printf "| %s | %.1f MB | %s |\n", name, bytes / 1e6, ok }'
 done
-[ "$over" -eq 0 ] || say "$over function(s) over the 10 MB budget (issue 16)"
+[ "$over" -eq 0 ] || die "$over function(s) over the 10 MB budget (README, Deploy: make package)"
 say "built: deploy with sam deploy --template-file $build_dir/template.yaml --parameter-overrides Architecture=$ARCH … (README, Deploy)"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make replay (make test runs it): `sam build` of every function in sam's debug mode (the
-# template's build wiring: cargo lambda, zig linking for Lambda's glibc; make package builds
-# for release), then every recorded event in events/ through cargo lambda's runtime emulator
-# and `cargo lambda invoke`, against those bootstraps on a fresh database — the Lambda
-# runtime loop the functions run in the cloud (lambda_replay.py).
+# make replay (make test runs it): make package — `sam build` of every function for release
+# (cargo lambda, zig linking for Lambda's glibc, the Lambda profile, each within the 10 MB
+# budget) — then every recorded event in events/ through cargo lambda's runtime emulator and
+# `cargo lambda invoke`, against those bootstraps on a fresh database: the binaries make
+# deploy ships, in the Lambda runtime loop they run in the cloud (lambda_replay.py).
+# SAM_BUILD_MODE=debug replays sam's debug build instead (quicker; no size check).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -18,8 +19,8 @@ export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$db
 CUSTOMER_TOKEN_KEYS=replay=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 PAYMENT_KEY_ENCRYPTION_KEYS=replay=$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
 export CUSTOMER_TOKEN_KEYS PAYMENT_KEY_ENCRYPTION_KEYS MEDIA_BASE_URL=$AWS_ENDPOINT_URL/kassa-media/
-build_dir=$STATE_DIR/sam-build-debug
-SAM_BUILD_MODE=debug KASSA_BUILD_DIR=$build_dir infra/scripts/package.sh
+if [ "${SAM_BUILD_MODE:-}" = debug ]; then build_dir=$STATE_DIR/sam-build-debug; else build_dir=$STATE_DIR/sam-build; fi
+KASSA_BUILD_DIR=$build_dir infra/scripts/package.sh
 STAFF_TOKEN=$(infra/scripts/token.sh owner@demo | tail -n 1)
 export STAFF_TOKEN
 logs=$STATE_DIR/replay

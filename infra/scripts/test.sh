@@ -21,7 +21,7 @@ say "cargo test (Valkey at $VALKEY_URL)"
 cargo test --workspace --locked
 say "schemathesis against the running management API"
 infra/scripts/schemathesis.sh
-say "sam build of every function (debug mode), and every recorded Lambda event through cargo lambda watch (runtime emulator) and cargo lambda invoke against those bootstraps"
+say "make package (sam build of every function for release, each within 10 MB), and every recorded Lambda event through cargo lambda watch (runtime emulator) and cargo lambda invoke against those bootstraps"
 infra/scripts/replay.sh
 say "admin UI: vue-tsc, Vitest, API client check, Playwright + axe in Chromium"
 cargo build -q -p kassa-cli --bin kassa
