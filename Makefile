@@ -8,7 +8,7 @@ help: ## Show the targets
 dev: ## Install what is missing, start the services, migrate, seed the demo shop and run Kassa on :8080
 	@infra/scripts/dev.sh
 
-test: ## fmt, clippy -D warnings, every test against real services, schemathesis, Lambda replays, cfn-lint + sam validate
+test: ## fmt, clippy -D warnings, every test against real services, schemathesis, make package + Lambda replays, cfn-lint + sam validate
 	@infra/scripts/test.sh
 
 watch: ## Run every function under `cargo lambda watch` (port 9100, WATCH_PORT to change)
