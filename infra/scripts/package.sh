@@ -7,7 +7,8 @@
 #   ARCH=arm64|x86_64   the Architecture parameter to build for (default: arm64 when the
 #                       aarch64-unknown-linux-gnu standard library is installed, else x86_64;
 #                       deploy with the same value: sam deploy --parameter-overrides Architecture=…)
-#   KASSA_BUILD_DIR     where sam writes the artifacts (default .kassa/sam-build)
+#   KASSA_BUILD_DIR     where sam writes the artifacts (default $KASSA_STATE_DIR/sam-build,
+#                       .kassa/sam-build; make replay uses its own)
 #   SAM_BUILD_MODE=debug  sam's debug build (cargo lambda build without --release), for a
 #                       quicker local `make replay`; its binaries are unoptimised, so no
 #                       sizes are checked

@@ -19,8 +19,12 @@ export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$db
 CUSTOMER_TOKEN_KEYS=replay=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 PAYMENT_KEY_ENCRYPTION_KEYS=replay=$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
 export CUSTOMER_TOKEN_KEYS PAYMENT_KEY_ENCRYPTION_KEYS MEDIA_BASE_URL=$AWS_ENDPOINT_URL/kassa-media/
-if [ "${SAM_BUILD_MODE:-}" = debug ]; then build_dir=$STATE_DIR/sam-build-debug; else build_dir=$STATE_DIR/sam-build; fi
-KASSA_BUILD_DIR=$build_dir infra/scripts/package.sh
+# The bootstraps run here, so they are built for this machine's architecture, and into a
+# directory of their own: make deploy ships $STATE_DIR/sam-build, which make package may have
+# built for another one (ARCH=arm64 on an x86_64 machine).
+case $(uname -m) in aarch64 | arm64) arch=arm64 ;; *) arch=x86_64 ;; esac
+build_dir=$STATE_DIR/sam-build-replay-${SAM_BUILD_MODE:-release}
+ARCH=$arch KASSA_BUILD_DIR=$build_dir infra/scripts/package.sh
 STAFF_TOKEN=$(infra/scripts/token.sh owner@demo | tail -n 1)
 export STAFF_TOKEN
 logs=$STATE_DIR/replay
