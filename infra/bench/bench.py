@@ -2,11 +2,16 @@
 (requests/s, p50, p99, CPU ms per request of the server's processes) with the server's peak
 RSS.
 
-    python3 bench.py <base-url> <server-pid> <cached|uncached|nginx> <results.json> [capture-dir]
+    python3 bench.py <base-url> <server-pid> uncached <results.json>
+    python3 bench.py capture <base-url> <capture-dir>
+    python3 bench.py paired <base-url> <server-pid> <nginx-url> <nginx-pid> <cached.json> <nginx.json>
 
-`cached` also saves each hit case's response body to `capture-dir/<slug>.json`; `nginx`
-serves exactly those bytes (see bench.sh) and runs the same cases against them, so each
-Kassa row can be compared with nginx serving the same answer.
+`capture` saves each hit case's response body to `capture-dir/<slug>.json`, and nginx
+serves exactly those bytes (see bench.sh). `paired` runs `/health`, then each hit case
+against Kassa and nginx in turn, ROUNDS times (Kassa, nginx, Kassa, nginx, ...), both
+servers up: the two sides of a comparison run seconds apart, so a machine whose speed drifts
+over the minutes of a bench moves both. Each row is the round with the median req/s, and
+the row keeps every round's req/s.
 """
 
 import json
@@ -19,6 +24,7 @@ import urllib.request
 CONNECTIONS = 32
 DURATION = "10s"
 THREADS = 2
+ROUNDS = 3
 TICKS = os.sysconf("SC_CLK_TCK")
 
 TENANT = ["X-Tenant-ID: bench"]
@@ -94,27 +100,54 @@ def capture(url, headers, path):
         f.write(body)
 
 
-def main():
-    base, pid, mode, results_path = sys.argv[1:5]
-    capture_dir = sys.argv[5] if len(sys.argv) > 5 else None
-    pids = processes(pid)
-    if mode == "cached":
-        cases = [("/health", f"{base}/health", [])]
-        for name, path, slug in HITS:
-            cases.append((name, base + path, TENANT))
-            if capture_dir:
-                capture(base + path, TENANT, f"{capture_dir}/{slug}.json")
-    elif mode == "nginx":
-        cases = [(f"nginx: {name}", f"{base}/{slug}.json", []) for name, _, slug in HITS]
-    else:
-        cases = [(name, base + path, [f"X-Tenant-ID: {tenant}"]) for name, path, tenant in MISSES]
-    rows = {name: wrk(url, headers, pids) for name, url, headers in cases}
+def peak_rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
-        rss = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
-    result = {"rows": rows, "peak_rss_kb": rss}
-    with open(results_path, "w") as f:
+        return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+
+
+def save(path, rows, pid):
+    result = {"rows": rows, "peak_rss_kb": peak_rss_kb(pid)}
+    with open(path, "w") as f:
         json.dump(result, f)
     print(json.dumps(result))
+
+
+def median_round(rounds):
+    """The round with the median req/s, with every round's req/s beside it."""
+    row = dict(sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2])
+    row["rounds_rps"] = [r["rps"] for r in rounds]
+    return row
+
+
+def paired(base, pid, nginx_base, nginx_pid, cached_path, nginx_path):
+    kassa, nginx = processes(pid), processes(nginx_pid)
+    rows = {"/health": wrk(f"{base}/health", [], kassa)}
+    nginx_rows = {}
+    for name, path, slug in HITS:
+        ours, theirs = [], []
+        for _ in range(ROUNDS):
+            ours.append(wrk(base + path, TENANT, kassa))
+            theirs.append(wrk(f"{nginx_base}/{slug}.json", [], nginx))
+        rows[name] = median_round(ours)
+        nginx_rows[f"nginx: {name}"] = median_round(theirs)
+    save(cached_path, rows, pid)
+    save(nginx_path, nginx_rows, nginx_pid)
+
+
+def main():
+    if sys.argv[1] == "capture":
+        base, capture_dir = sys.argv[2:4]
+        for _, path, slug in HITS:
+            capture(base + path, TENANT, f"{capture_dir}/{slug}.json")
+        return
+    if sys.argv[1] == "paired":
+        paired(*sys.argv[2:8])
+        return
+    base, pid, mode, results_path = sys.argv[1:5]
+    assert mode == "uncached", mode
+    cases = [(name, base + path, [f"X-Tenant-ID: {tenant}"]) for name, path, tenant in MISSES]
+    pids = processes(pid)
+    save(results_path, {name: wrk(url, headers, pids) for name, url, headers in cases}, pid)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"Kassa storefront bench — {datetime.date.today()} — {os.cpu_count()} cores ({cpu}), "
           f"{platform.system()} {platform.release()}; wrk 32 connections, 10 s per row; 10,000 products x 3 variants")
+    print("Hit rows and their nginx rows: the median of 3 rounds, Kassa's and nginx's taken in turn.")
     print()
     print(f"| {'case':<45} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'CPU ms/req':>10} | {'vs /health':>10} | {'vs nginx':>8} |")
     print(f"|{'-' * 47}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 12}|{'-' * 10}|")
@@ -43,6 +44,14 @@ def main():
         cpu = f"{row['cpu_ms']:>10.3f}" if "cpu_ms" in row else " " * 10
         print(f"| {name:<45} | {row['rps']:>8.0f} | {row['p50']:>7.2f} | {row['p99']:>7.2f} | {cpu} | {ratio:>9.0f} % | {vs_nginx} |")
     print()
+    for name, row in rows.items():
+        versus = rows.get(f"nginx: {name}")
+        if versus and "rounds_rps" in row and "rounds_rps" in versus:
+            pairs = zip(row["rounds_rps"], versus["rounds_rps"])
+            print(f"{name} vs nginx, round by round: "
+                  + ", ".join(f"{ours / theirs * 100:.0f} %" for ours, theirs in pairs)
+                  + f" (Kassa {', '.join(f'{r:.0f}' for r in row['rounds_rps'])} req/s; "
+                  + f"nginx {', '.join(f'{r:.0f}' for r in versus['rounds_rps'])})")
     for case in ("list page 1", "detail"):
         big, small = rows.get(f"{case} (no cache)"), rows.get(f"{case} (no cache, 1,000 products)")
         if big and small:

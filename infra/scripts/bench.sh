@@ -36,8 +36,13 @@ say "seeding the bench shop"
 port=${BENCH_PORT:-18280}
 base=http://127.0.0.1:$port
 pid=
+nginx_pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
-trap stop EXIT
+stop_nginx() {
+  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
+  nginx_pid=
+}
+trap 'stop; stop_nginx' EXIT
 serve() { # on|off [database URL]
   # wrk is one client address: the per-IP miss limit would answer it 429.
   STOREFRONT_CACHE=$1 STOREFRONT_MISS_LIMIT=0 KASSA_LISTEN=127.0.0.1:$port DATABASE_MAX_CONNECTIONS=8 \
@@ -49,12 +54,10 @@ serve() { # on|off [database URL]
   done
 }
 
-say "load with the cache on"
+say "cache hits, and nginx serving the same bytes (the HTTP stack's limit on this machine), in turn"
 rm -rf "$out/bodies" && mkdir -p "$out/bodies"
 serve on
-python3 infra/bench/bench.py "$base" "$pid" cached "$out/cached.json" "$out/bodies" >/dev/null
-stop
-say "nginx serving the same bytes (the HTTP stack's limit on this machine)"
+python3 infra/bench/bench.py capture "$base" "$out/bodies"
 nginx_port=${BENCH_NGINX_PORT:-18281}
 mkdir -p "$out/nginx"
 cat >"$out/nginx/nginx.conf" <<CONF
@@ -70,10 +73,12 @@ http {
 }
 CONF
 nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' &
-pid=$!
+nginx_pid=$!
 wait_for_port "$nginx_port" nginx 10
-python3 infra/bench/bench.py "http://127.0.0.1:$nginx_port" "$pid" nginx "$out/nginx.json" >/dev/null
+python3 infra/bench/bench.py paired "$base" "$pid" "http://127.0.0.1:$nginx_port" "$nginx_pid" \
+  "$out/cached.json" "$out/nginx.json" >/dev/null
 stop
+stop_nginx
 say "load with the cache off (every read from Postgres)"
 serve off
 python3 infra/bench/bench.py "$base" "$pid" uncached "$out/uncached.json" >/dev/null
