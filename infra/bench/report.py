@@ -47,9 +47,9 @@ def main():
     for name, row in rows.items():
         versus = rows.get(f"nginx: {name}")
         if versus and "rounds_rps" in row and "rounds_rps" in versus:
-            pairs = zip(row["rounds_rps"], versus["rounds_rps"])
+            rounds = zip(row["rounds_rps"], versus["rounds_rps"])
             print(f"{name} vs nginx, round by round: "
-                  + ", ".join(f"{ours / theirs * 100:.0f} %" for ours, theirs in pairs)
+                  + ", ".join(f"{ours / theirs * 100:.0f} %" for ours, theirs in rounds)
                   + f" (Kassa {', '.join(f'{r:.0f}' for r in row['rounds_rps'])} req/s; "
                   + f"nginx {', '.join(f'{r:.0f}' for r in versus['rounds_rps'])})")
     for case in ("list page 1", "detail"):
