@@ -37,11 +37,9 @@ port=${BENCH_PORT:-18280}
 base=http://127.0.0.1:$port
 pid=
 nginx_pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; pid=; }
-stop_nginx() {
-  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
-  nginx_pid=
-}
+reap() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
+stop() { reap "$pid"; pid=; }
+stop_nginx() { reap "$nginx_pid"; nginx_pid=; }
 trap 'stop; stop_nginx' EXIT
 serve() { # on|off [database URL]
   # wrk is one client address: the per-IP miss limit would answer it 429.
