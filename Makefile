@@ -1,6 +1,6 @@
 # Kassa. Two commands set everything up on a fresh machine: `make dev` and `make test`.
 .DEFAULT_GOAL := help
-.PHONY: help dev test watch replay token bench mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api package deploy compose-check
+.PHONY: help dev test watch replay token bench layout mails sizes checkout-demo admin admin-dev admin-test admin-budget admin-api package deploy compose-check
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ mails: ## List the emails the local SMTP sink of make dev received
 
 bench: ## Benchmark storefront reads (10,000 products, wrk), cold starts, relay and workflow latency; prints a table
 	@infra/scripts/bench.sh
+
+layout: ## Profile kassa serve under callgrind and write infra/layout/kassa.order, the function order of its release link
+	@infra/scripts/layout.sh
 
 sizes: ## Build every function alone (as cargo lambda does) and print its stripped release size (slow)
 	@infra/scripts/sizes.sh

@@ -1,7 +1,7 @@
 """Prints the `make bench` table from the wrk runs (Kassa with the cache on and off, nginx
 serving Kassa's bytes), the round trips per miss, the cold starts and binary sizes.
 
-    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [relay_sqs=JSON] [workflows_sqs=JSON] [rows:STORE=carts.json ...] NAME=BYTES ...
+    python3 report.py cached.json uncached.json nginx.json roundtrips.json coldstart_ms relay_json workflows_json [relay_sqs=JSON] [workflows_sqs=JSON] [layout=PATH] [rows:STORE=carts.json ...] NAME=BYTES ...
 """
 
 import datetime
@@ -19,6 +19,7 @@ def main():
     pairs = dict(arg.split("=", 1) for arg in sys.argv[8:])
     relay_sqs = json.loads(pairs.pop("relay_sqs")) if "relay_sqs" in pairs else None
     workflows_sqs = json.loads(pairs.pop("workflows_sqs")) if "workflows_sqs" in pairs else None
+    layout = pairs.pop("layout", "")
     sizes = {name: size for name, size in pairs.items() if not name.startswith("rows:")}
     rows = {}
     for name, row in cached["rows"].items():
@@ -67,6 +68,7 @@ def main():
     rss = max(cached["peak_rss_kb"], uncached["peak_rss_kb"]) / 1024
     print(f"peak RSS of kassa serve: {rss:.1f} MiB (cached run {cached['peak_rss_kb'] / 1024:.1f} MiB, "
           f"uncached run {uncached['peak_rss_kb'] / 1024:.1f} MiB)")
+    print(f"code layout of kassa: {layout_line(layout)}")
     print(f"cold start (storefront binary, exec -> response posted, median of 20): {coldstart:.1f} ms")
     print(f"outbox commit -> consumer done (RabbitMQ, {relay['events']} events): "
           f"p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms, max {relay['max']:.2f} ms")
@@ -92,6 +94,19 @@ def main():
             print(f"{route}, known vs unknown address: median {known['median_ms']:.1f} vs {unknown['median_ms']:.1f} ms, "
                   f"statuses {known['statuses']} vs {unknown['statuses']}")
     print("stripped release binaries of this build (profile.release, features unified with kassa; Lambda's: make sizes): " + ", ".join(f"{n} {int(b) / 1e6:.1f} MB" for n, b in sorted(sizes.items())))
+
+
+def layout_line(path):
+    """What the release link did with infra/layout/kassa.order (infra/layout/link.py)."""
+    if not path or not os.path.isfile(path):
+        return "linked without an order file (no infra/layout/kassa.order, or not a release build)"
+    with open(path) as f:
+        layout = json.load(f)
+    if not layout.get("ordered"):
+        return f"not ordered: {layout.get('why', '?')}"
+    return (f"of the {layout['functions']:,} functions of infra/layout/kassa.order, {layout['exact']:,} found as "
+            f"profiled, {layout['by_key']:,} changed since (every instance placed), {layout['missing']:,} gone; "
+            f"{layout['symbols_placed']:,} of the link's {layout['symbols_in_link']:,} functions placed first")
 
 
 if __name__ == "__main__":

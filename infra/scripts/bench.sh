@@ -22,6 +22,10 @@ AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release --locked \
 bin=$TARGET_DIR/release
 out=$STATE_DIR/bench
 mkdir -p "$out"
+# What the release link of kassa did with infra/layout/kassa.order (infra/layout/link.py writes
+# it beside the linked file, of which target/release/kassa is a hard link).
+linked=$(find "$bin/deps" -maxdepth 1 -samefile "$bin/kassa" -print -quit 2>/dev/null || true)
+layout=${linked:+$linked.layout}
 
 export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/kassa_bench
 export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/kassa_bench
@@ -152,4 +156,4 @@ for f in storefront management products pricing workflows carts customers checko
   sizes+=("$f=$(stat -c %s "$bin/$f")")
 done
 echo
-python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$out/nginx.json" "$out/roundtrips.json" "$cold" "$relay" "$workflows" "relay_sqs=$relay_sqs" "workflows_sqs=$workflows_sqs" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"
+python3 infra/bench/report.py "$out/cached.json" "$out/uncached.json" "$out/nginx.json" "$out/roundtrips.json" "$cold" "$relay" "$workflows" "relay_sqs=$relay_sqs" "workflows_sqs=$workflows_sqs" "layout=$layout" "${cart_rows[@]}" "${sizes[@]}" | tee "$out/report.txt"

@@ -45,8 +45,9 @@ apt_install() { # [-t release] package...
 }
 
 ensure_system_packages() {
-  # mold: the linker .cargo/config.toml uses; it links several times faster than ld.
-  apt_install mold
+  # mold: the linker .cargo/config.toml uses; it links several times faster than ld. lld: the
+  # release link of `kassa`, which orders its functions (infra/layout/link.py).
+  apt_install mold lld
   # Valkey 8: bookworm has it only in backports; newer releases have it in main.
   if ! command -v valkey-server >/dev/null; then
     if [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ]; then

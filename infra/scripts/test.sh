@@ -17,6 +17,8 @@ say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+say "the release link of kassa places the functions of infra/layout/kassa.order first (lld)"
+python3 -B infra/layout/test_link.py
 say "cargo test (Valkey at $VALKEY_URL)"
 cargo test --workspace --locked
 say "schemathesis against the running management API"
