@@ -27,13 +27,8 @@ mkdir -p "$out"
 linked=$(find "$bin/deps" -maxdepth 1 -samefile "$bin/kassa" -print -quit 2>/dev/null || true)
 layout=${linked:+$linked.layout}
 
-export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/kassa_bench
-export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/kassa_bench
 export LOG_FORMAT=json RUST_LOG=warn
-say "seeding the bench shop"
-"$bin/kassa" migrate >/dev/null
-"$bin/kassa" seed-demo >/dev/null
-"$bin/kassa" seed-bench --products "${BENCH_PRODUCTS:-10000}"
+seed_bench_database "$bin/kassa" kassa_bench "${BENCH_PRODUCTS:-10000}"
 # A second shop with a tenth of the products: misses should cost the same in both.
 "$bin/kassa" seed-bench --products 1000 --handle bench1k >/dev/null
 

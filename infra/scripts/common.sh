@@ -114,6 +114,18 @@ ensure_venv() {
   "$VENV/bin/pip" install -q --disable-pip-version-check "${missing[@]}"
 }
 
+# A benchmark's database (make bench, make layout), exported as DATABASE_URL (the service role)
+# and DATABASE_OWNER_URL: `kassa` creates and migrates it and seeds the demo shops and a shop
+# `bench` of the given number of products.
+seed_bench_database() { # kassa-binary database products
+  export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/$2
+  export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/$2
+  say "seeding the bench shop ($3 products) in $2"
+  "$1" migrate >/dev/null
+  "$1" seed-demo >/dev/null
+  "$1" seed-bench --products "$3"
+}
+
 ensure_database() { # name
   psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$1'" | grep -q 1 ||
     psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$1\""

@@ -17,14 +17,8 @@ bin=$TARGET_DIR/layout/kassa
 out=$STATE_DIR/layout
 rm -rf "$out" && mkdir -p "$out"
 
-ensure_database kassa_layout
-export DATABASE_OWNER_URL=postgres://postgres@127.0.0.1:5432/kassa_layout
-export DATABASE_URL=postgres://kassa_service@127.0.0.1:5432/kassa_layout
 export LOG_FORMAT=json RUST_LOG=warn
-say "seeding a bench shop of 1,000 products"
-"$bin" migrate >/dev/null
-"$bin" seed-demo >/dev/null
-"$bin" seed-bench --products 1000 >/dev/null
+seed_bench_database "$bin" kassa_layout 1000
 
 port=${LAYOUT_PORT:-18290}
 base=http://127.0.0.1:$port
