@@ -7,10 +7,11 @@ maps each function of the order file (symbols.py) to its mangled name in this bu
 links with lld, which places those functions first and in that order
 (`--symbol-ordering-file`; Debian's mold 1.10 has no such option). The kernel maps code 64 KB
 around each page fault, so the few functions a server runs, when scattered across the binary,
-make most of it resident; placed together they make 3-4 MB resident (README, "Code layout").
+make most of it resident; placed together, little more than they fill (README, "Code layout").
 
 Next to the linked file it writes `<output>.order` (the mangled names handed to lld) and
-`<output>.layout` (JSON: how many keys were found), which `make bench` prints. Without ld.lld
+`<output>.layout` (JSON: how many of the order file's functions it found, and how), which
+`make bench` prints. Without ld.lld
 the link goes ahead unordered and `<output>.layout` says so.
 """
 
@@ -22,6 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import symbols  # noqa: E402
+
 
 def expand(args):
     """The arguments, with rustc's response files (`@path`, one escaped argument per line) read."""
