@@ -176,6 +176,26 @@ pub async fn check_service_login(pool: &PgPool) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// The row of a product's variants or images that `sql` reads or deletes by `tenant_id = $1
+/// and product_id = $2 and id = $3`; a 404 naming `resource` when there is none.
+pub(crate) async fn product_child<R>(
+    tx: &mut TenantTx,
+    sql: &str,
+    (product, id): (Uuid, Uuid),
+    resource: &'static str,
+) -> Result<R, DomainError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(tx.tenant())
+        .bind(product)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(DomainError::NotFound { resource })
+}
+
 /// After a guarded update matched nothing: the row is gone (404) or at another version (412).
 pub async fn stale_or_missing(
     tx: &mut TenantTx,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::ErrorCode;
 use crate::catalog::{Translations, check_translations};
-use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
+use crate::db::{TenantTx, begin_tenant_tx, product_child, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::outbox::{self, Event};
 use crate::tenant::Tenant;
@@ -366,15 +366,9 @@ pub async fn get(
     id: Uuid,
 ) -> Result<ProductMedia, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let row = sqlx::query_as(&format!(
-        "select {COLUMNS} from product_media where tenant_id = $1 and product_id = $2 and id = $3"
-    ))
-    .bind(tenant.id)
-    .bind(product)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound { resource: "image" })?;
+    let sql =
+        format!("select {COLUMNS} from product_media where tenant_id = $1 and product_id = $2 and id = $3");
+    let row = product_child(&mut tx, &sql, (product, id), "image").await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -494,15 +488,10 @@ pub async fn reorder(
 /// Removes an image; the worker deletes its object on `product_media.deleted`.
 pub async fn delete(pool: &PgPool, tenant: &Tenant, product: Uuid, id: Uuid) -> Result<(), DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let row: ProductMedia = sqlx::query_as(&format!(
+    let sql = format!(
         "delete from product_media where tenant_id = $1 and product_id = $2 and id = $3 returning {COLUMNS}"
-    ))
-    .bind(tenant.id)
-    .bind(product)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound { resource: "image" })?;
+    );
+    let row: ProductMedia = product_child(&mut tx, &sql, (product, id), "image").await?;
     outbox::append(&mut tx, tenant.id, event("product_media.deleted", &row)).await?;
     tx.commit().await?;
     Ok(())

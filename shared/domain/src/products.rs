@@ -14,6 +14,7 @@ use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations, invalid};
 use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, KeyKind, Page};
+use crate::resource::WriteQuery;
 use crate::tenant::Tenant;
 use crate::types::Handle;
 
@@ -191,28 +192,40 @@ const COLUMNS: &str = "id, handle, title, description, status, b2b_settings, sub
 pub async fn create(pool: &PgPool, tenant: &Tenant, draft: &ProductDraft) -> Result<Product, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let handle = check(&mut tx, tenant, draft).await?;
-    let product: Product = sqlx::query_as(&format!(
+    let sql = format!(
         "insert into products (id, tenant_id, handle, title, description, status, b2b_settings,
                                subscription_plan_id, tax_class, tags, first_activated_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, case when $6 = 'active' then now() end)
          returning {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(tenant.id)
-    .bind(&handle)
-    .bind(sqlx::types::Json(&draft.title))
-    .bind(sqlx::types::Json(&draft.description))
-    .bind(draft.status)
-    .bind(sqlx::types::Json(&draft.b2b_settings))
-    .bind(draft.subscription_plan_id)
-    .bind(&draft.tax_class)
-    .bind(&draft.tags)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    );
+    let product = bind_fields(&sql, (Uuid::now_v7(), tenant), &handle, draft)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
     outbox::append(&mut tx, tenant.id, event("product.created", &product)).await?;
     tx.commit().await?;
     Ok(product)
+}
+
+/// `sql` with the product's key bound as `$1`–`$2` (its id and tenant) and the columns a draft
+/// writes as `$3`–`$10`, the same in `create`'s insert and `update`'s update.
+fn bind_fields<'q>(
+    sql: &'q str,
+    (id, tenant): (Uuid, &Tenant),
+    handle: &'q Handle,
+    draft: &'q ProductDraft,
+) -> WriteQuery<'q, Product> {
+    sqlx::query_as(sql)
+        .bind(id)
+        .bind(tenant.id)
+        .bind(handle)
+        .bind(sqlx::types::Json(&draft.title))
+        .bind(sqlx::types::Json(&draft.description))
+        .bind(draft.status)
+        .bind(sqlx::types::Json(&draft.b2b_settings))
+        .bind(draft.subscription_plan_id)
+        .bind(&draft.tax_class)
+        .bind(&draft.tags)
 }
 
 fn event<'a>(event_type: &'a str, product: &'a Product) -> Event<'a, Product> {
@@ -258,27 +271,18 @@ pub async fn update(
 ) -> Result<Product, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     let handle = check(&mut tx, tenant, draft).await?;
-    let updated: Option<Product> = sqlx::query_as(&format!(
+    let sql = format!(
         "update products set handle = $3, title = $4, description = $5, status = $6, b2b_settings = $7,
-                subscription_plan_id = $8, tax_class = $9, tags = $11, version = version + 1,
+                subscription_plan_id = $8, tax_class = $9, tags = $10, version = version + 1,
                 first_activated_at = coalesce(first_activated_at, case when $6 = 'active' then now() end)
-         where tenant_id = $10 and id = $1 and version = $2
+         where id = $1 and tenant_id = $2 and version = $11
          returning {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(expected_version)
-    .bind(&handle)
-    .bind(sqlx::types::Json(&draft.title))
-    .bind(sqlx::types::Json(&draft.description))
-    .bind(draft.status)
-    .bind(sqlx::types::Json(&draft.b2b_settings))
-    .bind(draft.subscription_plan_id)
-    .bind(&draft.tax_class)
-    .bind(tenant.id)
-    .bind(&draft.tags)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    );
+    let updated: Option<Product> = bind_fields(&sql, (id, tenant), &handle, draft)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
     let Some(product) = updated else {
         return Err(stale_or_missing(&mut tx, "products", "product", id).await);
     };

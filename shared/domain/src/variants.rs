@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use crate::ErrorCode;
 use crate::catalog::{Money, check_amount, check_attributes, check_currency};
-use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
+use crate::db::{TenantTx, begin_tenant_tx, product_child, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations};
 use crate::outbox::{self, Event};
+use crate::resource::WriteQuery;
 use crate::tenant::Tenant;
 use crate::types::Sku;
 
@@ -135,6 +136,26 @@ fn event<'a>(event_type: &'a str, variant: &'a Variant) -> Event<'a, Variant> {
     Event { event_type, aggregate_type: "variant", aggregate_id: variant.id, data: variant }
 }
 
+/// `sql` with the variant's key bound as `$1`–`$3` (its id, tenant and product) and the columns
+/// a draft writes as `$4`–`$9`, the same in `create`'s insert and `update`'s update.
+fn bind_fields<'q>(
+    sql: &'q str,
+    (id, tenant, product_id): (Uuid, &Tenant, Uuid),
+    checked: &'q Checked,
+    draft: &'q VariantDraft,
+) -> WriteQuery<'q, Variant> {
+    sqlx::query_as(sql)
+        .bind(id)
+        .bind(tenant.id)
+        .bind(product_id)
+        .bind(&checked.sku)
+        .bind(draft.price.amount)
+        .bind(checked.currency)
+        .bind(checked.stock)
+        .bind(sqlx::types::Json(&draft.attributes))
+        .bind(draft.position)
+}
+
 /// Locks the product (so concurrent writes to its variants queue), or says it is missing.
 async fn lock_product(tx: &mut TenantTx, tenant: &Tenant, product_id: Uuid) -> Result<(), DomainError> {
     sqlx::query_scalar::<_, Uuid>("select id from products where tenant_id = $1 and id = $2 for update")
@@ -155,26 +176,18 @@ pub async fn create(
     let checked = check(draft)?;
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
     lock_product(&mut tx, tenant, product_id).await?;
-    let variant: Variant = sqlx::query_as(&format!(
+    let sql = format!(
         "insert into product_variants (id, tenant_id, product_id, sku, price_amount, currency, stock, attributes, position)
          values ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9,
            (select least(coalesce(max(position)::bigint + 1, 0), $10)::integer
               from product_variants where tenant_id = $2 and product_id = $3)))
          returning {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(tenant.id)
-    .bind(product_id)
-    .bind(&checked.sku)
-    .bind(draft.price.amount)
-    .bind(checked.currency)
-    .bind(checked.stock)
-    .bind(sqlx::types::Json(&draft.attributes))
-    .bind(draft.position)
-    .bind(MAX_POSITION)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    );
+    let variant = bind_fields(&sql, (Uuid::now_v7(), tenant, product_id), &checked, draft)
+        .bind(MAX_POSITION)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
     outbox::append(&mut tx, tenant.id, event("variant.created", &variant)).await?;
     tx.commit().await?;
     Ok(variant)
@@ -183,15 +196,10 @@ pub async fn create(
 /// The variant, if it belongs to the product.
 pub async fn get(pool: &PgPool, tenant: &Tenant, product_id: Uuid, id: Uuid) -> Result<Variant, DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let variant = sqlx::query_as(&format!(
+    let sql = format!(
         "select {COLUMNS} from product_variants where tenant_id = $1 and product_id = $2 and id = $3"
-    ))
-    .bind(tenant.id)
-    .bind(product_id)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(DomainError::NotFound { resource: "variant" })?;
+    );
+    let variant = product_child(&mut tx, &sql, (product_id, id), "variant").await?;
     tx.commit().await?;
     Ok(variant)
 }
@@ -231,25 +239,17 @@ pub async fn update(
 ) -> Result<Variant, DomainError> {
     let checked = check(draft)?;
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let updated: Option<Variant> = sqlx::query_as(&format!(
-        "update product_variants set sku = $5, price_amount = $6, currency = $7, stock = $8, attributes = $9,
-                position = coalesce($10, position), version = version + 1
-         where tenant_id = $1 and product_id = $2 and id = $3 and version = $4
+    let sql = format!(
+        "update product_variants set sku = $4, price_amount = $5, currency = $6, stock = $7, attributes = $8,
+                position = coalesce($9, position), version = version + 1
+         where id = $1 and tenant_id = $2 and product_id = $3 and version = $10
          returning {COLUMNS}"
-    ))
-    .bind(tenant.id)
-    .bind(product_id)
-    .bind(id)
-    .bind(expected_version)
-    .bind(&checked.sku)
-    .bind(draft.price.amount)
-    .bind(checked.currency)
-    .bind(checked.stock)
-    .bind(sqlx::types::Json(&draft.attributes))
-    .bind(draft.position)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
+    );
+    let updated: Option<Variant> = bind_fields(&sql, (id, tenant, product_id), &checked, draft)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| DomainError::from_constraint(e, CONSTRAINTS))?;
     let Some(variant) = updated else {
         return Err(stale_or_missing(&mut tx, "product_variants", "variant", id).await);
     };
@@ -260,15 +260,10 @@ pub async fn update(
 
 pub async fn delete(pool: &PgPool, tenant: &Tenant, product_id: Uuid, id: Uuid) -> Result<(), DomainError> {
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    let deleted: Option<Variant> = sqlx::query_as(&format!(
+    let sql = format!(
         "delete from product_variants where tenant_id = $1 and product_id = $2 and id = $3 returning {COLUMNS}"
-    ))
-    .bind(tenant.id)
-    .bind(product_id)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let variant = deleted.ok_or(DomainError::NotFound { resource: "variant" })?;
+    );
+    let variant: Variant = product_child(&mut tx, &sql, (product_id, id), "variant").await?;
     outbox::append(&mut tx, tenant.id, event("variant.deleted", &variant)).await?;
     tx.commit().await?;
     Ok(())
