@@ -3,7 +3,7 @@
 //! guarded updates, taxes calculated, status set. Each workflow effect takes the caller's
 //! transaction, so the engine commits it together with the step's record.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -14,7 +14,7 @@ use crate::catalog::Money;
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{DomainError, Violations};
 use crate::outbox::{self, Event};
-use crate::pagination::{Cursor, Page};
+use crate::pagination::{Cursor, Page, time_key};
 use crate::taxes::{check_country, line_tax, prices_include_tax};
 use crate::tenant::{Tenant, TenantId};
 use crate::types::{Email, Quantity};
@@ -522,8 +522,7 @@ pub async fn list(
         order.lines = lines.iter().filter(|(id, _)| *id == order.id).map(|(_, l)| l.clone()).collect();
     }
     Ok(Page::from_rows(orders, limit, |o| {
-        let key = o.created_at.to_rfc3339_opts(SecondsFormat::Micros, true);
-        Cursor::new(LIST_ORDERING, tenant.id, Some(key), o.id)
+        Cursor::new(LIST_ORDERING, tenant.id, Some(time_key(&o.created_at)), o.id)
     }))
 }
 

@@ -74,12 +74,18 @@ impl Cursor {
     }
 }
 
+/// A timestamp as a cursor's key: RFC 3339 in UTC to the microsecond, as Postgres keeps it, so
+/// the next page starts exactly after the row.
+pub fn time_key(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
 /// The key in its canonical form if it is a valid key of `kind`.
 fn check_key(key: &str, kind: KeyKind) -> Option<String> {
     match kind {
         KeyKind::Time => {
             let at = DateTime::parse_from_rfc3339(key).ok()?.with_timezone(&Utc);
-            (1..=9999).contains(&at.year()).then(|| at.to_rfc3339_opts(SecondsFormat::Micros, true))
+            (1..=9999).contains(&at.year()).then(|| time_key(&at))
         }
         KeyKind::Integer => key.parse::<i64>().ok().map(|n| n.to_string()),
         KeyKind::Text => (key.len() <= MAX_TEXT_KEY && !key.contains('\0')).then(|| key.to_owned()),

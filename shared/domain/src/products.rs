@@ -2,7 +2,7 @@
 //! optimistic concurrency, delete (archive once it may have been ordered). Every write
 //! appends its event to the outbox in the same transaction.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -13,7 +13,7 @@ use crate::catalog::{B2bSettings, Translations, check_translations};
 use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{Constraint, DomainError, Violations, invalid};
 use crate::outbox::{self, Event};
-use crate::pagination::{Cursor, KeyKind, Page};
+use crate::pagination::{Cursor, KeyKind, Page, time_key};
 use crate::resource::WriteQuery;
 use crate::tenant::Tenant;
 use crate::types::Handle;
@@ -400,10 +400,9 @@ impl ProductQuery {
     }
 
     fn key_of(&self, product: &Product, tenant: &Tenant) -> String {
-        let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
         match &self.sort {
-            ProductSort::CreatedAt => stamp(&product.created_at),
-            ProductSort::UpdatedAt => stamp(&product.updated_at),
+            ProductSort::CreatedAt => time_key(&product.created_at),
+            ProductSort::UpdatedAt => time_key(&product.updated_at),
             ProductSort::Handle => product.handle.clone(),
             ProductSort::Title(locale) => product
                 .title

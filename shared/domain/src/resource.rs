@@ -3,7 +3,7 @@
 //! in the outbox. Each resource writes its own insert and update, with their SQL, in its
 //! [`Editable`] impl; `kassa_http::crud` serves all five routes from these.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::{Constraint, DomainError};
 use crate::outbox::{self, Event};
-use crate::pagination::{Cursor, Page};
+use crate::pagination::{Cursor, Page, time_key};
 use crate::tenant::Tenant;
 
 pub trait Resource: for<'r> FromRow<'r, PgRow> + Serialize + Send + Sync + Unpin {
@@ -208,8 +208,7 @@ pub async fn list<R: Resource>(
     tx.commit().await?;
     let ordering = list_ordering::<R>();
     Ok(Page::from_rows(rows, limit, |row| {
-        let key = row.created_at().to_rfc3339_opts(SecondsFormat::Micros, true);
-        Cursor::new(ordering.clone(), tenant.id, Some(key), row.id())
+        Cursor::new(ordering.clone(), tenant.id, Some(time_key(&row.created_at())), row.id())
     }))
 }
 

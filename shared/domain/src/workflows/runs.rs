@@ -3,7 +3,7 @@
 //! (across tenants, as the relay's role) or retried by a person; listed and read with every
 //! step's attempts.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -15,7 +15,7 @@ use crate::ErrorCode;
 use crate::db::{TenantTx, begin_tenant_tx};
 use crate::error::DomainError;
 use crate::outbox::{self, Event};
-use crate::pagination::{Cursor, Page};
+use crate::pagination::{Cursor, Page, time_key};
 use crate::resource::Resource;
 use crate::tenant::{Tenant, TenantId};
 
@@ -409,8 +409,7 @@ pub async fn list_runs(
     .await?;
     tx.commit().await?;
     Ok(Page::from_rows(rows, limit, |r| {
-        let key = r.created_at.to_rfc3339_opts(SecondsFormat::Micros, true);
-        Cursor::new(RUN_ORDERING, tenant.id, Some(key), r.id)
+        Cursor::new(RUN_ORDERING, tenant.id, Some(time_key(&r.created_at)), r.id)
     }))
 }
 
