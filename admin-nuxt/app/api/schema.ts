@@ -2764,7 +2764,10 @@ export interface operations {
     putBlockType: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 name: string;
             };
@@ -3297,7 +3300,10 @@ export interface operations {
     updateCollection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3863,7 +3869,10 @@ export interface operations {
     updateCustomerGroup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -4540,7 +4549,10 @@ export interface operations {
     placeOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: a retry with the same key answers the order the first request placed (Idempotent-Replayed: true) instead of placing another */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4788,7 +4800,10 @@ export interface operations {
     refundOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description 1–255 visible ASCII characters, one per refund: a retry with the same key continues the same refund instead of starting another */
+                "Idempotency-Key": string;
+            };
             path: {
                 id: string;
             };
@@ -5238,7 +5253,10 @@ export interface operations {
     updatePage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -5421,7 +5439,10 @@ export interface operations {
     savePageDraft: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -6588,7 +6609,10 @@ export interface operations {
     updatePriceList: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -7322,7 +7346,10 @@ export interface operations {
     updateProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -7889,7 +7916,10 @@ export interface operations {
     updateMedia: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
                 media_id: string;
@@ -8341,7 +8371,10 @@ export interface operations {
     updateVariant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
                 variant_id: string;
@@ -8857,7 +8890,10 @@ export interface operations {
     updateShippingRate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9307,7 +9343,10 @@ export interface operations {
     updateShippingZone: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9757,7 +9796,10 @@ export interface operations {
     updateSubscriptionPlan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -10207,7 +10249,10 @@ export interface operations {
     updateTaxRate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -11177,7 +11222,10 @@ export interface operations {
     updateWorkflow: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path: {
                 id: string;
             };

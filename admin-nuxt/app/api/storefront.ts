@@ -1122,7 +1122,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The cart_token its creation answered with (43 base64url characters); another cart's token, or none, answers 404 as if the cart did not exist */
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
                 "Cart-Token"?: string;
             };
             path: {
@@ -1199,7 +1199,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The cart_token its creation answered with (43 base64url characters); another cart's token, or none, answers 404 as if the cart did not exist */
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
                 "Cart-Token"?: string;
             };
             path: {
@@ -1325,7 +1325,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The cart_token its creation answered with (43 base64url characters); another cart's token, or none, answers 404 as if the cart did not exist */
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
                 "Cart-Token"?: string;
                 /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
                 "Idempotency-Key"?: string;
@@ -1453,7 +1453,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The cart_token its creation answered with (43 base64url characters); another cart's token, or none, answers 404 as if the cart did not exist */
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
                 "Cart-Token"?: string;
             };
             path: {
@@ -1549,7 +1549,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The cart_token its creation answered with (43 base64url characters); another cart's token, or none, answers 404 as if the cart did not exist */
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
                 "Cart-Token"?: string;
             };
             path: {
@@ -1675,7 +1675,12 @@ export interface operations {
     checkout: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
+                "Cart-Token"?: string;
+                /** @description 1–255 visible ASCII characters, one per checkout: a retry with the same key continues the same checkout (same order, same payment) instead of starting another */
+                "Idempotency-Key": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1954,7 +1959,10 @@ export interface operations {
     signUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2331,7 +2339,10 @@ export interface operations {
     addMyAddress: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2742,7 +2753,10 @@ export interface operations {
     requestPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2854,7 +2868,10 @@ export interface operations {
     resetPassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2964,7 +2981,10 @@ export interface operations {
     signIn: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3076,7 +3096,10 @@ export interface operations {
     signOut: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3164,7 +3187,10 @@ export interface operations {
     refreshToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3276,7 +3302,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1–255 visible ASCII characters: the same key and body within 24 h replay the first answer (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, idempotency_key_race */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3388,7 +3417,10 @@ export interface operations {
     getOrderStatus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; another cart's token, or none, answers 404 as if the cart did not exist */
+                "Cart-Token"?: string;
+            };
             path: {
                 id: string;
             };

@@ -13,12 +13,10 @@ use kassa_domain::DomainError;
 use kassa_domain::carts::{self, Cart, CartView, DetailsPatch, Owner};
 use kassa_http::openapi::{Doc, schema};
 use kassa_http::{ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Verb};
-use kassa_store::caller::Caller;
+use kassa_store::caller::{Caller, cart_token_header};
+use kassa_store::idempotency::REPLAY;
 use kassa_store::{AnyStore, Idempotent, token};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::Required;
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
 use uuid::Uuid;
 
 pub use kassa_store::caller::CART_TOKEN;
@@ -36,7 +34,7 @@ pub fn routes() -> FunctionRoutes {
                  later call) or, with a customer token, the customer's",
             )
             .shopper_optional()
-            .query(idempotency_header)
+            .idempotent(REPLAY)
             .body(schema::<NewCart>)
             .returns(201, schema::<CreatedCart>),
             Idempotent(create),
@@ -69,7 +67,8 @@ pub fn routes() -> FunctionRoutes {
                  checked, problems point at the line (/lines/{index}/…)",
             )
             .shopper_optional()
-            .query(cart_token_and_idempotency_headers)
+            .query(cart_token_header)
+            .idempotent(REPLAY)
             .body(schema::<NewLine>)
             .returns(200, schema::<CartView>),
             Idempotent(add_line),
@@ -93,42 +92,6 @@ pub fn routes() -> FunctionRoutes {
                 .returns(200, schema::<CartView>),
             remove_line,
         )
-}
-
-fn header(name: &str, pattern: &str, description: &str) -> Parameter {
-    let schema = ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern));
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(description))
-        .schema(Some(schema))
-        .build()
-}
-
-/// `Cart-Token`: what opens an anonymous cart (the owner's customer token opens theirs).
-fn cart_token_header() -> Vec<Parameter> {
-    vec![header(
-        "Cart-Token",
-        r"^[A-Za-z0-9_-]{43}$",
-        "The cart_token its creation answered with (43 base64url characters); another cart's token, or \
-         none, answers 404 as if the cart did not exist",
-    )]
-}
-
-/// `Idempotency-Key`: a retried POST runs once.
-fn idempotency_header() -> Vec<Parameter> {
-    vec![header(
-        "Idempotency-Key",
-        r"^[!-~]{1,255}$",
-        "1–255 visible ASCII characters: the same key and body within 24 h replay the first answer \
-         (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first still runs, \
-         idempotency_key_race",
-    )]
-}
-
-fn cart_token_and_idempotency_headers() -> Vec<Parameter> {
-    [cart_token_header(), idempotency_header()].concat()
 }
 
 pub fn router(state: AppState) -> Router {

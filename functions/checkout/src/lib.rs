@@ -20,6 +20,7 @@ use kassa_http::openapi::{Doc, schema};
 use kassa_http::{Access, ApiError, AppState, FunctionRoutes, Json, Path, Staff, Verb};
 use kassa_mollie::{Amount, MollieClient, MollieError};
 use kassa_runtime::secrets::Keyring;
+use kassa_store::caller::cart_token_header;
 use uuid::Uuid;
 
 pub mod storefront;
@@ -67,6 +68,11 @@ pub fn routes() -> FunctionRoutes {
                  pending payment with its stock reserved, and Mollie's checkout URL to send the shopper to",
             )
             .shopper_optional()
+            .query(cart_token_header)
+            .idempotency_required(
+                "1–255 visible ASCII characters, one per checkout: a retry with the same key continues the same \
+                 checkout (same order, same payment) instead of starting another",
+            )
             .body(schema::<storefront::CheckoutRequest>)
             .returns(201, schema::<storefront::CheckoutStarted>),
             storefront::checkout,
@@ -80,6 +86,7 @@ pub fn routes() -> FunctionRoutes {
                  while the payment is open); for the checkout's Cart-Token or the customer who checked out",
             )
             .shopper_optional()
+            .query(cart_token_header)
             .returns(200, schema::<storefront::OrderStatusView>),
             storefront::order_status,
         )
@@ -106,6 +113,10 @@ pub fn routes() -> FunctionRoutes {
                 "refundOrder",
                 "Refund a paid order in full (no amount) or in part through Mollie (Idempotency-Key required: a retry \
                  continues the same refund)",
+            )
+            .idempotency_required(
+                "1–255 visible ASCII characters, one per refund: a retry with the same key continues the same \
+                 refund instead of starting another",
             )
             .body(schema::<RefundDraft>)
             .returns(201, schema::<Refund>),

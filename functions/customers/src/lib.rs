@@ -37,6 +37,7 @@ use kassa_http::{
     Access, ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Shopper, Staff, Verb,
 };
 use kassa_store::Idempotent;
+use kassa_store::idempotency::REPLAY;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -64,7 +65,8 @@ pub fn routes() -> FunctionRoutes {
                 "Sign up: a verification code is mailed (the same answer for a known address)",
             )
             .body(schema::<SignUpRequest>)
-            .returns(202, schema::<Accepted>),
+            .returns(202, schema::<Accepted>)
+            .idempotent(REPLAY),
             Idempotent(sign_up),
         )
         .public(
@@ -72,7 +74,8 @@ pub fn routes() -> FunctionRoutes {
             "/storefront/customers/verify",
             Doc::new("verifyEmail", "Redeem the mailed verification code; signs the customer in")
                 .body(schema::<CodeRequest>)
-                .returns(200, schema::<Tokens>),
+                .returns(200, schema::<Tokens>)
+                .idempotent(REPLAY),
             Idempotent(verify_email),
         )
         .public(
@@ -80,7 +83,8 @@ pub fn routes() -> FunctionRoutes {
             "/storefront/customers/sign-in",
             Doc::new("signIn", "Sign in with email and password")
                 .body(schema::<SignInRequest>)
-                .returns(200, schema::<Tokens>),
+                .returns(200, schema::<Tokens>)
+                .idempotent(REPLAY),
             Idempotent(sign_in),
         )
         .public(
@@ -91,7 +95,8 @@ pub fn routes() -> FunctionRoutes {
                 "Exchange a refresh token for new tokens (each refresh token works once)",
             )
             .body(schema::<RefreshRequest>)
-            .returns(200, schema::<Tokens>),
+            .returns(200, schema::<Tokens>)
+            .idempotent(REPLAY),
             Idempotent(refresh),
         )
         .public(
@@ -99,7 +104,8 @@ pub fn routes() -> FunctionRoutes {
             "/storefront/customers/sign-out",
             Doc::new("signOut", "End this session: its access and refresh tokens stop working")
                 .no_content()
-                .signed_in(),
+                .signed_in()
+                .idempotent(REPLAY),
             Idempotent(sign_out),
         )
         .public(
@@ -110,7 +116,8 @@ pub fn routes() -> FunctionRoutes {
                 "Mail a password-reset code (the same answer for an unknown address)",
             )
             .body(schema::<EmailRequest>)
-            .returns(202, schema::<Accepted>),
+            .returns(202, schema::<Accepted>)
+            .idempotent(REPLAY),
             Idempotent(request_reset),
         )
         .public(
@@ -118,7 +125,8 @@ pub fn routes() -> FunctionRoutes {
             "/storefront/customers/password-reset/confirm",
             Doc::new("resetPassword", "Set a new password with the mailed code; ends every session")
                 .body(schema::<ResetRequest>)
-                .no_content(),
+                .no_content()
+                .idempotent(REPLAY),
             Idempotent(reset_password),
         )
         .public(
@@ -150,7 +158,8 @@ pub fn routes() -> FunctionRoutes {
             Doc::new("addMyAddress", "Add an address (at most 20)")
                 .body(schema::<PostalAddress>)
                 .returns(201, schema::<Address>)
-                .signed_in(),
+                .signed_in()
+                .idempotent(REPLAY),
             Idempotent(add_address),
         )
         .public(

@@ -45,6 +45,7 @@ pub fn routes() -> FunctionRoutes {
                 "Save the page's draft document (If-Match: the page's ETag); validated against /management/schemas/page.json, \
                  rich text made safe; every violation is a 422 with a pointer into the document; answers the draft as stored",
             )
+            .if_match()
             .body(document_schema)
             .returns(200, document_schema),
             save_draft,
@@ -139,6 +140,7 @@ pub fn routes() -> FunctionRoutes {
                 "Create or replace one of the shop's own types (If-Match for a replace); refused with 409 block_type_in_use \
                  when a page would become invalid",
             )
+            .if_match()
             .body(schema::<BlockTypeDraft>)
             .returns(200, schema::<BlockType>),
             put_block_type,

@@ -81,6 +81,10 @@ pub fn routes() -> FunctionRoutes {
                 "placeOrder",
                 "Place a manual order (emits order.placed); send an Idempotency-Key to retry safely",
             )
+            .idempotent(
+                "1–255 visible ASCII characters: a retry with the same key answers the order the first request \
+                 placed (Idempotent-Replayed: true) instead of placing another",
+            )
             .creates::<OrderDraft, Order>(),
             place_order,
         )

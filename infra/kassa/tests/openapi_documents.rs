@@ -60,3 +60,70 @@ async fn the_openapi_document_covers_every_staff_route_and_nothing_else(pool: Pg
         assert!(schemas.contains_key(name), "missing schema {name}");
     }
 }
+
+/// `path` with its parameters filled: ids with a fresh UUID, anything else with `1`.
+fn concrete(path: &str) -> String {
+    let mut uri = String::new();
+    for (i, part) in path.split(['{', '}']).enumerate() {
+        match i % 2 {
+            0 => uri.push_str(part),
+            _ if part == "id" || part.ends_with("_id") => uri.push_str(&uuid::Uuid::now_v7().to_string()),
+            _ => uri.push('1'),
+        }
+    }
+    uri
+}
+
+/// A route reads `If-Match` or `Idempotency-Key` exactly when its document lists the header:
+/// every route is sent a malformed one of each, and is refused with that header's code
+/// (`invalid_if_match`, `invalid_idempotency_key`) if and only if it is documented, so a
+/// client generated from the documents knows every header a route acts on.
+#[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
+async fn each_route_documents_exactly_the_request_headers_it_reads(pool: PgPool) {
+    let issuer = kassa_testkit::Issuer::start().await;
+    let app = TestApp::with_config(pool, issuer.config(), kassa_cli::local_routes);
+    let demo = app.tenant("demo").await;
+    let owner = app.staff(&issuer, &demo, "owner");
+    let too_long = "k".repeat(256);
+    let body = serde_json::json!({});
+    let mut documented = BTreeSet::new();
+    for spec in kassa_cli::functions().iter().flat_map(|f| f.routes().cloned().collect::<Vec<_>>()) {
+        let Some(doc) = &spec.doc else { continue };
+        let uri = concrete(&spec.path);
+        let headers = [
+            ("if-match", "not-an-etag", "invalid_if_match", doc.if_match),
+            ("idempotency-key", too_long.as_str(), "invalid_idempotency_key", doc.idempotency_key.is_some()),
+        ];
+        for (header, bad, code, listed) in headers {
+            let response = match spec.gate {
+                Gate::Staff(_) => owner.call(spec.method(), &uri, Some(&body), &[(header, bad)]).await,
+                Gate::Tenant => {
+                    app.call(spec.method(), &uri, &[("x-tenant-id", "demo"), (header, bad)], Some(&body))
+                        .await
+                }
+                Gate::Open => continue,
+            };
+            let refused = response.status == http::StatusCode::BAD_REQUEST
+                && serde_json::from_slice::<serde_json::Value>(&response.body)
+                    .is_ok_and(|p| p["code"] == code);
+            assert_eq!(
+                refused,
+                listed,
+                "{} {}: answers {} {} to a bad {header}, but its document {} the header",
+                spec.method(),
+                spec.path,
+                response.status,
+                String::from_utf8_lossy(&response.body),
+                if listed { "lists" } else { "does not list" }
+            );
+            if listed {
+                documented.insert(format!("{header} {} {}", spec.method(), spec.path));
+            }
+        }
+    }
+    // The routes that read one: merge-patch updates, the page draft and block types (If-Match);
+    // carts, checkout, refunds and manual orders (Idempotency-Key).
+    assert!(documented.len() >= 15, "{documented:#?}");
+    assert!(documented.contains("idempotency-key POST /storefront/checkout"), "{documented:#?}");
+    assert!(documented.contains("if-match PATCH /management/products/{id}"), "{documented:#?}");
+}

@@ -113,6 +113,39 @@ pub struct Doc {
     pub query: Option<ParamsFn>,
     /// Whether a storefront route takes a shopper's access token.
     pub shopper: ShopperToken,
+    /// The `Idempotency-Key` header the route reads, if any.
+    pub idempotency_key: Option<HeaderDoc>,
+    /// Whether the route reads `If-Match` ([`crate::rest::IfMatch`]).
+    pub if_match: bool,
+}
+
+/// A header a route reads: whether it must be sent, and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderDoc {
+    pub required: bool,
+    pub description: &'static str,
+}
+
+/// What the `Idempotency-Key` header may hold: 1–255 visible ASCII characters, as
+/// [`crate::extract::IdempotencyKey`] checks.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
+/// A header parameter holding a string of `pattern`.
+pub fn header(
+    name: &str,
+    pattern: &str,
+    required: bool,
+    description: &str,
+) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let required = if required { utoipa::openapi::Required::True } else { utoipa::openapi::Required::False };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(required)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern))))
+        .build()
 }
 
 /// How a public (storefront) route treats `Authorization: Bearer <customer access token>`.
@@ -150,7 +183,28 @@ impl Doc {
             response: None,
             query: None,
             shopper: ShopperToken::None,
+            idempotency_key: None,
+            if_match: false,
         }
+    }
+
+    /// The route takes an optional `If-Match: "<version>"` ([`crate::rest::IfMatch`]).
+    pub const fn if_match(mut self) -> Self {
+        self.if_match = true;
+        self
+    }
+
+    /// The route reads an optional `Idempotency-Key` ([`crate::extract::IdempotencyKey`]);
+    /// `description` says what a retry with the same key gets.
+    pub const fn idempotent(mut self, description: &'static str) -> Self {
+        self.idempotency_key = Some(HeaderDoc { required: false, description });
+        self
+    }
+
+    /// Like [`Doc::idempotent`], with the key required (400 `invalid_idempotency_key` without).
+    pub const fn idempotency_required(mut self, description: &'static str) -> Self {
+        self.idempotency_key = Some(HeaderDoc { required: true, description });
+        self
     }
 
     /// The route needs a signed-in shopper's access token.
@@ -205,9 +259,10 @@ impl Doc {
         self.body(schema::<D>).returns(201, schema::<T>)
     }
 
-    /// An update: a JSON merge patch of `D` in the body, the updated `T`.
+    /// An update: a JSON merge patch of `D` in the body (and `If-Match`, as
+    /// [`crate::rest::patched`] reads it), the updated `T`.
     pub fn patches<D: ToSchema, T: ToSchema>(self) -> Self {
-        self.merge_patch(patch::<D>).returns(200, schema::<T>)
+        self.merge_patch(patch::<D>).if_match().returns(200, schema::<T>)
     }
 }
 

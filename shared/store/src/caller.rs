@@ -16,6 +16,17 @@ use crate::{AnyStore, token};
 /// The header that carries an anonymous cart's token.
 pub const CART_TOKEN: &str = "cart-token";
 
+/// `Cart-Token` in the OpenAPI document of a route that opens a cart through [`Caller`].
+pub fn cart_token_header() -> Vec<utoipa::openapi::path::Parameter> {
+    vec![kassa_http::openapi::header(
+        "Cart-Token",
+        r"^[A-Za-z0-9_-]{43}$",
+        false,
+        "The cart_token the cart's creation answered with (43 base64url characters), for an anonymous cart; \
+         another cart's token, or none, answers 404 as if the cart did not exist",
+    )]
+}
+
 /// Who calls: the presented cart token and the signed-in customer, if any.
 pub struct Caller {
     token: Option<String>,

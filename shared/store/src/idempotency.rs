@@ -12,7 +12,9 @@
 //! itself: whoever reads the store cannot read an answer (a new cart's token, say) without
 //! the client's key.
 //!
-//! Use: wrap a handler, `.public(Verb::Post, path, doc, Idempotent(handler))`.
+//! Use: wrap a handler and say so in its document,
+//! `.public(Verb::Post, path, doc.idempotent(REPLAY), Idempotent(handler))` (a test sends every
+//! route a bad key and checks the documents list exactly the routes that read it).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,6 +47,12 @@ pub fn retention() -> Duration {
 fn claim_lifetime() -> Duration {
     Duration::minutes(2)
 }
+
+/// What the OpenAPI documents say of an [`Idempotent`] route's `Idempotency-Key`
+/// (`Doc::idempotent(REPLAY)`).
+pub const REPLAY: &str = "1–255 visible ASCII characters: the same key and body within 24 h replay the first answer \
+                          (Idempotent-Replayed: true); another body is idempotency_key_reused; while the first \
+                          still runs, idempotency_key_race";
 
 /// The header a replayed answer carries.
 pub const REPLAYED: &str = "idempotent-replayed";

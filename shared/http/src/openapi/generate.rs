@@ -90,6 +90,23 @@ pub fn document(functions: &[FunctionRoutes], title: &str, description: &str) ->
         for param in doc.query.map(|params| params()).unwrap_or_default() {
             op = op.parameter(param);
         }
+        if doc.if_match {
+            op = op.parameter(super::header(
+                "If-Match",
+                r#"^(\*|"[0-9]{1,18}")$"#,
+                false,
+                "The ETag (version) the change is based on, e.g. \"3\": at another version the change is refused \
+                 (412 version_conflict); without it, or with *, the change applies to the current version",
+            ));
+        }
+        if let Some(key) = doc.idempotency_key {
+            op = op.parameter(super::header(
+                "Idempotency-Key",
+                super::IDEMPOTENCY_KEY_PATTERN,
+                key.required,
+                key.description,
+            ));
+        }
         if let Some(request) = doc.request {
             let content_type =
                 if doc.merge_patch { "application/merge-patch+json" } else { "application/json" };
