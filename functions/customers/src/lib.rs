@@ -32,6 +32,7 @@ use kassa_domain::{DomainError, ErrorCode, Violations};
 use kassa_http::limits::{ClientIp, SignInLimit};
 use kassa_http::list::{ListFilters, ListQuery, params as list_params};
 use kassa_http::openapi::{Doc, page, patch, schema};
+use kassa_http::rest::{IfMatch, versioned};
 use kassa_http::shopper::revoke_sessions;
 use kassa_http::{
     Access, ApiError, AppState, CurrentTenant, FunctionRoutes, Json, Path, Shopper, Staff, Verb,
@@ -202,6 +203,7 @@ pub fn routes() -> FunctionRoutes {
                 "Change a customer's profile or customer groups (emits customer.updated)",
             )
             .merge_patch(patch::<CustomerPatch>)
+            .if_match()
             .returns(200, schema::<Customer>),
             update_customer,
         )
@@ -728,17 +730,22 @@ async fn get_customer(
     staff: Staff,
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-) -> Result<Json<Customer>, ApiError> {
-    Ok(Json(customers::get(&state.db, &staff.tenant, id).await?))
+) -> Result<Response, ApiError> {
+    let customer = customers::get(&state.db, &staff.tenant, id).await?;
+    Ok(versioned(StatusCode::OK, &customer, customer.version))
 }
 
+/// A partial update: only the fields sent change. With `If-Match` (the customer's ETag) it
+/// applies only at that version (412 `version_conflict` otherwise).
 async fn update_customer(
     staff: Staff,
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<CustomerPatch>,
-) -> Result<Json<Customer>, ApiError> {
-    Ok(Json(customers::update(&state.db, &staff.tenant, id, &body).await?))
+) -> Result<Response, ApiError> {
+    let customer = customers::update(&state.db, &staff.tenant, id, if_match.0, &body).await?;
+    Ok(versioned(StatusCode::OK, &customer, customer.version))
 }
 
 async fn block_customer(

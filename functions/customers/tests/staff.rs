@@ -63,9 +63,25 @@ async fn staff_list_search_and_regroup_customers_and_the_storefront_follows_at_t
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(problem_errors(&problem, "pointer"), ["/customer_group_ids/1"]);
     assert_eq!(problem_errors(&problem, "code"), ["unknown_customer_group"]);
-    let changed =
-        editor.patch(&uri, &json!({"customer_group_ids": [wholesale.id]}), None).await.expect(StatusCode::OK);
+    let before = editor.get(&uri).await;
+    let version = before.expect(StatusCode::OK)["version"].as_i64().unwrap();
+    assert_eq!(before.header("etag"), Some(format!("\"{version}\"").as_str()));
+    let response = editor.patch(&uri, &json!({"customer_group_ids": [wholesale.id]}), Some(version)).await;
+    let changed = response.expect(StatusCode::OK);
     assert_eq!(changed["customer_group_ids"], json!([wholesale.id]));
+    assert_eq!(response.header("etag"), Some(format!("\"{}\"", version + 1).as_str()));
+    // Based on the version before that change: refused, and nothing changes.
+    let stale =
+        editor.patch(&uri, &json!({"first_name": "Robert", "customer_group_ids": []}), Some(version)).await;
+    assert_eq!(
+        stale.problem(StatusCode::PRECONDITION_FAILED, "version_conflict")["current_version"],
+        version + 1
+    );
+    let unchanged = editor.get(&uri).await.expect(StatusCode::OK);
+    assert_eq!(
+        (&unchanged["first_name"], &unchanged["customer_group_ids"]),
+        (&json!("Bob"), &json!([wholesale.id]))
+    );
     assert!(
         app.outbox(&demo).await.iter().any(|(t, id, _)| t == "customer.updated" && id.to_string() == bob)
     );

@@ -144,7 +144,7 @@ async fn every_kind_of_write(pool: &PgPool, shop: &Tenant) {
     };
     let patch =
         kassa_domain::customers::CustomerPatch { customer_group_ids: Some(vec![]), ..Default::default() };
-    kassa_domain::customers::update(pool, shop, customer, &patch).await.unwrap();
+    kassa_domain::customers::update(pool, shop, customer, None, &patch).await.unwrap();
 
     // A shipping zone and one of its rates.
     use kassa_domain::shipping::{ShippingRate, ShippingZone};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::db::{TenantTx, begin_tenant_tx};
+use crate::db::{TenantTx, begin_tenant_tx, stale_or_missing};
 use crate::error::{DomainError, Violations};
 use crate::outbox::{self, Event};
 use crate::pagination::{Cursor, Page};
@@ -174,15 +174,17 @@ pub async fn update_profile(
         return Err(DomainError::Validation(v));
     }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    apply_profile(&mut tx, id, patch).await?;
+    apply_profile(&mut tx, id, None, patch).await?;
     finish_update(tx, tenant, id).await
 }
 
-/// Staff change a customer: profile and group membership.
+/// Staff change a customer: profile and group membership; with `expected_version`, only if
+/// the customer is still at that version (else 412).
 pub async fn update(
     pool: &sqlx::PgPool,
     tenant: &Tenant,
     id: Uuid,
+    expected_version: Option<i64>,
     patch: &CustomerPatch,
 ) -> Result<Customer, DomainError> {
     let mut v = Violations::default();
@@ -194,7 +196,7 @@ pub async fn update(
         return Err(DomainError::Validation(v));
     }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    apply_profile(&mut tx, id, &patch.profile()).await?;
+    apply_profile(&mut tx, id, expected_version, &patch.profile()).await?;
     if let Some(ids) = &patch.customer_group_ids {
         let mut ids = ids.clone();
         ids.sort_unstable();
@@ -273,22 +275,30 @@ pub(crate) async fn add_to_groups(
     Ok(())
 }
 
-async fn apply_profile(tx: &mut TenantTx, id: Uuid, patch: &ProfilePatch) -> Result<(), DomainError> {
+/// Applies the profile's changes and counts a new version, if the customer is at
+/// `expected_version` (any version when `None`).
+async fn apply_profile(
+    tx: &mut TenantTx,
+    id: Uuid,
+    expected_version: Option<i64>,
+    patch: &ProfilePatch,
+) -> Result<(), DomainError> {
     let changed = sqlx::query(
         "update customers set first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),
                 phone = case when $4 then $5 else phone end, version = version + 1
-          where id = $1",
+          where id = $1 and ($6::bigint is null or version = $6)",
     )
     .bind(id)
     .bind(patch.first_name.as_deref().map(str::trim))
     .bind(patch.last_name.as_deref().map(str::trim))
     .bind(patch.phone.is_some())
     .bind(patch.phone.clone().flatten())
+    .bind(expected_version)
     .execute(&mut **tx)
     .await?
     .rows_affected();
     if changed == 0 {
-        return Err(DomainError::NotFound { resource: "customer" });
+        return Err(stale_or_missing(tx, "customers", "customer", id).await);
     }
     Ok(())
 }
