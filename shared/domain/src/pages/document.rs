@@ -33,6 +33,11 @@ pub fn check(tenant: &Tenant, types: &[TypeSpec], document: &Value) -> Result<Va
         v.push(error.instance_path().as_str(), code(error.kind()), error.to_string());
     }
     check_ids(document, &mut v);
+    // Postgres keeps any number, but one near the float limit comes back as digits that no
+    // longer parse as a float: every read of the page would fail.
+    if !crate::catalog::numbers_in_range(document) {
+        v.push("", "number_out_of_range", "numbers in a page document are from -1e15 to 1e15");
+    }
     if !v.is_empty() {
         return Err(DomainError::Validation(v));
     }

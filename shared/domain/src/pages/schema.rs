@@ -229,6 +229,11 @@ pub fn check_settings_schema(schema: &Value) -> Vec<(String, String)> {
         ));
     }
     walk_references(schema, "", &mut problems);
+    // Postgres keeps any number, but one near the float limit comes back as digits that no
+    // longer parse as a float: every read of the type would fail.
+    if !crate::catalog::numbers_in_range(schema) {
+        problems.push((String::new(), "numbers in a settings schema are from -1e15 to 1e15".to_owned()));
+    }
     if problems.is_empty()
         && let Err(err) = jsonschema::meta::validate(schema)
     {
@@ -274,6 +279,18 @@ mod tests {
         for spec in builtins() {
             assert_eq!(check_settings_schema(&spec.settings_schema), Vec::new(), "{}", spec.name);
         }
+    }
+
+    #[test]
+    fn numbers_past_1e15_are_refused_so_the_stored_type_always_reads_back() {
+        let schema = json!({"type": "object", "properties": {"n": {"type": "number", "maximum": 1.7976931348623157e308}}, "x": [[{}], -2e15]});
+        let problems = check_settings_schema(&schema);
+        assert_eq!(
+            problems,
+            [(String::new(), "numbers in a settings schema are from -1e15 to 1e15".to_owned())]
+        );
+        let fine = json!({"type": "object", "properties": {"n": {"type": "number", "maximum": 1e15, "minimum": -1e15}}});
+        assert_eq!(check_settings_schema(&fine), Vec::new());
     }
 
     #[test]
