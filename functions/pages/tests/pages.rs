@@ -449,16 +449,18 @@ async fn a_block_type_change_that_would_break_a_page_is_refused_naming_the_pages
     // A number near the float limit would be stored and then fail every read of the type (or
     // page) with a 500, as schemathesis found: refused, and nothing is stored.
     let huge = json!({"label": "Huge", "settings_schema": {"type": "object", "x": [1.7976931348623157e308]}});
-    admin
+    let problem = admin
         .call(Method::PUT, "/management/block-types/huge", Some(&huge), &[])
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let mut too_many_stars = document.clone();
-    too_many_stars["sections"][0]["settings"]["extra"] = json!(-1.7976931348623157e308);
-    let problem = save(&app, &issuer, &demo, id, &too_many_stars)
+    assert_eq!(problem_errors(&problem, "pointer"), ["/settings_schema/x/0"], "{problem}");
+    let mut huge_number = document.clone();
+    huge_number["sections"][0]["settings"]["extra"] = json!(-1.7976931348623157e308);
+    let problem = save(&app, &issuer, &demo, id, &huge_number)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(problem_errors(&problem, "code").contains(&"number_out_of_range"), "{problem}");
+    let refused = problem["errors"].as_array().unwrap().iter().find(|e| e["code"] == "number_out_of_range");
+    assert_eq!(refused.map(|e| &e["pointer"]), Some(&json!("/sections/0/settings/extra")), "{problem}");
     let listed = admin.get("/management/block-types").await.expect(StatusCode::OK);
     assert!(listed["items"].as_array().unwrap().iter().all(|t| t["name"] != "huge"));
     assert_eq!(admin.get(&format!("/management/pages/{id}/draft")).await.expect(StatusCode::OK), document);

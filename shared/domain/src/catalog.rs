@@ -65,18 +65,36 @@ pub const MAX_JSON_NUMBER: f64 = 1e15;
 
 /// Whether every number in `value` (nested too) is within ±[`MAX_JSON_NUMBER`].
 pub fn numbers_in_range(value: &Value) -> bool {
+    number_out_of_range(value).is_none()
+}
+
+/// Where in `value` (a JSON pointer relative to it, "" for `value` itself) the first number
+/// beyond ±[`MAX_JSON_NUMBER`] is, if one is.
+pub fn number_out_of_range(value: &Value) -> Option<String> {
     match value {
-        Value::Number(n) => n.as_f64().is_some_and(|x| x.abs() <= MAX_JSON_NUMBER),
-        Value::Array(items) => items.iter().all(numbers_in_range),
-        Value::Object(map) => map.values().all(numbers_in_range),
-        Value::Null | Value::Bool(_) | Value::String(_) => true,
+        Value::Number(n) => (!n.as_f64().is_some_and(|x| x.abs() <= MAX_JSON_NUMBER)).then(String::new),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| number_out_of_range(item).map(|at| format!("/{i}{at}"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            number_out_of_range(item).map(|at| format!("/{}{at}", escape_pointer(key)))
+        }),
+        Value::Null | Value::Bool(_) | Value::String(_) => None,
     }
 }
 
 /// An attribute name: 1–50 lowercase letters, digits, `_` or `-`.
-pub fn is_attribute_name(name: &str) -> bool {
+fn is_attribute_name(name: &str) -> bool {
     (1..=50).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// An attribute's name (of a variant, of a collection's rule), reported at `at`.
+pub fn check_attribute_name(v: &mut Violations, at: &str, name: &str) {
+    if !is_attribute_name(name) {
+        v.push(at, "invalid_attribute_name", "names are 1–50 lowercase letters, digits, '_' or '-'");
+    }
 }
 
 /// Variant attributes: a flat object of scalar values (`{"color": "red", "size": "M"}`).
@@ -86,13 +104,7 @@ pub fn check_attributes(v: &mut Violations, pointer: &str, attributes: &serde_js
     }
     for (key, value) in attributes {
         let at = format!("{pointer}/{}", escape_pointer(key));
-        if !is_attribute_name(key) {
-            v.push(
-                at.clone(),
-                "invalid_attribute_name",
-                "names are 1–50 lowercase letters, digits, '_' or '-'",
-            );
-        }
+        check_attribute_name(v, &at, key);
         match value {
             Value::String(s) if (1..=200).contains(&s.chars().count()) => {}
             Value::Number(_) if numbers_in_range(value) => {}
@@ -192,5 +204,15 @@ mod tests {
             pointers,
             ["/attributes/Bad Key", "/attributes/empty", "/attributes/huge", "/attributes/nested"]
         );
+    }
+
+    #[test]
+    fn the_first_number_out_of_range_is_pointed_at() {
+        use serde_json::json;
+        assert_eq!(number_out_of_range(&json!({"a": [1, -1e15, "x", null, {"b": 1e15}]})), None);
+        assert_eq!(number_out_of_range(&json!(1e16)).as_deref(), Some(""));
+        let nested = json!({"a": [0, {"c/d": [true, -1.7976931348623157e308]}]});
+        assert_eq!(number_out_of_range(&nested).as_deref(), Some("/a/1/c~1d/1"));
+        assert!(!numbers_in_range(&nested));
     }
 }

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::ErrorCode;
-use crate::catalog::{Translations, check_amount, check_translations, escape_pointer, is_attribute_name};
+use crate::catalog::{Translations, check_amount, check_attribute_name, check_translations, escape_pointer};
 use crate::db::begin_tenant_tx;
 use crate::error::{Constraint, DomainError, Violations};
 use crate::products::{ProductStatus, attribute_candidates, check_tags};
@@ -89,13 +89,7 @@ impl CollectionRules {
         }
         for (name, values) in &self.attributes {
             let at = format!("{pointer}/attributes/{}", escape_pointer(name));
-            if !is_attribute_name(name) {
-                v.push(
-                    at.clone(),
-                    "invalid_attribute_name",
-                    "names are 1–50 lowercase letters, digits, '_' or '-'",
-                );
-            }
+            check_attribute_name(v, &at, name);
             if values.is_empty() || values.len() > MAX_ATTRIBUTE_VALUES {
                 v.push(at.clone(), "invalid_values", format!("1–{MAX_ATTRIBUTE_VALUES} values"));
             }

@@ -35,8 +35,8 @@ pub fn check(tenant: &Tenant, types: &[TypeSpec], document: &Value) -> Result<Va
     check_ids(document, &mut v);
     // Postgres keeps any number, but one near the float limit comes back as digits that no
     // longer parse as a float: every read of the page would fail.
-    if !crate::catalog::numbers_in_range(document) {
-        v.push("", "number_out_of_range", "numbers in a page document are from -1e15 to 1e15");
+    if let Some(at) = crate::catalog::number_out_of_range(document) {
+        v.push(at, "number_out_of_range", "numbers in a page document are from -1e15 to 1e15");
     }
     if !v.is_empty() {
         return Err(DomainError::Validation(v));
@@ -69,28 +69,23 @@ fn code(kind: &jsonschema::error::ValidationErrorKind) -> &'static str {
 /// Section and block ids are unique in the document.
 fn check_ids(document: &Value, v: &mut Violations) {
     let mut seen = HashSet::new();
-    let sections = document.get("sections").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    for (i, section) in sections.iter().enumerate() {
-        if let Some(id) = section.get("id").and_then(Value::as_str)
+    let mut check = |node: &Value, pointer: String| {
+        if let Some(id) = node.get("id").and_then(Value::as_str)
             && !seen.insert(id.to_owned())
         {
             v.push(
-                format!("/sections/{i}/id"),
+                format!("{pointer}/id"),
                 "duplicate_id",
                 format!("another section or block has id '{id}'"),
             );
         }
+    };
+    let sections = document.get("sections").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for (i, section) in sections.iter().enumerate() {
+        check(section, format!("/sections/{i}"));
         let blocks = section.get("blocks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         for (j, block) in blocks.iter().enumerate() {
-            if let Some(id) = block.get("id").and_then(Value::as_str)
-                && !seen.insert(id.to_owned())
-            {
-                v.push(
-                    format!("/sections/{i}/blocks/{j}/id"),
-                    "duplicate_id",
-                    format!("another section or block has id '{id}'"),
-                );
-            }
+            check(block, format!("/sections/{i}/blocks/{j}"));
         }
     }
 }

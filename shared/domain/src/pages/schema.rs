@@ -231,8 +231,8 @@ pub fn check_settings_schema(schema: &Value) -> Vec<(String, String)> {
     walk_references(schema, "", &mut problems);
     // Postgres keeps any number, but one near the float limit comes back as digits that no
     // longer parse as a float: every read of the type would fail.
-    if !crate::catalog::numbers_in_range(schema) {
-        problems.push((String::new(), "numbers in a settings schema are from -1e15 to 1e15".to_owned()));
+    if let Some(at) = crate::catalog::number_out_of_range(schema) {
+        problems.push((at, "numbers in a settings schema are from -1e15 to 1e15".to_owned()));
     }
     if problems.is_empty()
         && let Err(err) = jsonschema::meta::validate(schema)
@@ -287,7 +287,10 @@ mod tests {
         let problems = check_settings_schema(&schema);
         assert_eq!(
             problems,
-            [(String::new(), "numbers in a settings schema are from -1e15 to 1e15".to_owned())]
+            [(
+                "/properties/n/maximum".to_owned(),
+                "numbers in a settings schema are from -1e15 to 1e15".to_owned()
+            )]
         );
         let fine = json!({"type": "object", "properties": {"n": {"type": "number", "maximum": 1e15, "minimum": -1e15}}});
         assert_eq!(check_settings_schema(&fine), Vec::new());
