@@ -117,13 +117,8 @@ fn a_misspelt_tenant_create_field_is_refused_not_defaulted() {
 #[sqlx::test(migrations = false)]
 async fn a_cloudformation_update_migrates_as_the_owner_and_reports_success_at_the_response_url(pool: PgPool) {
     let url = database_url(&pool).await;
-    let (response_url, server) = cloudformation();
-    let mut payload = event("migrations-cloudformation-update.json");
-    payload["ResponseURL"] = Value::String(response_url);
-    let answer = handle(config(&url, &url), LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let (answer, request_line, body) = deploy(&url, &url).await;
     assert_eq!(answer["status"], "SUCCESS");
-
-    let (request_line, body) = server.join().unwrap();
     assert!(request_line.starts_with("PUT /cloudformation-response?X-Amz-Signature=abc "), "{request_line}");
     assert_eq!(body["Status"], "SUCCESS", "{body}");
     assert_eq!(body["LogicalResourceId"], "Migrations");
@@ -134,11 +129,20 @@ async fn a_cloudformation_update_migrates_as_the_owner_and_reports_success_at_th
     assert_eq!(tenants, 0, "the schema exists");
 
     // Every deploy runs it again: nothing new to apply, still a success.
+    let (_, _, body) = deploy(&url, &url).await;
+    assert_eq!(body["Status"], "SUCCESS");
+}
+
+/// A stack update as CloudFormation sends it, run with `owner` as `DATABASE_OWNER_URL` and
+/// `service` as `DATABASE_URL`: the function's answer, and the request line and body it PUT
+/// at the response URL.
+async fn deploy(owner: &str, service: &str) -> (Value, String, Value) {
     let (response_url, server) = cloudformation();
     let mut payload = event("migrations-cloudformation-update.json");
     payload["ResponseURL"] = Value::String(response_url);
-    handle(config(&url, &url), LambdaEvent::new(payload, Context::default())).await.unwrap();
-    assert_eq!(server.join().unwrap().1["Status"], "SUCCESS");
+    let answer = handle(config(owner, service), LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let (request_line, body) = server.join().unwrap();
+    (answer, request_line, body)
 }
 
 #[sqlx::test(migrations = false)]
@@ -148,13 +152,8 @@ async fn a_failed_migration_fails_the_deploy_instead_of_leaving_cloudformation_w
     // sqlx's test databases are that long already.
     let mut missing = reqwest::Url::parse(&url).unwrap();
     missing.set_path("kassa_migrations_no_such_database");
-    let missing = missing.to_string();
-    let (response_url, server) = cloudformation();
-    let mut payload = event("migrations-cloudformation-update.json");
-    payload["ResponseURL"] = Value::String(response_url);
-    let answer = handle(config(&missing, &url), LambdaEvent::new(payload, Context::default())).await.unwrap();
+    let (answer, _, body) = deploy(missing.as_str(), &url).await;
     assert_eq!(answer["status"], "FAILED");
-    let (_, body) = server.join().unwrap();
     assert_eq!(body["Status"], "FAILED");
     assert!(body["Reason"].as_str().unwrap().starts_with("migrations failed: "), "{body}");
 }

@@ -13,7 +13,7 @@ use kassa_domain::orders::{self, OrderDraft, OrderLineDraft};
 use kassa_domain::outbox;
 use kassa_domain::tenant::Tenant;
 use kassa_events::fast_path::Outcome;
-use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::rabbitmq::Topology;
 use kassa_http::AppState;
 use uuid::Uuid;
 
@@ -21,21 +21,16 @@ use crate::bench_relay::BenchQueue;
 
 const PACE: Duration = Duration::from_millis(100);
 
-/// How events reach the worker.
-pub enum Bus<'a> {
+/// The bus a bench measures: how events leave the outbox and reach their consumer.
+pub enum Bus {
     /// The relay loop and RabbitMQ at this URL (local).
-    RabbitMq(&'a str),
+    RabbitMq(String),
     /// Publish after commit to a fresh FIFO queue on the AWS emulator at this endpoint.
-    Sqs(&'a str),
+    Sqs(String),
 }
 
 /// Latencies in milliseconds, sorted.
-pub async fn measure(
-    state: &AppState,
-    tenant: &Tenant,
-    bus: Bus<'_>,
-    count: usize,
-) -> anyhow::Result<Vec<f64>> {
+pub async fn measure(state: &AppState, tenant: &Tenant, bus: &Bus, count: usize) -> anyhow::Result<Vec<f64>> {
     let db = &state.db;
     // One variant with untracked stock (so every run deducts and finishes) and a tax rate.
     let mut tx = begin_tenant_tx(db, tenant.id).await?;
@@ -64,20 +59,9 @@ pub async fn measure(
     let (tasks, queue) = match bus {
         Bus::RabbitMq(rabbitmq_url) => {
             let topology = Topology { exchange: format!("kassa.bench.{}", Uuid::now_v7()), transient: true };
-            let worker = tokio::spawn(engine.consume_rabbitmq(rabbitmq_url.to_owned(), topology.clone()));
-            let queue = format!("{}.worker-engine", topology.exchange);
-            let started = Instant::now();
-            // Until the worker consumes (it binds its queue first), a published event could be lost.
-            while !matches!(
-                RabbitBus::connect(rabbitmq_url, topology.clone()).await?.consumer_count(&queue).await,
-                Ok(n) if n > 0
-            ) {
-                anyhow::ensure!(
-                    started.elapsed() < Duration::from_secs(10),
-                    "the worker did not start consuming"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            let worker = engine
+                .spawn_rabbitmq(rabbitmq_url.to_owned(), topology.clone(), Duration::from_secs(10))
+                .await?;
             let relay = tokio::spawn(kassa_events::relay::run(db.clone(), rabbitmq_url.to_owned(), topology));
             (vec![worker, relay], None)
         }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use kassa_cli::bench_workflows::Bus;
 use kassa_domain::DomainError;
 use kassa_domain::tenant::{self, NewTenant, TenantDraft};
 use kassa_events::rabbitmq::Topology;
@@ -130,37 +131,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::BenchRelay { events, bus } => {
-            let url = config.rabbitmq_url.expose().to_owned();
-            let endpoint = config.aws_endpoint_url.clone();
-            let state = AppState::connect(config)?;
-            let bench = bench_shop(&state).await?;
-            let latencies = match bus {
-                BenchBus::Rabbitmq => {
-                    kassa_cli::bench_relay::measure(&state.db, &bench, &url, events).await?
-                }
-                BenchBus::Sqs => {
-                    let endpoint =
-                        endpoint.context("--bus sqs measures on the AWS emulator: set AWS_ENDPOINT_URL")?;
-                    kassa_cli::bench_relay::measure_sqs(&state.db, &bench, &endpoint, events).await?
-                }
+            use kassa_cli::bench_relay::{measure, measure_sqs};
+            let (state, bench, bus) = bench_setup(config, bus).await?;
+            let latencies = match &bus {
+                Bus::RabbitMq(url) => measure(&state.db, &bench, url, events).await?,
+                Bus::Sqs(endpoint) => measure_sqs(&state.db, &bench, endpoint, events).await?,
             };
             print_latencies("events", events, &latencies);
             Ok(())
         }
         Command::BenchWorkflows { orders, bus } => {
-            use kassa_cli::bench_workflows::{Bus, measure};
-            let url = config.rabbitmq_url.expose().to_owned();
-            let endpoint = config.aws_endpoint_url.clone();
-            let state = AppState::connect(config)?;
-            let bench = bench_shop(&state).await?;
-            let latencies = match bus {
-                BenchBus::Rabbitmq => measure(&state, &bench, Bus::RabbitMq(&url), orders).await?,
-                BenchBus::Sqs => {
-                    let endpoint =
-                        endpoint.context("--bus sqs measures on the AWS emulator: set AWS_ENDPOINT_URL")?;
-                    measure(&state, &bench, Bus::Sqs(&endpoint), orders).await?
-                }
-            };
+            let (state, bench, bus) = bench_setup(config, bus).await?;
+            let latencies = kassa_cli::bench_workflows::measure(&state, &bench, &bus, orders).await?;
             print_latencies("orders", orders, &latencies);
             Ok(())
         }
@@ -212,6 +194,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// What a bus bench measures with: the state, the bench shop and the bus (`--bus sqs` needs
+/// the AWS emulator).
+async fn bench_setup(config: Config, bus: BenchBus) -> anyhow::Result<(AppState, tenant::Tenant, Bus)> {
+    let bus = match bus {
+        BenchBus::Rabbitmq => Bus::RabbitMq(config.rabbitmq_url.expose().to_owned()),
+        BenchBus::Sqs => Bus::Sqs(
+            config
+                .aws_endpoint_url
+                .clone()
+                .context("--bus sqs measures on the AWS emulator: set AWS_ENDPOINT_URL")?,
+        ),
+    };
+    let state = AppState::connect(config)?;
+    let bench = bench_shop(&state).await?;
+    Ok((state, bench, bus))
 }
 
 async fn bench_shop(state: &AppState) -> anyhow::Result<tenant::Tenant> {

@@ -10,7 +10,7 @@ use http::StatusCode;
 use kassa_cli::local_routes;
 use kassa_domain::orders;
 use kassa_engine::{Backoff, Engine, Mailer};
-use kassa_events::rabbitmq::{RabbitBus, Topology};
+use kassa_events::rabbitmq::Topology;
 use kassa_testkit::smtp::SmtpSink;
 use kassa_testkit::{Issuer, OrderBuilder, ProductBuilder, TestApp, VariantBuilder, WorkflowBuilder};
 use serde_json::json;
@@ -76,22 +76,7 @@ impl Lane {
     async fn worker(&self, engine: Engine) -> tokio::task::JoinHandle<()> {
         match self.clone() {
             Lane::RabbitMq { url, topology } => {
-                let worker = tokio::spawn(engine.consume_rabbitmq(url.clone(), topology.clone()));
-                let queue = format!("{}.worker-engine", topology.exchange);
-                let started = Instant::now();
-                // A passive declare of a missing queue closes its channel: probe on a fresh connection.
-                // Until the worker consumes (it binds its queue first), an event could be lost.
-                while !matches!(
-                    RabbitBus::connect(&url, topology.clone()).await.unwrap().consumer_count(&queue).await,
-                    Ok(n) if n > 0
-                ) {
-                    assert!(
-                        started.elapsed() < Duration::from_secs(10),
-                        "the worker did not start consuming"
-                    );
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                worker
+                engine.spawn_rabbitmq(url, topology, Duration::from_secs(10)).await.unwrap()
             }
             Lane::Sqs { client, queue } => tokio::spawn(engine.consume_sqs(client, queue)),
         }

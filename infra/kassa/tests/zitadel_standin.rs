@@ -55,6 +55,15 @@ impl StandIn {
     }
 }
 
+/// `kassa serve`'s routes with the demo seed, trusting a running stand-in as its Zitadel.
+async fn demo_behind_standin(pool: PgPool) -> (StandIn, TestApp) {
+    let standin = StandIn::start();
+    let config = test_config(&[("ZITADEL_ISSUER", &standin.url)]);
+    let app = TestApp::with_config(pool, config, local_routes);
+    seed::seed_demo(&app.state.db).await.unwrap();
+    (standin, app)
+}
+
 impl Drop for StandIn {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -83,10 +92,7 @@ fn the_stand_in_and_kassa_agree_on_project_and_organisations() {
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn stand_in_tokens_open_exactly_the_shops_their_users_work_for(pool: PgPool) {
-    let standin = StandIn::start();
-    let config = test_config(&[("ZITADEL_ISSUER", &standin.url)]);
-    let app = TestApp::with_config(pool, config, local_routes);
-    seed::seed_demo(&app.state.db).await.unwrap();
+    let (standin, app) = demo_behind_standin(pool).await;
 
     let me = |shop: &'static str, token: String| {
         let app = &app;
@@ -118,10 +124,7 @@ async fn stand_in_tokens_open_exactly_the_shops_their_users_work_for(pool: PgPoo
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]
 async fn an_owner_role_of_another_zitadel_project_opens_no_shop(pool: PgPool) {
-    let standin = StandIn::start();
-    let config = test_config(&[("ZITADEL_ISSUER", &standin.url)]);
-    let app = TestApp::with_config(pool, config, local_routes);
-    seed::seed_demo(&app.state.db).await.unwrap();
+    let (standin, app) = demo_behind_standin(pool).await;
     // The stand-in issues this user's owner role in the generic claim only (both shapes
     // appear in its tokens: the other users carry both claims).
     let token = standin.token("outsider@demo");

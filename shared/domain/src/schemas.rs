@@ -130,27 +130,28 @@ pub fn customer_group_handles() -> Schema {
         .into()
 }
 
-/// A product's tags.
-pub fn tags() -> Schema {
+/// At most `max` distinct tags.
+fn tag_list(max: usize, description: &str) -> ArrayBuilder {
     ArrayBuilder::new()
         .items(string(HANDLE).min_length(Some(1)).max_length(Some(50)))
-        .max_items(Some(50))
+        .max_items(Some(max))
         .unique_items(true)
-        .description(Some(
-            "Short labels (at most 50, no repeats), each 1–50 lowercase letters, digits and single inner hyphens",
-        ))
-        .examples([json!(["summer", "bestseller"])])
-        .into()
+        .description(Some(description))
+}
+
+/// A product's tags.
+pub fn tags() -> Schema {
+    tag_list(
+        50,
+        "Short labels (at most 50, no repeats), each 1–50 lowercase letters, digits and single inner hyphens",
+    )
+    .examples([json!(["summer", "bestseller"])])
+    .into()
 }
 
 /// An automatic collection's tag rule.
 pub fn tag_rule() -> Schema {
-    ArrayBuilder::new()
-        .items(string(HANDLE).min_length(Some(1)).max_length(Some(50)))
-        .max_items(Some(20))
-        .unique_items(true)
-        .description(Some("Products with any of these tags (at most 20, no repeats)"))
-        .into()
+    tag_list(20, "Products with any of these tags (at most 20, no repeats)").into()
 }
 
 /// An automatic collection's attribute rule.

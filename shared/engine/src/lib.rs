@@ -100,6 +100,8 @@ pub enum EngineError {
     Mail(#[from] mail::MailError),
     #[error("cannot build the HTTP client")]
     Http(#[source] reqwest::Error),
+    #[error("the worker did not consume its RabbitMQ queue within {0:?}")]
+    NotConsuming(Duration),
 }
 
 impl Engine {
@@ -425,6 +427,33 @@ impl Engine {
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// [`Engine::consume_rabbitmq`] in a task of its own, returned once the worker consumes
+    /// its queue: a new exchange (a test's or a bench's) has no queue before the worker binds
+    /// one, and an event published to it until then is lost. Fails after `within`.
+    pub async fn spawn_rabbitmq(
+        self,
+        url: String,
+        topology: Topology,
+        within: Duration,
+    ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
+        let queue = format!("{}.{CONSUMER}", topology.exchange);
+        let worker = tokio::spawn(self.consume_rabbitmq(url.clone(), topology.clone()));
+        let started = std::time::Instant::now();
+        // A passive declare of a missing queue closes its channel: probe on a fresh connection.
+        loop {
+            if let Ok(bus) = RabbitBus::connect(&url, topology.clone()).await
+                && bus.consumer_count(&queue).await.is_ok_and(|n| n > 0)
+            {
+                return Ok(worker);
+            }
+            if started.elapsed() >= within {
+                worker.abort();
+                return Err(EngineError::NotConsuming(within));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -103,20 +103,7 @@ fn topology(name: &str) -> Topology {
 /// The local worker (as `kassa serve` runs it) on `topology`; returns once its queue exists,
 /// so nothing published afterwards is unroutable.
 async fn worker(engine: Engine, topology: &Topology) -> tokio::task::JoinHandle<()> {
-    let url = rabbitmq_url();
-    let task = tokio::spawn(engine.consume_rabbitmq(url.clone(), topology.clone()));
-    let queue = format!("{}.worker-engine", topology.exchange);
-    let started = Instant::now();
-    // A passive declare of a missing queue closes its channel: probe on a fresh connection.
-    // Until the worker consumes (it binds its queue first), a published event could be lost.
-    while !matches!(
-        RabbitBus::connect(&url, topology.clone()).await.unwrap().consumer_count(&queue).await,
-        Ok(n) if n > 0
-    ) {
-        assert!(started.elapsed() < Duration::from_secs(10), "the worker did not start consuming");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    task
+    engine.spawn_rabbitmq(rabbitmq_url(), topology.clone(), Duration::from_secs(10)).await.unwrap()
 }
 
 #[sqlx::test(migrator = "kassa_domain::db::MIGRATOR")]

@@ -312,24 +312,18 @@ impl Config {
                 keys.unwrap_or_default()
             }
         };
-        let mollie_api_url = get("MOLLIE_API_URL")
-            .unwrap_or_else(|| "https://api.mollie.com/v2".to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if reqwest::Url::parse(&mollie_api_url)
-            .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
-        {
-            errors.push(format!("MOLLIE_API_URL must be an http(s) URL, got '{mollie_api_url}'"));
-        }
-        let public_base_url = get("PUBLIC_BASE_URL")
-            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if reqwest::Url::parse(&public_base_url)
-            .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
-        {
-            errors.push(format!("PUBLIC_BASE_URL must be an http(s) URL, got '{public_base_url}'"));
-        }
+        // An http(s) URL with a host, kept without its trailing '/'.
+        let mut web_url = |key: &str, default: &str| {
+            let value = get(key).unwrap_or_else(|| default.to_owned()).trim_end_matches('/').to_owned();
+            if reqwest::Url::parse(&value)
+                .map_or(true, |url| !matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
+            {
+                errors.push(format!("{key} must be an http(s) URL, got '{value}'"));
+            }
+            value
+        };
+        let mollie_api_url = web_url("MOLLIE_API_URL", "https://api.mollie.com/v2");
+        let public_base_url = web_url("PUBLIC_BASE_URL", "http://127.0.0.1:8080");
         let admin_origins: Vec<String> = get("ADMIN_ORIGINS")
             .unwrap_or_else(|| "http://127.0.0.1:3000,http://localhost:3000".to_owned())
             .split(',')

@@ -120,15 +120,15 @@ impl MollieSim {
     /// Registers `key` (`test_…` or `live_…`, 30 or more letters or digits): its own account,
     /// whose payments no other key sees.
     pub async fn add_key(&self, key: &str) {
-        let response = self
-            .http
-            .post(format!("{}/_sim/keys", self.base_url()))
-            .json(&json!({"key": key}))
-            .send()
-            .await
-            .unwrap();
+        self.sim_post("keys", json!({"key": key}), reqwest::StatusCode::CREATED).await;
+    }
+
+    /// Posts `body` to the simulator's own `/_sim/<path>`; panics unless it answers `expected`.
+    async fn sim_post(&self, path: &str, body: serde_json::Value, expected: reqwest::StatusCode) {
+        let response =
+            self.http.post(format!("{}/_sim/{path}", self.base_url())).json(&body).send().await.unwrap();
         let status = response.status();
-        assert_eq!(status, reqwest::StatusCode::CREATED, "add_key: {}", response.text().await.unwrap());
+        assert_eq!(status, expected, "/_sim/{path}: {}", response.text().await.unwrap());
     }
 
     /// Submits the payment's hosted checkout form with `outcome`, as the customer's browser
@@ -170,28 +170,14 @@ impl MollieSim {
     /// Moves a refund on (`processing`, `refunded`, `failed`, …) as Mollie's back office
     /// would; `processing`, `refunded` and `failed` call the payment's webhook.
     pub async fn set_refund_status(&self, payment_id: &str, refund_id: &str, status: &str) {
-        let response = self
-            .http
-            .post(format!("{}/_sim/payments/{payment_id}/refunds/{refund_id}", self.base_url()))
-            .json(&json!({"status": status}))
-            .send()
-            .await
-            .unwrap();
-        let code = response.status();
-        assert_eq!(code, reqwest::StatusCode::OK, "set_refund_status: {}", response.text().await.unwrap());
+        let path = format!("payments/{payment_id}/refunds/{refund_id}");
+        self.sim_post(&path, json!({"status": status}), reqwest::StatusCode::OK).await;
     }
 
     /// The next `count` API calls (any key) answer `status` with a Mollie error body, as when
     /// Mollie is down (e.g. 503); the checkout and `/_sim/` endpoints are unaffected.
     pub async fn fail_next(&self, count: usize, status: u16) {
-        let response = self
-            .http
-            .post(format!("{}/_sim/faults", self.base_url()))
-            .json(&json!({"status": status, "count": count}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        self.sim_post("faults", json!({"status": status, "count": count}), reqwest::StatusCode::OK).await;
     }
 }
 
