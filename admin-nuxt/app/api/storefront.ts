@@ -2146,7 +2146,10 @@ export interface operations {
     updateMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (version) the change is based on, e.g. "3": at another version the change is refused (412 version_conflict); without it, or with *, the change applies to the current version */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };

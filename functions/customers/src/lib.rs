@@ -141,6 +141,7 @@ pub fn routes() -> FunctionRoutes {
             ME,
             Doc::new("updateMe", "Change the signed-in customer's name or phone")
                 .body(schema::<ProfilePatch>)
+                .if_match()
                 .returns(200, schema::<Customer>)
                 .signed_in(),
             update_me,
@@ -658,18 +659,24 @@ pub async fn me(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     shopper: Shopper,
-) -> Result<Json<Customer>, ApiError> {
-    Ok(Json(customers::get(&state.db, &tenant, shopper.customer_id).await?))
+) -> Result<Response, ApiError> {
+    let customer = customers::get(&state.db, &tenant, shopper.customer_id).await?;
+    Ok(versioned(StatusCode::OK, &customer, customer.version))
 }
 
-/// `PATCH /storefront/customers/me`.
+/// `PATCH /storefront/customers/me`: only the fields sent change; with `If-Match` (the ETag
+/// of `GET /storefront/customers/me`) only at that version, so a second tab or device cannot
+/// silently undo a change it has not seen (412 `version_conflict`).
 pub async fn update_me(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     shopper: Shopper,
+    if_match: IfMatch,
     Json(body): Json<ProfilePatch>,
-) -> Result<Json<Customer>, ApiError> {
-    Ok(Json(customers::update_profile(&state.db, &tenant, shopper.customer_id, &body).await?))
+) -> Result<Response, ApiError> {
+    let customer =
+        customers::update_profile(&state.db, &tenant, shopper.customer_id, if_match.0, &body).await?;
+    Ok(versioned(StatusCode::OK, &customer, customer.version))
 }
 
 pub async fn list_addresses(

@@ -289,6 +289,33 @@ async fn a_shopper_keeps_a_profile_and_an_address_book_of_their_own(pool: PgPool
         .await
         .expect(StatusCode::OK);
     assert_eq!((me["last_name"].as_str(), me["phone"].clone()), (Some("de Vries"), Value::Null));
+    // Two tabs read the profile at one version: the first change lands, the second tab's
+    // If-Match is stale (412, nothing changed) until it reads the profile again.
+    let read = w.as_customer(Method::GET, "/storefront/customers/me", &token(&anna), None).await;
+    let etag = read.header("etag").expect("GET /me answers an ETag").to_owned();
+    assert_eq!(etag, format!("\"{}\"", read.json()["version"]));
+    let mine = [
+        ("x-tenant-id", "demo"),
+        ("authorization", anna.authorization.as_str()),
+        ("if-match", etag.as_str()),
+    ];
+    let first = w
+        .app
+        .call(Method::PATCH, "/storefront/customers/me", &mine, Some(&json!({"first_name": "Anne"})))
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let newer = first.header("etag").unwrap().to_owned();
+    assert_ne!(newer, etag);
+    let stale = w
+        .app
+        .call(Method::PATCH, "/storefront/customers/me", &mine, Some(&json!({"first_name": "Hanna"})))
+        .await;
+    assert_eq!(
+        stale.problem(StatusCode::PRECONDITION_FAILED, "version_conflict")["current_version"],
+        first.json()["version"]
+    );
+    let now = w.as_customer(Method::GET, "/storefront/customers/me", &token(&anna), None).await;
+    assert_eq!((now.header("etag"), now.json()["first_name"].as_str()), (Some(newer.as_str()), Some("Anne")));
     w.as_customer(
         Method::PATCH,
         "/storefront/customers/me",

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use kassa_cli::openapi::{files, management_functions};
 use kassa_http::Gate;
-use kassa_testkit::TestApp;
+use kassa_http::openapi::ShopperToken;
+use kassa_testkit::{CustomerBuilder, TestApp};
 use sqlx::PgPool;
 
 /// `KASSA_WRITE_OPENAPI=1` writes the documents instead of comparing them.
@@ -87,6 +88,7 @@ async fn each_route_documents_exactly_the_request_headers_it_reads(pool: PgPool)
     let too_long = "k".repeat(256);
     let body = serde_json::json!({});
     let mut documented = BTreeSet::new();
+    let mut shoppers = 0;
     for spec in kassa_cli::functions().iter().flat_map(|f| f.routes().cloned().collect::<Vec<_>>()) {
         let Some(doc) = &spec.doc else { continue };
         let uri = concrete(&spec.path);
@@ -98,8 +100,20 @@ async fn each_route_documents_exactly_the_request_headers_it_reads(pool: PgPool)
             let response = match spec.gate {
                 Gate::Staff(_) => owner.call(spec.method(), &uri, Some(&body), &[(header, bad)]).await,
                 Gate::Tenant => {
-                    app.call(spec.method(), &uri, &[("x-tenant-id", "demo"), (header, bad)], Some(&body))
-                        .await
+                    // A signed-in route reads its headers once the token is checked. A new
+                    // shopper each time: a route may end the session (sign-out).
+                    let authorization = if doc.shopper == ShopperToken::Required {
+                        shoppers += 1;
+                        let email = format!("shopper{shoppers}@example.com");
+                        CustomerBuilder::new(&email).signed_in(&app, &demo).await.authorization
+                    } else {
+                        String::new()
+                    };
+                    let mut sent = vec![("x-tenant-id", "demo"), (header, bad)];
+                    if !authorization.is_empty() {
+                        sent.push(("authorization", authorization.as_str()));
+                    }
+                    app.call(spec.method(), &uri, &sent, Some(&body)).await
                 }
                 Gate::Open => continue,
             };
@@ -126,4 +140,5 @@ async fn each_route_documents_exactly_the_request_headers_it_reads(pool: PgPool)
     assert!(documented.len() >= 15, "{documented:#?}");
     assert!(documented.contains("idempotency-key POST /storefront/checkout"), "{documented:#?}");
     assert!(documented.contains("if-match PATCH /management/products/{id}"), "{documented:#?}");
+    assert!(documented.contains("if-match PATCH /storefront/customers/me"), "{documented:#?}");
 }

@@ -161,11 +161,13 @@ pub async fn list(
     }))
 }
 
-/// The customer changes their own profile.
+/// The customer changes their own profile; with `expected_version`, only if it is still at
+/// that version (else 412).
 pub async fn update_profile(
     pool: &sqlx::PgPool,
     tenant: &Tenant,
     id: Uuid,
+    expected_version: Option<i64>,
     patch: &ProfilePatch,
 ) -> Result<Customer, DomainError> {
     let mut v = Violations::default();
@@ -174,7 +176,7 @@ pub async fn update_profile(
         return Err(DomainError::Validation(v));
     }
     let mut tx = begin_tenant_tx(pool, tenant.id).await?;
-    apply_profile(&mut tx, id, None, patch).await?;
+    apply_profile(&mut tx, id, expected_version, patch).await?;
     finish_update(tx, tenant, id).await
 }
 
